@@ -1,0 +1,83 @@
+"""The messages that cross the pipe between the supervisor and a worker.
+
+Two tagged unions of frozen Structs, one per direction. Tool arguments and
+results travel as ``msgspec.Raw`` msgpack so the runtime can route a request
+without knowing its tool; the handler decodes them with the tool's own Struct.
+New fields must get defaults so old and new processes stay compatible.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Configure(msgspec.Struct, tag="configure", frozen=True):
+    """First message to a worker: its settings, credentials included.
+
+    Credentials travel here rather than in argv or the environment, where
+    ``ps`` and ``/proc/<pid>/environ`` would show them.
+    """
+
+    settings: msgspec.Raw
+
+
+class Request(msgspec.Struct, tag="request", frozen=True):
+    """Run ``tool`` with ``args``; give up at ``deadline`` (Unix time, seconds)."""
+
+    id: int
+    tool: str
+    args: msgspec.Raw
+    deadline: float
+
+
+class Cancel(msgspec.Struct, tag="cancel", frozen=True):
+    """The supervisor no longer waits for request ``id``."""
+
+    id: int
+
+
+class Ping(msgspec.Struct, tag="ping", frozen=True):
+    id: int
+
+
+class Shutdown(msgspec.Struct, tag="shutdown", frozen=True):
+    """Finish in-flight requests, log out, exit."""
+
+
+class Ready(msgspec.Struct, tag="ready", frozen=True):
+    """The worker is configured and accepts requests."""
+
+    pid: int
+
+
+class Result(msgspec.Struct, tag="result", frozen=True):
+    id: int
+    value: msgspec.Raw
+
+
+class Failure(msgspec.Struct, tag="error", frozen=True):
+    """A request failed; ``kind`` is a protocol.errors.ErrorKind."""
+
+    id: int
+    kind: str
+    message: str
+    retryable: bool = False
+    may_have_happened: bool = False
+
+
+class Progress(msgspec.Struct, tag="progress", frozen=True):
+    id: int
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+
+class Pong(msgspec.Struct, tag="pong", frozen=True):
+    """Answer to Ping, with the worker's pool and request metrics."""
+
+    id: int
+    metrics: dict[str, int | float | str] = {}
+
+
+ToWorker = Configure | Request | Cancel | Ping | Shutdown
+FromWorker = Ready | Result | Failure | Progress | Pong

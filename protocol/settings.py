@@ -1,0 +1,32 @@
+"""Settings the supervisor hands to each worker in its Configure message."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class PoolSettings(msgspec.Struct, frozen=True):
+    """Connection-pool sizing and timeouts shared by every worker."""
+
+    min_size: int = 1
+    max_size: int = 4
+    connect_timeout: float = 15.0
+    read_timeout: float = 60.0
+    idle_check_after: float = 60.0
+    idle_close_after: float = 600.0
+    max_concurrency: int = 8
+
+
+class ImapSettings(msgspec.Struct, frozen=True):
+    host: str
+    port: int
+    username: str
+    password: str
+    ca_file: str | None = None
+    pool: PoolSettings = PoolSettings()
+
+    def __repr__(self) -> str:  # the password must never reach a log line
+        return (
+            f"ImapSettings(host={self.host!r}, port={self.port}, "
+            f"username={self.username!r}, password='***', ca_file={self.ca_file!r})"
+        )

@@ -1,0 +1,1 @@
+"""The IMAP worker: a pool of imapclient connections and the email tools on it."""

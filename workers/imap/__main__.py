@@ -1,0 +1,27 @@
+"""``python -m workers.imap``: serve IMAP tools on stdin/stdout."""
+
+from __future__ import annotations
+
+from protocol.diagnosis import DiagnoseArgs
+from protocol.email import CreateDirectoryArgs, FolderFingerprintArgs, GetFoldersArgs
+from protocol.settings import ImapSettings
+from workers.imap import handlers
+from workers.imap.diagnose import diagnose
+from workers.runtime import Route, WorkerSpec, run_worker
+
+SPEC: WorkerSpec[ImapSettings, handlers.ImapState] = WorkerSpec(
+    name="imap",
+    settings_type=ImapSettings,
+    open_state=handlers.open_imap_state,
+    routes={
+        "get_folders": Route(GetFoldersArgs, handlers.get_folders),
+        "create_directory": Route(CreateDirectoryArgs, handlers.create_directory),
+        "folder_fingerprint": Route(FolderFingerprintArgs, handlers.folder_fingerprint),
+        "diagnose": Route(DiagnoseArgs, diagnose),
+    },
+    metrics=lambda state: state.pool.metrics(),
+    max_concurrency=lambda settings: settings.pool.max_concurrency,
+)
+
+if __name__ == "__main__":
+    run_worker(SPEC)

@@ -1,0 +1,103 @@
+"""Translate imapclient, imaplib, socket and ssl errors into protocol.errors.
+
+This is the only place in the IMAP worker that knows library exception types.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import imapclient.exceptions as imap_exc
+
+from protocol.errors import (
+    AuthFailed,
+    MailError,
+    ProtocolViolation,
+    Refused,
+    ServerTimeout,
+    Unavailable,
+)
+
+_RESP_CODE = re.compile(r"^\s*\[[A-Z-]+\]\s*")
+
+
+def is_connection_broken(exc: BaseException) -> bool:
+    """True when the connection can no longer be trusted and must be discarded.
+
+    A timeout desynchronises the protocol (the answer may still arrive), so it
+    counts as broken too. An IMAP NO/BAD does not.
+    """
+    if isinstance(exc, imap_exc.IMAPClientAbortError | imap_exc.ProtocolError):
+        return True
+    if isinstance(exc, OSError | EOFError):
+        return True
+    if isinstance(exc, Unavailable | ServerTimeout | ProtocolViolation):
+        return True
+    return False
+
+
+def server_text(exc: BaseException) -> str:
+    """The human part of an IMAP NO/BAD answer, without the command echo."""
+    text = str(exc)
+    if isinstance(text, str) and ":" in text and text.split(":", 1)[0].endswith("failed"):
+        text = text.split(":", 1)[1]
+    text = text.strip().strip("'\"").removeprefix("b'").strip()
+    return _RESP_CODE.sub("", text).strip().rstrip(".")
+
+
+def translate(exc: BaseException, host: str, port: int, username: str) -> MailError:
+    """The MailError a person should read for ``exc``."""
+    where = f"{host}:{port}"
+    if isinstance(exc, MailError):
+        return exc
+    if isinstance(exc, imap_exc.LoginError):
+        return AuthFailed(
+            f"The IMAP server {host} refused the login for {username}; check MAILBOX_EMAIL "
+            "and the app password in MAILBOX_PASSWORD (or MAILBOX_PASSWORD_COMMAND)."
+        )
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return ServerTimeout(
+            f"The IMAP server {where} did not answer in time; check the network and try again."
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Unavailable(
+            f"The TLS certificate of {where} could not be verified ({exc.verify_message}); "
+            "if the server uses a private CA, point MAILBOX_CA_FILE at it."
+        )
+    if isinstance(exc, ssl.SSLError):
+        return Unavailable(f"The TLS handshake with {where} failed ({exc.reason}).")
+    if isinstance(exc, socket.gaierror):
+        return Unavailable(
+            f"The IMAP host name {host} could not be resolved; check MAILBOX_IMAP_HOST."
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return Unavailable(
+            f"The IMAP server {where} refused the connection; check MAILBOX_IMAP_HOST and "
+            "MAILBOX_IMAP_PORT."
+        )
+    if isinstance(exc, imap_exc.IMAPClientAbortError | OSError | EOFError):
+        return Unavailable(
+            f"The connection to the IMAP server {where} was lost ({_short(exc)}); try again."
+        )
+    if isinstance(exc, imap_exc.ProtocolError):
+        return ProtocolViolation(f"The IMAP server {where} sent an answer we could not read.")
+    if isinstance(exc, imap_exc.IMAPClientError):
+        return Refused(f"The IMAP server refused the request: {server_text(exc)}.")
+    raise exc
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+@contextmanager
+def imap_errors(host: str, port: int, username: str) -> Iterator[None]:
+    """Re-raise library errors as MailErrors."""
+    try:
+        yield
+    except (imap_exc.IMAPClientError, OSError, EOFError) as exc:
+        raise translate(exc, host, port, username) from exc

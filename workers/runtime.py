@@ -1,0 +1,246 @@
+"""The serve loop every worker shares.
+
+A worker reads one Configure message, opens its resources (a connection pool),
+answers Ready, then serves requests concurrently up to a limit until the pipe
+closes or a Shutdown arrives. Each request runs under its own cancel scope and
+deadline; a handler's exception becomes one Failure frame, never a dead worker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import anyio
+import msgspec
+import structlog
+
+from protocol.errors import InternalError, InvalidArgument, MailError, ServerTimeout
+from protocol.framing import MessageChannel
+from protocol.logs import configure_logging, register_secret
+from protocol.messages import (
+    Cancel,
+    Configure,
+    Failure,
+    FromWorker,
+    Ping,
+    Pong,
+    Progress,
+    Ready,
+    Request,
+    Result,
+    Shutdown,
+    ToWorker,
+)
+from workers.pipe import claim_stdio
+
+StateT = TypeVar("StateT")
+SettingsT = TypeVar("SettingsT", bound=msgspec.Struct)
+
+log = structlog.get_logger()
+
+CONFIGURE_TIMEOUT = 30.0
+SHUTDOWN_GRACE = 5.0
+
+
+@dataclass
+class CallContext:
+    """What a handler may use besides its arguments: progress and the deadline."""
+
+    request_id: int
+    deadline: float
+    _send: Callable[[FromWorker], Awaitable[None]]
+
+    def remaining(self) -> float:
+        """Seconds left before the supervisor stops waiting."""
+        return max(0.0, self.deadline - time.time())
+
+    async def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        await self._send(Progress(self.request_id, done, total, message or None))
+
+
+Handler = Callable[[Any, StateT, CallContext], Awaitable[msgspec.Struct]]
+
+
+@dataclass(frozen=True)
+class Route(Generic[StateT]):
+    """A tool the worker serves: the Struct its arguments decode into, and the handler."""
+
+    args_type: type[msgspec.Struct]
+    handler: Handler[StateT]
+
+
+@dataclass(frozen=True)
+class WorkerSpec(Generic[SettingsT, StateT]):
+    """Everything that makes one worker different from another."""
+
+    name: str
+    settings_type: type[SettingsT]
+    open_state: Callable[[SettingsT], AbstractAsyncContextManager[StateT]]
+    routes: Mapping[str, Route[StateT]]
+    metrics: Callable[[StateT], Mapping[str, int | float | str]]
+    max_concurrency: Callable[[SettingsT], int] = lambda _settings: 8
+
+
+@dataclass
+class _Counters:
+    served: int = 0
+    failed: int = 0
+    in_flight: dict[int, anyio.CancelScope] = field(default_factory=dict)
+
+
+class WorkerRuntime(Generic[SettingsT, StateT]):
+    """Serves one supervisor over one message channel."""
+
+    def __init__(
+        self,
+        spec: WorkerSpec[SettingsT, StateT],
+        channel: MessageChannel[ToWorker, FromWorker],
+    ) -> None:
+        self._spec = spec
+        self._channel = channel
+        self._counters = _Counters()
+        self._encoder = msgspec.msgpack.Encoder()
+
+    async def serve(self) -> None:
+        """Run until the pipe closes or Shutdown arrives."""
+        with anyio.fail_after(CONFIGURE_TIMEOUT):
+            first = await self._channel.receive()
+        if not isinstance(first, Configure):
+            log.error("worker.no_configure", got=type(first).__name__)
+            return
+        settings = msgspec.msgpack.decode(first.settings, type=self._spec.settings_type)
+        register_secret(getattr(settings, "password", None))
+        async with self._spec.open_state(settings) as state:
+            await self._channel.send(Ready(pid=os.getpid()))
+            log.info("worker.ready")
+            limiter = anyio.CapacityLimiter(self._spec.max_concurrency(settings))
+            async with anyio.create_task_group() as tg:
+                await self._dispatch_until_closed(tg, state, limiter)
+                # Let in-flight requests finish, but not forever.
+                tg.cancel_scope.deadline = anyio.current_time() + SHUTDOWN_GRACE
+        log.info("worker.stopped", served=self._counters.served)
+
+    async def _dispatch_until_closed(
+        self, tg: anyio.abc.TaskGroup, state: StateT, limiter: anyio.CapacityLimiter
+    ) -> None:
+        async for message in self._messages():
+            match message:
+                case Request():
+                    tg.start_soon(self._run_request, message, state, limiter)
+                case Cancel(id=request_id):
+                    scope = self._counters.in_flight.get(request_id)
+                    if scope is not None:
+                        scope.cancel()
+                case Ping(id=ping_id):
+                    await self._channel.send(Pong(ping_id, self._metrics(state)))
+                case Shutdown():
+                    log.info("worker.shutdown_requested")
+                    return
+                case Configure():
+                    log.warning("worker.configure_ignored")
+
+    async def _messages(self) -> AsyncIterator[ToWorker]:
+        while True:
+            message = await self._channel.receive()
+            if message is None:
+                log.info("worker.pipe_closed")
+                return
+            yield message
+
+    def _metrics(self, state: StateT) -> dict[str, int | float | str]:
+        metrics: dict[str, int | float | str] = {
+            "requests_served": self._counters.served,
+            "requests_failed": self._counters.failed,
+            "requests_in_flight": len(self._counters.in_flight),
+        }
+        metrics.update(self._spec.metrics(state))
+        return metrics
+
+    async def _run_request(
+        self, request: Request, state: StateT, limiter: anyio.CapacityLimiter
+    ) -> None:
+        with anyio.CancelScope() as scope, structlog.contextvars.bound_contextvars(
+            call_id=request.id, tool=request.tool
+        ):
+            self._counters.in_flight[request.id] = scope
+            try:
+                reply = await self._answer(request, state, limiter)
+            finally:
+                del self._counters.in_flight[request.id]
+            if isinstance(reply, Failure):
+                self._counters.failed += 1
+            self._counters.served += 1
+            await self._channel.send(reply)
+
+    async def _answer(
+        self, request: Request, state: StateT, limiter: anyio.CapacityLimiter
+    ) -> Result | Failure:
+        route = self._spec.routes.get(request.tool)
+        if route is None:
+            return _failure(request.id, InternalError(f"This worker has no tool {request.tool!r}."))
+        context = CallContext(request.id, request.deadline, self._channel.send)
+        started = time.perf_counter()
+        try:
+            with anyio.fail_after(context.remaining()):
+                args = msgspec.msgpack.decode(request.args, type=route.args_type)
+                async with limiter:
+                    value = await route.handler(args, state, context)
+        except MailError as exc:
+            log.info("request.failed", kind=exc.kind, error=exc.message)
+            return _failure(request.id, exc)
+        except TimeoutError:
+            return _failure(
+                request.id,
+                ServerTimeout("The server did not answer in time; try again in a moment."),
+            )
+        except msgspec.ValidationError as exc:
+            return _failure(request.id, InvalidArgument(f"Invalid arguments: {exc}."))
+        except Exception:
+            log.exception("request.crashed")
+            return _failure(
+                request.id,
+                InternalError(
+                    f"{request.tool} failed unexpectedly inside the {self._spec.name} worker; "
+                    "the details are in the server log."
+                ),
+            )
+        log.debug("request.done", seconds=round(time.perf_counter() - started, 4))
+        return Result(request.id, msgspec.Raw(self._encoder.encode(value)))
+
+
+def _failure(request_id: int, error: MailError) -> Failure:
+    return Failure(
+        request_id,
+        error.kind,
+        error.message,
+        retryable=error.retryable,
+        may_have_happened=error.may_have_happened,
+    )
+
+
+def run_worker(spec: WorkerSpec[SettingsT, StateT]) -> None:
+    """Entry point of ``python -m workers.<name>``: serve on stdin/stdout."""
+    configure_logging(
+        f"worker.{spec.name}",
+        os.environ.get("MAILBOX_LOG_LEVEL", "info"),
+        os.environ.get("MAILBOX_LOG_FORMAT", "console"),
+    )
+    receive, send = claim_stdio()
+
+    async def main() -> None:
+        channel: MessageChannel[ToWorker, FromWorker] = MessageChannel(
+            receive,
+            send,
+            ToWorker,  # type: ignore[arg-type]
+        )
+        await WorkerRuntime(spec, channel).serve()
+
+    try:
+        anyio.run(main)
+    except KeyboardInterrupt:
+        pass
