@@ -70,7 +70,3 @@ class CreateDirectoryResult(msgspec.Struct, frozen=True):
 
 class FolderFingerprintArgs(msgspec.Struct, frozen=True):
     """Internal: a cheap token that changes whenever any folder's content does."""
-
-
-class FolderFingerprintResult(msgspec.Struct, frozen=True):
-    fingerprint: str

@@ -51,8 +51,11 @@ class Ready(msgspec.Struct, tag="ready", frozen=True):
 
 
 class Result(msgspec.Struct, tag="result", frozen=True):
+    """A tool's answer; ``validator`` is a token that proves later that it is still current."""
+
     id: int
     value: msgspec.Raw
+    validator: str | None = None
 
 
 class Failure(msgspec.Struct, tag="error", frozen=True):

@@ -54,6 +54,8 @@ class CallContext:
     request_id: int
     deadline: float
     _send: Callable[[FromWorker], Awaitable[None]]
+    validator: str | None = None
+    """Set by a handler whose answer the supervisor may cache (see SessionCache)."""
 
     def remaining(self) -> float:
         """Seconds left before the supervisor stops waiting."""
@@ -210,7 +212,7 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
                 ),
             )
         log.debug("request.done", seconds=round(time.perf_counter() - started, 4))
-        return Result(request.id, msgspec.Raw(self._encoder.encode(value)))
+        return Result(request.id, msgspec.Raw(self._encoder.encode(value)), context.validator)
 
 
 def _failure(request_id: int, error: MailError) -> Failure:

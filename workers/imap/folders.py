@@ -162,7 +162,8 @@ def fingerprint(raw: list[RawFolder]) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for f in sorted(raw, key=lambda f: f.raw_name):
         digest.update(f.raw_name.encode("utf-8", "surrogatepass"))
-        digest.update(repr(sorted(f.status.items())).encode())
+        kept = sorted((k, v) for k, v in f.status.items() if k in FINGERPRINT_ITEMS)
+        digest.update(repr(kept).encode())
         digest.update(repr(sorted(f.flags)).encode())
     return digest.hexdigest()
 

@@ -13,11 +13,11 @@ from protocol.email import (
     CreateDirectoryArgs,
     CreateDirectoryResult,
     FolderFingerprintArgs,
-    FolderFingerprintResult,
     GetFoldersArgs,
     GetFoldersResult,
 )
 from protocol.errors import AlreadyExists, Refused
+from protocol.fingerprint import Fingerprint
 from protocol.settings import ImapSettings
 from workers.imap import folders
 from workers.imap.connect import open_client
@@ -53,18 +53,24 @@ async def open_imap_state(settings: ImapSettings) -> AsyncIterator[ImapState]:
 async def get_folders(
     _args: GetFoldersArgs, state: ImapState, ctx: CallContext
 ) -> GetFoldersResult:
-    raw = await state.pool.run(folders.list_folders, deadline=ctx.deadline)
+    def run(conn: ImapConnection) -> list[folders.RawFolder]:
+        extra = ("HIGHESTMODSEQ",) if conn.has("CONDSTORE") else ()
+        return folders.list_folders(conn, folders.STATUS_ITEMS + extra)
+
+    raw = await state.pool.run(run, deadline=ctx.deadline)
+    # Same snapshot as the answer, so a later fingerprint proves it unchanged.
+    ctx.validator = folders.fingerprint(raw)
     return GetFoldersResult(folders=folders.to_folders(raw))
 
 
 async def folder_fingerprint(
     _args: FolderFingerprintArgs, state: ImapState, ctx: CallContext
-) -> FolderFingerprintResult:
+) -> Fingerprint:
     def run(conn: ImapConnection) -> str:
         items = folders.FINGERPRINT_ITEMS if conn.has("CONDSTORE") else folders.FINGERPRINT_ITEMS[:3]
         return folders.fingerprint(folders.list_folders(conn, items))
 
-    return FolderFingerprintResult(await state.pool.run(run, deadline=ctx.deadline))
+    return Fingerprint(await state.pool.run(run, deadline=ctx.deadline))
 
 
 async def create_directory(

@@ -1,0 +1,243 @@
+"""Settings from MAILBOX_* environment variables (DESIGN.md section 6).
+
+Every value is checked at start; a wrong one gets one sentence naming the
+variable and what it expects. The password itself is fetched separately
+(``resolve_password``) because a password command may be slow.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
+
+from protocol.errors import ConfigError
+from protocol.settings import ImapSettings, PoolSettings
+
+T = TypeVar("T")
+
+PASSWORD_COMMAND_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    email: str
+    password: str | None = field(repr=False)
+    password_command: str | None = field(repr=False)
+    imap_host: str = "imap.mailbox.org"
+    imap_port: int = 993
+    smtp_host: str = "smtp.mailbox.org"
+    smtp_port: int = 465
+    smtp_security: str = "tls"
+    caldav_url: str = "https://dav.mailbox.org/"
+    ca_file: str | None = None
+    timezone: str | None = None
+    read_only: bool = False
+    attachment_dir: str | None = None
+    download_dir: str = str(Path.home() / "Downloads" / "mailbox-mcp")
+    cache_email_ttl: float = 300.0
+    cache_calendar_ttl: float = 900.0
+    cache_max_entries: int = 512
+    cache_max_bytes: int = 64 * 1024 * 1024
+    call_timeout: float = 60.0
+    log_level: str = "info"
+    log_format: str = "console"
+    imap_pool: PoolSettings = PoolSettings()
+
+    def imap_settings(self, password: str) -> ImapSettings:
+        return ImapSettings(
+            host=self.imap_host,
+            port=self.imap_port,
+            username=self.email,
+            password=password,
+            ca_file=self.ca_file,
+            pool=self.imap_pool,
+        )
+
+
+def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    """Read and check every MAILBOX_* variable; raises ConfigError with one sentence."""
+    reader = _Reader(env)
+    email = reader.text("MAILBOX_EMAIL", None, example="you@mailbox.org")
+    if email is None or "@" not in email:
+        raise ConfigError(
+            "MAILBOX_EMAIL must be set to your full mail address, e.g. you@mailbox.org."
+        )
+    password = env.get("MAILBOX_PASSWORD") or None
+    command = env.get("MAILBOX_PASSWORD_COMMAND") or None
+    if password is None and command is None:
+        raise ConfigError(
+            "Set MAILBOX_PASSWORD to an app password, or MAILBOX_PASSWORD_COMMAND to a command "
+            "that prints it (e.g. 'pass show mailbox.org')."
+        )
+    ca_file = reader.text("MAILBOX_CA_FILE", None)
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError(f"MAILBOX_CA_FILE must name a readable PEM file; {ca_file} is not one.")
+    pool_defaults = PoolSettings()
+    pool = PoolSettings(
+        min_size=reader.integer("MAILBOX_IMAP_POOL_MIN", pool_defaults.min_size, 0, 32),
+        max_size=reader.integer("MAILBOX_IMAP_POOL_MAX", pool_defaults.max_size, 1, 32),
+        connect_timeout=reader.seconds("MAILBOX_CONNECT_TIMEOUT", pool_defaults.connect_timeout),
+        read_timeout=reader.seconds("MAILBOX_READ_TIMEOUT", pool_defaults.read_timeout),
+        idle_check_after=reader.seconds("MAILBOX_IDLE_CHECK_AFTER", pool_defaults.idle_check_after),
+        idle_close_after=reader.seconds("MAILBOX_IDLE_CLOSE_AFTER", pool_defaults.idle_close_after),
+        max_concurrency=reader.integer("MAILBOX_MAX_CONCURRENCY", pool_defaults.max_concurrency, 1, 256),
+    )
+    if pool.min_size > pool.max_size:
+        raise ConfigError("MAILBOX_IMAP_POOL_MIN must not be larger than MAILBOX_IMAP_POOL_MAX.")
+    settings = Settings(
+        email=email,
+        password=password,
+        password_command=command,
+        imap_host=reader.host("MAILBOX_IMAP_HOST", "imap.mailbox.org"),
+        imap_port=reader.integer("MAILBOX_IMAP_PORT", 993, 1, 65535),
+        smtp_host=reader.host("MAILBOX_SMTP_HOST", "smtp.mailbox.org"),
+        smtp_port=reader.integer("MAILBOX_SMTP_PORT", 465, 1, 65535),
+        smtp_security=reader.choice("MAILBOX_SMTP_SECURITY", "tls", ("tls", "starttls")),
+        caldav_url=reader.url("MAILBOX_CALDAV_URL", "https://dav.mailbox.org/"),
+        ca_file=ca_file,
+        timezone=reader.timezone("MAILBOX_TIMEZONE"),
+        read_only=reader.flag("MAILBOX_READ_ONLY", False),
+        attachment_dir=reader.text("MAILBOX_ATTACHMENT_DIR", None),
+        download_dir=reader.text("MAILBOX_DOWNLOAD_DIR", None) or Settings.download_dir,
+        cache_email_ttl=reader.seconds("MAILBOX_CACHE_EMAIL_TTL", 300.0, allow_zero=True),
+        cache_calendar_ttl=reader.seconds("MAILBOX_CACHE_CALENDAR_TTL", 900.0, allow_zero=True),
+        cache_max_entries=reader.integer("MAILBOX_CACHE_MAX_ENTRIES", 512, 0, 1_000_000),
+        cache_max_bytes=reader.integer("MAILBOX_CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 2**40),
+        call_timeout=reader.seconds("MAILBOX_CALL_TIMEOUT", 60.0),
+        log_level=reader.choice(
+            "MAILBOX_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+        ),
+        log_format=reader.choice("MAILBOX_LOG_FORMAT", "console", ("console", "json")),
+        imap_pool=pool,
+    )
+    return settings
+
+
+def resolve_password(settings: Settings) -> str:
+    """The password, from MAILBOX_PASSWORD or by running MAILBOX_PASSWORD_COMMAND.
+
+    The command runs without a shell; its output never appears in an error.
+    Raises ConfigError.
+    """
+    if settings.password is not None:
+        return settings.password
+    assert settings.password_command is not None
+    try:
+        argv = shlex.split(settings.password_command)
+    except ValueError as exc:
+        raise ConfigError(f"MAILBOX_PASSWORD_COMMAND could not be parsed ({exc}).") from exc
+    if not argv:
+        raise ConfigError("MAILBOX_PASSWORD_COMMAND is empty.")
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=PASSWORD_COMMAND_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError as exc:
+        raise ConfigError(f"MAILBOX_PASSWORD_COMMAND: the program {argv[0]} was not found.") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ConfigError(
+            f"MAILBOX_PASSWORD_COMMAND did not finish within {PASSWORD_COMMAND_TIMEOUT:.0f} s "
+            "(is it waiting for input?)."
+        ) from exc
+    if done.returncode != 0:
+        raise ConfigError(
+            f"MAILBOX_PASSWORD_COMMAND exited with status {done.returncode}; run it by hand to see why."
+        )
+    password = done.stdout.rstrip("\r\n")
+    if not password:
+        raise ConfigError("MAILBOX_PASSWORD_COMMAND printed nothing; it must print the password.")
+    return password
+
+
+class _Reader:
+    """Typed access to the environment with one-sentence errors."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def _raw(self, name: str) -> str | None:
+        value = self._env.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    def _parse(self, name: str, default: T, parse: Callable[[str], T], expects: str) -> T:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{name} must be {expects}; got {raw!r}.") from exc
+
+    def text(self, name: str, default: str | None, example: str = "") -> str | None:
+        raw = self._raw(name)
+        if raw is not None and any(c in raw for c in "\r\n\x00"):
+            raise ConfigError(f"{name} must be a single line of text.")
+        return raw if raw is not None else default
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        def parse(raw: str) -> int:
+            value = int(raw)
+            if not low <= value <= high:
+                raise ValueError
+            return value
+
+        return self._parse(name, default, parse, f"a whole number from {low} to {high}")
+
+    def seconds(self, name: str, default: float, *, allow_zero: bool = False) -> float:
+        def parse(raw: str) -> float:
+            value = float(raw)
+            if value < 0 or (value == 0 and not allow_zero) or value != value:
+                raise ValueError
+            return value
+
+        return self._parse(name, default, parse, "a number of seconds, e.g. 30")
+
+    def flag(self, name: str, default: bool) -> bool:
+        truth = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+        return self._parse(name, default, lambda raw: truth[raw.lower()], "1 or 0")
+
+    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
+        def parse(raw: str) -> str:
+            if raw.lower() not in options:
+                raise ValueError
+            return raw.lower()
+
+        return self._parse(name, default, parse, "one of " + ", ".join(options))
+
+    def host(self, name: str, default: str) -> str:
+        def parse(raw: str) -> str:
+            if any(c in raw for c in " /:\r\n\x00") and not raw.startswith("["):
+                raise ValueError
+            return raw
+
+        return self._parse(name, default, parse, "a host name such as imap.mailbox.org")
+
+    def url(self, name: str, default: str) -> str:
+        def parse(raw: str) -> str:
+            parsed = urlparse(raw)
+            if parsed.scheme not in ("https", "http") or not parsed.hostname:
+                raise ValueError
+            return raw
+
+        return self._parse(name, default, parse, "an https:// URL such as https://dav.mailbox.org/")
+
+    def timezone(self, name: str) -> str | None:
+        def parse(raw: str) -> str:
+            try:
+                zoneinfo.ZoneInfo(raw)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError from exc
+            return raw
+
+        return self._parse(name, None, parse, "an IANA time zone such as Europe/Berlin")

@@ -1,0 +1,164 @@
+"""Running one tool call: validate, serve from the cache if still valid, or ask a worker.
+
+This is where the session cache is consulted, revalidated and invalidated, so
+the MCP binding above it only translates, and the workers below it only work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import structlog
+
+from protocol.errors import (
+    InvalidArgument,
+    MailError,
+    ServerTimeout,
+    Unavailable,
+    WorkerCrashed,
+)
+from protocol.fingerprint import Fingerprint
+from supervisor.cache import CacheEntry, SessionCache
+from supervisor.config import Settings
+from supervisor.tools import ToolSpec
+from supervisor.worker_handle import ProgressCallback, WorkerHandle
+
+log = structlog.get_logger()
+
+_OFFLINE = (Unavailable, ServerTimeout, WorkerCrashed)
+
+
+@dataclass(frozen=True)
+class ToolAnswer:
+    """A tool's result and, when served from an old cache entry, a note saying so."""
+
+    result: msgspec.Struct
+    note: str | None = None
+    cached: bool = False
+
+
+class ToolRunner:
+    """Validates arguments and routes each call through the cache to its worker."""
+
+    def __init__(
+        self,
+        tools: Mapping[str, ToolSpec],
+        workers: Mapping[str, WorkerHandle],
+        cache: SessionCache,
+        settings: Settings,
+        *,
+        blocked: MailError | None = None,
+    ) -> None:
+        self.tools = tools
+        self._workers = workers
+        self._cache = cache
+        self._settings = settings
+        # A configuration error: every call reports it, so the model can tell the user.
+        self._blocked = blocked
+
+    async def call(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ToolAnswer:
+        """Run tool ``name``; raises a MailError with a sentence for the user."""
+        spec = self.tools.get(name)
+        if spec is None:
+            raise InvalidArgument(f"There is no tool named {name!r}; call tools/list to see them.")
+        if self._blocked is not None:
+            raise self._blocked
+        try:
+            args = msgspec.convert(dict(arguments or {}), spec.args_type)
+        except msgspec.ValidationError as exc:
+            raise InvalidArgument(f"Invalid arguments for {name}: {exc}") from None
+        if spec.cache is None:
+            return await self._call_worker(spec, args, on_progress)
+        return await self._call_cached(spec, args, on_progress)
+
+    async def _call_worker(
+        self, spec: ToolSpec, args: msgspec.Struct, on_progress: ProgressCallback | None
+    ) -> ToolAnswer:
+        worker = self._workers[spec.worker]
+        try:
+            result, _frame = await worker.call(
+                spec.name,
+                args,
+                spec.result_type,
+                timeout=self._settings.call_timeout,
+                idempotent=not spec.writes,
+                on_progress=on_progress,
+            )
+        finally:
+            # Even a failed write may have changed something: forget what it touches.
+            if spec.writes:
+                self._cache.invalidate(*spec.invalidates(args))
+        return ToolAnswer(result)
+
+    async def _call_cached(
+        self, spec: ToolSpec, args: msgspec.Struct, on_progress: ProgressCallback | None
+    ) -> ToolAnswer:
+        assert spec.cache is not None
+        key = (spec.name, msgspec.msgpack.encode(args))
+        worker = self._workers[spec.worker]
+        entry = self._cache.get(key)
+        if entry is not None:
+            try:
+                current, _ = await worker.call(
+                    spec.cache.validator_tool,
+                    spec.cache.validator_args(args),
+                    Fingerprint,
+                    timeout=self._settings.call_timeout,
+                    idempotent=True,
+                )
+            except _OFFLINE as exc:
+                return self._stale(entry, exc)
+            if current.fingerprint == entry.validator:
+                return ToolAnswer(entry.value, cached=True)
+            self._cache.discard(key)
+        try:
+            result, frame = await worker.call(
+                spec.name,
+                args,
+                spec.result_type,
+                timeout=self._settings.call_timeout,
+                idempotent=True,
+                on_progress=on_progress,
+            )
+        except _OFFLINE as exc:
+            stale = self._cache.get_stale(key)
+            if stale is None:
+                raise
+            return self._stale(stale, exc)
+        if frame.validator is not None:
+            self._cache.put(
+                key,
+                result,
+                size=len(frame.value),
+                ttl=spec.cache.ttl(self._settings),
+                tags=spec.cache.tags(args),
+                validator=frame.validator,
+            )
+        return ToolAnswer(result)
+
+    def _stale(self, entry: CacheEntry, error: MailError) -> ToolAnswer:
+        age = entry.age(time.monotonic())
+        log.warning("cache.served_stale", age=round(age), error=error.message)
+        return ToolAnswer(
+            entry.value,
+            note=(
+                f"The server could not be reached ({error.message}) so this answer is from "
+                f"{_age(age)} ago and may be out of date."
+            ),
+            cached=True,
+        )
+
+
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} seconds"
+    return f"{seconds / 60:.0f} minutes"

@@ -1,0 +1,381 @@
+"""One worker process as the supervisor sees it: spawn, call, watch, restart.
+
+``run()`` is the supervising loop (started in the supervisor's task group): it
+spawns ``python -m workers.<name>``, sends the settings over the pipe, waits
+for Ready, routes replies to waiting calls by id, pings for liveness, and when
+the process dies fails the calls in flight and starts a new one after a
+backoff. Too many restarts in a window open a circuit for this worker only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+import msgspec
+import structlog
+from anyio.abc import Process
+
+from protocol.errors import (
+    MailError,
+    ServerTimeout,
+    Unavailable,
+    WorkerCrashed,
+    error_from_kind,
+)
+from protocol.framing import MessageChannel
+from protocol.messages import (
+    Cancel,
+    Configure,
+    Failure,
+    FromWorker,
+    Ping,
+    Pong,
+    Progress,
+    Ready,
+    Request,
+    Result,
+    Shutdown,
+    ToWorker,
+)
+
+R = TypeVar("R")
+log = structlog.get_logger()
+
+ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
+
+# Environment variables a worker must not inherit: credentials go over the pipe.
+_SECRET_VARIABLES = ("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND")
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Backoff between restarts and the restart-intensity circuit."""
+
+    boot_timeout: float = 30.0
+    first_backoff: float = 0.05
+    max_backoff: float = 10.0
+    window: float = 60.0
+    max_restarts_in_window: int = 5
+    circuit_cooldown: float = 30.0
+    ping_interval: float = 15.0
+    ping_timeout: float = 10.0
+    shutdown_timeout: float = 5.0
+    # Grace beyond the worker's own deadline, so its precise timeout message wins.
+    reply_grace: float = 1.0
+
+
+@dataclass
+class _Pending:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    reply: Result | Failure | None = None
+    on_progress: ProgressCallback | None = None
+
+
+class WorkerHandle:
+    """Talks to one worker process and keeps one running."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Callable[[], Awaitable[msgspec.Struct]],
+        policy: RestartPolicy = RestartPolicy(),
+        *,
+        label: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.label = label or name.upper()
+        self._settings = settings
+        self._policy = policy
+        self._clock = clock
+        self._ids = itertools.count(1)
+        self._pending: dict[int, _Pending] = {}
+        self._channel: MessageChannel[FromWorker, ToWorker] | None = None
+        self._process: Process | None = None
+        self._ready = anyio.Event()
+        self._pong = anyio.Event()
+        self._stopped = anyio.Event()
+        self._closing = False
+        self._restart_times: deque[float] = deque()
+        self._circuit_until = 0.0
+        self._fatal: MailError | None = None
+        self._encoder = msgspec.msgpack.Encoder()
+        self.restarts = 0
+        self.pid: int | None = None
+        self.metrics: dict[str, int | float | str] = {}
+
+    def __repr__(self) -> str:
+        state = "ready" if self._ready.is_set() else "starting"
+        return f"<WorkerHandle {self.name} {state} pid={self.pid} restarts={self.restarts}>"
+
+    # -- supervising loop ---------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep a worker running until ``aclose``; never raises for a worker failure."""
+        try:
+            while not self._closing:
+                booted = await self._run_one()
+                self._fail_pending(booted)
+                if self._closing:
+                    break
+                delay = self._plan_restart()
+                log.warning(
+                    "worker.restart", worker=self.name, restarts=self.restarts, backoff=round(delay, 3)
+                )
+                await anyio.sleep(delay)
+        finally:
+            self._stopped.set()
+
+    def _plan_restart(self) -> float:
+        now = self._clock()
+        self.restarts += 1
+        self._restart_times.append(now)
+        while self._restart_times and now - self._restart_times[0] > self._policy.window:
+            self._restart_times.popleft()
+        recent = len(self._restart_times)
+        if recent > self._policy.max_restarts_in_window:
+            self._circuit_until = now + self._policy.circuit_cooldown
+            self._restart_times.clear()
+            log.error("worker.circuit_open", worker=self.name, cooldown=self._policy.circuit_cooldown)
+            return self._policy.circuit_cooldown
+        backoff = min(self._policy.max_backoff, self._policy.first_backoff * 2 ** (recent - 1))
+        return backoff * random.uniform(0.8, 1.2)
+
+    async def _run_one(self) -> bool:
+        """Spawn one worker and serve it until it exits; True if it got to Ready."""
+        self._ready = anyio.Event()
+        try:
+            settings = await self._settings()
+        except MailError as exc:
+            # Configuration problems are not fixed by restarting: report them.
+            self._fatal = exc
+            self._ready.set()
+            await anyio.sleep_forever()
+        env = {k: v for k, v in os.environ.items() if k not in _SECRET_VARIABLES}
+        process = await anyio.open_process(
+            [sys.executable, "-u", "-m", f"workers.{self.name}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,  # inherit: the worker's logs go straight to our stderr
+            env=env,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        channel: MessageChannel[FromWorker, ToWorker] = MessageChannel(
+            process.stdout, process.stdin, FromWorker  # type: ignore[arg-type]
+        )
+        self._process, self._channel, self.pid = process, channel, process.pid
+        booted = False
+        try:
+            await channel.send(Configure(msgspec.Raw(self._encoder.encode(settings))))
+            with anyio.move_on_after(self._policy.boot_timeout):
+                first = await channel.receive()
+                booted = isinstance(first, Ready)
+            if not booted:
+                log.error("worker.boot_failed", worker=self.name, pid=process.pid)
+                return False
+            log.info("worker.ready", worker=self.name, pid=process.pid)
+            self._ready.set()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._heartbeat, channel, process)
+                await self._read_replies(channel)
+                tg.cancel_scope.cancel()
+            return True
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, MailError) as exc:
+            log.warning("worker.pipe_error", worker=self.name, error=str(exc))
+            return booted
+        finally:
+            self._ready = anyio.Event()
+            self._channel = None
+            with anyio.CancelScope(shield=True):
+                await self._reap(process)
+
+    async def _read_replies(self, channel: MessageChannel[FromWorker, ToWorker]) -> None:
+        while True:
+            message = await channel.receive()
+            if message is None:
+                log.warning("worker.exited", worker=self.name, pid=self.pid)
+                return
+            match message:
+                case Result(id=call_id) | Failure(id=call_id):
+                    pending = self._pending.get(call_id)
+                    if pending is None:
+                        continue  # a late reply to a call that already gave up
+                    pending.reply = message
+                    pending.done.set()
+                case Progress(id=call_id):
+                    pending = self._pending.get(call_id)
+                    if pending is not None and pending.on_progress is not None:
+                        await pending.on_progress(message.progress, message.total, message.message)
+                case Pong():
+                    self.metrics = dict(message.metrics)
+                    self._pong.set()
+                case Ready():
+                    pass
+
+    async def _heartbeat(
+        self, channel: MessageChannel[FromWorker, ToWorker], process: Process
+    ) -> None:
+        """Kill a worker that stops answering pings; the supervising loop restarts it."""
+        for ping_id in itertools.count(1):
+            self._pong = anyio.Event()
+            await channel.send(Ping(ping_id))
+            with anyio.move_on_after(self._policy.ping_timeout):
+                await self._pong.wait()
+            if not self._pong.is_set():
+                log.error("worker.unresponsive", worker=self.name, pid=process.pid)
+                process.kill()
+                return
+            await anyio.sleep(self._policy.ping_interval)
+
+    async def _reap(self, process: Process) -> None:
+        with anyio.move_on_after(self._policy.shutdown_timeout):
+            await process.wait()
+            return
+        process.kill()
+        await process.wait()
+
+    def _fail_pending(self, booted: bool) -> None:
+        for pending in self._pending.values():
+            if pending.reply is None:
+                pending.done.set()  # reply None means: the worker died under it
+
+    # -- calls ----------------------------------------------------------------------
+
+    async def call(
+        self,
+        tool: str,
+        args: msgspec.Struct,
+        result_type: type[R],
+        *,
+        timeout: float,
+        idempotent: bool,
+        on_progress: ProgressCallback | None = None,
+    ) -> tuple[R, Result]:
+        """Run ``tool`` in the worker; reads are retried once if the worker dies under them.
+
+        Returns the decoded result and the raw Result frame. Raises the
+        MailError the worker reported, WorkerCrashed (for a write, marked as
+        possibly applied), ServerTimeout or Unavailable.
+        """
+        attempts = 2 if idempotent else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                reply = await self._call_once(tool, args, timeout, on_progress)
+            except WorkerCrashed:
+                if attempt < attempts:
+                    log.info("worker.retry_read", worker=self.name, tool=tool)
+                    continue
+                if idempotent:
+                    raise
+                raise WorkerCrashed(
+                    f"The {self.label} worker stopped while running {tool}; the action may or may "
+                    "not have happened. Check the mailbox before trying again.",
+                    may_have_happened=True,
+                ) from None
+            return msgspec.msgpack.decode(reply.value, type=result_type), reply
+        raise AssertionError("unreachable")
+
+    async def _call_once(
+        self,
+        tool: str,
+        args: msgspec.Struct,
+        timeout: float,
+        on_progress: ProgressCallback | None,
+    ) -> Result:
+        deadline = time.time() + timeout
+        call_id = next(self._ids)
+        pending = _Pending(on_progress=on_progress)
+        sent = False
+        try:
+            with anyio.fail_after(timeout + self._policy.reply_grace):
+                channel = await self._wait_ready()
+                self._pending[call_id] = pending
+                payload = msgspec.Raw(self._encoder.encode(args))
+                try:
+                    await channel.send(Request(call_id, tool, payload, deadline))
+                    sent = True
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    raise WorkerCrashed(f"The {self.label} worker stopped; try again.") from None
+                await pending.done.wait()
+        except TimeoutError:
+            if sent:
+                await self._cancel_remote(call_id)
+            raise ServerTimeout(
+                f"{tool} did not finish within {timeout:.0f} s; the {self.label} server may be slow "
+                "or unreachable. Try again, or ask for less at once."
+            ) from None
+        except BaseException:
+            if sent:
+                await self._cancel_remote(call_id)
+            raise
+        finally:
+            self._pending.pop(call_id, None)
+        reply = pending.reply
+        if reply is None:
+            raise WorkerCrashed(f"The {self.label} worker stopped while running {tool}; try again.")
+        if isinstance(reply, Failure):
+            raise error_from_kind(
+                reply.kind, reply.message, may_have_happened=reply.may_have_happened
+            )
+        return reply
+
+    async def _cancel_remote(self, call_id: int) -> None:
+        channel = self._channel
+        if channel is None:
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(1):
+            try:
+                await channel.send(Cancel(call_id))
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+
+    async def _wait_ready(self) -> MessageChannel[FromWorker, ToWorker]:
+        while True:
+            if self._fatal is not None:
+                raise self._fatal
+            if self._closing:
+                raise Unavailable("The server is shutting down.")
+            remaining = self._circuit_until - self._clock()
+            if remaining > 0:
+                raise Unavailable(
+                    f"The {self.label} worker failed repeatedly and is paused for {remaining:.0f} s "
+                    "so it does not hammer the server; the server log says why."
+                )
+            await self._ready.wait()
+            if self._channel is not None:
+                return self._channel
+            await anyio.sleep(0.01)
+
+    # -- shutdown -------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Ask the worker to finish and log out; kill it if it does not exit in time."""
+        self._closing = True
+        channel, process = self._channel, self._process
+        with anyio.CancelScope(shield=True):
+            if channel is not None:
+                with anyio.move_on_after(1):
+                    try:
+                        await channel.send(Shutdown())
+                        await channel.aclose()
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        pass
+            if process is not None and process.returncode is None:
+                await self._reap(process)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set() and self._channel is not None
+
+    def describe(self) -> dict[str, Any]:
+        return {"worker": self.name, "pid": self.pid, "restarts": self.restarts, **self.metrics}

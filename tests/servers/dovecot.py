@@ -1,0 +1,210 @@
+"""A private Dovecot (Debian's dovecot-imapd and dovecot-lmtpd) for the tests.
+
+Its own config, base_dir and state_dir under a temporary folder; IMAPS and LMTP
+on random loopback ports; a passwd-file of test users that Dovecot rereads
+whenever it changes, so each test can have a fresh, empty mailbox.
+"""
+
+from __future__ import annotations
+
+import grp
+import itertools
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.servers.ports import free_port, wait_for_port
+from tests.servers.tls import TestCertificates
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+_CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+first_valid_uid = 0
+first_valid_gid = 0
+auth_mechanisms = plain login
+disable_plaintext_auth = yes
+mail_location = maildir:{root}/mail/%u:LAYOUT=fs
+mail_plugins = $mail_plugins
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {root}/users
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = subscribe
+  }}
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+    auto = subscribe
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = subscribe
+  }}
+  mailbox Archive {{
+    special_use = \\Archive
+    auto = subscribe
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+protocol lmtp {{
+  auth_username_format = %u
+}}
+"""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A mailbox on the test Dovecot."""
+
+    email: str
+    password: str
+
+
+class DovecotServer:
+    """One running Dovecot; ``add_user`` gives each test a fresh mailbox."""
+
+    def __init__(self, certificates: TestCertificates) -> None:
+        self.certificates = certificates
+        self.root = Path(tempfile.mkdtemp(prefix="mailbox-mcp-dovecot-"))
+        self.imaps_port = free_port()
+        self.lmtp_port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._counter = itertools.count(1)
+        self._uid, self._gid, login_user, internal_user = _identities()
+        os.chmod(self.root, 0o755)
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(mode=0o755)
+        os.chown(self.root / "mail", self._uid, self._gid)
+        (self.root / "users").write_text("")
+        os.chmod(self.root / "users", 0o644)
+        tls_dir = self.root / "tls"
+        tls_dir.mkdir(mode=0o755)
+        cert = tls_dir / "server.pem"
+        key = tls_dir / "server.key"
+        shutil.copy(certificates.cert_file, cert)
+        shutil.copy(certificates.key_file, key)
+        self.config = self.root / "dovecot.conf"
+        self.config.write_text(
+            _CONFIG.format(
+                root=self.root,
+                cert=cert,
+                key=key,
+                login_user=login_user,
+                internal_user=internal_user,
+                imaps_port=self.imaps_port,
+                lmtp_port=self.lmtp_port,
+            )
+        )
+
+    @property
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for_port(self.imaps_port)
+            wait_for_port(self.lmtp_port)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"Dovecot did not start: {exc}\n{self.log}") from exc
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def add_user(self, name: str | None = None, password: str | None = None) -> Account:
+        """A new account with an empty mailbox (its special folders appear on first login)."""
+        local = name or f"user{next(self._counter)}-{secrets.token_hex(3)}"
+        account = Account(f"{local}@example.test", password or secrets.token_urlsafe(12))
+        home = self.root / "mail" / account.email
+        line = (
+            f"{account.email}:{{PLAIN}}{account.password}:{self._uid}:{self._gid}::{home}::\n"
+        )
+        with open(self.root / "users", "a") as users:
+            users.write(line)
+        # Dovecot rereads the file when its mtime changes; make sure it does.
+        stamp = time.time() + next(self._counter)
+        os.utime(self.root / "users", (stamp, stamp))
+        return account
+
+
+def _identities() -> tuple[int, int, str, str]:
+    """uid/gid for mail and the login/internal users: Dovecot refuses root for logins."""
+    if os.geteuid() == 0:
+        dovecot = pwd.getpwnam("dovecot")
+        grp.getgrgid(dovecot.pw_gid)
+        return dovecot.pw_uid, dovecot.pw_gid, "dovenull", "dovecot"
+    me = pwd.getpwuid(os.geteuid())
+    return me.pw_uid, me.pw_gid, me.pw_name, me.pw_name
+
+
+def dovecot_available() -> bool:
+    return Path(DOVECOT).exists()
