@@ -42,7 +42,7 @@ class PasswordSource:
 
 
 def build_workers(
-    settings: Settings, policy: RestartPolicy = RestartPolicy()
+    settings: Settings, policy: RestartPolicy = RestartPolicy(), log_level: str | None = None
 ) -> dict[str, WorkerHandle]:
     """One handle per worker process; none is started yet."""
     password = PasswordSource(settings)
@@ -54,7 +54,9 @@ def build_workers(
         return factory
 
     return {
-        "imap": WorkerHandle("imap", settings_for(settings.imap_settings), policy, label="IMAP"),
+        "imap": WorkerHandle(
+            "imap", settings_for(settings.imap_settings), policy, label="IMAP", log_level=log_level
+        ),
     }
 
 

@@ -6,11 +6,13 @@ what the server will do. One line per check; exit status 0 only when all pass.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import TextIO
 
 import anyio
+import msgspec
 
 from protocol.diagnosis import Check, DiagnoseArgs, DiagnoseResult
 from protocol.errors import ConfigError, MailError
@@ -46,7 +48,9 @@ async def collect_checks(settings: Settings | None, config_error: ConfigError | 
         checks.append(Check("password", True, "MAILBOX_PASSWORD_COMMAND printed a password", _since(start)))
     # A health check must not retry a failing worker in a loop: one start, one answer.
     policy = RestartPolicy(max_restarts_in_window=0, circuit_cooldown=DIAGNOSE_TIMEOUT)
-    workers = build_workers(settings, policy)
+    # No pre-warmed connections: each check logs in exactly once, as it reports.
+    quiet = dataclasses.replace(settings, imap_pool=msgspec.structs.replace(settings.imap_pool, min_size=0))
+    workers = build_workers(quiet, policy, log_level="warning")
     async with anyio.create_task_group() as tg:
         for worker in workers.values():
             tg.start_soon(worker.run)

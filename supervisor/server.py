@@ -7,6 +7,7 @@ bug, logged with its traceback and reported without internals.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import mcp_types as types
@@ -44,6 +45,7 @@ def build_server(runner: ToolRunner) -> Server[Any]:
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(done, total, message)
 
+        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(tool=params.name):
             try:
                 answer = await runner.call(params.name, params.arguments, progress)
@@ -56,6 +58,11 @@ def build_server(runner: ToolRunner) -> Server[Any]:
                     f"{params.name} failed because of an internal error; the details are in "
                     "the server log. Trying again may help."
                 )
+            log.info(
+                "tool.done",
+                cached=answer.cached,
+                seconds=round(time.perf_counter() - started, 4),
+            )
         spec = runner.tools[params.name]
         text = spec.render(answer.result)
         if answer.note:

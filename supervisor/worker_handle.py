@@ -91,9 +91,11 @@ class WorkerHandle:
         policy: RestartPolicy = RestartPolicy(),
         *,
         label: str | None = None,
+        log_level: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
+        self._log_level = log_level
         self.label = label or name.upper()
         self._settings = settings
         self._policy = policy
@@ -115,7 +117,7 @@ class WorkerHandle:
         self.metrics: dict[str, int | float | str] = {}
 
     def __repr__(self) -> str:
-        state = "ready" if self._ready.is_set() else "starting"
+        state = "ready" if self._channel is not None else "starting"
         return f"<WorkerHandle {self.name} {state} pid={self.pid} restarts={self.restarts}>"
 
     # -- supervising loop ---------------------------------------------------------
@@ -153,15 +155,16 @@ class WorkerHandle:
 
     async def _run_one(self) -> bool:
         """Spawn one worker and serve it until it exits; True if it got to Ready."""
-        self._ready = anyio.Event()
         try:
             settings = await self._settings()
         except MailError as exc:
-            # Configuration problems are not fixed by restarting: report them.
+            # Configuration problems are not fixed by restarting: report them to every call.
             self._fatal = exc
-            self._ready.set()
+            self._wake_waiters()
             await anyio.sleep_forever()
         env = {k: v for k, v in os.environ.items() if k not in _SECRET_VARIABLES}
+        if self._log_level:
+            env["MAILBOX_LOG_LEVEL"] = self._log_level
         process = await anyio.open_process(
             [sys.executable, "-u", "-m", f"workers.{self.name}"],
             stdin=subprocess.PIPE,
@@ -173,7 +176,7 @@ class WorkerHandle:
         channel: MessageChannel[FromWorker, ToWorker] = MessageChannel(
             process.stdout, process.stdin, FromWorker  # type: ignore[arg-type]
         )
-        self._process, self._channel, self.pid = process, channel, process.pid
+        self._process, self.pid = process, process.pid
         booted = False
         try:
             await channel.send(Configure(msgspec.Raw(self._encoder.encode(settings))))
@@ -184,6 +187,7 @@ class WorkerHandle:
                 log.error("worker.boot_failed", worker=self.name, pid=process.pid)
                 return False
             log.info("worker.ready", worker=self.name, pid=process.pid)
+            self._channel = channel
             self._ready.set()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeat, channel, process)
@@ -194,16 +198,24 @@ class WorkerHandle:
             log.warning("worker.pipe_error", worker=self.name, error=str(exc))
             return booted
         finally:
-            self._ready = anyio.Event()
             self._channel = None
+            self._wake_waiters()
             with anyio.CancelScope(shield=True):
                 await self._reap(process)
+
+    def _wake_waiters(self) -> None:
+        """Wake every call waiting for readiness so it re-checks the state."""
+        woken, self._ready = self._ready, anyio.Event()
+        woken.set()
 
     async def _read_replies(self, channel: MessageChannel[FromWorker, ToWorker]) -> None:
         while True:
             message = await channel.receive()
             if message is None:
-                log.warning("worker.exited", worker=self.name, pid=self.pid)
+                if self._closing:
+                    log.info("worker.exited", worker=self.name, pid=self.pid)
+                else:
+                    log.warning("worker.exited", worker=self.name, pid=self.pid)
                 return
             match message:
                 case Result(id=call_id) | Failure(id=call_id):
@@ -351,10 +363,9 @@ class WorkerHandle:
                     f"The {self.label} worker failed repeatedly and is paused for {remaining:.0f} s "
                     "so it does not hammer the server; the server log says why."
                 )
-            await self._ready.wait()
             if self._channel is not None:
                 return self._channel
-            await anyio.sleep(0.01)
+            await self._ready.wait()
 
     # -- shutdown -------------------------------------------------------------------
 
@@ -375,7 +386,7 @@ class WorkerHandle:
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set() and self._channel is not None
+        return self._channel is not None
 
     def describe(self) -> dict[str, Any]:
         return {"worker": self.name, "pid": self.pid, "restarts": self.restarts, **self.metrics}

@@ -113,19 +113,19 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
         with anyio.fail_after(CONFIGURE_TIMEOUT):
             first = await self._channel.receive()
         if not isinstance(first, Configure):
-            log.error("worker.no_configure", got=type(first).__name__)
+            log.error("runtime.no_configure", got=type(first).__name__)
             return
         settings = msgspec.msgpack.decode(first.settings, type=self._spec.settings_type)
         register_secret(getattr(settings, "password", None))
         async with self._spec.open_state(settings) as state:
             await self._channel.send(Ready(pid=os.getpid()))
-            log.info("worker.ready")
+            log.info("runtime.ready")
             limiter = anyio.CapacityLimiter(self._spec.max_concurrency(settings))
             async with anyio.create_task_group() as tg:
                 await self._dispatch_until_closed(tg, state, limiter)
                 # Let in-flight requests finish, but not forever.
                 tg.cancel_scope.deadline = anyio.current_time() + SHUTDOWN_GRACE
-        log.info("worker.stopped", served=self._counters.served)
+        log.info("runtime.stopped", served=self._counters.served)
 
     async def _dispatch_until_closed(
         self, tg: anyio.abc.TaskGroup, state: StateT, limiter: anyio.CapacityLimiter
@@ -141,16 +141,16 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
                 case Ping(id=ping_id):
                     await self._channel.send(Pong(ping_id, self._metrics(state)))
                 case Shutdown():
-                    log.info("worker.shutdown_requested")
+                    log.info("runtime.shutdown_requested")
                     return
                 case Configure():
-                    log.warning("worker.configure_ignored")
+                    log.warning("runtime.configure_ignored")
 
     async def _messages(self) -> AsyncIterator[ToWorker]:
         while True:
             message = await self._channel.receive()
             if message is None:
-                log.info("worker.pipe_closed")
+                log.info("runtime.pipe_closed")
                 return
             yield message
 

@@ -24,6 +24,7 @@ from tests.servers.ports import free_port, wait_for_port
 from tests.servers.tls import TestCertificates
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+PROVISION_BATCH = 200
 
 _CONFIG = """\
 base_dir = {root}/run
@@ -122,6 +123,7 @@ class DovecotServer:
         self.lmtp_port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
         self._counter = itertools.count(1)
+        self._spare: list[Account] = []
         self._uid, self._gid, login_user, internal_user = _identities()
         os.chmod(self.root, 0o755)
         for sub in ("run", "state", "mail"):
@@ -154,6 +156,7 @@ class DovecotServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def start(self) -> None:
+        self._write_accounts(PROVISION_BATCH)
         self._process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.config)],
             stdout=subprocess.DEVNULL,
@@ -180,20 +183,29 @@ class DovecotServer:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def add_user(self, name: str | None = None, password: str | None = None) -> Account:
-        """A new account with an empty mailbox (its special folders appear on first login)."""
-        local = name or f"user{next(self._counter)}-{secrets.token_hex(3)}"
-        account = Account(f"{local}@example.test", password or secrets.token_urlsafe(12))
-        home = self.root / "mail" / account.email
-        line = (
-            f"{account.email}:{{PLAIN}}{account.password}:{self._uid}:{self._gid}::{home}::\n"
-        )
+    def add_user(self) -> Account:
+        """A new account with an empty mailbox (its special folders appear on first login).
+
+        Dovecot rereads its passwd-file at most once a second, so accounts are
+        written ahead in batches and handed out; a fresh batch waits for that second.
+        """
+        if not self._spare:
+            self._write_accounts(PROVISION_BATCH)
+            time.sleep(1.1)
+        return self._spare.pop(0)
+
+    def _write_accounts(self, count: int) -> None:
+        lines = []
+        for _ in range(count):
+            local = f"user{next(self._counter)}-{secrets.token_hex(3)}"
+            account = Account(f"{local}@example.test", secrets.token_urlsafe(12))
+            home = self.root / "mail" / account.email
+            lines.append(
+                f"{account.email}:{{PLAIN}}{account.password}:{self._uid}:{self._gid}::{home}::\n"
+            )
+            self._spare.append(account)
         with open(self.root / "users", "a") as users:
-            users.write(line)
-        # Dovecot rereads the file when its mtime changes; make sure it does.
-        stamp = time.time() + next(self._counter)
-        os.utime(self.root / "users", (stamp, stamp))
-        return account
+            users.writelines(lines)
 
 
 def _identities() -> tuple[int, int, str, str]:

@@ -1,0 +1,62 @@
+"""Shared fixtures: the test CA, a real Dovecot per session, a fresh account per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.dovecot import Account, DovecotServer, dovecot_available
+from tests.servers.tls import TestCertificates, make_certificates
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def dovecot(certificates: TestCertificates) -> Iterator[DovecotServer]:
+    if not dovecot_available():
+        # Never skip quietly: CI must prove the real-server tests ran.
+        pytest.fail(
+            "Dovecot is not installed; run: apt-get install -y dovecot-imapd dovecot-lmtpd",
+            pytrace=False,
+        )
+    server = DovecotServer(certificates)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def account(dovecot: DovecotServer) -> Account:
+    """A new, empty mailbox for this test only."""
+    return dovecot.add_user()
+
+
+@pytest.fixture
+def server_env(
+    dovecot: DovecotServer, account: Account, certificates: TestCertificates, tmp_path: Path
+) -> dict[str, str]:
+    """The environment Claude Desktop would pass, pointing at the test servers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+    env.update(
+        {
+            "MAILBOX_EMAIL": account.email,
+            "MAILBOX_PASSWORD": account.password,
+            "MAILBOX_IMAP_HOST": "localhost",
+            "MAILBOX_IMAP_PORT": str(dovecot.imaps_port),
+            "MAILBOX_CA_FILE": str(certificates.ca_file),
+            "MAILBOX_DOWNLOAD_DIR": str(tmp_path / "downloads"),
+            "MAILBOX_LOG_LEVEL": "info",
+        }
+    )
+    return env

@@ -1,0 +1,160 @@
+"""get_folders and create_directory through a real MCP client against Dovecot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.imap_client import other_client, simple_message
+from tests.mcp_client import error_text, mcp_session, structured
+from tests.servers.dovecot import Account, DovecotServer
+
+pytestmark = pytest.mark.anyio
+
+
+def by_name(folders: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    return {str(f["name"]): f for f in folders}
+
+
+async def test_get_folders_reports_special_folder_roles(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    roles = {name: f["role"] for name, f in folders.items()}
+    assert roles == {
+        "INBOX": "inbox",
+        "Drafts": "drafts",
+        "Sent": "sent",
+        "Trash": "trash",
+        "Junk": "junk",
+        "Archive": "archive",
+    }
+
+
+async def test_get_folders_counts_messages_and_unread(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        imap.append("INBOX", simple_message("one"), flags=[])
+        imap.append("INBOX", simple_message("two"), flags=["\\Seen"])
+        imap.append("Archive", simple_message("three"), flags=["\\Seen"])
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    assert (folders["INBOX"]["messages"], folders["INBOX"]["unseen"]) == (2, 1)
+    assert (folders["Archive"]["messages"], folders["Archive"]["unseen"]) == (1, 0)
+    assert (folders["Sent"]["messages"], folders["Sent"]["unseen"]) == (0, 0)
+
+
+async def test_get_folders_shows_mail_that_arrived_since_the_last_call(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        before = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+        with other_client(dovecot, account) as imap:
+            imap.append("INBOX", simple_message("late arrival"), flags=[])
+        after = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    assert before["INBOX"]["messages"] == 0
+    assert (after["INBOX"]["messages"], after["INBOX"]["unseen"]) == (1, 1)
+
+
+async def test_get_folders_shows_a_message_read_elsewhere_as_read(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        imap.append("INBOX", simple_message("unread at first"), flags=[])
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        before = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+        with other_client(dovecot, account) as imap:
+            imap.select_folder("INBOX")
+            imap.add_flags(imap.search("ALL"), ["\\Seen"])
+        after = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    assert before["INBOX"]["unseen"] == 1
+    assert after["INBOX"]["unseen"] == 0
+
+
+async def test_unchanged_folders_are_answered_from_the_validated_cache(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    log = tmp_path / "stderr.log"
+    server_env["MAILBOX_LOG_FORMAT"] = "json"
+    async with mcp_session(server_env, log) as session:
+        first = structured(await session.call_tool("get_folders", {}))
+        second = structured(await session.call_tool("get_folders", {}))
+    assert first == second
+    served = [line for line in log.read_text().splitlines() if '"tool.done"' in line]
+    assert ['"cached": false' in line for line in served] == [True, False]
+
+
+async def test_create_directory_creates_nested_folders(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        created = structured(await session.call_tool("create_directory", {"name": "Projects/2026"}))
+        folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    assert created == {"name": "Projects/2026"}
+    assert folders["Projects/2026"]["role"] is None
+    assert "Projects" in folders
+    with other_client(dovecot, account) as imap:
+        assert imap.folder_exists("Projects/2026")
+        subscribed = {name for _flags, _delim, name in imap.list_sub_folders()}
+    assert {"Projects", "Projects/2026"} <= subscribed
+
+
+async def test_create_directory_keeps_unicode_and_quotes_in_the_name(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    name = 'Ärger "quoted"'
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        created = structured(await session.call_tool("create_directory", {"name": name}))
+        folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    assert created == {"name": name}
+    assert folders[name]["messages"] == 0
+    with other_client(dovecot, account) as imap:
+        assert imap.folder_exists(name)
+
+
+async def test_create_directory_refuses_an_existing_folder(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        structured(await session.call_tool("create_directory", {"name": "Receipts"}))
+        message = error_text(await session.call_tool("create_directory", {"name": "Receipts"}))
+    assert message == "The folder 'Receipts' already exists."
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["Evil\r\nA1 DELETE INBOX", "Evil\nA1 DELETE INBOX", "Evil\x00name"],
+)
+async def test_create_directory_refuses_line_breaks_and_nul(
+    hostile: str, server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        message = error_text(await session.call_tool("create_directory", {"name": hostile}))
+    assert "cannot contain line breaks or NUL characters" in message
+    with other_client(dovecot, account) as imap:
+        names = {name for _flags, _delim, name in imap.list_folders()}
+    assert names == {"INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"}
+
+
+@pytest.mark.parametrize("bad", ["/Leading", "Trailing/", "Double//Slash", "  "])
+async def test_create_directory_refuses_empty_levels(
+    bad: str, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        message = error_text(await session.call_tool("create_directory", {"name": bad}))
+    assert "empty level" in message
+
+
+async def test_unknown_arguments_get_a_clear_error(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        message = error_text(
+            await session.call_tool("create_directory", {"name": "A", "colour": "red"})
+        )
+        missing = error_text(await session.call_tool("create_directory", {}))
+    assert message == "Invalid arguments for create_directory: Object contains unknown field `colour`"
+    assert missing == "Invalid arguments for create_directory: Object missing required field `name`"

@@ -1,0 +1,151 @@
+"""The MCP server as a whole: listing, start-up, crashes, configuration, shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.mcp_client import REPO, error_text, mcp_session, structured
+
+pytestmark = pytest.mark.anyio
+
+
+def log_events(path: Path, event: str) -> list[dict[str, object]]:
+    events = []
+    for line in path.read_text().splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("event") == event:
+                events.append(record)
+    return events
+
+
+async def test_tools_list_shows_schemas_and_annotations(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+    assert {"get_folders", "create_directory"} <= set(tools)
+    get_folders, create = tools["get_folders"], tools["create_directory"]
+    assert get_folders.input_schema["type"] == "object"
+    assert create.input_schema["required"] == ["name"]
+    assert create.input_schema["properties"]["name"]["type"] == "string"
+    assert get_folders.output_schema is not None
+    assert get_folders.output_schema["type"] == "object"
+    assert "folders" in get_folders.output_schema["properties"]
+    assert get_folders.annotations is not None and get_folders.annotations.read_only_hint is True
+    assert create.annotations is not None and create.annotations.read_only_hint is False
+    assert create.annotations.destructive_hint is False
+    assert all(len(tool.description or "") > 80 for tool in tools.values())
+
+
+async def test_tools_list_is_answered_before_any_worker_is_ready(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    boot_delay = 5.0
+    server_env["PYTHONPATH"] = str(REPO / "tests" / "data" / "slow_worker_boot")
+    server_env["SLOW_WORKER_BOOT_SECONDS"] = str(boot_delay)
+    server_env["MAILBOX_LOG_FORMAT"] = "json"
+    log = tmp_path / "stderr.log"
+    started = time.monotonic()
+    async with mcp_session(server_env, log) as session:
+        tools = (await session.list_tools()).tools
+        listed_after = time.monotonic() - started
+        assert not log_events(log, "worker.ready")
+        folders = structured(await session.call_tool("get_folders", {}))
+    assert tools and folders["folders"]
+    assert listed_after < boot_delay
+
+
+async def test_a_killed_imap_worker_is_restarted_and_the_next_call_succeeds(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_LOG_FORMAT"] = "json"
+    log = tmp_path / "stderr.log"
+    async with mcp_session(server_env, log) as session:
+        structured(await session.call_tool("get_folders", {}))
+        (ready,) = log_events(log, "worker.ready")
+        os.kill(int(str(ready["pid"])), signal.SIGKILL)
+        second = structured(await session.call_tool("get_folders", {}))
+    assert len(second["folders"]) == 6
+    assert len(log_events(log, "worker.restart")) == 1
+    assert len(log_events(log, "worker.ready")) == 2
+
+
+async def test_a_configuration_error_is_reported_by_every_tool_call(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_IMAP_PORT"] = "ninety-nine"
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        tools = (await session.list_tools()).tools
+        message = error_text(await session.call_tool("get_folders", {}))
+    assert tools
+    assert message == "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535; got 'ninety-nine'."
+
+
+async def test_read_only_mode_hides_writing_tools(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_READ_ONLY"] = "1"
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        refused = error_text(await session.call_tool("create_directory", {"name": "X"}))
+    assert "get_folders" in names and "create_directory" not in names
+    assert "no tool named 'create_directory'" in refused
+
+
+async def test_a_wrong_password_gives_one_sentence_without_the_password(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_PASSWORD"] = "wrong-Secret-4711"
+    log = tmp_path / "stderr.log"
+    async with mcp_session(server_env, log) as session:
+        message = error_text(await session.call_tool("get_folders", {}))
+    assert "refused the login" in message and "app password" in message
+    assert "wrong-Secret-4711" not in message
+    assert "wrong-Secret-4711" not in log.read_text()
+
+
+async def test_the_password_never_reaches_the_log_or_a_worker_environment(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_LOG_LEVEL"] = "debug"
+    server_env["MAILBOX_LOG_FORMAT"] = "json"
+    log = tmp_path / "stderr.log"
+    async with mcp_session(server_env, log) as session:
+        structured(await session.call_tool("get_folders", {}))
+        (ready,) = log_events(log, "worker.ready")
+        environ = Path(f"/proc/{ready['pid']}/environ").read_bytes()
+        cmdline = Path(f"/proc/{ready['pid']}/cmdline").read_bytes()
+    password = server_env["MAILBOX_PASSWORD"].encode()
+    assert password not in environ and password not in cmdline
+    assert server_env["MAILBOX_PASSWORD"] not in log.read_text()
+
+
+async def test_closing_stdin_stops_the_server_and_its_workers(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_LOG_FORMAT"] = "json"
+    log = tmp_path / "stderr.log"
+    async with mcp_session(server_env, log) as session:
+        structured(await session.call_tool("get_folders", {}))
+        (ready,) = log_events(log, "worker.ready")
+    worker_pid = int(str(ready["pid"]))
+    with anyio.fail_after(10):
+        while Path(f"/proc/{worker_pid}").exists() and _state(worker_pid) != "Z":
+            await anyio.sleep(0.05)
+    assert log_events(log, "supervisor.stopped")
+    assert log_events(log, "runtime.stopped")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "gone"
