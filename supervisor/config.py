@@ -176,7 +176,7 @@ class _Reader:
             return default
         try:
             return parse(raw)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             raise ConfigError(f"{name} must be {expects}; got {raw!r}.") from exc
 
     def text(self, name: str, default: str | None, example: str = "") -> str | None:

@@ -1,0 +1,58 @@
+"""Library errors become one plain sentence each."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+import imapclient.exceptions as imap_exc
+import pytest
+
+from protocol.errors import AuthFailed, ProtocolViolation, Refused, ServerTimeout, Unavailable
+from workers.imap.errors import imap_errors, is_connection_broken, translate
+
+
+def t(exc: BaseException) -> object:
+    return translate(exc, "imap.example.test", 993, "anna@example.test")
+
+
+def test_a_refused_login_tells_the_user_to_check_the_app_password() -> None:
+    error = t(imap_exc.LoginError("[AUTHENTICATIONFAILED] Authentication failed."))
+    assert isinstance(error, AuthFailed)
+    assert "anna@example.test" in error.message and "app password" in error.message
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "words"),
+    [
+        (socket.timeout("timed out"), ServerTimeout, "did not answer in time"),
+        (ConnectionRefusedError(111, "refused"), Unavailable, "refused the connection"),
+        (socket.gaierror(-2, "Name or service not known"), Unavailable, "could not be resolved"),
+        (imap_exc.IMAPClientAbortError("socket error: EOF"), Unavailable, "was lost"),
+        (imap_exc.ProtocolError("junk"), ProtocolViolation, "could not read"),
+        (imap_exc.IMAPClientError("create failed: [ALREADYEXISTS] Mailbox exists."), Refused, "Mailbox exists"),
+    ],
+)
+def test_library_errors_are_translated(exc: BaseException, kind: type, words: str) -> None:
+    error = t(exc)
+    assert isinstance(error, kind)
+    assert words in str(error)
+
+
+def test_a_certificate_error_points_at_the_ca_setting() -> None:
+    exc = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    exc.verify_message = "self-signed certificate"
+    error = t(exc)
+    assert isinstance(error, Unavailable) and "MAILBOX_CA_FILE" in error.message
+
+
+def test_the_boundary_reraises_translated_errors() -> None:
+    with pytest.raises(Unavailable), imap_errors("h", 993, "u"):
+        raise imap_exc.IMAPClientAbortError("gone")
+
+
+def test_a_timeout_breaks_the_connection_but_a_refusal_does_not() -> None:
+    assert is_connection_broken(socket.timeout())
+    assert is_connection_broken(ServerTimeout("slow"))
+    assert not is_connection_broken(Refused("no"))
+    assert not is_connection_broken(imap_exc.IMAPClientError("NO"))
