@@ -63,17 +63,27 @@ def configure_logging(process: str, level: str = "info", fmt: str = "console") -
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(process=process)
     # Libraries (imapclient, caldav) log through stdlib logging; keep them on
     # stderr and quiet unless asked, since imaplib's debug output is verbose.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.addFilter(_StdlibRedactFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(numeric, logging.WARNING))
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time (test harnesses swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 class _StdlibRedactFilter(logging.Filter):

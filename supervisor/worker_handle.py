@@ -53,6 +53,8 @@ log = structlog.get_logger()
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
+_PIPE_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, MailError)
+
 # Environment variables a worker must not inherit: credentials go over the pipe.
 _SECRET_VARIABLES = ("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND")
 
@@ -191,11 +193,15 @@ class WorkerHandle:
             self._ready.set()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeat, channel, process)
-                await self._read_replies(channel)
-                tg.cancel_scope.cancel()
+                try:
+                    await self._read_replies(channel)
+                except _PIPE_ERRORS as exc:
+                    self._log_pipe_error(exc)
+                finally:
+                    tg.cancel_scope.cancel()
             return True
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, MailError) as exc:
-            log.warning("worker.pipe_error", worker=self.name, error=str(exc))
+        except _PIPE_ERRORS as exc:
+            self._log_pipe_error(exc)
             return booted
         finally:
             self._channel = None
@@ -238,6 +244,18 @@ class WorkerHandle:
         self, channel: MessageChannel[FromWorker, ToWorker], process: Process
     ) -> None:
         """Kill a worker that stops answering pings; the supervising loop restarts it."""
+        try:
+            await self._ping_forever(channel, process)
+        except _PIPE_ERRORS as exc:
+            self._log_pipe_error(exc)
+
+    def _log_pipe_error(self, exc: BaseException) -> None:
+        if not self._closing:
+            log.warning("worker.pipe_error", worker=self.name, error=str(exc) or type(exc).__name__)
+
+    async def _ping_forever(
+        self, channel: MessageChannel[FromWorker, ToWorker], process: Process
+    ) -> None:
         for ping_id in itertools.count(1):
             self._pong = anyio.Event()
             await channel.send(Ping(ping_id))

@@ -60,3 +60,11 @@ def server_env(
         }
     )
     return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_to_stderr() -> None:
+    """Code under test logs with structlog; as in production, never to stdout."""
+    from protocol.logs import configure_logging
+
+    configure_logging("tests", "info", "console")

@@ -10,6 +10,8 @@ import trustme
 
 @dataclass(frozen=True)
 class TestCertificates:
+    __test__ = False  # a fixture value, not a test class
+
     ca_file: Path
     cert_file: Path
     key_file: Path

@@ -1,0 +1,126 @@
+"""The IMAP worker process through a WorkerHandle, as the supervisor uses it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import msgspec
+import pytest
+
+from protocol.email import (
+    CreateDirectoryArgs,
+    CreateDirectoryResult,
+    FolderFingerprintArgs,
+    GetFoldersArgs,
+    GetFoldersResult,
+)
+from protocol.errors import Unavailable
+from protocol.fingerprint import Fingerprint
+from tests.imap_client import other_client, simple_message
+from tests.integration.test_imap_pool import imap_settings
+from tests.servers.dovecot import Account, DovecotServer
+from supervisor.worker_handle import RestartPolicy, WorkerHandle
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def imap_worker(dovecot: DovecotServer, account: Account) -> AsyncIterator[WorkerHandle]:
+    settings = imap_settings(dovecot, account, min_size=1)
+
+    async def factory() -> msgspec.Struct:
+        return settings
+
+    handle = WorkerHandle("imap", factory, label="IMAP")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(handle.run)
+        yield handle
+        await handle.aclose()
+        tg.cancel_scope.cancel()
+
+
+async def fingerprint(worker: WorkerHandle) -> str:
+    result, _ = await worker.call(
+        "folder_fingerprint", FolderFingerprintArgs(), Fingerprint, timeout=10, idempotent=True
+    )
+    return result.fingerprint
+
+
+async def test_get_folders_carries_a_validator_equal_to_the_fingerprint(
+    imap_worker: WorkerHandle,
+) -> None:
+    result, frame = await imap_worker.call(
+        "get_folders", GetFoldersArgs(), GetFoldersResult, timeout=10, idempotent=True
+    )
+    assert len(result.folders) == 6
+    assert frame.validator == await fingerprint(imap_worker)
+
+
+async def test_the_fingerprint_changes_when_mail_arrives_is_read_or_a_folder_appears(
+    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
+) -> None:
+    seen = [await fingerprint(imap_worker)]
+    assert await fingerprint(imap_worker) == seen[0]
+    with other_client(dovecot, account) as imap:
+        imap.append("INBOX", simple_message("new"), flags=[])
+        seen.append(await fingerprint(imap_worker))
+        imap.select_folder("INBOX")
+        imap.add_flags(imap.search("ALL"), ["\\Seen"])
+        seen.append(await fingerprint(imap_worker))
+        imap.create_folder("Elsewhere")
+        seen.append(await fingerprint(imap_worker))
+    assert len(set(seen)) == 4
+
+
+async def test_create_directory_through_the_worker(
+    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
+) -> None:
+    result, _ = await imap_worker.call(
+        "create_directory",
+        CreateDirectoryArgs("Kunden/Müller & Söhne"),
+        CreateDirectoryResult,
+        timeout=10,
+        idempotent=False,
+    )
+    assert result.name == "Kunden/Müller & Söhne"
+    with other_client(dovecot, account) as imap:
+        assert imap.folder_exists("Kunden/Müller & Söhne")
+
+
+async def test_the_pool_metrics_arrive_with_the_heartbeat(
+    dovecot: DovecotServer, account: Account
+) -> None:
+    settings = imap_settings(dovecot, account, min_size=1)
+
+    async def factory() -> msgspec.Struct:
+        return settings
+
+    handle = WorkerHandle("imap", factory, RestartPolicy(ping_interval=0.05))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(handle.run)
+        await handle.call("get_folders", GetFoldersArgs(), GetFoldersResult, timeout=10, idempotent=True)
+        with anyio.fail_after(5):
+            while handle.metrics.get("requests_served", 0) < 1:
+                await anyio.sleep(0.05)
+        await handle.aclose()
+        tg.cancel_scope.cancel()
+    assert 1 <= int(handle.metrics["pool_opened"]) <= 2  # the first call may not wait for the pre-warm
+    assert handle.metrics["pool_max"] == 2
+
+
+async def test_a_worker_that_cannot_boot_opens_the_circuit_instead_of_looping() -> None:
+    async def factory() -> msgspec.Struct:
+        return GetFoldersArgs()
+
+    policy = RestartPolicy(first_backoff=0.01, max_restarts_in_window=2, circuit_cooldown=60)
+    handle = WorkerHandle("does_not_exist", factory, policy, label="TEST")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(handle.run)
+        with anyio.fail_after(20):
+            while handle.restarts < 3:
+                await anyio.sleep(0.05)
+        with pytest.raises(Unavailable, match="failed repeatedly and is paused"):
+            await handle.call("x", GetFoldersArgs(), GetFoldersResult, timeout=5, idempotent=True)
+        tg.cancel_scope.cancel()
+    assert handle.restarts == 3
