@@ -69,7 +69,7 @@ def configure_logging(process: str, level: str = "info", fmt: str = "console") -
     structlog.contextvars.bind_contextvars(process=process)
     # Libraries (imapclient, caldav) log through stdlib logging; keep them on
     # stderr and quiet unless asked, since imaplib's debug output is verbose.
-    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.addFilter(_StdlibRedactFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -16,7 +16,7 @@ from supervisor.config import Settings, resolve_password
 from supervisor.runner import ToolRunner
 from supervisor.server import build_server
 from supervisor.tools import available_tools
-from supervisor.worker_handle import RestartPolicy, WorkerHandle
+from supervisor.worker_handle import DEFAULT_POLICY, RestartPolicy, WorkerHandle
 
 log = structlog.get_logger()
 
@@ -42,12 +42,14 @@ class PasswordSource:
 
 
 def build_workers(
-    settings: Settings, policy: RestartPolicy = RestartPolicy(), log_level: str | None = None
+    settings: Settings, policy: RestartPolicy = DEFAULT_POLICY, log_level: str | None = None
 ) -> dict[str, WorkerHandle]:
     """One handle per worker process; none is started yet."""
     password = PasswordSource(settings)
 
-    def settings_for(make: Callable[[str], msgspec.Struct]) -> Callable[[], Awaitable[msgspec.Struct]]:
+    def settings_for(
+        make: Callable[[str], msgspec.Struct],
+    ) -> Callable[[], Awaitable[msgspec.Struct]]:
         async def factory() -> msgspec.Struct:
             return make(await password.get())
 

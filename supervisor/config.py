@@ -48,7 +48,7 @@ class Settings:
     call_timeout: float = 60.0
     log_level: str = "info"
     log_format: str = "console"
-    imap_pool: PoolSettings = PoolSettings()
+    imap_pool: PoolSettings = field(default_factory=PoolSettings)
 
     def imap_settings(self, password: str) -> ImapSettings:
         return ImapSettings(
@@ -87,7 +87,9 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         read_timeout=reader.seconds("MAILBOX_READ_TIMEOUT", pool_defaults.read_timeout),
         idle_check_after=reader.seconds("MAILBOX_IDLE_CHECK_AFTER", pool_defaults.idle_check_after),
         idle_close_after=reader.seconds("MAILBOX_IDLE_CLOSE_AFTER", pool_defaults.idle_close_after),
-        max_concurrency=reader.integer("MAILBOX_MAX_CONCURRENCY", pool_defaults.max_concurrency, 1, 256),
+        max_concurrency=reader.integer(
+            "MAILBOX_MAX_CONCURRENCY", pool_defaults.max_concurrency, 1, 256
+        ),
     )
     if pool.min_size > pool.max_size:
         raise ConfigError("MAILBOX_IMAP_POOL_MIN must not be larger than MAILBOX_IMAP_POOL_MAX.")
@@ -111,9 +113,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         cache_max_entries=reader.integer("MAILBOX_CACHE_MAX_ENTRIES", 512, 0, 1_000_000),
         cache_max_bytes=reader.integer("MAILBOX_CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 2**40),
         call_timeout=reader.seconds("MAILBOX_CALL_TIMEOUT", 60.0),
-        log_level=reader.choice(
-            "MAILBOX_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
-        ),
+        log_level=reader.choice("MAILBOX_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
         log_format=reader.choice("MAILBOX_LOG_FORMAT", "console", ("console", "json")),
         imap_pool=pool,
     )
@@ -144,7 +144,9 @@ def resolve_password(settings: Settings) -> str:
             stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
-        raise ConfigError(f"MAILBOX_PASSWORD_COMMAND: the program {argv[0]} was not found.") from exc
+        raise ConfigError(
+            f"MAILBOX_PASSWORD_COMMAND: the program {argv[0]} was not found."
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise ConfigError(
             f"MAILBOX_PASSWORD_COMMAND did not finish within {PASSWORD_COMMAND_TIMEOUT:.0f} s "

@@ -32,12 +32,19 @@ async def run_diagnose(
     return 0 if checks and all(c.ok for c in checks) else 1
 
 
-async def collect_checks(settings: Settings | None, config_error: ConfigError | None) -> list[Check]:
+async def collect_checks(
+    settings: Settings | None, config_error: ConfigError | None
+) -> list[Check]:
     if settings is None:
         message = config_error.message if config_error else "The configuration could not be read."
         return [Check("config", False, message, 0.0)]
     checks = [
-        Check("config", True, f"{settings.email} on IMAP {settings.imap_host}:{settings.imap_port}", 0.0)
+        Check(
+            "config",
+            True,
+            f"{settings.email} on IMAP {settings.imap_host}:{settings.imap_port}",
+            0.0,
+        )
     ]
     start = time.perf_counter()
     try:
@@ -45,11 +52,15 @@ async def collect_checks(settings: Settings | None, config_error: ConfigError | 
     except MailError as exc:
         return [*checks, Check("password", False, exc.message, _since(start))]
     if settings.password_command:
-        checks.append(Check("password", True, "MAILBOX_PASSWORD_COMMAND printed a password", _since(start)))
+        checks.append(
+            Check("password", True, "MAILBOX_PASSWORD_COMMAND printed a password", _since(start))
+        )
     # A health check must not retry a failing worker in a loop: one start, one answer.
     policy = RestartPolicy(max_restarts_in_window=0, circuit_cooldown=DIAGNOSE_TIMEOUT)
     # No pre-warmed connections: each check logs in exactly once, as it reports.
-    quiet = dataclasses.replace(settings, imap_pool=msgspec.structs.replace(settings.imap_pool, min_size=0))
+    quiet = dataclasses.replace(
+        settings, imap_pool=msgspec.structs.replace(settings.imap_pool, min_size=0)
+    )
     workers = build_workers(quiet, policy, log_level="warning")
     async with anyio.create_task_group() as tg:
         for worker in workers.values():
@@ -58,7 +69,11 @@ async def collect_checks(settings: Settings | None, config_error: ConfigError | 
             start = time.perf_counter()
             try:
                 result, _ = await worker.call(
-                    "diagnose", DiagnoseArgs(), DiagnoseResult, timeout=DIAGNOSE_TIMEOUT, idempotent=False
+                    "diagnose",
+                    DiagnoseArgs(),
+                    DiagnoseResult,
+                    timeout=DIAGNOSE_TIMEOUT,
+                    idempotent=False,
                 )
                 checks.extend(result.checks)
             except MailError as exc:

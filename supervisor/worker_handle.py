@@ -9,6 +9,7 @@ backoff. Too many restarts in a window open a circuit for this worker only.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import random
@@ -76,6 +77,9 @@ class RestartPolicy:
     reply_grace: float = 1.0
 
 
+DEFAULT_POLICY = RestartPolicy()
+
+
 @dataclass
 class _Pending:
     done: anyio.Event = field(default_factory=anyio.Event)
@@ -90,7 +94,7 @@ class WorkerHandle:
         self,
         name: str,
         settings: Callable[[], Awaitable[msgspec.Struct]],
-        policy: RestartPolicy = RestartPolicy(),
+        policy: RestartPolicy = DEFAULT_POLICY,
         *,
         label: str | None = None,
         log_level: str | None = None,
@@ -134,7 +138,10 @@ class WorkerHandle:
                     break
                 delay = self._plan_restart()
                 log.warning(
-                    "worker.restart", worker=self.name, restarts=self.restarts, backoff=round(delay, 3)
+                    "worker.restart",
+                    worker=self.name,
+                    restarts=self.restarts,
+                    backoff=round(delay, 3),
                 )
                 await anyio.sleep(delay)
         finally:
@@ -150,9 +157,11 @@ class WorkerHandle:
         if recent > self._policy.max_restarts_in_window:
             self._circuit_until = now + self._policy.circuit_cooldown
             self._restart_times.clear()
-            log.error("worker.circuit_open", worker=self.name, cooldown=self._policy.circuit_cooldown)
+            log.error(
+                "worker.circuit_open", worker=self.name, cooldown=self._policy.circuit_cooldown
+            )
             return self._policy.circuit_cooldown
-        backoff = min(self._policy.max_backoff, self._policy.first_backoff * 2 ** (recent - 1))
+        backoff = min(self._policy.max_backoff, self._policy.first_backoff * 2.0 ** (recent - 1))
         return backoff * random.uniform(0.8, 1.2)
 
     async def _run_one(self) -> bool:
@@ -176,7 +185,9 @@ class WorkerHandle:
         )
         assert process.stdin is not None and process.stdout is not None
         channel: MessageChannel[FromWorker, ToWorker] = MessageChannel(
-            process.stdout, process.stdin, FromWorker  # type: ignore[arg-type]
+            process.stdout,
+            process.stdin,
+            FromWorker,  # type: ignore[arg-type]
         )
         self._process, self.pid = process, process.pid
         booted = False
@@ -363,11 +374,12 @@ class WorkerHandle:
         channel = self._channel
         if channel is None:
             return
-        with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-            try:
-                await channel.send(Cancel(call_id))
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(1),
+            contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError),
+        ):
+            await channel.send(Cancel(call_id))
 
     async def _wait_ready(self) -> MessageChannel[FromWorker, ToWorker]:
         while True:

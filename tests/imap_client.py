@@ -15,7 +15,9 @@ from tests.servers.dovecot import Account, DovecotServer
 @contextmanager
 def other_client(dovecot: DovecotServer, account: Account) -> Iterator[Any]:
     context = ssl.create_default_context(cafile=str(dovecot.certificates.ca_file))
-    client = IMAPClient("localhost", port=dovecot.imaps_port, ssl=True, ssl_context=context, timeout=10)
+    client = IMAPClient(
+        "localhost", port=dovecot.imaps_port, ssl=True, ssl_context=context, timeout=10
+    )
     client.login(account.email, account.password)
     try:
         yield client

@@ -24,10 +24,12 @@ async def mcp_session(
         command=sys.executable, args=["-m", "supervisor", *args], env=env, cwd=str(REPO)
     )
     with open(stderr_path, "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
 
 
 def structured(result: types.CallToolResult) -> Any:

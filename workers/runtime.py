@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -166,8 +166,9 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
     async def _run_request(
         self, request: Request, state: StateT, limiter: anyio.CapacityLimiter
     ) -> None:
-        with anyio.CancelScope() as scope, structlog.contextvars.bound_contextvars(
-            call_id=request.id, tool=request.tool
+        with (
+            anyio.CancelScope() as scope,
+            structlog.contextvars.bound_contextvars(call_id=request.id, tool=request.tool),
         ):
             self._counters.in_flight[request.id] = scope
             try:
@@ -242,7 +243,5 @@ def run_worker(spec: WorkerSpec[SettingsT, StateT]) -> None:
         )
         await WorkerRuntime(spec, channel).serve()
 
-    try:
+    with suppress(KeyboardInterrupt):
         anyio.run(main)
-    except KeyboardInterrupt:
-        pass

@@ -25,7 +25,12 @@ def test_diagnose_passes_with_the_right_password(server_env: dict[str, str]) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert [line.split()[1] for line in lines[:-1]] == [
-        "config", "imap", "imap", "imap", "imap", "imap",
+        "config",
+        "imap",
+        "imap",
+        "imap",
+        "imap",
+        "imap",
     ]
     assert all(line.startswith("ok") for line in lines[:-1])
     assert "6 folders" in done.stdout and "TLSv1" in done.stdout

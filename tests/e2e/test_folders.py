@@ -129,7 +129,11 @@ async def test_create_directory_refuses_an_existing_folder(
     ["Evil\r\nA1 DELETE INBOX", "Evil\nA1 DELETE INBOX", "Evil\x00name"],
 )
 async def test_create_directory_refuses_line_breaks_and_nul(
-    hostile: str, server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    hostile: str,
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
 ) -> None:
     async with mcp_session(server_env, tmp_path / "stderr.log") as session:
         message = error_text(await session.call_tool("create_directory", {"name": hostile}))
@@ -156,5 +160,7 @@ async def test_unknown_arguments_get_a_clear_error(
             await session.call_tool("create_directory", {"name": "A", "colour": "red"})
         )
         missing = error_text(await session.call_tool("create_directory", {}))
-    assert message == "Invalid arguments for create_directory: Object contains unknown field `colour`"
+    assert (
+        message == "Invalid arguments for create_directory: Object contains unknown field `colour`"
+    )
     assert missing == "Invalid arguments for create_directory: Object missing required field `name`"

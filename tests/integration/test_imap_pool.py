@@ -13,7 +13,6 @@ import pytest
 from protocol.errors import AuthFailed, Refused, Unavailable
 from protocol.settings import ImapSettings, PoolSettings
 from tests.servers.dovecot import Account, DovecotServer
-from tests.servers.tls import TestCertificates
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors
 from workers.imap.pool import ImapConnection, ImapPool
@@ -36,7 +35,9 @@ def imap_settings(dovecot: DovecotServer, account: Account, **pool: Any) -> Imap
         username=account.email,
         password=account.password,
         ca_file=str(dovecot.certificates.ca_file),
-        pool=PoolSettings(**{"min_size": 0, "max_size": 2, "connect_timeout": 5, "read_timeout": 10, **pool}),
+        pool=PoolSettings(
+            **{"min_size": 0, "max_size": 2, "connect_timeout": 5, "read_timeout": 10, **pool}
+        ),
     )
 
 
@@ -139,7 +140,9 @@ async def test_an_unreachable_server_is_tried_a_few_times_then_reported(
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     settings = imap_settings(dovecot, account)
-    settings = ImapSettings(settings.host, port, settings.username, settings.password, settings.ca_file, settings.pool)
+    settings = ImapSettings(
+        settings.host, port, settings.username, settings.password, settings.ca_file, settings.pool
+    )
     pool = make_pool(settings)
     with anyio.fail_after(10), pytest.raises(Unavailable, match="refused the connection"):
         await pool.run(noop)
@@ -150,7 +153,9 @@ async def test_a_wrong_password_is_tried_exactly_once(
     dovecot: DovecotServer, account: Account
 ) -> None:
     settings = imap_settings(dovecot, account)
-    wrong = ImapSettings(settings.host, settings.port, account.email, "not-it", settings.ca_file, settings.pool)
+    wrong = ImapSettings(
+        settings.host, settings.port, account.email, "not-it", settings.ca_file, settings.pool
+    )
     pool = make_pool(wrong)
     with pytest.raises(AuthFailed):
         await pool.run(noop)
@@ -158,7 +163,11 @@ async def test_a_wrong_password_is_tried_exactly_once(
     with anyio.fail_after(10):
         while f"user=<{account.email}>" not in dovecot.log:
             await anyio.sleep(0.05)
-    attempts = [line for line in dovecot.log.splitlines() if f"user=<{account.email}>" in line and "auth failed" in line]
+    attempts = [
+        line
+        for line in dovecot.log.splitlines()
+        if f"user=<{account.email}>" in line and "auth failed" in line
+    ]
     assert len(attempts) == 1 and "1 attempts" in attempts[0]
 
 

@@ -17,10 +17,10 @@ from protocol.email import (
 )
 from protocol.errors import Unavailable
 from protocol.fingerprint import Fingerprint
+from supervisor.worker_handle import RestartPolicy, WorkerHandle
 from tests.imap_client import other_client, simple_message
 from tests.integration.test_imap_pool import imap_settings
 from tests.servers.dovecot import Account, DovecotServer
-from supervisor.worker_handle import RestartPolicy, WorkerHandle
 
 pytestmark = pytest.mark.anyio
 
@@ -99,13 +99,17 @@ async def test_the_pool_metrics_arrive_with_the_heartbeat(
     handle = WorkerHandle("imap", factory, RestartPolicy(ping_interval=0.05))
     async with anyio.create_task_group() as tg:
         tg.start_soon(handle.run)
-        await handle.call("get_folders", GetFoldersArgs(), GetFoldersResult, timeout=10, idempotent=True)
+        await handle.call(
+            "get_folders", GetFoldersArgs(), GetFoldersResult, timeout=10, idempotent=True
+        )
         with anyio.fail_after(5):
             while handle.metrics.get("requests_served", 0) < 1:
                 await anyio.sleep(0.05)
         await handle.aclose()
         tg.cancel_scope.cancel()
-    assert 1 <= int(handle.metrics["pool_opened"]) <= 2  # the first call may not wait for the pre-warm
+    assert (
+        1 <= int(handle.metrics["pool_opened"]) <= 2
+    )  # the first call may not wait for the pre-warm
     assert handle.metrics["pool_max"] == 2
 
 

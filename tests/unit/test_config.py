@@ -16,7 +16,9 @@ def test_defaults_point_at_mailbox_org() -> None:
     settings = load_settings(BASE)
     assert (settings.imap_host, settings.imap_port) == ("imap.mailbox.org", 993)
     assert (settings.smtp_host, settings.smtp_port, settings.smtp_security) == (
-        "smtp.mailbox.org", 465, "tls",
+        "smtp.mailbox.org",
+        465,
+        "tls",
     )
     assert settings.caldav_url == "https://dav.mailbox.org/"
     assert (settings.cache_email_ttl, settings.cache_calendar_ttl) == (300, 900)
@@ -31,14 +33,42 @@ def test_the_password_is_not_in_the_settings_repr() -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("MAILBOX_IMAP_PORT", "99999", "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535; got '99999'."),
-        ("MAILBOX_SMTP_SECURITY", "maybe", "MAILBOX_SMTP_SECURITY must be one of tls, starttls; got 'maybe'."),
+        (
+            "MAILBOX_IMAP_PORT",
+            "99999",
+            "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535; got '99999'.",
+        ),
+        (
+            "MAILBOX_SMTP_SECURITY",
+            "maybe",
+            "MAILBOX_SMTP_SECURITY must be one of tls, starttls; got 'maybe'.",
+        ),
         ("MAILBOX_READ_ONLY", "perhaps", "MAILBOX_READ_ONLY must be 1 or 0; got 'perhaps'."),
-        ("MAILBOX_TIMEZONE", "Mars/Olympus", "MAILBOX_TIMEZONE must be an IANA time zone such as Europe/Berlin; got 'Mars/Olympus'."),
-        ("MAILBOX_CALDAV_URL", "dav.mailbox.org", "MAILBOX_CALDAV_URL must be an https:// URL such as https://dav.mailbox.org/; got 'dav.mailbox.org'."),
-        ("MAILBOX_CACHE_EMAIL_TTL", "-5", "MAILBOX_CACHE_EMAIL_TTL must be a number of seconds, e.g. 30; got '-5'."),
-        ("MAILBOX_IMAP_HOST", "imap.mailbox.org:993", "MAILBOX_IMAP_HOST must be a host name such as imap.mailbox.org; got 'imap.mailbox.org:993'."),
-        ("MAILBOX_LOG_LEVEL", "loud", "MAILBOX_LOG_LEVEL must be one of debug, info, warning, error; got 'loud'."),
+        (
+            "MAILBOX_TIMEZONE",
+            "Mars/Olympus",
+            "MAILBOX_TIMEZONE must be an IANA time zone such as Europe/Berlin; got 'Mars/Olympus'.",
+        ),
+        (
+            "MAILBOX_CALDAV_URL",
+            "dav.mailbox.org",
+            "MAILBOX_CALDAV_URL must be an https:// URL such as https://dav.mailbox.org/; got 'dav.mailbox.org'.",
+        ),
+        (
+            "MAILBOX_CACHE_EMAIL_TTL",
+            "-5",
+            "MAILBOX_CACHE_EMAIL_TTL must be a number of seconds, e.g. 30; got '-5'.",
+        ),
+        (
+            "MAILBOX_IMAP_HOST",
+            "imap.mailbox.org:993",
+            "MAILBOX_IMAP_HOST must be a host name such as imap.mailbox.org; got 'imap.mailbox.org:993'.",
+        ),
+        (
+            "MAILBOX_LOG_LEVEL",
+            "loud",
+            "MAILBOX_LOG_LEVEL must be one of debug, info, warning, error; got 'loud'.",
+        ),
     ],
 )
 def test_a_wrong_value_names_the_variable_and_what_it_expects(
@@ -55,7 +85,7 @@ def test_a_missing_email_is_explained() -> None:
 
 
 def test_a_missing_password_is_explained() -> None:
-    with pytest.raises(ConfigError, match="Set MAILBOX_PASSWORD .* or MAILBOX_PASSWORD_COMMAND"):
+    with pytest.raises(ConfigError, match=r"Set MAILBOX_PASSWORD .* or MAILBOX_PASSWORD_COMMAND"):
         load_settings({"MAILBOX_EMAIL": "anna@mailbox.org"})
 
 
@@ -97,7 +127,10 @@ def test_a_failing_password_command_does_not_show_its_output() -> None:
 
 def test_a_password_command_that_does_not_exist_is_named() -> None:
     settings = load_settings(
-        {"MAILBOX_EMAIL": "anna@mailbox.org", "MAILBOX_PASSWORD_COMMAND": "no-such-keyring-tool get"}
+        {
+            "MAILBOX_EMAIL": "anna@mailbox.org",
+            "MAILBOX_PASSWORD_COMMAND": "no-such-keyring-tool get",
+        }
     )
     with pytest.raises(ConfigError, match="the program no-such-keyring-tool was not found"):
         resolve_password(settings)

@@ -12,11 +12,13 @@ from workers.imap.folders import RawFolder, fingerprint, to_display, to_folders,
     [
         ("INBOX/Projects/2026", "/", "INBOX/Projects/2026"),
         ("INBOX.Projects.2026", ".", "INBOX/Projects/2026"),
-        ("Ärger \"quoted\"", ".", "Ärger \"quoted\""),
+        ('Ärger "quoted"', ".", 'Ärger "quoted"'),
         ("Top", None, "Top"),
     ],
 )
-def test_names_round_trip_through_the_display_form(raw: str, delimiter: str | None, display: str) -> None:
+def test_names_round_trip_through_the_display_form(
+    raw: str, delimiter: str | None, display: str
+) -> None:
     assert to_display(raw, delimiter) == display
     assert to_server(display, delimiter) == raw
 
@@ -26,7 +28,9 @@ def test_inbox_is_matched_without_regard_to_case() -> None:
 
 
 def folder(name: str, *flags: str, status: dict[str, int] | None = None) -> RawFolder:
-    return RawFolder(name, "/", frozenset(flags), {"MESSAGES": 0, "UNSEEN": 0} if status is None else status)
+    return RawFolder(
+        name, "/", frozenset(flags), {"MESSAGES": 0, "UNSEEN": 0} if status is None else status
+    )
 
 
 def test_special_use_flags_decide_roles() -> None:
@@ -37,11 +41,21 @@ def test_special_use_flags_decide_roles() -> None:
 
 def test_well_known_names_give_roles_when_the_server_has_no_special_use() -> None:
     folders = to_folders(
-        [folder("INBOX"), folder("Sent Items"), folder("Papierkorb"), folder("Spam"), folder("Notes")]
+        [
+            folder("INBOX"),
+            folder("Sent Items"),
+            folder("Papierkorb"),
+            folder("Spam"),
+            folder("Notes"),
+        ]
     )
     roles = {f.name: f.role for f in folders}
     assert roles == {
-        "INBOX": "inbox", "Sent Items": "sent", "Papierkorb": "trash", "Spam": "junk", "Notes": None,
+        "INBOX": "inbox",
+        "Sent Items": "sent",
+        "Papierkorb": "trash",
+        "Spam": "junk",
+        "Notes": None,
     }
 
 
@@ -53,8 +67,14 @@ def test_a_container_without_mail_is_reported_as_not_selectable() -> None:
 def test_the_fingerprint_changes_with_content_but_not_with_unread_counts_alone() -> None:
     base = [folder("INBOX", status={"MESSAGES": 3, "UIDNEXT": 4, "UNSEEN": 1, "HIGHESTMODSEQ": 9})]
     same = [folder("INBOX", status={"MESSAGES": 3, "UIDNEXT": 4, "UNSEEN": 1, "HIGHESTMODSEQ": 9})]
-    flagged = [folder("INBOX", status={"MESSAGES": 3, "UIDNEXT": 4, "UNSEEN": 0, "HIGHESTMODSEQ": 10})]
-    arrived = [folder("INBOX", status={"MESSAGES": 4, "UIDNEXT": 5, "UNSEEN": 1, "HIGHESTMODSEQ": 9})]
-    renamed = [folder("Inbox2", status={"MESSAGES": 3, "UIDNEXT": 4, "UNSEEN": 1, "HIGHESTMODSEQ": 9})]
+    flagged = [
+        folder("INBOX", status={"MESSAGES": 3, "UIDNEXT": 4, "UNSEEN": 0, "HIGHESTMODSEQ": 10})
+    ]
+    arrived = [
+        folder("INBOX", status={"MESSAGES": 4, "UIDNEXT": 5, "UNSEEN": 1, "HIGHESTMODSEQ": 9})
+    ]
+    renamed = [
+        folder("Inbox2", status={"MESSAGES": 3, "UIDNEXT": 4, "UNSEEN": 1, "HIGHESTMODSEQ": 9})
+    ]
     assert fingerprint(base) == fingerprint(same)
     assert len({fingerprint(x) for x in (base, flagged, arrived, renamed)}) == 4

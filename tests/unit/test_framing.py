@@ -21,7 +21,10 @@ def pipe_channel(limit: int = 1024) -> tuple[MessageChannel[ToWorker, ToWorker],
     """A channel that reads from a new pipe and writes into it; also the raw write fd."""
     read_fd, write_fd = os.pipe()
     channel: MessageChannel[ToWorker, ToWorker] = MessageChannel(
-        FdReceiveStream(read_fd), FdSendStream(os.dup(write_fd)), ToWorker, limit  # type: ignore[arg-type]
+        FdReceiveStream(read_fd),
+        FdSendStream(os.dup(write_fd)),
+        ToWorker,
+        limit,  # type: ignore[arg-type]
     )
     return channel, write_fd
 

@@ -25,12 +25,16 @@ def test_a_refused_login_tells_the_user_to_check_the_app_password() -> None:
 @pytest.mark.parametrize(
     ("exc", "kind", "words"),
     [
-        (socket.timeout("timed out"), ServerTimeout, "did not answer in time"),
+        (TimeoutError("timed out"), ServerTimeout, "did not answer in time"),
         (ConnectionRefusedError(111, "refused"), Unavailable, "refused the connection"),
         (socket.gaierror(-2, "Name or service not known"), Unavailable, "could not be resolved"),
         (imap_exc.IMAPClientAbortError("socket error: EOF"), Unavailable, "was lost"),
         (imap_exc.ProtocolError("junk"), ProtocolViolation, "could not read"),
-        (imap_exc.IMAPClientError("create failed: [ALREADYEXISTS] Mailbox exists."), Refused, "Mailbox exists"),
+        (
+            imap_exc.IMAPClientError("create failed: [ALREADYEXISTS] Mailbox exists."),
+            Refused,
+            "Mailbox exists",
+        ),
     ],
 )
 def test_library_errors_are_translated(exc: BaseException, kind: type, words: str) -> None:
@@ -52,7 +56,7 @@ def test_the_boundary_reraises_translated_errors() -> None:
 
 
 def test_a_timeout_breaks_the_connection_but_a_refusal_does_not() -> None:
-    assert is_connection_broken(socket.timeout())
+    assert is_connection_broken(TimeoutError())
     assert is_connection_broken(ServerTimeout("slow"))
     assert not is_connection_broken(Refused("no"))
     assert not is_connection_broken(imap_exc.IMAPClientError("NO"))

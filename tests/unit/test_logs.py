@@ -16,7 +16,9 @@ def test_registered_secrets_are_masked_in_log_lines(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(sys, "stderr", err)
     configure_logging("test", "info", "json")
     register_secret("hunter2-secret")
-    structlog.get_logger().info("login", detail="password was hunter2-secret", extra=["hunter2-secret"])
+    structlog.get_logger().info(
+        "login", detail="password was hunter2-secret", extra=["hunter2-secret"]
+    )
     assert "hunter2-secret" not in err.getvalue()
     assert "***" in err.getvalue()
 

@@ -80,10 +80,14 @@ async def running_worker() -> AsyncIterator[MessageChannel[FromWorker, ToWorker]
     to_worker_r, to_worker_w = os.pipe()
     from_worker_r, from_worker_w = os.pipe()
     worker_side: MessageChannel[ToWorker, FromWorker] = MessageChannel(
-        FdReceiveStream(to_worker_r), FdSendStream(from_worker_w), ToWorker  # type: ignore[arg-type]
+        FdReceiveStream(to_worker_r),
+        FdSendStream(from_worker_w),
+        ToWorker,  # type: ignore[arg-type]
     )
     ours: MessageChannel[FromWorker, ToWorker] = MessageChannel(
-        FdReceiveStream(from_worker_r), FdSendStream(to_worker_w), FromWorker  # type: ignore[arg-type]
+        FdReceiveStream(from_worker_r),
+        FdSendStream(to_worker_w),
+        FromWorker,  # type: ignore[arg-type]
     )
     async with anyio.create_task_group() as tg:
         tg.start_soon(WorkerRuntime(SPEC, worker_side).serve)

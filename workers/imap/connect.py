@@ -17,9 +17,7 @@ def open_client(settings: ImapSettings) -> Any:
     imapclient's default timeout is None (wait forever), so both the connect
     and the read timeout are always set.
     """
-    timeout = SocketTimeout(
-        connect=settings.pool.connect_timeout, read=settings.pool.read_timeout
-    )
+    timeout = SocketTimeout(connect=settings.pool.connect_timeout, read=settings.pool.read_timeout)
     with imap_errors(settings.host, settings.port, settings.username):
         client = IMAPClient(
             settings.host,

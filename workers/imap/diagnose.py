@@ -20,8 +20,20 @@ from workers.imap.pool import ImapConnection
 from workers.runtime import CallContext
 from workers.tls import client_tls_context
 
-INTERESTING = ("IMAP4REV1", "IMAP4REV2", "SPECIAL-USE", "LIST-STATUS", "MOVE", "UIDPLUS",
-               "CONDSTORE", "QRESYNC", "SORT", "THREAD=REFERENCES", "ESEARCH", "PREVIEW")
+INTERESTING = (
+    "IMAP4REV1",
+    "IMAP4REV2",
+    "SPECIAL-USE",
+    "LIST-STATUS",
+    "MOVE",
+    "UIDPLUS",
+    "CONDSTORE",
+    "QRESYNC",
+    "SORT",
+    "THREAD=REFERENCES",
+    "ESEARCH",
+    "PREVIEW",
+)
 
 
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
@@ -93,10 +105,9 @@ def _run_checks(settings: ImapSettings) -> list[Check]:
 
 
 def _describe_tls(tls: ssl.SSLSocket) -> str:
-    cert = tls.getpeercert() or {}
-    subject = dict(item[0] for item in cert.get("subject", ()) if item)
-    name = subject.get("commonName") or next(
-        (v for k, v in cert.get("subjectAltName", ()) if k == "DNS"), "?"
-    )
+    cert: dict[str, Any] = dict(tls.getpeercert() or {})
+    subject = {key: value for rdn in cert.get("subject", ()) for key, value in rdn}
+    alt_names = [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"]
+    name = subject.get("commonName") or (alt_names[0] if alt_names else "?")
     expires = cert.get("notAfter", "?")
     return f"{tls.version()}, certificate for {name}, valid until {expires}"

@@ -35,9 +35,7 @@ def is_connection_broken(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OSError | EOFError):
         return True
-    if isinstance(exc, Unavailable | ServerTimeout | ProtocolViolation):
-        return True
-    return False
+    return bool(isinstance(exc, Unavailable | ServerTimeout | ProtocolViolation))
 
 
 def server_text(exc: BaseException) -> str:

@@ -27,17 +27,23 @@ _SPECIAL_USE: dict[str, FolderRole] = {
 }
 
 # Used only when the server does not announce SPECIAL-USE flags for a role.
+_NAMES_BY_ROLE: dict[FolderRole, tuple[str, ...]] = {
+    "sent": (
+        "Sent",
+        "Sent Items",
+        "Sent Messages",
+        "Sent Mail",
+        "Gesendet",
+        "Gesendete Objekte",
+        "Gesendete Elemente",
+    ),
+    "drafts": ("Drafts", "Draft", "Entwürfe"),
+    "trash": ("Trash", "Deleted Items", "Deleted Messages", "Bin", "Papierkorb"),
+    "junk": ("Junk", "Spam", "Junk E-mail", "Junk Email"),
+    "archive": ("Archive", "Archives", "Archiv"),
+}
 _ROLE_BY_NAME: dict[str, FolderRole] = {
-    name.casefold(): role
-    for role, names in {
-        "sent": ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "Gesendet",
-                 "Gesendete Objekte", "Gesendete Elemente"),
-        "drafts": ("Drafts", "Draft", "Entwürfe"),
-        "trash": ("Trash", "Deleted Items", "Deleted Messages", "Bin", "Papierkorb"),
-        "junk": ("Junk", "Spam", "Junk E-mail", "Junk Email"),
-        "archive": ("Archive", "Archives", "Archiv"),
-    }.items()
-    for name in names
+    name.casefold(): role for role, names in _NAMES_BY_ROLE.items() for name in names
 }
 
 STATUS_ITEMS = ("MESSAGES", "UNSEEN", "UIDNEXT", "UIDVALIDITY")
@@ -77,7 +83,7 @@ def hierarchy_delimiter(conn: ImapConnection) -> str | None:
     """The delimiter from ``LIST "" ""`` (RFC 3501 6.3.8)."""
     listing = conn.client.list_folders("", "")
     if listing and listing[0][1]:
-        return to_unicode(listing[0][1])
+        return str(to_unicode(listing[0][1]))
     return None
 
 
@@ -101,9 +107,11 @@ def list_folders(conn: ImapConnection, items: tuple[str, ...] = STATUS_ITEMS) ->
 
 def _list_status(conn: ImapConnection, items: tuple[str, ...]) -> list[RawFolder]:
     imap = conn.client._imap
-    returns = "(SPECIAL-USE STATUS ({}))".format(" ".join(items)) if conn.has(
-        "SPECIAL-USE"
-    ) else "(STATUS ({}))".format(" ".join(items))
+    returns = (
+        "(SPECIAL-USE STATUS ({}))".format(" ".join(items))
+        if conn.has("SPECIAL-USE")
+        else "(STATUS ({}))".format(" ".join(items))
+    )
     # All arguments are constants of ours: nothing from a user reaches this line.
     typ, data = imap._simple_command("LIST", '""', '"*"', "RETURN", returns)
     conn.client._checkok("list", typ, data)

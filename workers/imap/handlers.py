@@ -67,7 +67,9 @@ async def folder_fingerprint(
     _args: FolderFingerprintArgs, state: ImapState, ctx: CallContext
 ) -> Fingerprint:
     def run(conn: ImapConnection) -> str:
-        items = folders.FINGERPRINT_ITEMS if conn.has("CONDSTORE") else folders.FINGERPRINT_ITEMS[:3]
+        items = (
+            folders.FINGERPRINT_ITEMS if conn.has("CONDSTORE") else folders.FINGERPRINT_ITEMS[:3]
+        )
         return folders.fingerprint(folders.list_folders(conn, items))
 
     return Fingerprint(await state.pool.run(run, deadline=ctx.deadline))

@@ -12,7 +12,7 @@ import itertools
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, suppress
 from typing import Any, TypeVar
 
 import anyio
@@ -112,17 +112,22 @@ class ImapPool:
 
     # -- planning: synchronous, the only code that changes pool state --------
 
-    def _plan_checkout(self, folder: str | None) -> tuple[ImapConnection | None, list[ImapConnection]]:
+    def _plan_checkout(
+        self, folder: str | None
+    ) -> tuple[ImapConnection | None, list[ImapConnection]]:
         now = self._clock()
         expired = [
-            c for c in self._idle[: max(0, len(self._idle) - self._settings.min_size)]
+            c
+            for c in self._idle[: max(0, len(self._idle) - self._settings.min_size)]
             if now - c.last_used > self._settings.idle_close_after
         ]
         for conn in expired:
             self._idle.remove(conn)
         chosen: ImapConnection | None = None
         if folder is not None:
-            chosen = next((c for c in reversed(self._idle) if c.selected and c.selected[0] == folder), None)
+            chosen = next(
+                (c for c in reversed(self._idle) if c.selected and c.selected[0] == folder), None
+            )
             if chosen is not None:
                 self.selected_reuse += 1
         if chosen is None and self._idle:
@@ -163,7 +168,10 @@ class ImapPool:
         async with self._permits:
             conn, expired = self._plan_checkout(folder)
             await self._close(expired)
-            if conn is not None and self._clock() - conn.last_used > self._settings.idle_check_after:
+            if (
+                conn is not None
+                and self._clock() - conn.last_used > self._settings.idle_check_after
+            ):
                 conn = await self._checked(conn)
             if conn is None:
                 conn = await self._open(deadline)
@@ -264,7 +272,5 @@ def _logout(client: Any) -> None:
     try:
         client.logout()
     except Exception:
-        try:
+        with suppress(Exception):
             client.shutdown()
-        except Exception:
-            pass
