@@ -346,6 +346,10 @@ class WorkerHandle:
                     await channel.send(Request(call_id, tool, payload, deadline))
                     sent = True
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    # The process is gone but the reader has not noticed yet: make
+                    # sure a retry waits for the replacement instead of this pipe.
+                    if self._channel is channel:
+                        self._channel = None
                     raise WorkerCrashed(f"The {self.label} worker stopped; try again.") from None
                 await pending.done.wait()
         except TimeoutError:
