@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -68,5 +70,171 @@ class CreateDirectoryResult(msgspec.Struct, frozen=True):
     name: Annotated[str, msgspec.Meta(description="The folder as it now exists on the server.")]
 
 
-class FolderFingerprintArgs(msgspec.Struct, frozen=True):
-    """Internal: a cheap token that changes whenever any folder's content does."""
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_when(value: str, what: str) -> date | datetime:
+    """An ISO 8601 date (``2026-11-24``) or date-time (``2026-11-24T09:30:00+01:00``).
+
+    Raises ValueError with a sentence for the user.
+    """
+    reject_control_characters(value, what)
+    try:
+        if _DATE.match(value):
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{what} must be an ISO 8601 date such as 2026-11-24 or a date-time such as "
+            f"2026-11-24T09:30:00+01:00; got {value!r}."
+        ) from None
+
+
+EmailIdText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=2000,
+        description="An email id exactly as returned by search_emails (opaque; do not edit).",
+    ),
+]
+
+
+class SearchEmailsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    folder: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=1000,
+            description="Folder to search ('/' between levels); '*' searches every folder.",
+        ),
+    ] = "INBOX"
+    query: Annotated[
+        Annotated[str, msgspec.Meta(max_length=1000)] | None,
+        msgspec.Meta(description="Words anywhere in the message (full text)."),
+    ] = None
+    sender: Annotated[
+        Annotated[str, msgspec.Meta(max_length=500)] | None,
+        msgspec.Meta(description="Part of the From name or address."),
+    ] = None
+    recipient: Annotated[
+        Annotated[str, msgspec.Meta(max_length=500)] | None,
+        msgspec.Meta(description="Part of a To or Cc name or address."),
+    ] = None
+    subject: Annotated[
+        Annotated[str, msgspec.Meta(max_length=1000)] | None,
+        msgspec.Meta(description="Words in the subject."),
+    ] = None
+    since: Annotated[
+        str | None,
+        msgspec.Meta(description="Received on or after this ISO date or date-time."),
+    ] = None
+    before: Annotated[
+        str | None,
+        msgspec.Meta(description="Received before this ISO date or date-time."),
+    ] = None
+    unread: Annotated[
+        bool | None, msgspec.Meta(description="true: only unread; false: only read.")
+    ] = None
+    flagged: Annotated[
+        bool | None, msgspec.Meta(description="true: only flagged; false: only unflagged.")
+    ] = None
+    has_attachments: Annotated[
+        bool | None,
+        msgspec.Meta(description="true: only messages with attachments; false: only without."),
+    ] = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200, description="Results per page.")] = 20
+    cursor: Annotated[
+        Annotated[str, msgspec.Meta(max_length=4000)] | None,
+        msgspec.Meta(description="next_cursor of the previous page."),
+    ] = None
+
+    def __post_init__(self) -> None:
+        for what, value in (
+            ("The folder", self.folder),
+            ("The query", self.query),
+            ("The sender", self.sender),
+            ("The recipient", self.recipient),
+            ("The subject", self.subject),
+            ("The cursor", self.cursor),
+        ):
+            if value is not None:
+                reject_control_characters(value, what)
+        when = [parse_when(v, w) for v, w in ((self.since, "since"), (self.before, "before")) if v]
+        if len(when) == 2 and _as_datetime(when[0]) >= _as_datetime(when[1]):
+            raise ValueError("since must be earlier than before.")
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.astimezone()
+    return datetime(value.year, value.month, value.day).astimezone()
+
+
+class EmailSummary(msgspec.Struct, frozen=True):
+    id: str
+    folder: str
+    date: Annotated[str | None, msgspec.Meta(description="When it was received, ISO 8601.")]
+    from_: Annotated[str, msgspec.Meta(description="Sender as 'Name <address>'.")] = msgspec.field(
+        name="from"
+    )
+    to: list[str] = []
+    subject: str = ""
+    flags: Annotated[
+        list[str], msgspec.Meta(description="seen, answered, flagged, draft, deleted, or keywords.")
+    ] = []
+    size: int = 0
+    has_attachments: bool = False
+    preview: Annotated[str, msgspec.Meta(description="The first words of the text.")] = ""
+
+
+class SearchEmailsResult(msgspec.Struct, frozen=True):
+    emails: list[EmailSummary]
+    total: Annotated[int, msgspec.Meta(description="Messages matching, over all pages.")]
+    next_cursor: Annotated[
+        str | None, msgspec.Meta(description="Pass as cursor for the next page; null at the end.")
+    ] = None
+
+
+class GetEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    id: EmailIdText
+    max_chars: Annotated[
+        int, msgspec.Meta(ge=100, le=200_000, description="Most body characters to return.")
+    ] = 20_000
+    offset: Annotated[
+        int, msgspec.Meta(ge=0, description="Body character to start at, for the next part.")
+    ] = 0
+    mark_read: Annotated[
+        bool, msgspec.Meta(description="Also mark the message as read (default: leave it).")
+    ] = False
+
+    def __post_init__(self) -> None:
+        reject_control_characters(self.id, "The email id")
+
+
+class Attachment(msgspec.Struct, frozen=True):
+    part: Annotated[str, msgspec.Meta(description="Pass to get_attachment.")]
+    filename: str | None
+    content_type: str
+    size: Annotated[int, msgspec.Meta(description="Approximate size in bytes.")]
+
+
+class Email(msgspec.Struct, frozen=True):
+    id: str
+    message_id: str | None
+    from_: str = msgspec.field(name="from")
+    to: list[str] = []
+    cc: list[str] = []
+    subject: str = ""
+    date: Annotated[str | None, msgspec.Meta(description="The Date header, ISO 8601.")] = None
+    body: str = ""
+    body_chars: Annotated[int, msgspec.Meta(description="Length of the whole body text.")] = 0
+    offset: int = 0
+    truncated: Annotated[
+        bool, msgspec.Meta(description="More body follows; ask again with offset.")
+    ] = False
+    attachments: list[Attachment] = []
+    notes: Annotated[
+        list[str], msgspec.Meta(description="What could not be read cleanly, if anything.")
+    ] = []
+
+

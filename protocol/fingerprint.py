@@ -1,11 +1,20 @@
-"""The answer of every cache-validation request (``folder_fingerprint`` and the like)."""
+"""Cache validation, the same for every worker.
+
+A worker that answers a cacheable read sets a freshness *token* on its Result:
+an opaque string saying what the answer depended on (which folders, which
+calendar) and how that looked at the time. Before serving a hit, the supervisor
+sends the token back in a ``check_fresh`` request; the worker re-reads that
+state in one cheap round trip and says whether it is unchanged.
+"""
 
 from __future__ import annotations
 
 import msgspec
 
 
-class Fingerprint(msgspec.Struct, frozen=True):
-    """A token that is equal to an earlier one exactly when nothing it covers changed."""
+class FreshnessArgs(msgspec.Struct, frozen=True):
+    token: str
 
-    fingerprint: str
+
+class Freshness(msgspec.Struct, frozen=True):
+    fresh: bool

@@ -51,11 +51,16 @@ class Ready(msgspec.Struct, tag="ready", frozen=True):
 
 
 class Result(msgspec.Struct, tag="result", frozen=True):
-    """A tool's answer; ``validator`` is a token that proves later that it is still current."""
+    """A tool's answer.
+
+    ``validator`` is a freshness token (protocol.fingerprint) for caching it;
+    ``tags`` name what it depends on, so writes can drop it from the cache.
+    """
 
     id: int
     value: msgspec.Raw
     validator: str | None = None
+    tags: list[str] = []
 
 
 class Failure(msgspec.Struct, tag="error", frozen=True):

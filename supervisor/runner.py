@@ -21,7 +21,7 @@ from protocol.errors import (
     Unavailable,
     WorkerCrashed,
 )
-from protocol.fingerprint import Fingerprint
+from protocol.fingerprint import Freshness, FreshnessArgs
 from supervisor.cache import CacheEntry, SessionCache
 from supervisor.config import Settings
 from supervisor.tools import ToolSpec
@@ -106,18 +106,18 @@ class ToolRunner:
         key = (spec.name, msgspec.msgpack.encode(args))
         worker = self._workers[spec.worker]
         entry = self._cache.get(key)
-        if entry is not None:
+        if entry is not None and entry.validator is not None:
             try:
-                current, _ = await worker.call(
-                    spec.cache.validator_tool,
-                    spec.cache.validator_args(args),
-                    Fingerprint,
+                check, _ = await worker.call(
+                    "check_fresh",
+                    FreshnessArgs(entry.validator),
+                    Freshness,
                     timeout=self._settings.call_timeout,
                     idempotent=True,
                 )
             except _OFFLINE as exc:
                 return self._stale(entry, exc)
-            if current.fingerprint == entry.validator:
+            if check.fresh:
                 return ToolAnswer(entry.value, cached=True)
             self._cache.discard(key)
         try:
@@ -140,7 +140,7 @@ class ToolRunner:
                 result,
                 size=len(frame.value),
                 ttl=spec.cache.ttl(self._settings),
-                tags=spec.cache.tags(args),
+                tags=frame.tags,
                 validator=frame.validator,
             )
         return ToolAnswer(result)

@@ -19,12 +19,10 @@ from protocol.schema import object_schema
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """How a read is cached: which TTL applies, its tags, and the request that revalidates it."""
+    """How a read is cached: which TTL applies. The worker supplies the freshness
+    token and the tags (protocol.fingerprint); ``check_fresh`` revalidates."""
 
     ttl: Callable[[Any], float]  # settings -> seconds
-    tags: Callable[[Any], Sequence[str]]  # args -> tags
-    validator_tool: str
-    validator_args: Callable[[Any], msgspec.Struct]
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,9 @@ class ToolSpec:
         )
 
 
+EMAIL_CACHE = CachePolicy(ttl=lambda settings: settings.cache_email_ttl)
+
+
 def _render_folders(result: email.GetFoldersResult) -> str:
     lines = []
     for folder in result.folders:
@@ -90,12 +91,7 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         args_type=email.GetFoldersArgs,
         result_type=email.GetFoldersResult,
         render=_render_folders,
-        cache=CachePolicy(
-            ttl=lambda settings: settings.cache_email_ttl,
-            tags=lambda _args: ("imap:folders",),
-            validator_tool="folder_fingerprint",
-            validator_args=lambda _args: email.FolderFingerprintArgs(),
-        ),
+        cache=EMAIL_CACHE,
     ),
     ToolSpec(
         name="create_directory",

@@ -55,7 +55,9 @@ class CallContext:
     deadline: float
     _send: Callable[[FromWorker], Awaitable[None]]
     validator: str | None = None
-    """Set by a handler whose answer the supervisor may cache (see SessionCache)."""
+    """Set by a handler whose answer the supervisor may cache (protocol.fingerprint)."""
+    tags: list[str] = field(default_factory=list)
+    """What the answer depends on, e.g. ``imap:folder:INBOX``; writes invalidate by tag."""
 
     def remaining(self) -> float:
         """Seconds left before the supervisor stops waiting."""
@@ -213,7 +215,9 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
                 ),
             )
         log.debug("request.done", seconds=round(time.perf_counter() - started, 4))
-        return Result(request.id, msgspec.Raw(self._encoder.encode(value)), context.validator)
+        return Result(
+            request.id, msgspec.Raw(self._encoder.encode(value)), context.validator, context.tags
+        )
 
 
 def _failure(request_id: int, error: MailError) -> Failure:

@@ -72,12 +72,16 @@ async def test_a_connection_is_reused_by_the_next_call(pool: ImapPool) -> None:
 
 async def test_a_connection_with_the_wanted_folder_selected_is_preferred(pool: ImapPool) -> None:
     ids: dict[str, int] = {}
+    both_held = anyio.Event()
 
     async def hold(folder: str) -> None:
         async with pool.connection(folder) as conn:
             await anyio.to_thread.run_sync(conn.select, folder)
             ids[folder] = conn.id
-            await anyio.sleep(0.2)  # keep both checked out so two connections exist
+            if len(ids) == 2:
+                both_held.set()
+            with anyio.fail_after(10):
+                await both_held.wait()  # keep both checked out so two connections exist
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(hold, "INBOX")

@@ -11,12 +11,11 @@ import pytest
 from protocol.email import (
     CreateDirectoryArgs,
     CreateDirectoryResult,
-    FolderFingerprintArgs,
     GetFoldersArgs,
     GetFoldersResult,
 )
 from protocol.errors import Unavailable
-from protocol.fingerprint import Fingerprint
+from protocol.fingerprint import Freshness, FreshnessArgs
 from supervisor.worker_handle import RestartPolicy, WorkerHandle
 from tests.imap_client import other_client, simple_message
 from tests.integration.test_imap_pool import imap_settings
@@ -40,37 +39,49 @@ async def imap_worker(dovecot: DovecotServer, account: Account) -> AsyncIterator
         tg.cancel_scope.cancel()
 
 
-async def fingerprint(worker: WorkerHandle) -> str:
-    result, _ = await worker.call(
-        "folder_fingerprint", FolderFingerprintArgs(), Fingerprint, timeout=10, idempotent=True
-    )
-    return result.fingerprint
-
-
-async def test_get_folders_carries_a_validator_equal_to_the_fingerprint(
-    imap_worker: WorkerHandle,
-) -> None:
-    result, frame = await imap_worker.call(
+async def folders_token(worker: WorkerHandle) -> str:
+    _, frame = await worker.call(
         "get_folders", GetFoldersArgs(), GetFoldersResult, timeout=10, idempotent=True
     )
-    assert len(result.folders) == 6
-    assert frame.validator == await fingerprint(imap_worker)
+    assert frame.validator is not None and frame.tags == ["imap:folders"]
+    return frame.validator
 
 
-async def test_the_fingerprint_changes_when_mail_arrives_is_read_or_a_folder_appears(
-    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
+async def is_fresh(worker: WorkerHandle, token: str) -> bool:
+    result, _ = await worker.call(
+        "check_fresh", FreshnessArgs(token), Freshness, timeout=10, idempotent=True
+    )
+    return result.fresh
+
+
+async def test_a_folders_token_stays_fresh_while_nothing_changes(imap_worker: WorkerHandle) -> None:
+    token = await folders_token(imap_worker)
+    assert await is_fresh(imap_worker, token)
+    assert await is_fresh(imap_worker, token)
+
+
+@pytest.mark.parametrize("change", ["arrival", "read elsewhere", "new folder", "expunge"])
+async def test_a_folders_token_goes_stale_when_anything_changes(
+    change: str, imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
 ) -> None:
-    seen = [await fingerprint(imap_worker)]
-    assert await fingerprint(imap_worker) == seen[0]
     with other_client(dovecot, account) as imap:
-        imap.append("INBOX", simple_message("new"), flags=[])
-        seen.append(await fingerprint(imap_worker))
+        imap.append("INBOX", simple_message("first"), flags=[])
+        token = await folders_token(imap_worker)
         imap.select_folder("INBOX")
-        imap.add_flags(imap.search("ALL"), ["\\Seen"])
-        seen.append(await fingerprint(imap_worker))
-        imap.create_folder("Elsewhere")
-        seen.append(await fingerprint(imap_worker))
-    assert len(set(seen)) == 4
+        if change == "arrival":
+            imap.append("INBOX", simple_message("new"), flags=[])
+        elif change == "read elsewhere":
+            imap.add_flags(imap.search("ALL"), ["\\Seen"])
+        elif change == "new folder":
+            imap.create_folder("Elsewhere")
+        else:
+            imap.delete_messages(imap.search("ALL"))
+            imap.expunge()
+    assert not await is_fresh(imap_worker, token)
+
+
+async def test_a_token_that_is_not_ours_is_never_fresh(imap_worker: WorkerHandle) -> None:
+    assert not await is_fresh(imap_worker, "bm90IGEgdG9rZW4=")
 
 
 async def test_create_directory_through_the_worker(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from protocol.diagnosis import DiagnoseArgs
-from protocol.email import CreateDirectoryArgs, FolderFingerprintArgs, GetFoldersArgs
+from protocol.email import CreateDirectoryArgs, GetFoldersArgs
+from protocol.fingerprint import FreshnessArgs
 from protocol.settings import ImapSettings
 from workers.imap import handlers
 from workers.imap.diagnose import diagnose
@@ -16,7 +17,7 @@ SPEC: WorkerSpec[ImapSettings, handlers.ImapState] = WorkerSpec(
     routes={
         "get_folders": Route(GetFoldersArgs, handlers.get_folders),
         "create_directory": Route(CreateDirectoryArgs, handlers.create_directory),
-        "folder_fingerprint": Route(FolderFingerprintArgs, handlers.folder_fingerprint),
+        "check_fresh": Route(FreshnessArgs, handlers.check_fresh),
         "diagnose": Route(DiagnoseArgs, diagnose),
     },
     metrics=lambda state: state.pool.metrics(),

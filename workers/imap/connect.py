@@ -26,6 +26,7 @@ def open_client(settings: ImapSettings) -> Any:
             ssl_context=client_tls_context(settings.ca_file),
             timeout=timeout,
         )
+        client.normalise_times = False  # keep INTERNALDATE's offset: we report aware times
         try:
             client.login(settings.username, settings.password)
         except BaseException:

@@ -105,6 +105,11 @@ def list_folders(conn: ImapConnection, items: tuple[str, ...] = STATUS_ITEMS) ->
     return folders
 
 
+def status(conn: ImapConnection, raw_name: str, items: tuple[str, ...]) -> dict[str, int]:
+    """STATUS ``items`` of one folder (blocking)."""
+    return _status_dict(conn.client.folder_status(raw_name, list(items)))
+
+
 def _list_status(conn: ImapConnection, items: tuple[str, ...]) -> list[RawFolder]:
     imap = conn.client._imap
     returns = (

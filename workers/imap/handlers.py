@@ -12,18 +12,23 @@ import imapclient.exceptions as imap_exc
 from protocol.email import (
     CreateDirectoryArgs,
     CreateDirectoryResult,
-    FolderFingerprintArgs,
     GetFoldersArgs,
     GetFoldersResult,
 )
 from protocol.errors import AlreadyExists, Refused
-from protocol.fingerprint import Fingerprint
+from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.settings import ImapSettings
-from workers.imap import folders
+from workers.imap import folders, freshness
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors, server_text
 from workers.imap.pool import ImapConnection, ImapPool
 from workers.runtime import CallContext
+
+FOLDERS_TAG = "imap:folders"
+
+
+def folder_tag(raw_name: str) -> str:
+    return f"imap:folder:{raw_name}"
 
 
 @dataclass
@@ -58,21 +63,15 @@ async def get_folders(
         return folders.list_folders(conn, folders.STATUS_ITEMS + extra)
 
     raw = await state.pool.run(run, deadline=ctx.deadline)
-    # Same snapshot as the answer, so a later fingerprint proves it unchanged.
-    ctx.validator = folders.fingerprint(raw)
+    # The same LIST-STATUS answer gives the token, so it describes exactly this state.
+    ctx.validator = freshness.make_token(None, folders.fingerprint(raw))
+    ctx.tags = [FOLDERS_TAG]
     return GetFoldersResult(folders=folders.to_folders(raw))
 
 
-async def folder_fingerprint(
-    _args: FolderFingerprintArgs, state: ImapState, ctx: CallContext
-) -> Fingerprint:
-    def run(conn: ImapConnection) -> str:
-        items = (
-            folders.FINGERPRINT_ITEMS if conn.has("CONDSTORE") else folders.FINGERPRINT_ITEMS[:3]
-        )
-        return folders.fingerprint(folders.list_folders(conn, items))
-
-    return Fingerprint(await state.pool.run(run, deadline=ctx.deadline))
+async def check_fresh(args: FreshnessArgs, state: ImapState, ctx: CallContext) -> Freshness:
+    fresh = await state.pool.run(lambda conn: freshness.is_fresh(conn, args.token), deadline=ctx.deadline)
+    return Freshness(fresh)
 
 
 async def create_directory(

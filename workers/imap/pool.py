@@ -43,6 +43,7 @@ class ImapConnection:
             c.decode() if isinstance(c, bytes) else str(c) for c in client.capabilities()
         )
         self.selected: tuple[str, bool] | None = None
+        self._selected_info: dict[bytes, Any] = {}
 
     def has(self, capability: str) -> bool:
         return capability.upper() in self.capabilities
@@ -50,13 +51,15 @@ class ImapConnection:
     def select(self, folder: str, *, readonly: bool = True) -> dict[bytes, Any]:
         """SELECT (or EXAMINE) ``folder`` unless it is already selected that way.
 
-        Blocking; call from the thread that holds this connection.
+        Returns the SELECT answer (UIDVALIDITY, ...); when already selected, the
+        answer from then, whose UIDVALIDITY is still right (a change of it ends
+        the selection). Blocking; call from the thread that holds this connection.
         """
         if self.selected == (folder, readonly):
-            return {}
+            return self._selected_info
         self.selected = None
         info: dict[bytes, Any] = self.client.select_folder(folder, readonly=readonly)
-        self.selected = (folder, readonly)
+        self.selected, self._selected_info = (folder, readonly), info
         return info
 
     def __repr__(self) -> str:

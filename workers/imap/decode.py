@@ -1,0 +1,147 @@
+"""Decoding what strangers wrote: encoded words, charsets, transfer encodings.
+
+Every function here degrades instead of raising: a broken header or charset
+gives replacement characters, never an exception that loses the whole message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import quopri
+from datetime import datetime
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
+
+# Labels mail software writes that Python does not know, and what they mean in practice.
+_CHARSET_ALIASES = {
+    "utf8": "utf-8",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-unknown": "windows-1252",
+    "unknown-8bit": "windows-1252",
+    "x-user-defined": "windows-1252",
+    "ansi_x3.4-1968": "ascii",
+    "ks_c_5601-1987": "cp949",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "iso-8859-8-i": "iso-8859-8",
+    "windows-874": "cp874",
+}
+
+
+def charset_codec(label: str | None) -> str:
+    """A codec name Python knows for ``label``; windows-1252 for junk, utf-8 for none."""
+    if not label:
+        return "utf-8"
+    name = label.strip().strip('"').lower()
+    name = _CHARSET_ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "windows-1252"
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Bytes to text in ``charset``; mislabelled UTF-8 and unknown labels handled gracefully."""
+    codec = charset_codec(charset)
+    if codec in ("ascii", "us-ascii") or charset is None:
+        # Often really UTF-8 (or Latin-1) in practice: try the strict, likely reading first.
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("windows-1252", errors="replace")
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode(codec, errors="replace")
+
+
+def transfer_decode(data: bytes, encoding: str | None) -> tuple[bytes, bool]:
+    """Undo a Content-Transfer-Encoding; returns the bytes and whether it was clean."""
+    kind = (encoding or "7bit").strip().lower()
+    if kind == "base64":
+        cleaned = b"".join(data.split())
+        cleaned += b"=" * (-len(cleaned) % 4)
+        try:
+            return base64.b64decode(cleaned, validate=False), True
+        except (binascii.Error, ValueError):
+            return base64.b64decode(cleaned[: len(cleaned) // 4 * 4], validate=False), False
+    if kind == "quoted-printable":
+        try:
+            return quopri.decodestring(data), True
+        except (ValueError, binascii.Error):
+            return data, False
+    return data, True
+
+
+def to_str(value: Any) -> str:
+    """imapclient hands back bytes, str or None for header-ish fields."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return decode_text(value, None)
+    return str(value)
+
+
+def decode_words(value: Any) -> str:
+    """RFC 2047 encoded words to text; undecodable pieces kept readable."""
+    text = to_str(value)
+    if "=?" not in text:
+        return " ".join(text.split())
+    try:
+        parts = []
+        for chunk, label in decode_header(text):
+            if isinstance(chunk, bytes):
+                parts.append(decode_text(chunk, label))
+            else:
+                parts.append(chunk)
+        decoded = "".join(parts)
+    except (ValueError, LookupError, AssertionError, UnicodeError):
+        try:
+            decoded = str(make_header(decode_header(text)))
+        except Exception:
+            decoded = text
+    return " ".join(decoded.split())
+
+
+def format_address(name: str, address: str) -> str:
+    name = name.replace('"', "").strip()
+    if name and address:
+        return f"{name} <{address}>"
+    return address or name
+
+
+def envelope_addresses(addresses: Any) -> list[str]:
+    """imapclient Address tuples to 'Name <mailbox@host>' strings (groups flattened)."""
+    result = []
+    for addr in addresses or ():
+        mailbox, host = to_str(addr.mailbox), to_str(addr.host)
+        if not host:  # group syntax start/end markers
+            continue
+        result.append(format_address(decode_words(addr.name), f"{mailbox}@{host}"))
+    return result
+
+
+def header_addresses(values: list[str]) -> list[str]:
+    """Address headers (already unfolded) to 'Name <address>' strings."""
+    try:
+        pairs = getaddresses([decode_words(v) for v in values])
+    except (ValueError, RecursionError, IndexError):
+        return [decode_words(v) for v in values if v.strip()]
+    return [format_address(name, addr) for name, addr in pairs if name or addr]
+
+
+def header_date(value: str | None) -> str | None:
+    """A Date header as ISO 8601, or None when it cannot be read."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed.isoformat() if isinstance(parsed, datetime) else None
