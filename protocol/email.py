@@ -236,5 +236,3 @@ class Email(msgspec.Struct, frozen=True):
     notes: Annotated[
         list[str], msgspec.Meta(description="What could not be read cleanly, if anything.")
     ] = []
-
-

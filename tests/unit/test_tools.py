@@ -26,8 +26,13 @@ def test_nested_structs_keep_their_definitions() -> None:
 
 
 def test_read_only_mode_keeps_only_reading_tools() -> None:
-    assert set(available_tools(read_only=True)) == {"get_folders"}
-    assert set(available_tools(read_only=False)) == {"get_folders", "create_directory"}
+    assert set(available_tools(read_only=True)) == {"get_folders", "search_emails", "get_email"}
+    assert set(available_tools(read_only=False)) == {
+        "get_folders",
+        "search_emails",
+        "get_email",
+        "create_directory",
+    }
 
 
 def test_every_writing_tool_says_whether_it_destroys() -> None:

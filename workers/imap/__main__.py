@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from protocol.diagnosis import DiagnoseArgs
-from protocol.email import CreateDirectoryArgs, GetFoldersArgs
+from protocol.email import CreateDirectoryArgs, GetEmailArgs, GetFoldersArgs, SearchEmailsArgs
 from protocol.fingerprint import FreshnessArgs
 from protocol.settings import ImapSettings
 from workers.imap import handlers
@@ -17,6 +17,8 @@ SPEC: WorkerSpec[ImapSettings, handlers.ImapState] = WorkerSpec(
     routes={
         "get_folders": Route(GetFoldersArgs, handlers.get_folders),
         "create_directory": Route(CreateDirectoryArgs, handlers.create_directory),
+        "search_emails": Route(SearchEmailsArgs, handlers.search_emails),
+        "get_email": Route(GetEmailArgs, handlers.get_email),
         "check_fresh": Route(FreshnessArgs, handlers.check_fresh),
         "diagnose": Route(DiagnoseArgs, diagnose),
     },

@@ -93,6 +93,7 @@ def list_folders(conn: ImapConnection, items: tuple[str, ...] = STATUS_ITEMS) ->
     One round trip with LIST-STATUS (RFC 5819) where offered, else LIST plus
     one STATUS per selectable folder.
     """
+    conn.sync()
     if conn.has("LIST-STATUS"):
         return _list_status(conn, items)
     folders = []

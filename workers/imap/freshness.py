@@ -27,6 +27,7 @@ def _items(conn: ImapConnection) -> tuple[str, ...]:
 
 def digest_of(conn: ImapConnection, raw_names: list[str] | None) -> str:
     """The current digest of ``raw_names`` (blocking)."""
+    conn.sync()
     if raw_names is None:
         return folders.fingerprint(folders.list_folders(conn, _items(conn)))
     return folders.fingerprint(

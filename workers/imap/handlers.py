@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import anyio
 import imapclient.exceptions as imap_exc
@@ -12,15 +13,21 @@ import imapclient.exceptions as imap_exc
 from protocol.email import (
     CreateDirectoryArgs,
     CreateDirectoryResult,
+    Email,
+    EmailSummary,
+    GetEmailArgs,
     GetFoldersArgs,
     GetFoldersResult,
+    SearchEmailsArgs,
+    SearchEmailsResult,
 )
-from protocol.errors import AlreadyExists, Refused
+from protocol.errors import AlreadyExists, MailError, NotFound, Refused
 from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.settings import ImapSettings
-from workers.imap import folders, freshness
+from workers.imap import folders, freshness, reading, search
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors, server_text
+from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection, ImapPool
 from workers.runtime import CallContext
 
@@ -35,6 +42,13 @@ def folder_tag(raw_name: str) -> str:
 class ImapState:
     settings: ImapSettings
     pool: ImapPool
+    _delimiter: tuple[str | None] | None = None
+
+    def delimiter(self, conn: ImapConnection) -> str | None:
+        """The server's hierarchy delimiter, asked once per worker (blocking)."""
+        if self._delimiter is None:
+            self._delimiter = (folders.hierarchy_delimiter(conn),)
+        return self._delimiter[0]
 
 
 @asynccontextmanager
@@ -70,7 +84,9 @@ async def get_folders(
 
 
 async def check_fresh(args: FreshnessArgs, state: ImapState, ctx: CallContext) -> Freshness:
-    fresh = await state.pool.run(lambda conn: freshness.is_fresh(conn, args.token), deadline=ctx.deadline)
+    fresh = await state.pool.run(
+        lambda conn: freshness.is_fresh(conn, args.token), deadline=ctx.deadline
+    )
     return Freshness(fresh)
 
 
@@ -108,3 +124,131 @@ def _subscribe_with_parents(conn: ImapConnection, raw: str, delimiter: str | Non
         except imap_exc.IMAPClientError as exc:
             if isinstance(exc, imap_exc.IMAPClientAbortError):
                 raise
+
+
+async def search_emails(
+    args: SearchEmailsArgs, state: ImapState, ctx: CallContext
+) -> SearchEmailsResult:
+    now = datetime.now(UTC)
+    cursor = search.read_cursor(args)
+    if args.folder.strip() == "*":
+        return await _search_everywhere(args, state, ctx, now, cursor)
+
+    def run(conn: ImapConnection) -> SearchEmailsResult:
+        delimiter = state.delimiter(conn)
+        raw = folders.to_server(args.folder, delimiter)
+        token = _folder_token(conn, raw, args.folder)
+        hits = search.search_folder(conn, raw, search.criteria(args, conn, now))
+        start = _start_in_folder(hits, cursor)
+        page = hits.uids[start : start + args.limit]
+        summaries = search.fetch_summaries(conn, hits, page, delimiter)
+        ctx.validator, ctx.tags = token, [folder_tag(raw)]
+        emails = [summaries[uid] for uid in page if uid in summaries]
+        return _page_result(args, emails, len(hits.uids), start)
+
+    return await state.pool.run(run, folder=_guess_raw(args.folder), deadline=ctx.deadline)
+
+
+def _guess_raw(display: str) -> str:
+    """For choosing a connection that has the folder selected; exactness not needed."""
+    return folders.to_server(display, "/")
+
+
+def _folder_token(conn: ImapConnection, raw: str, display: str) -> str:
+    try:
+        return freshness.token_now(conn, [raw])
+    except imap_exc.IMAPClientError as exc:
+        if isinstance(exc, imap_exc.IMAPClientAbortError):
+            raise
+        raise NotFound(
+            f"There is no folder named '{display}'; get_folders lists the folders."
+        ) from exc
+
+
+def _start_in_folder(hits: search.FolderHits, cursor: search.Cursor | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        anchor = EmailId.parse(cursor.anchor)
+        if anchor.folder == hits.raw_name and anchor.uidvalidity == hits.uidvalidity:
+            # Newest first: the page continues with the UIDs below the last one shown.
+            return next((i for i, uid in enumerate(hits.uids) if uid < anchor.uid), len(hits.uids))
+    except MailError:
+        pass
+    return cursor.offset
+
+
+def _page_result(
+    args: SearchEmailsArgs, emails: list[EmailSummary], total: int, start: int
+) -> SearchEmailsResult:
+    end = start + len(emails)
+    next_cursor = search.write_cursor(args, end, emails[-1].id) if emails and end < total else None
+    return SearchEmailsResult(emails=emails, total=total, next_cursor=next_cursor)
+
+
+async def _search_everywhere(
+    args: SearchEmailsArgs,
+    state: ImapState,
+    ctx: CallContext,
+    now: datetime,
+    cursor: search.Cursor | None,
+) -> SearchEmailsResult:
+    def list_all(conn: ImapConnection) -> tuple[str, list[str], str | None]:
+        raw = folders.list_folders(conn, freshness_items(conn))
+        token = freshness.make_token(None, folders.fingerprint(raw))
+        return token, [f.raw_name for f in raw if f.selectable], state.delimiter(conn)
+
+    token, names, delimiter = await state.pool.run(list_all, deadline=ctx.deadline)
+    found: list[search.FolderHits] = []
+    for done, raw_name in enumerate(names, start=1):
+        await ctx.progress(
+            done - 1, len(names), f"searching {folders.to_display(raw_name, delimiter)}"
+        )
+
+        def search_one(conn: ImapConnection, raw_name: str = raw_name) -> search.FolderHits:
+            return search.search_folder(conn, raw_name, search.criteria(args, conn, now))
+
+        found.append(await state.pool.run(search_one, folder=raw_name, deadline=ctx.deadline))
+    total = sum(len(h.uids) for h in found)
+    # The newest (offset + limit) of all folders lie within each folder's newest
+    # (offset + limit), so only those need dates to be merged.
+    depth = (cursor.offset if cursor else 0) + args.limit + 1
+
+    def dates(conn: ImapConnection) -> list[tuple[search.FolderHits, list[tuple[datetime, int]]]]:
+        return [(h, search.received_dates(conn, h, h.uids[:depth])) for h in found if h.uids]
+
+    merged = search.merge_newest_first(await state.pool.run(dates, deadline=ctx.deadline))
+    ordered = [str(EmailId(h.raw_name, h.uidvalidity, uid)) for _d, h, uid in merged]
+    start = search.page_start(ordered, cursor)
+    page = merged[start : start + args.limit]
+
+    def summaries(conn: ImapConnection) -> list[EmailSummary]:
+        by_folder: dict[str, dict[int, EmailSummary]] = {}
+        for hits in {id(h): h for _d, h, _u in page}.values():
+            uids = [uid for _d, h, uid in page if h is hits]
+            by_folder[hits.raw_name] = search.fetch_summaries(conn, hits, uids, delimiter)
+        return [by_folder[h.raw_name][u] for _d, h, u in page if u in by_folder[h.raw_name]]
+
+    emails = await state.pool.run(summaries, deadline=ctx.deadline)
+    await ctx.progress(len(names), len(names), "done")
+    ctx.validator, ctx.tags = token, [FOLDERS_TAG]
+    return _page_result(args, emails, total, start)
+
+
+def freshness_items(conn: ImapConnection) -> tuple[str, ...]:
+    return folders.FINGERPRINT_ITEMS if conn.has("CONDSTORE") else folders.FINGERPRINT_ITEMS[:3]
+
+
+async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> Email:
+    email_id = EmailId.parse(args.id)
+
+    def run(conn: ImapConnection) -> Email:
+        display = folders.to_display(email_id.folder, state.delimiter(conn))
+        token = _folder_token(conn, email_id.folder, display)
+        email = reading.read_email(conn, email_id, display, args)
+        if not args.mark_read:
+            ctx.validator = token
+        ctx.tags = [folder_tag(email_id.folder)]
+        return email
+
+    return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)

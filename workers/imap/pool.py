@@ -56,11 +56,19 @@ class ImapConnection:
         the selection). Blocking; call from the thread that holds this connection.
         """
         if self.selected == (folder, readonly):
+            # A selected mailbox shows changes made elsewhere (new mail) only after
+            # the session syncs; NOOP does that in one round trip, cheaper than EXAMINE.
+            self.client.noop()
             return self._selected_info
         self.selected = None
         info: dict[bytes, Any] = self.client.select_folder(folder, readonly=readonly)
         self.selected, self._selected_info = (folder, readonly), info
         return info
+
+    def sync(self) -> None:
+        """Let the session see changes made elsewhere (STATUS of a selected mailbox may lag)."""
+        if self.selected is not None:
+            self.client.noop()
 
     def __repr__(self) -> str:
         return f"<ImapConnection #{self.id} selected={self.selected!r}>"

@@ -19,6 +19,7 @@ import msgspec
 from protocol.email import EmailSummary, SearchEmailsArgs, parse_when
 from protocol.errors import InvalidArgument
 from workers.imap import folders
+from workers.imap.criteria import Value, uid_search, uid_sort
 from workers.imap.decode import decode_words, envelope_addresses, to_str
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
@@ -50,13 +51,13 @@ def criteria(args: SearchEmailsArgs, conn: ImapConnection, now: datetime) -> lis
     """IMAP SEARCH criteria for ``args`` as an imapclient list."""
     items: list[Any] = []
     if args.query:
-        items += ["TEXT", args.query]
+        items += ["TEXT", Value(args.query)]
     if args.sender:
-        items += ["FROM", args.sender]
+        items += ["FROM", Value(args.sender)]
     if args.recipient:
-        items += ["OR", "TO", args.recipient, "CC", args.recipient]
+        items += ["OR", "TO", Value(args.recipient), "CC", Value(args.recipient)]
     if args.subject:
-        items += ["SUBJECT", args.subject]
+        items += ["SUBJECT", Value(args.subject)]
     if args.since:
         items += _bound(parse_when(args.since, "since"), "SINCE", "YOUNGER", conn, now)
     if args.before:
@@ -67,7 +68,7 @@ def criteria(args: SearchEmailsArgs, conn: ImapConnection, now: datetime) -> lis
         items.append("FLAGGED" if args.flagged else "UNFLAGGED")
     if args.has_attachments is not None:
         # IMAP cannot search for attachments; a mixed multipart is what carries them.
-        mixed = ["HEADER", "Content-Type", "multipart/mixed"]
+        mixed = ["HEADER", Value("Content-Type"), Value("multipart/mixed")]
         items += mixed if args.has_attachments else ["NOT", *mixed]
     return items or ["ALL"]
 
@@ -84,21 +85,16 @@ def _bound(
     return [by_date, when]
 
 
-def _charset(items: list[Any]) -> str | None:
-    return "UTF-8" if any(isinstance(i, str) and not i.isascii() for i in items) else None
-
-
 def search_folder(
     conn: ImapConnection, raw_name: str, items: list[Any], readonly: bool = True
 ) -> FolderHits:
     """Matching UIDs of one folder, newest first (SORT where offered)."""
     info = conn.select(raw_name, readonly=readonly)
-    charset = _charset(items)
     if conn.has("SORT"):
-        uids = conn.client.sort(["REVERSE", "ARRIVAL"], items, charset=charset or "US-ASCII")
+        uids = uid_sort(conn.client, b"(REVERSE ARRIVAL)", items)
     else:
-        uids = sorted(conn.client.search(items, charset=charset), reverse=True)
-    return FolderHits(raw_name, int(info[b"UIDVALIDITY"]), [int(u) for u in uids])
+        uids = sorted(uid_search(conn.client, items), reverse=True)
+    return FolderHits(raw_name, int(info[b"UIDVALIDITY"]), uids)
 
 
 def fetch_summaries(
@@ -224,7 +220,9 @@ def merge_newest_first(
     return [(datetime.fromtimestamp(-ts, UTC), hits, uid) for ts, uid, hits in merged]
 
 
-def received_dates(conn: ImapConnection, hits: FolderHits, uids: list[int]) -> list[tuple[datetime, int]]:
+def received_dates(
+    conn: ImapConnection, hits: FolderHits, uids: list[int]
+) -> list[tuple[datetime, int]]:
     if not uids:
         return []
     conn.select(hits.raw_name)

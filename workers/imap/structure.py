@@ -94,12 +94,18 @@ def _rfc2231(params: dict[str, str], key: str) -> str | None:
 
 def _collapse(value: str) -> str:
     try:
-        return str(collapse_rfc2231_value(decode_rfc2231(value), errors="replace"))
+        parsed = decode_rfc2231(value)  # a list, which collapse_rfc2231_value mistakes for text
+        if len(parsed) == 3:
+            charset, language, text = parsed
+            return str(collapse_rfc2231_value((charset, language, text or ""), errors="replace"))
+        return value
     except (ValueError, LookupError):
         return value
 
 
-def walk(body: Any, prefix: str = "", depth: int = 0, in_alternative: bool = False) -> Iterator[Part]:
+def walk(
+    body: Any, prefix: str = "", depth: int = 0, in_alternative: bool = False
+) -> Iterator[Part]:
     """Every leaf part of an imapclient BODYSTRUCTURE, with its part number."""
     if depth > MAX_DEPTH or not isinstance(body, tuple | list) or not body:
         return
@@ -153,7 +159,9 @@ def text_parts(parts: list[Part]) -> list[Part]:
     HTML-only message is read from its HTML.
     """
     readable = [
-        p for p in parts if p.maintype == "text" and p.subtype in ("plain", "html") and not p.is_attachment
+        p
+        for p in parts
+        if p.maintype == "text" and p.subtype in ("plain", "html") and not p.is_attachment
     ]
     plain = [p for p in readable if p.subtype == "plain"]
     if plain:
