@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.utils import collapse_rfc2231_value, decode_rfc2231
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from workers.imap.decode import decode_words, to_str
+from workers.imap.decode import decode_text, decode_words, to_str
 
 # Deeper nesting than this is an attack or a bug; stop walking instead of recursing.
 MAX_DEPTH = 40
@@ -74,33 +74,35 @@ def _filename(params: dict[str, str], disposition_params: dict[str, str]) -> str
 
 
 def _rfc2231(params: dict[str, str], key: str) -> str | None:
+    """A parameter value, RFC 2231 extended (``key*``) and continued (``key*0*``) forms included."""
     if key in params:
         return params[key]
     if f"{key}*" in params:
-        return _collapse(params[f"{key}*"])
-    pieces = []
-    index = 0
-    while True:
+        return _decode_pieces([(params[f"{key}*"], True)])
+    pieces: list[tuple[str, bool]] = []
+    for index in range(1000):
         plain, encoded = f"{key}*{index}", f"{key}*{index}*"
         if encoded in params:
-            pieces.append(params[encoded])
+            pieces.append((params[encoded], True))
         elif plain in params:
-            pieces.append(params[plain])
+            pieces.append((params[plain], False))
         else:
             break
-        index += 1
-    return _collapse("".join(pieces)) if pieces else None
+    return _decode_pieces(pieces) if pieces else None
 
 
-def _collapse(value: str) -> str:
-    try:
-        parsed = decode_rfc2231(value)  # a list, which collapse_rfc2231_value mistakes for text
-        if len(parsed) == 3:
-            charset, language, text = parsed
-            return str(collapse_rfc2231_value((charset, language, text or ""), errors="replace"))
-        return value
-    except (ValueError, LookupError):
-        return value
+def _decode_pieces(pieces: list[tuple[str, bool]]) -> str:
+    """Join RFC 2231 pieces: percent-encoded ones in the charset named by the first."""
+    charset = "us-ascii"
+    first, first_encoded = pieces[0]
+    if first_encoded and first.count("'") >= 2:
+        charset, _language, rest = first.split("'", 2)
+        pieces = [(rest, True), *pieces[1:]]
+    raw = b"".join(
+        unquote_to_bytes(text) if encoded else text.encode("utf-8", "replace")
+        for text, encoded in pieces
+    )
+    return decode_text(raw, charset or None)
 
 
 def walk(
@@ -109,9 +111,9 @@ def walk(
     """Every leaf part of an imapclient BODYSTRUCTURE, with its part number."""
     if depth > MAX_DEPTH or not isinstance(body, tuple | list) or not body:
         return
-    if isinstance(body[0], tuple | list):  # multipart: children, then subtype, params, ...
-        children = [child for child in body if isinstance(child, tuple | list)]
-        subtype = to_str(body[len(children)]).lower() if len(body) > len(children) else "mixed"
+    if isinstance(body[0], list):  # imapclient's multipart: ([children], subtype, params, ...)
+        children = [child for child in body[0] if isinstance(child, tuple | list)]
+        subtype = to_str(body[1]).lower() if len(body) > 1 else "mixed"
         for index, child in enumerate(children, start=1):
             number = f"{prefix}.{index}" if prefix else str(index)
             yield from walk(child, number, depth + 1, in_alternative or subtype == "alternative")

@@ -1,0 +1,127 @@
+"""BODYSTRUCTURE walking: part numbers, text parts, attachments, RFC 2231 names."""
+
+from __future__ import annotations
+
+from imapclient.response_types import BodyData
+
+from workers.imap.structure import attachments, text_parts, walk
+
+PLAIN = (
+    b"text",
+    b"plain",
+    (b"charset", b"utf-8"),
+    None,
+    None,
+    b"7bit",
+    39,
+    2,
+    None,
+    None,
+    None,
+    None,
+)
+HTML = (
+    b"text",
+    b"html",
+    (b"charset", b"utf-8"),
+    None,
+    None,
+    b"quoted-printable",
+    60,
+    1,
+    None,
+    None,
+    None,
+    None,
+)
+PDF = (
+    b"application",
+    b"pdf",
+    None,
+    None,
+    None,
+    b"base64",
+    22,
+    None,
+    (b"attachment", (b"filename*", b"utf-8''Rechnung%20M%C3%A4rz.pdf")),
+    None,
+    None,
+)
+LOGO = (
+    b"image",
+    b"png",
+    (b"name", b"logo.png"),
+    b"<logo>",
+    None,
+    b"base64",
+    100,
+    None,
+    (b"inline", (b"filename", b"logo.png")),
+    None,
+    None,
+)
+
+
+def structure(raw: tuple[object, ...]) -> BodyData:
+    return BodyData.create(raw)
+
+
+def test_parts_of_a_mixed_message_are_numbered_as_imap_does() -> None:
+    body = structure(([PLAIN, HTML], b"alternative", (b"boundary", b"a"), None, None, None))
+    mixed = structure((body, PDF, b"mixed", (b"boundary", b"b"), None, None, None))
+    parts = list(walk(mixed))
+    assert [(p.number, p.content_type) for p in parts] == [
+        ("1.1", "text/plain"),
+        ("1.2", "text/html"),
+        ("2", "application/pdf"),
+    ]
+    assert [p.number for p in text_parts(parts)] == ["1.1"]
+    (pdf,) = attachments(parts)
+    assert pdf.filename == "Rechnung März.pdf"
+
+
+def test_a_single_part_message_is_part_one() -> None:
+    (part,) = list(walk(structure(PLAIN)))
+    assert part.number == "1" and part.charset == "utf-8" and not part.is_attachment
+
+
+def test_html_is_read_when_there_is_no_plain_text() -> None:
+    parts = list(walk(structure((HTML, LOGO, b"related", (b"boundary", b"c"), None, None, None))))
+    assert [p.content_type for p in text_parts(parts)] == ["text/html"]
+    assert attachments(parts) == []  # an inline logo is decoration, not a file
+
+
+def test_continued_rfc2231_file_names_are_joined() -> None:
+    doc = (
+        b"application",
+        b"msword",
+        None,
+        None,
+        None,
+        b"base64",
+        5,
+        None,
+        (b"attachment", (b"filename*0*", b"utf-8''Sehr%20lange", b"filename*1*", b"%20Datei.doc")),
+        None,
+        None,
+    )
+    (part,) = list(walk(structure(doc)))
+    assert part.filename == "Sehr lange Datei.doc"
+
+
+def test_encoded_word_file_names_are_decoded_and_path_separators_removed() -> None:
+    doc = (
+        b"application",
+        b"zip",
+        (b"name", b"=?utf-8?q?../../etc/passwd=C3=A4.zip?="),
+        None,
+        None,
+        b"base64",
+        5,
+        None,
+        None,
+        None,
+        None,
+    )
+    (part,) = list(walk(structure(doc)))
+    assert part.filename == ".._.._etc_passwdä.zip"
