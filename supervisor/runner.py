@@ -76,7 +76,12 @@ class ToolRunner:
             args = msgspec.convert(dict(arguments or {}), spec.args_type)
         except msgspec.ValidationError as exc:
             raise InvalidArgument(f"Invalid arguments for {name}: {exc}") from None
-        if spec.cache is None:
+        if self._settings.read_only and spec.writes_when(args):
+            raise InvalidArgument(
+                f"{name} cannot change anything here: the server runs read-only "
+                "(MAILBOX_READ_ONLY=1); leave out the option that writes."
+            )
+        if spec.cache is None or spec.writes_when(args):
             return await self._call_worker(spec, args, on_progress)
         return await self._call_cached(spec, args, on_progress)
 

@@ -40,6 +40,8 @@ class ToolSpec:
     open_world: bool = True
     cache: CachePolicy | None = None
     invalidates: Callable[[Any], Sequence[str]] = field(default=lambda _args: ())
+    # A reading tool that writes for some arguments (get_email with mark_read).
+    writes_when: Callable[[Any], bool] = field(default=lambda _args: False)
 
     def to_mcp(self) -> types.Tool:
         return types.Tool(
@@ -174,6 +176,7 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         result_type=email.Email,
         render=_render_email,
         cache=EMAIL_CACHE,
+        writes_when=lambda args: bool(args.mark_read),
     ),
     ToolSpec(
         name="create_directory",

@@ -66,17 +66,33 @@ def transfer_decode(data: bytes, encoding: str | None) -> tuple[bytes, bool]:
     kind = (encoding or "7bit").strip().lower()
     if kind == "base64":
         cleaned = b"".join(data.split())
-        cleaned += b"=" * (-len(cleaned) % 4)
         try:
-            return base64.b64decode(cleaned, validate=False), True
+            return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4), validate=True), True
         except (binascii.Error, ValueError):
-            return base64.b64decode(cleaned[: len(cleaned) // 4 * 4], validate=False), False
+            return _salvage_base64(cleaned), False
     if kind == "quoted-printable":
         try:
             return quopri.decodestring(data), True
         except (ValueError, binascii.Error):
             return data, False
     return data, True
+
+
+def _salvage_base64(data: bytes) -> bytes:
+    """Decode what can be decoded of damaged base64: stray bytes and inner padding dropped."""
+    alphabet = _BASE64_ALPHABET
+    usable = bytes(b for b in data if b in alphabet)
+    usable = usable[: len(usable) // 4 * 4]
+    out = bytearray()
+    for start in range(0, len(usable), 4096):
+        try:
+            out += binascii.a2b_base64(usable[start : start + 4096])
+        except binascii.Error:
+            break
+    return bytes(out)
+
+
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 def to_str(value: Any) -> str:
