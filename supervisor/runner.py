@@ -22,6 +22,7 @@ from protocol.errors import (
     WorkerCrashed,
 )
 from protocol.fingerprint import Freshness, FreshnessArgs
+from protocol.messages import Result
 from supervisor.cache import CacheEntry, SessionCache
 from supervisor.config import Settings
 from supervisor.tools import ToolSpec
@@ -88,16 +89,8 @@ class ToolRunner:
     async def _call_worker(
         self, spec: ToolSpec, args: msgspec.Struct, on_progress: ProgressCallback | None
     ) -> ToolAnswer:
-        worker = self._workers[spec.worker]
         try:
-            result, _frame = await worker.call(
-                spec.name,
-                args,
-                spec.result_type,
-                timeout=self._settings.call_timeout,
-                idempotent=not spec.writes,
-                on_progress=on_progress,
-            )
+            result, _frame = await self._run(spec, args, on_progress, idempotent=not spec.writes)
         finally:
             # Even a failed write may have changed something: forget what it touches.
             if spec.writes:
@@ -126,14 +119,7 @@ class ToolRunner:
                 return ToolAnswer(entry.value, cached=True)
             self._cache.discard(key)
         try:
-            result, frame = await worker.call(
-                spec.name,
-                args,
-                spec.result_type,
-                timeout=self._settings.call_timeout,
-                idempotent=True,
-                on_progress=on_progress,
-            )
+            result, frame = await self._run(spec, args, on_progress, idempotent=True)
         except _OFFLINE as exc:
             stale = self._cache.get_stale(key)
             if stale is None:
@@ -149,6 +135,23 @@ class ToolRunner:
                 validator=frame.validator,
             )
         return ToolAnswer(result)
+
+    async def _run(
+        self,
+        spec: ToolSpec,
+        args: msgspec.Struct,
+        on_progress: ProgressCallback | None,
+        *,
+        idempotent: bool,
+    ) -> tuple[msgspec.Struct, Result]:
+        return await self._workers[spec.worker].call(
+            spec.name,
+            args,
+            spec.result_type,
+            timeout=self._settings.call_timeout,
+            idempotent=idempotent,
+            on_progress=on_progress,
+        )
 
     def _stale(self, entry: CacheEntry, error: MailError) -> ToolAnswer:
         age = entry.age(time.monotonic())
