@@ -27,7 +27,18 @@ pytestmark = pytest.mark.anyio
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "5000"))
 SENDERS = [f"Person {i} <person{i}@example.test>" for i in range(200)]
-WORDS = ["budget", "invoice", "meeting", "report", "travel", "lunch", "project", "contract", "review", "draft"]
+WORDS = [
+    "budget",
+    "invoice",
+    "meeting",
+    "report",
+    "travel",
+    "lunch",
+    "project",
+    "contract",
+    "review",
+    "draft",
+]
 
 
 def seed(dovecot: DovecotServer, account: Account) -> None:
