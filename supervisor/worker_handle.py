@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 import msgspec
@@ -112,7 +112,6 @@ class WorkerHandle:
         self._process: Process | None = None
         self._ready = anyio.Event()
         self._pong = anyio.Event()
-        self._stopped = anyio.Event()
         self._closing = False
         self._restart_times: deque[float] = deque()
         self._circuit_until = 0.0
@@ -130,22 +129,19 @@ class WorkerHandle:
 
     async def run(self) -> None:
         """Keep a worker running until ``aclose``; never raises for a worker failure."""
-        try:
-            while not self._closing:
-                booted = await self._run_one()
-                self._fail_pending(booted)
-                if self._closing:
-                    break
-                delay = self._plan_restart()
-                log.warning(
-                    "worker.restart",
-                    worker=self.name,
-                    restarts=self.restarts,
-                    backoff=round(delay, 3),
-                )
-                await anyio.sleep(delay)
-        finally:
-            self._stopped.set()
+        while not self._closing:
+            await self._run_one()
+            self._fail_pending()
+            if self._closing:
+                break
+            delay = self._plan_restart()
+            log.warning(
+                "worker.restart",
+                worker=self.name,
+                restarts=self.restarts,
+                backoff=round(delay, 3),
+            )
+            await anyio.sleep(delay)
 
     def _plan_restart(self) -> float:
         now = self._clock()
@@ -285,7 +281,7 @@ class WorkerHandle:
         process.kill()
         await process.wait()
 
-    def _fail_pending(self, booted: bool) -> None:
+    def _fail_pending(self) -> None:
         for pending in self._pending.values():
             if pending.reply is None:
                 pending.done.set()  # reply None means: the worker died under it
@@ -421,6 +417,3 @@ class WorkerHandle:
     @property
     def ready(self) -> bool:
         return self._channel is not None
-
-    def describe(self) -> dict[str, Any]:
-        return {"worker": self.name, "pid": self.pid, "restarts": self.restarts, **self.metrics}

@@ -21,7 +21,8 @@ class _Token(msgspec.Struct, array_like=True, frozen=True):
     digest: str
 
 
-def _items(conn: ImapConnection) -> tuple[str, ...]:
+def items(conn: ImapConnection) -> tuple[str, ...]:
+    """The STATUS items a digest covers (HIGHESTMODSEQ only where CONDSTORE is offered)."""
     return folders.FINGERPRINT_ITEMS if conn.has("CONDSTORE") else folders.FINGERPRINT_ITEMS[:3]
 
 
@@ -29,10 +30,10 @@ def digest_of(conn: ImapConnection, raw_names: list[str] | None) -> str:
     """The current digest of ``raw_names`` (blocking)."""
     conn.sync()
     if raw_names is None:
-        return folders.fingerprint(folders.list_folders(conn, _items(conn)))
+        return folders.fingerprint(folders.list_folders(conn, items(conn)))
     return folders.fingerprint(
         [
-            folders.RawFolder(name, None, frozenset(), folders.status(conn, name, _items(conn)))
+            folders.RawFolder(name, None, frozenset(), folders.status(conn, name, items(conn)))
             for name in raw_names
         ]
     )

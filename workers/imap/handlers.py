@@ -194,7 +194,7 @@ async def _search_everywhere(
     cursor: search.Cursor | None,
 ) -> SearchEmailsResult:
     def list_all(conn: ImapConnection) -> tuple[str, list[str], str | None]:
-        raw = folders.list_folders(conn, freshness_items(conn))
+        raw = folders.list_folders(conn, freshness.items(conn))
         token = freshness.make_token(None, folders.fingerprint(raw))
         return token, [f.raw_name for f in raw if f.selectable], state.delimiter(conn)
 
@@ -233,10 +233,6 @@ async def _search_everywhere(
     await ctx.progress(len(names), len(names), "done")
     ctx.validator, ctx.tags = token, [FOLDERS_TAG]
     return _page_result(args, emails, total, start)
-
-
-def freshness_items(conn: ImapConnection) -> tuple[str, ...]:
-    return folders.FINGERPRINT_ITEMS if conn.has("CONDSTORE") else folders.FINGERPRINT_ITEMS[:3]
 
 
 async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> Email:

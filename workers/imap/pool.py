@@ -44,6 +44,8 @@ class ImapConnection:
         )
         self.selected: tuple[str, bool] | None = None
         self._selected_info: dict[bytes, Any] = {}
+        # Whether the session has seen changes made elsewhere during this checkout.
+        self.synced = False
 
     def has(self, capability: str) -> bool:
         return capability.upper() in self.capabilities
@@ -56,19 +58,22 @@ class ImapConnection:
         the selection). Blocking; call from the thread that holds this connection.
         """
         if self.selected == (folder, readonly):
-            # A selected mailbox shows changes made elsewhere (new mail) only after
-            # the session syncs; NOOP does that in one round trip, cheaper than EXAMINE.
-            self.client.noop()
+            self.sync()
             return self._selected_info
         self.selected = None
         info: dict[bytes, Any] = self.client.select_folder(folder, readonly=readonly)
-        self.selected, self._selected_info = (folder, readonly), info
+        self.selected, self._selected_info, self.synced = (folder, readonly), info, True
         return info
 
     def sync(self) -> None:
-        """Let the session see changes made elsewhere (STATUS of a selected mailbox may lag)."""
-        if self.selected is not None:
+        """Let the session see changes made elsewhere, once per checkout.
+
+        A selected mailbox shows new mail to SORT and STATUS only after the
+        session syncs; NOOP does that in one round trip, cheaper than EXAMINE.
+        """
+        if self.selected is not None and not self.synced:
             self.client.noop()
+        self.synced = True
 
     def __repr__(self) -> str:
         return f"<ImapConnection #{self.id} selected={self.selected!r}>"
@@ -187,6 +192,7 @@ class ImapPool:
             if conn is None:
                 conn = await self._open(deadline)
             broken = False
+            conn.synced = False
             try:
                 self._apply_deadline(conn, deadline)
                 yield conn

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import heapq
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -233,6 +232,3 @@ def received_dates(
         value = data.get(uid, {}).get(b"INTERNALDATE")
         dated.append((value if isinstance(value, datetime) else epoch, uid))
     return dated
-
-
-ProgressFn = Callable[[int, int, str], None]
