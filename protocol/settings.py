@@ -24,9 +24,11 @@ class ImapSettings(msgspec.Struct, frozen=True):
     password: str
     ca_file: str | None = None
     pool: PoolSettings = PoolSettings()
+    download_dir: str = "~/Downloads/mailbox-mcp"
 
     def __repr__(self) -> str:  # the password must never reach a log line
         return (
             f"ImapSettings(host={self.host!r}, port={self.port}, "
-            f"username={self.username!r}, password='***', ca_file={self.ca_file!r})"
+            f"username={self.username!r}, password='***', ca_file={self.ca_file!r}, "
+            f"download_dir={self.download_dir!r})"
         )

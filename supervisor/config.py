@@ -58,6 +58,7 @@ class Settings:
             password=password,
             ca_file=self.ca_file,
             pool=self.imap_pool,
+            download_dir=self.download_dir,
         )
 
 

@@ -148,7 +148,7 @@ class ToolRunner:
             spec.name,
             args,
             spec.result_type,
-            timeout=self._settings.call_timeout,
+            timeout=spec.timeout or self._settings.call_timeout,
             idempotent=idempotent,
             on_progress=on_progress,
         )

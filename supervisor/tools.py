@@ -13,7 +13,7 @@ from typing import Any
 import mcp_types as types
 import msgspec
 
-from protocol import email
+from protocol import attachment, conversation, email
 from protocol.schema import object_schema
 
 
@@ -42,6 +42,8 @@ class ToolSpec:
     invalidates: Callable[[Any], Sequence[str]] = field(default=lambda _args: ())
     # A reading tool that writes for some arguments (get_email with mark_read).
     writes_when: Callable[[Any], bool] = field(default=lambda _args: False)
+    # Seconds to wait for the worker, when the default call timeout is too short.
+    timeout: float | None = None
 
     def to_mcp(self) -> types.Tool:
         return types.Tool(
@@ -127,6 +129,35 @@ def _render_email(result: email.Email) -> str:
     return "\n".join(head) + "\n\n" + body + tail
 
 
+def _render_thread(result: conversation.EmailThread) -> str:
+    shown = len(result.messages)
+    lines = [
+        f"{shown} of {result.total} messages in the conversation, oldest first "
+        f"(searched {', '.join(result.searched)}):"
+    ]
+    for m in result.messages:
+        lines.append(
+            f"- id {m.id} | {m.date} | from {m.from_} | {m.folder}\n"
+            + fence(m.from_, f"Subject: {m.subject}\n{m.excerpt}")
+        )
+    return "\n".join(lines)
+
+
+def _render_attachment(result: attachment.AttachmentContent) -> str:
+    name = result.filename or "(no name)"
+    head = [
+        f"Attachment part {result.part} of {result.id}: {name} ({result.content_type}, {result.size} bytes)"
+    ]
+    head += [f"Note: {note}" for note in result.notes]
+    if result.path is not None:
+        return "\n".join([*head, f"Saved to {result.path}"])
+    text = "\n".join(head) + "\n\n" + fence(f"the attachment {name}", result.text or "")
+    if result.truncated:
+        end = result.offset + len(result.text or "")
+        text += f"\n[Text truncated: characters {result.offset}-{end} of {result.text_chars}; call again with offset={end} for more.]"
+    return text
+
+
 EMAIL_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="get_folders",
@@ -177,6 +208,41 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         render=_render_email,
         cache=EMAIL_CACHE,
         writes_when=lambda args: bool(args.mark_read),
+    ),
+    ToolSpec(
+        name="get_email_thread",
+        title="Read a conversation",
+        description=(
+            "Show the whole conversation an email belongs to: every message linked to it by "
+            "replies (Message-ID, In-Reply-To, References), gathered from its own folder, "
+            "INBOX, Sent and Archive, each once, oldest first, with the sender, date, subject "
+            "and an excerpt of what that message adds. Takes the 'id' from search_emails or "
+            "get_email; 'limit' keeps the newest messages (default 50). Use get_email with a "
+            "message's id to read it in full."
+        ),
+        worker="imap",
+        args_type=conversation.GetEmailThreadArgs,
+        result_type=conversation.EmailThread,
+        render=_render_thread,
+        cache=EMAIL_CACHE,
+    ),
+    ToolSpec(
+        name="get_attachment",
+        title="Open or save an attachment",
+        description=(
+            "Get one attachment of an email: pass the email 'id' and the attachment's 'part' "
+            "from get_email. Text-like attachments (text, calendar invitations, attached "
+            "emails, JSON, XML, CSV) come back as text, in pages ('max_chars', 'offset', "
+            "'truncated'). Anything else, or any attachment with 'save' true, is saved into "
+            "the user's download folder under a safe name that never replaces an existing "
+            "file, and the saved path is returned. It never changes the mailbox."
+        ),
+        worker="imap",
+        args_type=attachment.GetAttachmentArgs,
+        result_type=attachment.AttachmentContent,
+        render=_render_attachment,
+        idempotent=False,  # each save adds a file
+        timeout=600.0,
     ),
     ToolSpec(
         name="create_directory",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from protocol.attachment import GetAttachmentArgs
+from protocol.conversation import GetEmailThreadArgs
 from protocol.diagnosis import DiagnoseArgs
 from protocol.email import CreateDirectoryArgs, GetEmailArgs, GetFoldersArgs, SearchEmailsArgs
 from protocol.fingerprint import FreshnessArgs
@@ -19,6 +21,8 @@ SPEC: WorkerSpec[ImapSettings, handlers.ImapState] = WorkerSpec(
         "create_directory": Route(CreateDirectoryArgs, handlers.create_directory),
         "search_emails": Route(SearchEmailsArgs, handlers.search_emails),
         "get_email": Route(GetEmailArgs, handlers.get_email),
+        "get_email_thread": Route(GetEmailThreadArgs, handlers.get_email_thread),
+        "get_attachment": Route(GetAttachmentArgs, handlers.get_attachment),
         "check_fresh": Route(FreshnessArgs, handlers.check_fresh),
         "diagnose": Route(DiagnoseArgs, diagnose),
     },

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 import anyio
 import imapclient.exceptions as imap_exc
 
+from protocol.attachment import AttachmentContent, GetAttachmentArgs
+from protocol.conversation import EmailThread, GetEmailThreadArgs
 from protocol.email import (
     CreateDirectoryArgs,
     CreateDirectoryResult,
@@ -24,7 +26,7 @@ from protocol.email import (
 from protocol.errors import AlreadyExists, MailError, NotFound, Refused
 from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.settings import ImapSettings
-from workers.imap import folders, freshness, reading, search
+from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors, server_text
 from workers.imap.ids import EmailId
@@ -246,5 +248,49 @@ async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> E
             ctx.validator = token
         ctx.tags = [folder_tag(email_id.folder)]
         return email
+
+    return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
+
+
+async def get_email_thread(
+    args: GetEmailThreadArgs, state: ImapState, ctx: CallContext
+) -> EmailThread:
+    email_id = EmailId.parse(args.id)
+
+    def run(conn: ImapConnection) -> EmailThread:
+        delimiter = state.delimiter(conn)
+        display = folders.to_display(email_id.folder, delimiter)
+        info = conn.select(email_id.folder)
+        email_id.check_validity(int(info[b"UIDVALIDITY"]), display)
+        searched = thread.folders_to_search(conn, email_id.folder)
+        # Taken before searching: a reply arriving meanwhile makes the answer stale, not wrong.
+        token = freshness.token_now(conn, searched)
+        conversation = thread.Conversation(searched)
+        found = thread.gather(conn, email_id, conversation)
+        shown = found[-args.limit :]
+        thread.add_excerpts(conn, shown)
+        ctx.validator, ctx.tags = token, [folder_tag(name) for name in searched]
+        return EmailThread(
+            messages=[thread.to_result(item, delimiter) for item in shown],
+            total=len(found),
+            searched=[folders.to_display(name, delimiter) for name in searched],
+        )
+
+    return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
+
+
+async def get_attachment(
+    args: GetAttachmentArgs, state: ImapState, ctx: CallContext
+) -> AttachmentContent:
+    email_id = EmailId.parse(args.id)
+
+    def report(done: int, total: int) -> None:
+        anyio.from_thread.run(ctx.progress, done, total, "downloading")
+
+    def run(conn: ImapConnection) -> AttachmentContent:
+        display = folders.to_display(email_id.folder, state.delimiter(conn))
+        return attachment.read_attachment(
+            conn, email_id, display, args, state.settings.download_dir, report
+        )
 
     return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)

@@ -6,6 +6,7 @@ here comes from strangers, so each step degrades to a note instead of failing.
 
 from __future__ import annotations
 
+import re
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -95,7 +96,7 @@ def _read_body(conn: ImapConnection, uid: int, parts: list[Part], notes: list[st
     data = conn.client.fetch([uid], list(sections.values())).get(uid, {})
     texts = []
     for part in parts:
-        raw = _section(data, part.number)
+        raw = section_bytes(data, part.number)
         if raw is None:
             notes.append(f"Part {part.number} could not be fetched.")
             continue
@@ -103,7 +104,8 @@ def _read_body(conn: ImapConnection, uid: int, parts: list[Part], notes: list[st
     return "\n\n".join(t for t in texts if t)
 
 
-def _section(data: dict[bytes, Any], number: str) -> bytes | None:
+def section_bytes(data: dict[bytes, Any], number: str) -> bytes | None:
+    """The bytes of ``BODY[number]`` (or a partial ``BODY[number]<start>``) in a FETCH answer."""
     for key, value in data.items():
         name = key.decode("ascii", "replace") if isinstance(key, bytes) else str(key)
         if name.startswith(f"BODY[{number}]"):
@@ -125,3 +127,27 @@ def _part_text(raw: bytes, part: Part, notes: list[str]) -> str:
     except ValueError as exc:
         notes.append(f"The HTML of part {part.number} could not be converted: {exc}.")
         return ""
+
+
+EXCERPT_CHARS = 500
+# Where a reply's own words end and the quoted conversation begins.
+_QUOTE_INTRO = re.compile(
+    r"^(on .{0,200}wrote:|am .{0,200}schrieb .{0,100}:|-{2,} ?original message ?-{2,}"
+    r"|-{2,} ?ursprüngliche nachricht ?-{2,}|from: .+)$",
+    re.IGNORECASE,
+)
+
+
+def excerpt_text(raw: bytes, part: Part) -> str:
+    """The start of what a message says itself: quoted lines and signatures left out."""
+    notes: list[str] = []
+    text = _part_text(raw, part, notes)
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped == "--" or _QUOTE_INTRO.match(stripped):
+            break
+        if not stripped.startswith(">"):
+            lines.append(stripped)
+    words = " ".join(" ".join(lines).split())
+    return words if len(words) <= EXCERPT_CHARS else words[: EXCERPT_CHARS - 1] + "…"

@@ -69,7 +69,7 @@ def _filename(params: dict[str, str], disposition_params: dict[str, str]) -> str
         for key in ("filename", "name"):
             value = _rfc2231(source, key)
             if value:
-                return decode_words(value).replace("/", "_").replace("\\", "_") or None
+                return decode_words(value) or None
     return None
 
 

@@ -1,0 +1,151 @@
+"""get_attachment through a real MCP client against Dovecot."""
+
+from __future__ import annotations
+
+import os
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.imap_client import other_client
+from tests.mail_factory import deliver, message
+from tests.mcp_client import error_text, mcp_session, structured
+from tests.servers.dovecot import Account, DovecotServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def first_email(session: Any) -> dict[str, Any]:
+    result = structured(await session.call_tool("search_emails", {}))
+    email_id = result["emails"][0]["id"]
+    return dict(structured(await session.call_tool("get_email", {"id": email_id})))
+
+
+async def fetch(session: Any, **args: Any) -> Any:
+    return structured(await session.call_tool("get_attachment", args))
+
+
+async def test_a_text_attachment_comes_back_as_text_in_pages(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    notes = "".join(f"Line {n}: Grüße\n" for n in range(1000))
+    msg = message("Notes", attachment=("notes.txt", notes.encode(), "text/plain"))
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", msg)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        part = email["attachments"][0]["part"]
+        first = await fetch(session, id=email["id"], part=part, max_chars=5000)
+        rest = await fetch(session, id=email["id"], part=part, offset=5000, max_chars=200_000)
+    assert first["truncated"] is True and first["text_chars"] == len(notes)
+    assert first["text"] + rest["text"] == notes
+    assert rest["truncated"] is False and first["path"] is None
+    assert not (tmp_path / "downloads").exists() or not os.listdir(tmp_path / "downloads")
+
+
+async def test_a_binary_attachment_is_saved_whole_and_never_overwrites(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    payload = os.urandom(300_000)
+    msg = message("Report", attachment=("report.pdf", payload, "application/pdf"))
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "report.pdf").write_bytes(b"the user's own file")
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", msg)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        args = {"id": email["id"], "part": email["attachments"][0]["part"]}
+        first = await fetch(session, **args)
+        second = await fetch(session, **args)
+    assert Path(first["path"]) == downloads / "report (1).pdf"
+    assert Path(second["path"]) == downloads / "report (2).pdf"
+    assert Path(first["path"]).read_bytes() == payload
+    assert first["size"] == len(payload) and first["text"] is None
+    assert (downloads / "report.pdf").read_bytes() == b"the user's own file"
+    assert sorted(os.listdir(downloads)) == ["report (1).pdf", "report (2).pdf", "report.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("hostile", "expected"),
+    [
+        ("../../.bashrc", "bashrc"),
+        ("..", "attachment-2.bin"),
+        ("CON.txt", "_CON.txt"),
+        ("a\x07b.pdf", "a b.pdf"),
+        ("x" * 400 + ".pdf", "x" * 196 + ".pdf"),
+    ],
+)
+async def test_hostile_file_names_are_saved_safely_inside_the_download_folder(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    hostile: str,
+    expected: str,
+) -> None:
+    msg = message(
+        "Files", attachment=("placeholder.bin", b"\x00\x01data", "application/octet-stream")
+    )
+    raw = msg.as_bytes().replace(
+        b'filename="placeholder.bin"', b'filename="' + hostile.encode("latin-1") + b'"'
+    )
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", raw)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        saved = await fetch(session, id=email["id"], part=email["attachments"][0]["part"])
+    path = Path(saved["path"])
+    assert path.parent == tmp_path / "downloads"
+    assert path.name == expected
+    assert path.read_bytes() == b"\x00\x01data"
+
+
+async def test_an_attached_email_is_read_as_text(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    inner = message("Original offer", sender="Ben <ben@b.test>", body="Price: 42 EUR.")
+    outer = EmailMessage()
+    outer["From"], outer["To"], outer["Subject"] = "a@a.test", "you@example.test", "Fwd: offer"
+    outer.set_content("See below.")
+    outer.add_attachment(inner)
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", outer)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        (attached,) = email["attachments"]
+        text = await fetch(session, id=email["id"], part=attached["part"])
+    assert attached["content_type"] == "message/rfc822"
+    assert text["text"].startswith("From: Ben <ben@b.test>\n")
+    assert "Subject: Original offer" in text["text"]
+    assert text["text"].endswith("Price: 42 EUR.")
+
+
+async def test_save_writes_a_text_attachment_to_disk_on_request(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    invite = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    with other_client(dovecot, account) as imap:
+        deliver(
+            imap, "INBOX", message("Invite", attachment=("invite.ics", invite, "text/calendar"))
+        )
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        part = email["attachments"][0]["part"]
+        saved = await fetch(session, id=email["id"], part=part, save=True)
+    assert Path(saved["path"]).read_bytes() == invite
+
+
+async def test_an_unknown_part_gets_a_clear_error(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Plain"))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        missing = await session.call_tool("get_attachment", {"id": email["id"], "part": "7"})
+        malformed = await session.call_tool("get_attachment", {"id": email["id"], "part": "../1"})
+    assert missing.is_error and "no part 7" in error_text(missing)
+    assert malformed.is_error and "part must be a part number" in error_text(malformed)

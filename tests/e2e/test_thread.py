@@ -1,0 +1,122 @@
+"""get_email_thread through a real MCP client against Dovecot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.imap_client import other_client
+from tests.mail_factory import BASE_TIME, deliver, message
+from tests.mcp_client import error_text, mcp_session, structured
+from tests.servers.dovecot import Account, DovecotServer
+
+pytestmark = pytest.mark.anyio
+
+
+def reply(
+    subject: str, mid: str, parent: str | None, refs: list[str], hours: int, **kw: Any
+) -> Any:
+    headers = {}
+    if parent:
+        headers["In-Reply-To"] = parent
+    if refs:
+        headers["References"] = " ".join(refs)
+    return message(
+        subject, message_id=mid, headers=headers, sent=BASE_TIME + timedelta(hours=hours), **kw
+    )
+
+
+async def ids_in(session: Any, folder: str) -> list[str]:
+    result = structured(await session.call_tool("search_emails", {"folder": folder}))
+    return [e["id"] for e in result["emails"]]
+
+
+async def test_a_thread_spanning_inbox_and_sent_comes_back_once_each_oldest_first(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    root, r1, r2, r3 = "<root@a.test>", "<r1@me.test>", "<r2@a.test>", "<r3@me.test>"
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", reply("Budget", root, None, [], 0, body="Can we cut 10%?"))
+        sent_reply = reply(
+            "Re: Budget",
+            r1,
+            root,
+            [root],
+            1,
+            sender="Me <you@example.test>",
+            body="Yes, from travel.\n\n> Can we cut 10%?",
+        )
+        deliver(imap, "Sent", sent_reply)
+        deliver(imap, "Archive", sent_reply)  # the same message filed twice
+        deliver(imap, "INBOX", reply("Re: Budget", r2, r1, [root, r1], 2, body="Great, thanks."))
+        # A reply whose client wrote only In-Reply-To.
+        deliver(imap, "Sent", reply("Re: Budget", r3, r2, [], 3, body="Done."))
+        deliver(imap, "INBOX", message("Unrelated", body="Lunch?"))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        inbox = await ids_in(session, "INBOX")
+        # Start from the middle of the conversation.
+        middle = next(i for i in inbox if i.endswith(".2"))  # r2
+        thread = structured(await session.call_tool("get_email_thread", {"id": middle}))
+    ids = [m["message_id"] for m in thread["messages"]]
+    assert ids == [root, r1, r2, r3]
+    assert thread["total"] == 4
+    assert [m["folder"] for m in thread["messages"]] == ["INBOX", "Sent", "INBOX", "Sent"]
+    assert thread["messages"][1]["excerpt"] == "Yes, from travel."
+    assert thread["messages"][0]["from"] == "Anna Berg <anna@example.test>"
+    assert set(thread["searched"]) == {"INBOX", "Sent", "Archive"}
+
+
+async def test_a_message_without_references_is_a_thread_of_its_own(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Alone", body="Just me."))
+        deliver(imap, "INBOX", message("Other", body="Someone else."))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        first = next(i for i in await ids_in(session, "INBOX") if i.endswith(".1"))
+        thread = structured(await session.call_tool("get_email_thread", {"id": first}))
+    assert [m["subject"] for m in thread["messages"]] == ["Alone"]
+    assert thread["messages"][0]["excerpt"] == "Just me."
+
+
+async def test_limit_keeps_the_newest_messages_of_a_long_thread(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    mids = [f"<m{n}@a.test>" for n in range(6)]
+    with other_client(dovecot, account) as imap:
+        for n, mid in enumerate(mids):
+            parent = mids[n - 1] if n else None
+            deliver(imap, "INBOX", reply(f"Step {n}", mid, parent, mids[:n], n))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        last = (await ids_in(session, "INBOX"))[0]
+        thread = structured(await session.call_tool("get_email_thread", {"id": last, "limit": 2}))
+    assert thread["total"] == 6
+    assert [m["message_id"] for m in thread["messages"]] == mids[-2:]
+
+
+async def test_a_thread_answer_is_cached_until_a_reply_arrives(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    root = "<start@a.test>"
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", reply("Plan", root, None, [], 0))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (first,) = await ids_in(session, "INBOX")
+        before = structured(await session.call_tool("get_email_thread", {"id": first}))
+        with other_client(dovecot, account) as imap:
+            deliver(imap, "Sent", reply("Re: Plan", "<answer@me.test>", root, [root], 1))
+        after = structured(await session.call_tool("get_email_thread", {"id": first}))
+    assert before["total"] == 1
+    assert [m["message_id"] for m in after["messages"]] == [root, "<answer@me.test>"]
+
+
+async def test_a_stale_id_gets_a_clear_error(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool("get_email_thread", {"id": "INBOX#1.99"})
+    assert result.is_error
+    assert "search again" in error_text(result)
