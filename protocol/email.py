@@ -218,6 +218,19 @@ class Attachment(msgspec.Struct, frozen=True):
     size: Annotated[int, msgspec.Meta(description="Approximate size in bytes.")]
 
 
+class Invitation(msgspec.Struct, frozen=True):
+    """A calendar invitation carried by the email (text/calendar)."""
+
+    method: Annotated[str | None, msgspec.Meta(description="REQUEST (invite), REPLY, CANCEL, ...")]
+    summary: str
+    start: Annotated[str | None, msgspec.Meta(description="ISO 8601, as the invitation says.")]
+    end: str | None
+    location: str | None = None
+    organizer: str | None = None
+    status: str | None = None
+    recurring: bool = False
+
+
 class Email(msgspec.Struct, frozen=True):
     id: str
     message_id: str | None
@@ -233,6 +246,14 @@ class Email(msgspec.Struct, frozen=True):
         bool, msgspec.Meta(description="More body follows; ask again with offset.")
     ] = False
     attachments: list[Attachment] = []
+    signed: Annotated[
+        Literal["S/MIME", "OpenPGP"] | None,
+        msgspec.Meta(description="How the message is signed; the signature is not verified."),
+    ] = None
+    encrypted: Annotated[
+        bool, msgspec.Meta(description="The content is encrypted and cannot be read here.")
+    ] = False
+    invitations: list[Invitation] = []
     notes: Annotated[
         list[str], msgspec.Meta(description="What could not be read cleanly, if anything.")
     ] = []

@@ -26,13 +26,9 @@ def test_nested_structs_keep_their_definitions() -> None:
 
 
 def test_read_only_mode_keeps_only_reading_tools() -> None:
-    assert set(available_tools(read_only=True)) == {"get_folders", "search_emails", "get_email"}
-    assert set(available_tools(read_only=False)) == {
-        "get_folders",
-        "search_emails",
-        "get_email",
-        "create_directory",
-    }
+    reading = {"get_folders", "search_emails", "get_email", "get_email_thread", "get_attachment"}
+    assert set(available_tools(read_only=True)) == reading
+    assert set(available_tools(read_only=False)) == reading | {"create_directory"}
 
 
 def test_every_writing_tool_says_whether_it_destroys() -> None:

@@ -22,6 +22,7 @@ from workers.imap.decode import (
     decode_words,
     header_addresses,
     header_date,
+    parse_header_block,
     transfer_decode,
 )
 from workers.imap.html_text import html_to_text
@@ -129,13 +130,14 @@ def render_message(raw: bytes) -> str:
     """An attached email as its main headers and its text."""
     try:
         inner = BytesParser(policy=compat32).parsebytes(raw)
+        head = parse_header_block(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
     except (RecursionError, ValueError, IndexError, TypeError, LookupError):
         return raw.decode("utf-8", "replace")
     lines = [
-        f"From: {', '.join(header_addresses(inner.get_all('From', [])))}",
-        f"To: {', '.join(header_addresses(inner.get_all('To', []))[:50])}",
-        f"Date: {header_date(inner.get('Date'))}",
-        f"Subject: {decode_words(inner.get('Subject', ''))}",
+        f"From: {', '.join(header_addresses(head.get_all('From', [])))}",
+        f"To: {', '.join(header_addresses(head.get_all('To', []))[:50])}",
+        f"Date: {header_date(head.get('Date'))}",
+        f"Subject: {decode_words(head.get('Subject', ''))}",
         "",
         _message_text(inner),
     ]

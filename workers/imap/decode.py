@@ -12,6 +12,9 @@ import codecs
 import quopri
 from datetime import datetime
 from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import HeaderParser
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -58,7 +61,29 @@ def decode_text(data: bytes, charset: str | None) -> str:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            return data.decode(codec, errors="replace")
+            # Text labelled UTF-8 that is not is nearly always Latin-1 / windows-1252.
+            fallback = "windows-1252" if codec == "utf-8" else codec
+            return data.decode(fallback, errors="replace")
+
+
+def parse_header_block(raw: bytes) -> Message:
+    """A header block as a Message; 8-bit bytes read as UTF-8 (RFC 6532) or windows-1252.
+
+    compat32 is lenient where email.policy.default recurses on hostile input.
+    Raises ValueError when the block cannot be parsed at all.
+    """
+    try:
+        return HeaderParser(policy=compat32).parsestr(decode_text(raw, None))
+    except (RecursionError, IndexError, TypeError, LookupError) as exc:
+        raise ValueError(f"unreadable headers ({type(exc).__name__})") from None
+
+
+def _undo_surrogates(text: str) -> str:
+    """Header text the email package read from raw 8-bit bytes (RFC 6532 UTF-8, or a
+    legacy charset) carries them as surrogate escapes; decode those bytes properly."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return decode_text(text.encode("utf-8", "surrogateescape"), None)
 
 
 def transfer_decode(data: bytes, encoding: str | None) -> tuple[bytes, bool]:
@@ -106,7 +131,7 @@ def to_str(value: Any) -> str:
 
 def decode_words(value: Any) -> str:
     """RFC 2047 encoded words to text; undecodable pieces kept readable."""
-    text = to_str(value)
+    text = _undo_surrogates(to_str(value))
     if "=?" not in text:
         return " ".join(text.split())
     try:

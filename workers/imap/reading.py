@@ -8,27 +8,29 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import Any
 
-from protocol.email import Attachment, Email, GetEmailArgs
+from protocol.email import Attachment, Email, GetEmailArgs, Invitation
 from protocol.errors import NotFound
 from workers.imap.decode import (
     decode_text,
     decode_words,
     header_addresses,
     header_date,
+    parse_header_block,
     transfer_decode,
 )
 from workers.imap.html_text import html_to_text
 from workers.imap.ids import EmailId
+from workers.imap.invitations import summarise
 from workers.imap.pool import ImapConnection
-from workers.imap.structure import Part, attachments, text_parts, walk
+from workers.imap.security import is_signature, security_of
+from workers.imap.structure import Part, attachments, calendar_parts, text_parts, walk
 
 # A text part larger than this is read only in part (a 30 MB log pasted inline, say).
 MAX_TEXT_PART_BYTES = 8 * 1024 * 1024
 MAX_HEADER_ADDRESSES = 200
+MAX_INVITATION_PARTS = 3
 
 
 def read_email(
@@ -47,7 +49,33 @@ def read_email(
     notes: list[str] = []
     headers = _parse_headers(item.get(b"BODY[HEADER]") or b"", notes)
     parts = list(walk(item.get(b"BODYSTRUCTURE")))
-    body = _read_body(conn, uid, text_parts(parts), notes)
+    readable, calendars = text_parts(parts), calendar_parts(parts)[:MAX_INVITATION_PARTS]
+    sections = _fetch_sections(conn, uid, readable + calendars, notes)
+    body = "\n\n".join(
+        t
+        for t in (
+            _part_text(sections[p.number], p, notes) for p in readable if p.number in sections
+        )
+        if t
+    )
+    invitations: list[Invitation] = []
+    for part in calendars:
+        if part.number in sections:
+            found, note = summarise(
+                transfer_decode(sections[part.number], part.encoding)[0], part.charset
+            )
+            invitations += found
+            notes += [note] if note else []
+    security = security_of(parts, body)
+    if security.opaque:
+        notes.append(
+            "The message is signed in a form (opaque S/MIME) whose text cannot be shown here."
+        )
+    if any(_is_tnef(p) for p in parts):
+        notes.append(
+            "winmail.dat is an Outlook (TNEF) container; its files cannot be opened here. "
+            "Ask the sender to send the files as ordinary attachments."
+        )
     if args.mark_read:
         conn.client.add_flags([uid], [b"\\Seen"])
     page = body[args.offset : args.offset + args.max_chars]
@@ -64,17 +92,27 @@ def read_email(
         offset=args.offset,
         truncated=args.offset + args.max_chars < len(body),
         attachments=[
-            Attachment(p.number, p.filename, p.content_type, p.size) for p in attachments(parts)
+            Attachment(p.number, p.filename, p.content_type, p.size)
+            for p in attachments(parts)
+            if not is_signature(p)
         ],
+        signed=security.signed,
+        encrypted=security.encrypted,
+        invitations=invitations,
         notes=notes,
     )
 
 
+def _is_tnef(part: Part) -> bool:
+    return part.content_type in ("application/ms-tnef", "application/vnd.ms-tnef") or (
+        (part.filename or "").lower() == "winmail.dat"
+    )
+
+
 def _parse_headers(raw: bytes, notes: list[str]) -> Message:
-    # compat32 is lenient where email.policy.default recurses on hostile input.
     try:
-        return BytesHeaderParser(policy=compat32).parsebytes(raw)
-    except (RecursionError, ValueError, IndexError, TypeError, LookupError):
+        return parse_header_block(raw)
+    except ValueError:
         notes.append("The headers could not be read; only the body is shown.")
         return Message()
 
@@ -83,25 +121,28 @@ def _one_line(value: Any) -> str:
     return " ".join(str(value or "").split())
 
 
-def _read_body(conn: ImapConnection, uid: int, parts: list[Part], notes: list[str]) -> str:
+def _fetch_sections(
+    conn: ImapConnection, uid: int, parts: list[Part], notes: list[str]
+) -> dict[str, bytes]:
+    """The raw bytes of ``parts`` in one FETCH; very large ones only in part."""
     if not parts:
-        return ""
-    sections = {}
+        return {}
+    sections = []
     for part in parts:
         if part.size > MAX_TEXT_PART_BYTES:
-            sections[part.number] = f"BODY.PEEK[{part.number}]<0.{MAX_TEXT_PART_BYTES}>"
+            sections.append(f"BODY.PEEK[{part.number}]<0.{MAX_TEXT_PART_BYTES}>")
             notes.append(f"Part {part.number} is very large; only its first 8 MB were read.")
         else:
-            sections[part.number] = f"BODY.PEEK[{part.number}]"
-    data = conn.client.fetch([uid], list(sections.values())).get(uid, {})
-    texts = []
+            sections.append(f"BODY.PEEK[{part.number}]")
+    data = conn.client.fetch([uid], sections).get(uid, {})
+    found = {}
     for part in parts:
         raw = section_bytes(data, part.number)
         if raw is None:
             notes.append(f"Part {part.number} could not be fetched.")
-            continue
-        texts.append(_part_text(raw, part, notes))
-    return "\n\n".join(t for t in texts if t)
+        else:
+            found[part.number] = raw
+    return found
 
 
 def section_bytes(data: dict[bytes, Any], number: str) -> bytes | None:

@@ -170,8 +170,13 @@ def text_parts(parts: list[Part]) -> list[Part]:
         # A plain part outside any alternative stands on its own; inside one it wins.
         return plain
     return [p for p in readable if p.subtype == "html"][:1] or [
-        p for p in parts if p.maintype == "text" and not p.is_attachment
+        p for p in parts if p.maintype == "text" and p.subtype != "calendar" and not p.is_attachment
     ][:1]
+
+
+def calendar_parts(parts: list[Part]) -> list[Part]:
+    """Invitations: text/calendar (RFC 6047), inline or attached, and application/ics files."""
+    return [p for p in parts if p.content_type in ("text/calendar", "application/ics")]
 
 
 def attachments(parts: list[Part]) -> list[Part]:

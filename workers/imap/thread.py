@@ -14,15 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from protocol.conversation import ThreadMessage
 from workers.imap import folders
 from workers.imap.criteria import Value, uid_search
-from workers.imap.decode import decode_words, header_addresses, header_date
+from workers.imap.decode import decode_words, header_addresses, header_date, parse_header_block
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
 from workers.imap.reading import excerpt_text, section_bytes
@@ -145,8 +143,8 @@ def _fetch(conn: ImapConnection, raw_name: str, uidvalidity: int, uids: list[int
             continue
         raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
         try:
-            headers = BytesHeaderParser(policy=compat32).parsebytes(raw or b"")
-        except (RecursionError, ValueError, IndexError, TypeError, LookupError):
+            headers = parse_header_block(raw or b"")
+        except ValueError:
             headers = Message()
         received = item.get(b"INTERNALDATE")
         if not isinstance(received, datetime):
