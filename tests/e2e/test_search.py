@@ -234,3 +234,36 @@ async def test_hostile_search_strings_are_searched_for_literally(
             assert result["total"] == 0
     with other_client(dovecot, account) as imap:
         assert imap.folder_status("INBOX", ["MESSAGES"])[b"MESSAGES"] == 4
+
+
+@pytest.mark.usefixtures("mailbox")
+async def test_a_repeated_search_of_an_unchanged_folder_costs_one_imap_command(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    dovecot.record_commands(account)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        first = await search(session, sender="anna")
+        await search(session, sender="anna")  # opens the connection for checks
+        before = dovecot.commands_sent(account)
+        again = await search(session, sender="anna")
+        after = dovecot.commands_sent(account)
+    assert again == first
+    (command,) = after[len(before) :]
+    assert command.split(" ")[1].upper() == "STATUS"
+
+
+async def test_a_repeated_get_email_costs_one_imap_command(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Once", body="Read me twice."))
+    dovecot.record_commands(account)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (summary,) = (await search(session))["emails"]
+        first = structured(await session.call_tool("get_email", {"id": summary["id"]}))
+        before = dovecot.commands_sent(account)
+        again = structured(await session.call_tool("get_email", {"id": summary["id"]}))
+        after = dovecot.commands_sent(account)
+    assert again == first
+    (command,) = after[len(before) :]
+    assert command.split(" ")[1].upper() == "STATUS"

@@ -17,7 +17,9 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from tests.servers.ports import free_port, wait_for_port
@@ -101,6 +103,10 @@ service imap-login {{
 }}
 protocol lmtp {{
   auth_username_format = %u
+}}
+protocol imap {{
+  # Only accounts whose folder exists are recorded (see DovecotServer.record_commands).
+  rawlog_dir = {root}/rawlog/%u
 }}
 """
 
@@ -193,6 +199,46 @@ class DovecotServer:
             self._write_accounts(PROVISION_BATCH)
             time.sleep(1.1)
         return self._spare.pop(0)
+
+    def seed_maildir(
+        self, account: Account, folder: str, messages: Iterable[tuple[bytes, datetime]]
+    ) -> int:
+        """Write messages straight into a never-opened folder's Maildir (seconds for
+        100,000, where APPEND takes many minutes); Dovecot indexes them on first use.
+        Each message is (raw bytes, received time). Returns how many were written.
+        """
+        home = self.root / "mail" / account.email
+        base = home if folder == "INBOX" else home / folder
+        for sub in ("cur", "new", "tmp"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        count = 0
+        for count, (raw, received) in enumerate(messages, start=1):
+            stamp = int(received.timestamp())
+            path = base / "cur" / f"{stamp}.M{count}P1.seed,S={len(raw)}:2,S"
+            path.write_bytes(raw)
+            os.utime(path, (stamp, stamp))  # Maildir's INTERNALDATE is the file time
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, self._uid, self._gid)
+        return count
+
+    def record_commands(self, account: Account) -> None:
+        """From now on, Dovecot writes what ``account``'s clients send (its rawlog)."""
+        folder = self.root / "rawlog" / account.email
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder.parent, self._uid, self._gid)
+        os.chown(folder, self._uid, self._gid)
+
+    def commands_sent(self, account: Account) -> list[str]:
+        """Every IMAP command ``account``'s clients sent since ``record_commands``, as
+        ``TAG COMMAND ...`` lines in the order sent (literals left out)."""
+        timed = []
+        for path in (self.root / "rawlog" / account.email).glob("*.in"):
+            for line in path.read_bytes().decode("utf-8", "replace").splitlines():
+                stamp, _, command = line.partition(" ")  # rawlog stamps each line
+                words = command.split(" ", 2)
+                if len(words) >= 2 and words[1].isalpha():
+                    timed.append((float(stamp), command))
+        return [command for _stamp, command in sorted(timed)]
 
     def _write_accounts(self, count: int) -> None:
         lines = []

@@ -30,7 +30,7 @@ from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors, server_text
 from workers.imap.ids import EmailId
-from workers.imap.pool import ImapConnection, ImapPool
+from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
 from workers.runtime import CallContext
 
 FOLDERS_TAG = "imap:folders"
@@ -78,7 +78,7 @@ async def get_folders(
         extra = ("HIGHESTMODSEQ",) if conn.has("CONDSTORE") else ()
         return folders.list_folders(conn, folders.STATUS_ITEMS + extra)
 
-    raw = await state.pool.run(run, deadline=ctx.deadline)
+    raw = await state.pool.run(run, folder=UNSELECTED, deadline=ctx.deadline)
     # The same LIST-STATUS answer gives the token, so it describes exactly this state.
     ctx.validator = freshness.make_token(None, folders.fingerprint(raw))
     ctx.tags = [FOLDERS_TAG]
@@ -87,7 +87,7 @@ async def get_folders(
 
 async def check_fresh(args: FreshnessArgs, state: ImapState, ctx: CallContext) -> Freshness:
     fresh = await state.pool.run(
-        lambda conn: freshness.is_fresh(conn, args.token), deadline=ctx.deadline
+        lambda conn: freshness.is_fresh(conn, args.token), folder=UNSELECTED, deadline=ctx.deadline
     )
     return Freshness(fresh)
 

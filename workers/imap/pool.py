@@ -23,6 +23,10 @@ from protocol.settings import PoolSettings
 from workers.imap.errors import is_connection_broken
 
 T = TypeVar("T")
+
+# Asks for a connection with no folder selected: there, STATUS needs no NOOP
+# first, so a freshness check is one round trip (see ImapConnection.sync).
+UNSELECTED = "\x00unselected"
 log = structlog.get_logger()
 
 OPEN_ATTEMPTS = 3
@@ -140,14 +144,23 @@ class ImapPool:
         for conn in expired:
             self._idle.remove(conn)
         chosen: ImapConnection | None = None
-        if folder is not None:
+        if folder == UNSELECTED:
+            chosen = next((c for c in reversed(self._idle) if c.selected is None), None)
+            busy = len(self._idle) + len(self._in_use)
+            if chosen is None and busy >= self._settings.max_size:
+                chosen = self._idle[-1] if self._idle else None
+            if chosen is None:  # open one more rather than pay a NOOP on every check
+                self.checkouts += 1
+                return None, expired
+        elif folder is not None:
             chosen = next(
                 (c for c in reversed(self._idle) if c.selected and c.selected[0] == folder), None
             )
             if chosen is not None:
                 self.selected_reuse += 1
         if chosen is None and self._idle:
-            chosen = self._idle[-1]
+            # Keep connections with nothing selected for the STATUS checks.
+            chosen = next((c for c in reversed(self._idle) if c.selected), self._idle[-1])
         if chosen is not None:
             self._idle.remove(chosen)
             self._in_use.add(chosen)
