@@ -18,3 +18,13 @@ class FreshnessArgs(msgspec.Struct, frozen=True):
 
 class Freshness(msgspec.Struct, frozen=True):
     fresh: bool
+
+
+# Cache tags: what an answer depends on. Writes invalidate by them.
+IMAP_TAG_PREFIX = "imap:"
+IMAP_FOLDERS_TAG = "imap:folders"  # the folder list, and anything across all folders
+
+
+def imap_folder_tag(raw_name: str) -> str:
+    """One folder, by its server name."""
+    return f"imap:folder:{raw_name}"

@@ -32,3 +32,22 @@ class ImapSettings(msgspec.Struct, frozen=True):
             f"username={self.username!r}, password='***', ca_file={self.ca_file!r}, "
             f"download_dir={self.download_dir!r})"
         )
+
+
+class SmtpSettings(msgspec.Struct, frozen=True):
+    host: str
+    port: int
+    security: str  # "tls" (implicit, 465) or "starttls" (required, 587)
+    username: str
+    password: str
+    from_address: str
+    ca_file: str | None = None
+    attachment_dir: str | None = None
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    pool: PoolSettings = PoolSettings(min_size=0, max_size=2)
+
+    def __repr__(self) -> str:  # the password must never reach a log line
+        return (
+            f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"username={self.username!r}, password='***')"
+        )

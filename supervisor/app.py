@@ -59,6 +59,9 @@ def build_workers(
         "imap": WorkerHandle(
             "imap", settings_for(settings.imap_settings), policy, label="IMAP", log_level=log_level
         ),
+        "smtp": WorkerHandle(
+            "smtp", settings_for(settings.smtp_settings), policy, label="SMTP", log_level=log_level
+        ),
     }
 
 

@@ -101,6 +101,17 @@ class SessionCache:
             self._drop(key)
         return len(doomed)
 
+    def invalidate_prefix(self, prefix: str) -> int:
+        """Drop every entry with a tag starting with ``prefix`` (a write of unknown reach)."""
+        doomed = [
+            key
+            for key, entry in self._entries.items()
+            if any(tag.startswith(prefix) for tag in entry.tags)
+        ]
+        for key in doomed:
+            self._drop(key)
+        return len(doomed)
+
     def discard(self, key: Hashable) -> None:
         self._drop(key)
 

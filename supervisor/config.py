@@ -18,7 +18,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 from protocol.errors import ConfigError
-from protocol.settings import ImapSettings, PoolSettings
+from protocol.settings import ImapSettings, PoolSettings, SmtpSettings
 
 T = TypeVar("T")
 
@@ -49,6 +49,7 @@ class Settings:
     log_level: str = "info"
     log_format: str = "console"
     imap_pool: PoolSettings = field(default_factory=PoolSettings)
+    max_attachment_bytes: int = 25 * 1024 * 1024
 
     def imap_settings(self, password: str) -> ImapSettings:
         return ImapSettings(
@@ -59,6 +60,30 @@ class Settings:
             ca_file=self.ca_file,
             pool=self.imap_pool,
             download_dir=self.download_dir,
+        )
+
+    def smtp_settings(self, password: str) -> SmtpSettings:
+        pool = self.imap_pool
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            security=self.smtp_security,
+            username=self.email,
+            password=password,
+            from_address=self.email,
+            ca_file=self.ca_file,
+            attachment_dir=self.attachment_dir,
+            max_attachment_bytes=self.max_attachment_bytes,
+            # Sending is rare and bursty: no connection kept open at start.
+            pool=PoolSettings(
+                min_size=0,
+                max_size=2,
+                connect_timeout=pool.connect_timeout,
+                read_timeout=pool.read_timeout,
+                idle_check_after=pool.idle_check_after,
+                idle_close_after=min(pool.idle_close_after, 120.0),
+                max_concurrency=pool.max_concurrency,
+            ),
         )
 
 
@@ -117,6 +142,9 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         log_level=reader.choice("MAILBOX_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
         log_format=reader.choice("MAILBOX_LOG_FORMAT", "console", ("console", "json")),
         imap_pool=pool,
+        max_attachment_bytes=reader.integer(
+            "MAILBOX_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, 1, 2**34
+        ),
     )
     return settings
 

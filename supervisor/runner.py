@@ -25,6 +25,7 @@ from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.messages import Result
 from supervisor.cache import CacheEntry, SessionCache
 from supervisor.config import Settings
+from supervisor.outbox import Outbox
 from supervisor.tools import ToolSpec
 from supervisor.worker_handle import ProgressCallback, WorkerHandle
 
@@ -60,6 +61,7 @@ class ToolRunner:
         self._settings = settings
         # A configuration error: every call reports it, so the model can tell the user.
         self._blocked = blocked
+        self._outbox = Outbox(workers, cache, settings.call_timeout)
 
     async def call(
         self,
@@ -89,12 +91,19 @@ class ToolRunner:
     async def _call_worker(
         self, spec: ToolSpec, args: msgspec.Struct, on_progress: ProgressCallback | None
     ) -> ToolAnswer:
+        if spec.composite is not None:
+            return ToolAnswer(await spec.composite(self._outbox, args))
+        frame: Result | None = None
         try:
-            result, _frame = await self._run(spec, args, on_progress, idempotent=not spec.writes)
+            result, frame = await self._run(spec, args, on_progress, idempotent=not spec.writes)
         finally:
-            # Even a failed write may have changed something: forget what it touches.
             if spec.writes:
                 self._cache.invalidate(*spec.invalidates(args))
+                if frame is not None:
+                    self._cache.invalidate(*frame.tags)  # the folders it changed
+                else:
+                    # A failed write may have changed something we cannot name.
+                    self._cache.invalidate_prefix(f"{spec.worker}:")
         return ToolAnswer(result)
 
     async def _call_cached(

@@ -6,14 +6,15 @@ Structs; annotations tell clients which tools only read and which destroy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mcp_types as types
 import msgspec
 
-from protocol import attachment, conversation, email
+from protocol import attachment, conversation, email, writing
+from protocol.fingerprint import IMAP_FOLDERS_TAG
 from protocol.schema import object_schema
 
 
@@ -44,6 +45,8 @@ class ToolSpec:
     writes_when: Callable[[Any], bool] = field(default=lambda _args: False)
     # Seconds to wait for the worker, when the default call timeout is too short.
     timeout: float | None = None
+    # A tool that spans workers (send_email): run by supervisor.outbox.Outbox.
+    composite: Callable[[Any, Any], Awaitable[msgspec.Struct]] | None = None
 
     def to_mcp(self) -> types.Tool:
         return types.Tool(
@@ -158,6 +161,95 @@ def _render_attachment(result: attachment.AttachmentContent) -> str:
     return text
 
 
+def _render_sent(result: writing.SendEmailResult) -> str:
+    lines = [f"Sent {result.message_id} to {', '.join(result.accepted)}."]
+    lines += [f"Refused: {r.address} ({r.reason})" for r in result.refused]
+    lines.append(
+        f"A copy is in Sent (id {result.sent_id})." if result.saved_to_sent else "No copy in Sent."
+    )
+    lines += [f"Note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def _render_draft(result: writing.DraftResult) -> str:
+    return f"Saved the draft in {result.folder} (id {result.id}, Message-ID {result.message_id})."
+
+
+def _render_moved(result: writing.MoveEmailResult) -> str:
+    lines = [f"Moved {len(result.moved)} message(s)."]
+    lines += [f"- {m.id} -> {m.new_id or '(new id unknown; search again)'}" for m in result.moved]
+    if result.not_moved:
+        lines.append(f"Not moved: {', '.join(result.not_moved)}")
+    lines += [f"Note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def _render_marked(result: writing.MarkEmailResult) -> str:
+    text = f"Updated {len(result.updated)} message(s)."
+    if result.not_found:
+        text += f" Not found (moved or deleted): {', '.join(result.not_found)}"
+    return text
+
+
+def _render_deleted(result: writing.DeleteEmailResult) -> str:
+    text = f"Deleted {len(result.deleted)} message(s)"
+    text += (
+        f", {len(result.moved_to_trash)} of them moved to Trash." if result.moved_to_trash else "."
+    )
+    if result.not_found:
+        text += f" Not found: {', '.join(result.not_found)}"
+    return text
+
+
+def _imap_write(
+    name: str,
+    title: str,
+    description: str,
+    args_type: type[msgspec.Struct],
+    result_type: type[msgspec.Struct],
+    render: Callable[[Any], str],
+    *,
+    destructive: bool,
+    idempotent: bool,
+) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title=title,
+        description=description,
+        worker="imap",
+        args_type=args_type,
+        result_type=result_type,
+        render=render,
+        writes=True,
+        destructive=destructive,
+        idempotent=idempotent,
+    )
+
+
+def _outbox(
+    name: str,
+    title: str,
+    description: str,
+    args_type: type[msgspec.Struct],
+    result_type: type[msgspec.Struct],
+    render: Callable[[Any], str],
+    run: Callable[[Any, Any], Awaitable[msgspec.Struct]],
+) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title=title,
+        description=description,
+        worker="smtp",
+        args_type=args_type,
+        result_type=result_type,
+        render=render,
+        writes=True,
+        destructive=False,
+        idempotent=False,
+        composite=run,
+    )
+
+
 EMAIL_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="get_folders",
@@ -260,11 +352,87 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         writes=True,
         destructive=False,
         idempotent=False,
-        invalidates=lambda _args: ("imap:folders",),
+        invalidates=lambda _args: (IMAP_FOLDERS_TAG,),
+    ),
+)
+
+
+WRITING_TOOLS: tuple[ToolSpec, ...] = (
+    _outbox(
+        "send_email",
+        "Send an email",
+        "Send an email from the user's address. 'to', 'cc', 'bcc' are lists of addresses; "
+        "'subject' and 'body' (plain text), optional 'html_body' and 'attachments' (paths in "
+        "the folder the user allowed). To answer a message pass 'reply_to_id' (threads it, adds "
+        "'Re:', quotes it unless 'quote' is false, marks it answered; 'reply_all' adds the other "
+        "recipients; 'to' defaults to the sender). To forward pass 'forward_id' (attached whole, "
+        "or in the body with 'forward_inline'). A copy is saved to Sent. Never call it twice "
+        "for one message: if the result says the outcome is unknown, check Sent first.",
+        writing.SendEmailArgs,
+        writing.SendEmailResult,
+        _render_sent,
+        lambda outbox, args: outbox.send_email(args),
+    ),
+    _outbox(
+        "create_draft",
+        "Save a draft",
+        "Save a message in Drafts without sending it; same arguments as send_email (including "
+        "reply_to_id and forward_id). Returns the draft's 'id' for send_draft. Use it when the "
+        "user wants to review a message before it goes out.",
+        writing.SendEmailArgs,
+        writing.DraftResult,
+        _render_draft,
+        lambda outbox, args: outbox.create_draft(args),
+    ),
+    _outbox(
+        "send_draft",
+        "Send a saved draft",
+        "Send a draft saved in Drafts (its 'id' from create_draft or search_emails) to the "
+        "recipients written in it, save the copy to Sent and remove the draft.",
+        writing.SendDraftArgs,
+        writing.SendEmailResult,
+        _render_sent,
+        lambda outbox, args: outbox.send_draft(args),
+    ),
+    _imap_write(
+        "move_email",
+        "Move emails",
+        "Move one or more emails ('ids' from search_emails) to the folder 'destination' "
+        "('/' between levels, e.g. 'Projects/Budget'). Returns each message's new id; old ids "
+        "stop working.",
+        writing.MoveEmailArgs,
+        writing.MoveEmailResult,
+        _render_moved,
+        destructive=False,
+        idempotent=False,
+    ),
+    _imap_write(
+        "mark_email",
+        "Mark emails",
+        "Mark one or more emails ('ids'): 'read', 'flagged', 'answered' each true (set) or "
+        "false (clear); leave out what should not change.",
+        writing.MarkEmailArgs,
+        writing.MarkEmailResult,
+        _render_marked,
+        destructive=False,
+        idempotent=True,
+    ),
+    _imap_write(
+        "delete_email",
+        "Delete emails",
+        "Delete one or more emails ('ids'): moved to Trash, where they can be restored; a "
+        "message already in Trash is erased. 'permanent' true erases at once and cannot be "
+        "undone — only when the user asked for exactly that.",
+        writing.DeleteEmailArgs,
+        writing.DeleteEmailResult,
+        _render_deleted,
+        destructive=True,
+        idempotent=False,
     ),
 )
 
 
 def available_tools(read_only: bool) -> dict[str, ToolSpec]:
     """The tools to list: every tool, or only the reading ones in read-only mode."""
-    return {spec.name: spec for spec in EMAIL_TOOLS if not (read_only and spec.writes)}
+    every = (*EMAIL_TOOLS, *WRITING_TOOLS)
+    return {spec.name: spec for spec in every if not (read_only and spec.writes)}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.dovecot import Account, DovecotServer, dovecot_available
+from tests.servers.smtp import SmtpBehaviour, SmtpServer
 from tests.servers.tls import TestCertificates, make_certificates
 
 
@@ -36,15 +37,30 @@ def dovecot(certificates: TestCertificates) -> Iterator[DovecotServer]:
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def smtp(dovecot: DovecotServer) -> Iterator[SmtpServer]:
+    server = SmtpServer(dovecot)
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def account(dovecot: DovecotServer) -> Account:
-    """A new, empty mailbox for this test only."""
-    return dovecot.add_user()
+def account(dovecot: DovecotServer, smtp: SmtpServer) -> Iterator[Account]:
+    """A new, empty mailbox for this test only, which may also send mail."""
+    account = dovecot.add_user()
+    smtp.users[account.email] = account.password
+    yield account
+    smtp.behaviour = SmtpBehaviour()
 
 
 @pytest.fixture
 def server_env(
-    dovecot: DovecotServer, account: Account, certificates: TestCertificates, tmp_path: Path
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    account: Account,
+    certificates: TestCertificates,
+    tmp_path: Path,
 ) -> dict[str, str]:
     """The environment Claude Desktop would pass, pointing at the test servers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
@@ -54,6 +70,10 @@ def server_env(
             "MAILBOX_PASSWORD": account.password,
             "MAILBOX_IMAP_HOST": "localhost",
             "MAILBOX_IMAP_PORT": str(dovecot.imaps_port),
+            "MAILBOX_SMTP_HOST": "localhost",
+            "MAILBOX_SMTP_PORT": str(smtp.tls_port),
+            "MAILBOX_SMTP_SECURITY": "tls",
+            "MAILBOX_ATTACHMENT_DIR": str(tmp_path / "outgoing"),
             "MAILBOX_CA_FILE": str(certificates.ca_file),
             "MAILBOX_DOWNLOAD_DIR": str(tmp_path / "downloads"),
             "MAILBOX_LOG_LEVEL": "info",

@@ -8,7 +8,14 @@ from protocol.diagnosis import DiagnoseArgs
 from protocol.email import CreateDirectoryArgs, GetEmailArgs, GetFoldersArgs, SearchEmailsArgs
 from protocol.fingerprint import FreshnessArgs
 from protocol.settings import ImapSettings
-from workers.imap import handlers
+from protocol.writing import (
+    AppendArgs,
+    DeleteEmailArgs,
+    MarkEmailArgs,
+    MoveEmailArgs,
+    OriginalArgs,
+)
+from workers.imap import handlers, write_tools
 from workers.imap.diagnose import diagnose
 from workers.runtime import Route, WorkerSpec, run_worker
 
@@ -23,6 +30,11 @@ SPEC: WorkerSpec[ImapSettings, handlers.ImapState] = WorkerSpec(
         "get_email": Route(GetEmailArgs, handlers.get_email),
         "get_email_thread": Route(GetEmailThreadArgs, handlers.get_email_thread),
         "get_attachment": Route(GetAttachmentArgs, handlers.get_attachment),
+        "move_email": Route(MoveEmailArgs, write_tools.move_email),
+        "mark_email": Route(MarkEmailArgs, write_tools.mark_email),
+        "delete_email": Route(DeleteEmailArgs, write_tools.delete_email),
+        "fetch_original": Route(OriginalArgs, write_tools.fetch_original),
+        "append_message": Route(AppendArgs, write_tools.append_message),
         "check_fresh": Route(FreshnessArgs, handlers.check_fresh),
         "diagnose": Route(DiagnoseArgs, diagnose),
     },

@@ -24,7 +24,12 @@ from protocol.email import (
     SearchEmailsResult,
 )
 from protocol.errors import AlreadyExists, MailError, NotFound, Refused
-from protocol.fingerprint import Freshness, FreshnessArgs
+from protocol.fingerprint import (
+    IMAP_FOLDERS_TAG,
+    Freshness,
+    FreshnessArgs,
+    imap_folder_tag,
+)
 from protocol.settings import ImapSettings
 from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
@@ -33,11 +38,8 @@ from workers.imap.ids import EmailId
 from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
 from workers.runtime import CallContext
 
-FOLDERS_TAG = "imap:folders"
-
-
-def folder_tag(raw_name: str) -> str:
-    return f"imap:folder:{raw_name}"
+FOLDERS_TAG = IMAP_FOLDERS_TAG
+folder_tag = imap_folder_tag
 
 
 @dataclass

@@ -1,0 +1,269 @@
+"""Arguments and results of the email writing tools, and the worker requests behind them."""
+
+from __future__ import annotations
+
+import re
+from email.utils import getaddresses
+from typing import Annotated, Literal
+
+import msgspec
+
+from protocol.email import EmailIdText, reject_control_characters
+
+MAX_RECIPIENTS = 100
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
+
+AddressText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=500,
+        description="An address such as 'anna@example.org' or 'Anna Berg <anna@example.org>'.",
+    ),
+]
+Addresses = Annotated[list[AddressText], msgspec.Meta(max_length=MAX_RECIPIENTS)]
+
+
+def check_address(value: str, field: str) -> None:
+    """Raises ValueError with a sentence when ``value`` is not exactly one address."""
+    reject_control_characters(value, f"Addresses in {field}")
+    pairs = getaddresses([value])
+    if len(pairs) != 1 or not _ADDRESS.match(pairs[0][1]):
+        raise ValueError(
+            f"{value!r} in {field} is not one email address; write it as "
+            "'name@example.org' or 'Name <name@example.org>', one per list item."
+        )
+
+
+class SendEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    to: Annotated[Addresses, msgspec.Meta(description="Recipients.")] = []
+    subject: Annotated[
+        Annotated[str, msgspec.Meta(max_length=1000)] | None,
+        msgspec.Meta(
+            description="Subject; for a reply or forward it defaults to Re:/Fwd: of the original."
+        ),
+    ] = None
+    body: Annotated[
+        str, msgspec.Meta(max_length=1_000_000, description="The message text (plain text).")
+    ] = ""
+    cc: Annotated[Addresses, msgspec.Meta(description="Copy recipients.")] = []
+    bcc: Annotated[Addresses, msgspec.Meta(description="Hidden recipients.")] = []
+    html_body: Annotated[
+        Annotated[str, msgspec.Meta(max_length=2_000_000)] | None,
+        msgspec.Meta(description="Optional HTML version of the body."),
+    ] = None
+    attachments: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]],
+        msgspec.Meta(
+            max_length=50,
+            description="Files to attach: paths inside the folder the user allowed (MAILBOX_ATTACHMENT_DIR).",
+        ),
+    ] = []
+    reply_to_id: Annotated[
+        EmailIdText | None,
+        msgspec.Meta(
+            description="Reply to this email: threads it and marks the original answered."
+        ),
+    ] = None
+    reply_all: Annotated[
+        bool,
+        msgspec.Meta(
+            description="With reply_to_id: also reply to the original's other recipients."
+        ),
+    ] = False
+    quote: Annotated[
+        bool, msgspec.Meta(description="With reply_to_id: quote the original below the body.")
+    ] = True
+    forward_id: Annotated[
+        EmailIdText | None,
+        msgspec.Meta(
+            description="Forward this email; it is attached whole (with its attachments)."
+        ),
+    ] = None
+    forward_inline: Annotated[
+        bool,
+        msgspec.Meta(description="With forward_id: put the original's text in the body instead."),
+    ] = False
+
+    def __post_init__(self) -> None:
+        for field, values in (("to", self.to), ("cc", self.cc), ("bcc", self.bcc)):
+            for value in values:
+                check_address(value, field)
+        if self.subject is not None:
+            reject_control_characters(self.subject, "The subject")
+        for path in self.attachments:
+            reject_control_characters(path, "Attachment paths")
+        for what, given in (("reply_to_id", self.reply_to_id), ("forward_id", self.forward_id)):
+            if given is not None:
+                reject_control_characters(given, what)
+        if self.reply_to_id and self.forward_id:
+            raise ValueError("Give reply_to_id or forward_id, not both.")
+
+
+class Refusal(msgspec.Struct, frozen=True):
+    address: str
+    reason: str
+
+
+class SendEmailResult(msgspec.Struct, frozen=True):
+    message_id: str
+    accepted: Annotated[list[str], msgspec.Meta(description="Recipients the server accepted.")]
+    refused: Annotated[
+        list[Refusal], msgspec.Meta(description="Recipients it refused, and why.")
+    ] = []
+    saved_to_sent: Annotated[bool, msgspec.Meta(description="A copy is in the Sent folder.")] = (
+        False
+    )
+    sent_id: Annotated[str | None, msgspec.Meta(description="The id of the Sent copy.")] = None
+    notes: list[str] = []
+
+
+class DraftResult(msgspec.Struct, frozen=True):
+    id: Annotated[str | None, msgspec.Meta(description="The draft's email id (for send_draft).")]
+    message_id: str
+    folder: str
+
+
+class SendDraftArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    id: EmailIdText
+
+    def __post_init__(self) -> None:
+        reject_control_characters(self.id, "The email id")
+
+
+EmailIds = Annotated[
+    list[EmailIdText],
+    msgspec.Meta(
+        min_length=1, max_length=500, description="Email ids as search_emails returned them."
+    ),
+]
+
+
+def _check_ids(ids: list[str]) -> None:
+    for value in ids:
+        reject_control_characters(value, "Email ids")
+
+
+class MoveEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    ids: EmailIds
+    destination: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=1000, description="Folder to move to ('/' between levels)."
+        ),
+    ]
+
+    def __post_init__(self) -> None:
+        _check_ids(self.ids)
+        reject_control_characters(self.destination, "Folder names")
+
+
+class Moved(msgspec.Struct, frozen=True):
+    id: str
+    new_id: Annotated[
+        str | None, msgspec.Meta(description="Its id in the new folder, if the server said.")
+    ]
+
+
+class MoveEmailResult(msgspec.Struct, frozen=True):
+    moved: list[Moved]
+    not_moved: Annotated[
+        list[str], msgspec.Meta(description="Ids that stayed where they were.")
+    ] = []
+    notes: list[str] = []
+
+
+class MarkEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    ids: EmailIds
+    read: Annotated[bool | None, msgspec.Meta(description="true: mark read; false: unread.")] = None
+    flagged: Annotated[bool | None, msgspec.Meta(description="true: flag; false: unflag.")] = None
+    answered: Annotated[
+        bool | None, msgspec.Meta(description="true: mark answered; false: clear it.")
+    ] = None
+
+    def __post_init__(self) -> None:
+        _check_ids(self.ids)
+        if self.read is None and self.flagged is None and self.answered is None:
+            raise ValueError("Say what to change: read, flagged or answered (true or false).")
+
+
+class MarkEmailResult(msgspec.Struct, frozen=True):
+    updated: list[str]
+    not_found: list[str] = []
+
+
+class DeleteEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    ids: EmailIds
+    permanent: Annotated[
+        bool,
+        msgspec.Meta(description="Erase for good instead of moving to Trash (cannot be undone)."),
+    ] = False
+
+    def __post_init__(self) -> None:
+        _check_ids(self.ids)
+
+
+class DeleteEmailResult(msgspec.Struct, frozen=True):
+    deleted: list[str]
+    moved_to_trash: Annotated[
+        list[Moved], msgspec.Meta(description="Where they went in Trash.")
+    ] = []
+    not_found: list[str] = []
+
+
+# -- worker requests (not tools) ----------------------------------------------------
+
+
+class OriginalArgs(msgspec.Struct, frozen=True):
+    """Ask the IMAP worker for what a reply or forward needs of a message."""
+
+    id: str
+    raw: bool = False
+
+
+class Original(msgspec.Struct, frozen=True):
+    id: str
+    message_id: str | None
+    references: list[str]
+    subject: str
+    from_: list[str]
+    reply_to: list[str]
+    to: list[str]
+    cc: list[str]
+    date: str | None
+    text: str
+    raw: bytes | None = None
+
+
+class ComposeRequest(msgspec.Struct, frozen=True):
+    args: SendEmailArgs
+    original: Original | None = None
+
+
+class Composed(msgspec.Struct, frozen=True):
+    message_id: str
+    raw: bytes
+
+
+class SendRawRequest(msgspec.Struct, frozen=True):
+    """Send an already composed message (a saved draft); recipients come from its headers."""
+
+    raw: bytes
+
+
+class SendOutcome(msgspec.Struct, frozen=True):
+    message_id: str
+    accepted: list[str]
+    refused: list[Refusal]
+    raw: bytes
+
+
+class AppendArgs(msgspec.Struct, frozen=True):
+    role: Literal["sent", "drafts"]
+    raw: bytes
+    flags: list[str]
+
+
+class Appended(msgspec.Struct, frozen=True):
+    folder: str
+    id: str | None

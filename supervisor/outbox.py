@@ -1,0 +1,174 @@
+"""Sending, drafts and replies: the steps that span the IMAP and SMTP workers.
+
+The order is what makes "never twice, never lost" true:
+1. read what a reply or forward needs (a read: safe to retry);
+2. hand the message to SMTP (never retried once DATA began; an unknown outcome
+   says so and tells the user to check Sent);
+3. only then save the exact sent bytes to Sent and mark the original answered —
+   a failure there is reported beside the success, and nothing is resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+import msgspec
+import structlog
+
+from protocol.errors import MailError, ServerTimeout, Unavailable, WorkerCrashed
+from protocol.fingerprint import IMAP_TAG_PREFIX
+from protocol.messages import Result
+from protocol.writing import (
+    AppendArgs,
+    Appended,
+    Composed,
+    ComposeRequest,
+    DeleteEmailArgs,
+    DeleteEmailResult,
+    DraftResult,
+    MarkEmailArgs,
+    MarkEmailResult,
+    Original,
+    OriginalArgs,
+    SendDraftArgs,
+    SendEmailArgs,
+    SendEmailResult,
+    SendOutcome,
+    SendRawRequest,
+)
+from supervisor.cache import SessionCache
+from supervisor.worker_handle import WorkerHandle
+
+log = structlog.get_logger()
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+MAY_HAVE_BEEN_SENT = (
+    "The message may or may not have been sent (the mail server connection was lost during "
+    "the hand-over). Check the Sent folder, or ask a recipient, before sending it again."
+)
+
+
+class Outbox:
+    def __init__(
+        self, workers: Mapping[str, WorkerHandle], cache: SessionCache, timeout: float
+    ) -> None:
+        self._workers = workers
+        self._cache = cache
+        self._timeout = timeout
+
+    async def send_email(self, args: SendEmailArgs) -> SendEmailResult:
+        original = None
+        source = args.reply_to_id or args.forward_id
+        if source is not None:
+            whole = args.forward_id is not None and not args.forward_inline
+            original = await self._read(OriginalArgs(source, raw=whole))
+        request = ComposeRequest(args, original)
+        outcome = await self._send("send_message", request)
+        notes: list[str] = []
+        sent_id, saved = await self._save_to_sent(outcome, notes)
+        if args.reply_to_id is not None:
+            await self._mark_answered(args.reply_to_id, notes)
+        return _result(outcome, saved, sent_id, notes)
+
+    async def create_draft(self, args: SendEmailArgs) -> DraftResult:
+        original = None
+        source = args.reply_to_id or args.forward_id
+        if source is not None:
+            whole = args.forward_id is not None and not args.forward_inline
+            original = await self._read(OriginalArgs(source, raw=whole))
+        composed, _ = await self._workers["smtp"].call(
+            "compose_message",
+            ComposeRequest(args, original),
+            Composed,
+            timeout=self._timeout,
+            idempotent=True,
+        )
+        appended = await self._write(
+            "append_message", AppendArgs("drafts", composed.raw, ["\\Draft", "\\Seen"]), Appended
+        )
+        return DraftResult(id=appended.id, message_id=composed.message_id, folder=appended.folder)
+
+    async def send_draft(self, args: SendDraftArgs) -> SendEmailResult:
+        draft = await self._read(OriginalArgs(args.id, raw=True))
+        assert draft.raw is not None
+        outcome = await self._send("send_raw", SendRawRequest(draft.raw))
+        notes: list[str] = []
+        sent_id, saved = await self._save_to_sent(outcome, notes)
+        try:
+            await self._write(
+                "delete_email", DeleteEmailArgs([args.id], permanent=True), DeleteEmailResult
+            )
+        except MailError as exc:
+            notes.append(f"The draft could not be removed from Drafts: {exc.message}")
+        return _result(outcome, saved, sent_id, notes)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    async def _read(self, args: OriginalArgs) -> Original:
+        original, _ = await self._workers["imap"].call(
+            "fetch_original", args, Original, timeout=self._timeout, idempotent=True
+        )
+        return original
+
+    async def _send(self, tool: str, request: msgspec.Struct) -> SendOutcome:
+        try:
+            outcome, _ = await self._workers["smtp"].call(
+                tool, request, SendOutcome, timeout=self._timeout, idempotent=False
+            )
+        except (WorkerCrashed, ServerTimeout) as exc:
+            # The worker died or went silent after the request left: it may have sent.
+            log.warning("outbox.outcome_unknown", error=exc.message)
+            raise Unavailable(MAY_HAVE_BEEN_SENT, may_have_happened=True) from None
+        log.info("outbox.sent", message_id=outcome.message_id, accepted=len(outcome.accepted))
+        return outcome
+
+    async def _save_to_sent(
+        self, outcome: SendOutcome, notes: list[str]
+    ) -> tuple[str | None, bool]:
+        try:
+            appended = await self._write(
+                "append_message", AppendArgs("sent", outcome.raw, ["\\Seen"]), Appended
+            )
+        except MailError as exc:
+            notes.append(
+                f"The message was sent, but its copy could not be saved to Sent ({exc.message}). "
+                "Do not send it again."
+            )
+            return None, False
+        return appended.id, True
+
+    async def _mark_answered(self, email_id: str, notes: list[str]) -> None:
+        try:
+            await self._write(
+                "mark_email", MarkEmailArgs([email_id], answered=True), MarkEmailResult
+            )
+        except MailError as exc:
+            notes.append(f"The original could not be marked as answered: {exc.message}")
+
+    async def _write(self, tool: str, args: msgspec.Struct, result_type: type[R]) -> R:
+        frame: Result | None = None
+        try:
+            result, frame = await self._workers["imap"].call(
+                tool, args, result_type, timeout=self._timeout, idempotent=False
+            )
+            return result
+        finally:
+            if frame is None:
+                self._cache.invalidate_prefix(IMAP_TAG_PREFIX)
+            else:
+                self._cache.invalidate(*frame.tags)
+
+
+def _result(
+    outcome: SendOutcome, saved: bool, sent_id: str | None, notes: list[str]
+) -> SendEmailResult:
+    return SendEmailResult(
+        message_id=outcome.message_id,
+        accepted=outcome.accepted,
+        refused=outcome.refused,
+        saved_to_sent=saved,
+        sent_id=sent_id,
+        notes=notes,
+    )

@@ -1,0 +1,119 @@
+"""The IMAP worker's writing tools (handlers); the IMAP work itself is in writing.py.
+
+Each sets ``ctx.tags`` to the folders it changed, so the supervisor forgets
+exactly the cached answers that depended on them.
+"""
+
+from __future__ import annotations
+
+from protocol.errors import NotFound
+from protocol.writing import (
+    AppendArgs,
+    Appended,
+    DeleteEmailArgs,
+    DeleteEmailResult,
+    MarkEmailArgs,
+    MarkEmailResult,
+    MoveEmailArgs,
+    MoveEmailResult,
+    Original,
+    OriginalArgs,
+)
+from workers.imap import folders, writing
+from workers.imap.handlers import FOLDERS_TAG, ImapState, folder_tag
+from workers.imap.ids import EmailId
+from workers.imap.pool import ImapConnection
+from workers.runtime import CallContext
+
+
+def _touched(ctx: CallContext, *raw_names: str) -> None:
+    ctx.tags = [FOLDERS_TAG, *(folder_tag(name) for name in dict.fromkeys(raw_names))]
+
+
+def _destination(conn: ImapConnection, display: str, delimiter: str | None) -> str:
+    raw = folders.to_server(display.strip("/"), delimiter)
+    if not conn.client.folder_exists(raw):
+        raise NotFound(
+            f"There is no folder named '{display}'; get_folders lists them and "
+            "create_directory makes a new one."
+        )
+    return raw
+
+
+async def move_email(args: MoveEmailArgs, state: ImapState, ctx: CallContext) -> MoveEmailResult:
+    ids = [EmailId.parse(text) for text in args.ids]
+
+    def run(conn: ImapConnection) -> MoveEmailResult:
+        delimiter = state.delimiter(conn)
+        target = _destination(conn, args.destination, delimiter)
+        _touched(ctx, *(i.folder for i in ids), target)
+        moved, not_moved, notes = writing.move(conn, ids, target, delimiter)
+        return MoveEmailResult(moved=moved, not_moved=not_moved, notes=notes)
+
+    return await state.pool.run(run, deadline=ctx.deadline)
+
+
+async def mark_email(args: MarkEmailArgs, state: ImapState, ctx: CallContext) -> MarkEmailResult:
+    ids = [EmailId.parse(text) for text in args.ids]
+    changes = {
+        flag: value
+        for flag, value in (
+            (b"\\Seen", args.read),
+            (b"\\Flagged", args.flagged),
+            (b"\\Answered", args.answered),
+        )
+        if value is not None
+    }
+
+    def run(conn: ImapConnection) -> MarkEmailResult:
+        _touched(ctx, *(i.folder for i in ids))
+        updated, not_found = writing.store_flags(conn, ids, changes, state.delimiter(conn))
+        return MarkEmailResult(updated=updated, not_found=not_found)
+
+    return await state.pool.run(run, deadline=ctx.deadline)
+
+
+async def delete_email(
+    args: DeleteEmailArgs, state: ImapState, ctx: CallContext
+) -> DeleteEmailResult:
+    ids = [EmailId.parse(text) for text in args.ids]
+
+    def run(conn: ImapConnection) -> DeleteEmailResult:
+        delimiter = state.delimiter(conn)
+        trash = None if args.permanent else writing.folder_with_role(conn, "trash")
+        _touched(ctx, *(i.folder for i in ids), *([trash] if trash else []))
+        # Deleting what is already in Trash erases it, as mail clients do.
+        erase_now = [i for i in ids if trash is None or i.folder == trash]
+        to_trash = [i for i in ids if i not in erase_now]
+        deleted, not_found = writing.erase(conn, erase_now, delimiter)
+        moved_to_trash = []
+        if to_trash and trash is not None:
+            moved, missing, _notes = writing.move(conn, to_trash, trash, delimiter)
+            moved_to_trash = moved
+            deleted += [m.id for m in moved]
+            not_found += missing
+        return DeleteEmailResult(
+            deleted=deleted, moved_to_trash=moved_to_trash, not_found=not_found
+        )
+
+    return await state.pool.run(run, deadline=ctx.deadline)
+
+
+async def fetch_original(args: OriginalArgs, state: ImapState, ctx: CallContext) -> Original:
+    email_id = EmailId.parse(args.id)
+
+    def run(conn: ImapConnection) -> Original:
+        display = folders.to_display(email_id.folder, state.delimiter(conn))
+        return writing.original(conn, email_id, display, args.raw)
+
+    return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
+
+
+async def append_message(args: AppendArgs, state: ImapState, ctx: CallContext) -> Appended:
+    def run(conn: ImapConnection) -> Appended:
+        raw = writing.folder_with_role(conn, args.role)
+        _touched(ctx, raw)
+        new_id = writing.append(conn, raw, args.raw, args.flags)
+        return Appended(folder=folders.to_display(raw, state.delimiter(conn)), id=new_id)
+
+    return await state.pool.run(run, deadline=ctx.deadline)

@@ -1,0 +1,230 @@
+"""Changing mail: move, flag, delete, append, and reading what a reply needs (blocking).
+
+Many ids are grouped by folder and each group is one UID command (UID MOVE,
+UID STORE, UID EXPUNGE of exactly those UIDs — never a bare EXPUNGE, which
+would also erase messages someone else marked deleted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import imapclient.exceptions as imap_exc
+
+from protocol.email import GetEmailArgs
+from protocol.errors import MailError, NotFound, Refused, Unavailable
+from protocol.writing import Moved, Original
+from workers.imap import folders
+from workers.imap.decode import header_addresses, parse_header_block, to_str
+from workers.imap.ids import EmailId
+from workers.imap.pool import ImapConnection
+from workers.imap.reading import read_email
+from workers.imap.thread import message_ids
+
+MAX_FORWARD_BYTES = 30 * 1024 * 1024
+
+
+def by_folder(ids: Iterable[EmailId]) -> dict[str, list[EmailId]]:
+    groups: dict[str, list[EmailId]] = {}
+    for email_id in ids:
+        groups.setdefault(email_id.folder, []).append(email_id)
+    return groups
+
+
+def folder_with_role(conn: ImapConnection, role: str) -> str:
+    for folder in folders.list_folders(conn, ("MESSAGES",)):
+        if folder.selectable and folders.folder_role(folder) == role:
+            return folder.raw_name
+    raise NotFound(
+        f"This account has no {role.capitalize()} folder; create one named {role.capitalize()}."
+    )
+
+
+def existing_uids(
+    conn: ImapConnection, raw: str, ids: list[EmailId], display: str
+) -> dict[int, EmailId]:
+    """Those of ``ids`` still in ``raw`` under its current UIDVALIDITY (folder selected read-write)."""
+    info = conn.select(raw, readonly=False)
+    current = int(info[b"UIDVALIDITY"])
+    wanted = {i.uid: i for i in ids if i.uidvalidity == current}
+    if not wanted:
+        return {}
+    present = conn.client.fetch(sorted(wanted), ["FLAGS"])
+    return {uid: wanted[uid] for uid in wanted if uid in present}
+
+
+def _uid_set(text: str) -> list[int]:
+    uids: list[int] = []
+    for piece in text.split(","):
+        low, _, high = piece.partition(":")
+        start, end = int(low), int(high or low)
+        uids.extend(range(min(start, end), max(start, end) + 1))
+    return uids
+
+
+def take_code(conn: ImapConnection, name: str) -> list[str]:
+    """Response codes (COPYUID, APPENDUID) imaplib collected from the last command."""
+    found = conn.client._imap.untagged_responses.pop(name, [])
+    return [to_str(item) for item in found if item]
+
+
+def _copyuid(conn: ImapConnection) -> tuple[int, dict[int, int]] | None:
+    mapping: dict[int, int] = {}
+    validity = None
+    for code in take_code(conn, "COPYUID"):
+        parts = code.split()
+        if len(parts) != 3:
+            continue
+        validity = int(parts[0])
+        mapping.update(zip(_uid_set(parts[1]), _uid_set(parts[2]), strict=False))
+    return (validity, mapping) if validity is not None else None
+
+
+def move(
+    conn: ImapConnection, ids: list[EmailId], destination: str, delimiter: str | None
+) -> tuple[list[Moved], list[str], list[str]]:
+    """Move ``ids`` to the server folder ``destination``: (moved, not moved, notes)."""
+    moved: list[Moved] = []
+    not_moved: list[str] = []
+    notes: list[str] = []
+    for raw, group in by_folder(ids).items():
+        display = folders.to_display(raw, delimiter)
+        if raw == destination:
+            moved += [Moved(str(i), str(i)) for i in group]
+            continue
+        try:
+            present = existing_uids(conn, raw, group, display)
+            missing = [str(i) for i in group if i.uid not in present]
+            if missing:
+                not_moved += missing
+                notes.append(f"{len(missing)} message(s) were no longer in {display}.")
+            if not present:
+                continue
+            uids = sorted(present)
+            take_code(conn, "COPYUID")
+            if conn.has("MOVE"):
+                conn.client.move(uids, destination)
+            elif conn.has("UIDPLUS"):
+                conn.client.copy(uids, destination)
+                conn.client.add_flags(uids, [b"\\Deleted"], silent=True)
+                conn.client.uid_expunge(uids)
+            else:
+                raise Refused(
+                    "The server can move messages only by erasing other deleted mail too; not done."
+                )
+            copied = _copyuid(conn)
+            for uid in uids:
+                new = None
+                if copied is not None and uid in copied[1]:
+                    new = str(EmailId(destination, copied[0], copied[1][uid]))
+                moved.append(Moved(str(present[uid]), new))
+        except imap_exc.IMAPClientError as exc:
+            if isinstance(exc, imap_exc.IMAPClientAbortError):
+                done = ", ".join(m.id for m in moved) or "none"
+                raise Unavailable(
+                    f"The connection broke while moving mail from {display}; moved before that: "
+                    f"{done}. Search {display} to see what is still there.",
+                    may_have_happened=True,
+                ) from exc
+            not_moved += [str(i) for i in group if str(i) not in {m.id for m in moved}]
+            notes.append(f"Moving from {display} failed: {' '.join(str(exc).split())[:200]}.")
+    return moved, not_moved, notes
+
+
+def store_flags(
+    conn: ImapConnection, ids: list[EmailId], changes: dict[bytes, bool], delimiter: str | None
+) -> tuple[list[str], list[str]]:
+    """Set (True) or clear (False) each flag; returns (updated ids, ids not found)."""
+    updated: list[str] = []
+    not_found: list[str] = []
+    for raw, group in by_folder(ids).items():
+        present = existing_uids(conn, raw, group, folders.to_display(raw, delimiter))
+        not_found += [str(i) for i in group if i.uid not in present]
+        if not present:
+            continue
+        uids = sorted(present)
+        to_add = [flag for flag, on in changes.items() if on]
+        to_remove = [flag for flag, on in changes.items() if not on]
+        if to_add:
+            conn.client.add_flags(uids, to_add, silent=True)
+        if to_remove:
+            conn.client.remove_flags(uids, to_remove, silent=True)
+        updated += [str(present[uid]) for uid in uids]
+    return updated, not_found
+
+
+def expunge_exactly(conn: ImapConnection, uids: list[int]) -> None:
+    """Erase exactly ``uids`` of the selected folder (UIDPLUS UID EXPUNGE)."""
+    if not conn.has("UIDPLUS"):
+        raise Refused(
+            "This server cannot erase single messages without also erasing others marked "
+            "deleted (no UIDPLUS); nothing was erased."
+        )
+    conn.client.add_flags(uids, [b"\\Deleted"], silent=True)
+    conn.client.uid_expunge(uids)
+
+
+def erase(
+    conn: ImapConnection, ids: list[EmailId], delimiter: str | None
+) -> tuple[list[str], list[str]]:
+    deleted: list[str] = []
+    not_found: list[str] = []
+    for raw, group in by_folder(ids).items():
+        present = existing_uids(conn, raw, group, folders.to_display(raw, delimiter))
+        not_found += [str(i) for i in group if i.uid not in present]
+        if present:
+            expunge_exactly(conn, sorted(present))
+            deleted += [str(present[uid]) for uid in sorted(present)]
+    return deleted, not_found
+
+
+def append(conn: ImapConnection, raw_folder: str, message: bytes, flags: list[str]) -> str | None:
+    """APPEND; the new message's id when the server reports it (UIDPLUS APPENDUID)."""
+    take_code(conn, "APPENDUID")
+    conn.client.append(
+        raw_folder, message, flags=[f.encode() for f in flags], msg_time=datetime.now().astimezone()
+    )
+    for code in take_code(conn, "APPENDUID"):
+        parts = code.split()
+        if len(parts) == 2:
+            return str(EmailId(raw_folder, int(parts[0]), int(parts[1])))
+    return None
+
+
+def original(conn: ImapConnection, email_id: EmailId, display: str, with_raw: bool) -> Original:
+    """What a reply or forward needs of a message."""
+    email = read_email(conn, email_id, display, GetEmailArgs(id=str(email_id), max_chars=200_000))
+    wanted: list[Any] = ["BODY.PEEK[HEADER.FIELDS (FROM REFERENCES REPLY-TO)]", "RFC822.SIZE"]
+    item = conn.client.fetch([email_id.uid], wanted).get(email_id.uid, {})
+    head = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
+    try:
+        headers = parse_header_block(head or b"")
+    except ValueError:
+        headers = parse_header_block(b"")
+    raw = None
+    if with_raw:
+        size = int(item.get(b"RFC822.SIZE") or 0)
+        if size > MAX_FORWARD_BYTES:
+            raise Refused(
+                f"That email is {size / 1e6:.0f} MB, too large to forward whole; use forward_inline."
+            )
+        raw = (
+            conn.client.fetch([email_id.uid], ["BODY.PEEK[]"]).get(email_id.uid, {}).get(b"BODY[]")
+        )
+        if raw is None:
+            raise MailError("The email could not be fetched for forwarding; try again.")
+    return Original(
+        id=str(email_id),
+        message_id=email.message_id,
+        references=[i for v in headers.get_all("References", []) for i in message_ids(v)],
+        subject=email.subject,
+        from_=header_addresses(headers.get_all("From", [])),
+        reply_to=header_addresses(headers.get_all("Reply-To", [])),
+        to=email.to,
+        cc=email.cc,
+        date=email.date,
+        text=email.body,
+        raw=raw,
+    )

@@ -1,0 +1,1 @@
+"""The SMTP worker: composes and sends mail over a pool of authenticated connections."""

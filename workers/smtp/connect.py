@@ -1,0 +1,72 @@
+"""Opening one SMTP connection: implicit TLS or required STARTTLS, then AUTH."""
+
+from __future__ import annotations
+
+import anyio
+from aiosmtplib import (
+    SMTP,
+    SMTPAuthenticationError,
+    SMTPConnectError,
+    SMTPException,
+    SMTPServerDisconnected,
+    SMTPTimeoutError,
+)
+
+from protocol.errors import AuthFailed, ProtocolViolation, ServerTimeout, Unavailable
+from protocol.settings import SmtpSettings
+from workers.tls import client_tls_context
+
+
+async def open_smtp(settings: SmtpSettings) -> SMTP:
+    """A connected, authenticated client. Raises a MailError with a sentence for the user."""
+    where = f"{settings.host}:{settings.port}"
+    # aiosmtplib's default start_tls=None means "STARTTLS if offered": strippable.
+    # Say exactly which one we require.
+    client = SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        use_tls=settings.security == "tls",
+        start_tls=settings.security == "starttls",
+        tls_context=client_tls_context(settings.ca_file),
+        timeout=settings.pool.read_timeout,
+    )
+    try:
+        with anyio.fail_after(settings.pool.connect_timeout):
+            await client.connect()
+    except TimeoutError:
+        client.close()
+        raise ServerTimeout(
+            f"The mail server {where} did not answer within {settings.pool.connect_timeout:.0f} s; "
+            "check MAILBOX_SMTP_HOST/PORT and your connection."
+        ) from None
+    except (SMTPConnectError, SMTPServerDisconnected, SMTPTimeoutError, OSError) as exc:
+        client.close()
+        raise Unavailable(
+            f"Could not connect to the mail server {where} ({_reason(exc)}); check "
+            "MAILBOX_SMTP_HOST, MAILBOX_SMTP_PORT and MAILBOX_SMTP_SECURITY."
+        ) from None
+    except SMTPException as exc:  # e.g. STARTTLS required but not offered
+        client.close()
+        raise ProtocolViolation(
+            f"The mail server {where} cannot be used securely: {_reason(exc)}. Check "
+            "MAILBOX_SMTP_SECURITY (tls for port 465, starttls for 587)."
+        ) from None
+    try:
+        await client.login(settings.username, settings.password)
+    except SMTPAuthenticationError:
+        client.close()
+        raise AuthFailed(
+            f"The mail server {where} refused the login for {settings.username}; check the app "
+            "password (MAILBOX_PASSWORD or MAILBOX_PASSWORD_COMMAND)."
+        ) from None
+    except (SMTPException, OSError) as exc:
+        client.close()
+        raise Unavailable(
+            f"Logging in to the mail server {where} failed ({_reason(exc)})."
+        ) from None
+    return client
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())[:200]
