@@ -11,6 +11,10 @@ import msgspec
 from protocol.email import EmailIdText, reject_control_characters
 
 MAX_RECIPIENTS = 100
+MAY_HAVE_BEEN_SENT = (
+    "The connection to the mail server broke while the message was being handed over, so it "
+    "may have been sent. Check the Sent folder (or ask a recipient) before sending it again."
+)
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
 
 AddressText = Annotated[

@@ -20,6 +20,7 @@ from protocol.errors import MailError, ServerTimeout, Unavailable, WorkerCrashed
 from protocol.fingerprint import IMAP_TAG_PREFIX
 from protocol.messages import Result
 from protocol.writing import (
+    MAY_HAVE_BEEN_SENT,
     AppendArgs,
     Appended,
     Composed,
@@ -43,11 +44,6 @@ from supervisor.worker_handle import WorkerHandle
 log = structlog.get_logger()
 
 R = TypeVar("R", bound=msgspec.Struct)
-
-MAY_HAVE_BEEN_SENT = (
-    "The message may or may not have been sent (the mail server connection was lost during "
-    "the hand-over). Check the Sent folder, or ask a recipient, before sending it again."
-)
 
 
 class Outbox:

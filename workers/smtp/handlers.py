@@ -26,7 +26,14 @@ from aiosmtplib import (
 
 from protocol.errors import InvalidArgument, MailError, Refused, ServerTimeout, Unavailable
 from protocol.settings import SmtpSettings
-from protocol.writing import Composed, ComposeRequest, Refusal, SendOutcome, SendRawRequest
+from protocol.writing import (
+    MAY_HAVE_BEEN_SENT,
+    Composed,
+    ComposeRequest,
+    Refusal,
+    SendOutcome,
+    SendRawRequest,
+)
 from workers.runtime import CallContext
 from workers.smtp.compose import compose, envelope, sender_address, without_bcc
 from workers.smtp.connect import open_smtp
@@ -35,10 +42,6 @@ from workers.smtp.pool import SmtpPool
 log = structlog.get_logger()
 
 SEND_ATTEMPTS = 2  # before DATA only
-MAY_HAVE_BEEN_SENT = (
-    "The connection to the mail server broke while the message was being handed over, so it "
-    "may have been sent. Check the Sent folder (or ask a recipient) before sending it again."
-)
 
 
 @dataclass

@@ -1,0 +1,300 @@
+"""send_email, create_draft and send_draft through a real MCP client: aiosmtpd over TLS
+delivering into Dovecot, the Sent copy saved with IMAP."""
+
+from __future__ import annotations
+
+import os
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.imap_client import other_client
+from tests.mail_factory import deliver, message
+from tests.mcp_client import error_text, mcp_session, structured
+from tests.servers.dovecot import Account, DovecotServer
+from tests.servers.smtp import SmtpServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def call(session: Any, tool: str, **args: Any) -> Any:
+    return structured(await session.call_tool(tool, args))
+
+
+async def emails(session: Any, folder: str = "INBOX", **filters: Any) -> list[dict[str, Any]]:
+    return list((await call(session, "search_emails", folder=folder, **filters))["emails"])
+
+
+def raw_in(
+    dovecot: DovecotServer, account: Account, folder: str
+) -> list[tuple[bytes, list[bytes]]]:
+    with other_client(dovecot, account) as imap:
+        imap.select_folder(folder, readonly=True)
+        data = imap.fetch(imap.search(), ["BODY.PEEK[]", "FLAGS"])
+    return [(item[b"BODY[]"], list(item[b"FLAGS"])) for _uid, item in sorted(data.items())]
+
+
+async def test_a_sent_message_arrives_and_its_exact_bytes_are_saved_to_sent(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        sent = await call(
+            session, "send_email", to=[account.email], subject="Budget", body="The numbers.\n"
+        )
+        inbox = await emails(session)
+        read = await call(session, "get_email", id=inbox[0]["id"])
+    assert sent["accepted"] == [account.email] and sent["refused"] == []
+    assert sent["saved_to_sent"] is True and sent["sent_id"].startswith("Sent#")
+    assert read["subject"] == "Budget" and read["body"] == "The numbers."
+    assert read["message_id"] == sent["message_id"]
+    (delivery,) = smtp.messages_for(account.email)
+    ((sent_copy, flags),) = raw_in(dovecot, account, "Sent")
+    assert sent_copy == delivery.data  # byte for byte what SMTP was given
+    assert b"\\Seen" in flags
+
+
+async def test_non_ascii_names_subjects_and_file_names_survive_the_round_trip(
+    server_env: dict[str, str], tmp_path: Path, account: Account
+) -> None:
+    outgoing = tmp_path / "outgoing"
+    outgoing.mkdir()
+    (outgoing / "März Übersicht.pdf").write_bytes(b"%PDF-1.4 " + os.urandom(5000))
+    to = f"Jürgen Groß <{account.email}>"
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        await call(
+            session,
+            "send_email",
+            to=[to],
+            subject="Grüße aus Köln ✓ — 東京",
+            body="Schöne Grüße,\nZoë\n",
+            attachments=["März Übersicht.pdf"],
+        )
+        (summary,) = await emails(session)
+        read = await call(session, "get_email", id=summary["id"])
+        saved = await call(
+            session, "get_attachment", id=summary["id"], part=read["attachments"][0]["part"]
+        )
+    assert read["to"] == [to]
+    assert read["subject"] == "Grüße aus Köln ✓ — 東京"
+    assert read["body"] == "Schöne Grüße,\nZoë"
+    assert read["attachments"][0]["filename"] == "März Übersicht.pdf"
+    assert Path(saved["path"]).read_bytes() == (outgoing / "März Übersicht.pdf").read_bytes()
+
+
+async def test_bcc_recipients_get_the_message_but_nobody_sees_them(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        await call(
+            session,
+            "send_email",
+            to=["anna@example.test"],
+            bcc=[account.email],
+            subject="Hidden",
+            body="x",
+        )
+    (delivery,) = smtp.messages_for(account.email)
+    assert sorted(delivery.rcpt_tos) == sorted(["anna@example.test", account.email])
+    assert b"bcc" not in delivery.data.lower().split(b"\r\n\r\n")[0]
+    ((inbox_copy, _flags),) = raw_in(dovecot, account, "INBOX")
+    assert b"\r\nbcc:" not in inbox_copy.split(b"\r\n\r\n")[0].lower()
+
+
+async def test_a_reply_threads_quotes_and_marks_the_original_answered(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    original = message(
+        "Re: Budget 2027",
+        sender=f"Me Myself <{account.email}>",
+        to="Ben <ben@example.test>",
+        cc="Carla <carla@example.test>",
+        body="Can we cut travel?",
+        message_id="<orig@example.test>",
+        headers={"References": "<root@example.test>"},
+    )
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", original)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (first,) = await emails(session)
+        sent = await call(
+            session, "send_email", reply_to_id=first["id"], reply_all=True, body="Yes, by 10%."
+        )
+        thread = await call(session, "get_email_thread", id=first["id"])
+        flags = next(e for e in await emails(session) if e["id"] == first["id"])["flags"]
+    (delivery,) = [d for d in smtp.received if sent["message_id"].encode() in d.data]
+    reply = message_from_bytes(delivery.data, policy=policy.default)
+    assert reply["Subject"] == "Re: Budget 2027"  # never "Re: Re:"
+    assert reply["In-Reply-To"] == "<orig@example.test>"
+    assert reply["References"] == "<root@example.test> <orig@example.test>"
+    assert reply["To"] == f"Me Myself <{account.email}>"
+    assert "ben@example.test" in reply["Cc"] and "carla@example.test" in reply["Cc"]
+    body = reply.get_body(("plain",)).get_content()
+    assert body.startswith("Yes, by 10%.") and "> Can we cut travel?" in body
+    assert [m["message_id"] for m in thread["messages"]] == [
+        "<orig@example.test>",
+        sent["message_id"],
+    ]
+    assert "answered" in flags
+
+
+async def test_a_forward_carries_the_original_with_its_attachment(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    payload = os.urandom(20_000)
+    with other_client(dovecot, account) as imap:
+        deliver(
+            imap,
+            "Archive",
+            message(
+                "Offer", body="See attached.", attachment=("offer.pdf", payload, "application/pdf")
+            ),
+        )
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (original,) = await emails(session, folder="Archive")
+        await call(session, "send_email", forward_id=original["id"], to=[account.email], body="FYI")
+        (forwarded,) = await emails(session)
+        read = await call(session, "get_email", id=forwarded["id"])
+        (attached,) = read["attachments"]
+        inner = await call(session, "get_attachment", id=forwarded["id"], part=attached["part"])
+    assert read["subject"] == "Fwd: Offer" and read["body"] == "FYI"
+    assert attached["content_type"] == "message/rfc822"
+    assert "See attached." in inner["text"] and "[Attached: offer.pdf]" in inner["text"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("subject", "Hi\r\nBcc: victim@example.test"),
+        ("to", ["ok@example.test\r\nBcc: victim@example.test"]),
+        ("to", ["not an address"]),
+        ("to", ["a@example.test, b@example.test"]),
+        ("cc", ["\x00@example.test"]),
+    ],
+)
+async def test_header_injection_and_bad_addresses_are_refused_and_nothing_is_sent(
+    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer, field: str, value: Any
+) -> None:
+    before = len(smtp.received)
+    args = {"to": ["anna@example.test"], "subject": "x", "body": "x", field: value}
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool("send_email", args)
+    assert "Invalid arguments for send_email" in error_text(result)
+    assert len(smtp.received) == before
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "/etc/passwd", "link.txt"])
+async def test_files_outside_the_attachment_folder_are_refused(
+    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer, path: str
+) -> None:
+    outgoing = tmp_path / "outgoing"
+    outgoing.mkdir()
+    (tmp_path / "secret.txt").write_text("private")
+    (outgoing / "link.txt").symlink_to(tmp_path / "secret.txt")
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool(
+            "send_email", {"to": ["anna@example.test"], "body": "x", "attachments": [path]}
+        )
+    assert "not inside the attachment folder" in error_text(result)
+    assert len(smtp.received) == before
+
+
+async def test_attaching_is_off_when_no_attachment_folder_is_set(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    del server_env["MAILBOX_ATTACHMENT_DIR"]
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool(
+            "send_email", {"to": ["anna@example.test"], "body": "x", "attachments": ["a.txt"]}
+        )
+    assert "MAILBOX_ATTACHMENT_DIR" in error_text(result)
+
+
+async def test_a_connection_lost_after_data_reports_may_have_been_sent_and_never_resends(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    smtp.behaviour.drop_after_data = True
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool(
+            "send_email", {"to": [account.email], "subject": "Once", "body": "only once"}
+        )
+        text = error_text(result)
+        smtp.behaviour.drop_after_data = False
+        inbox = await emails(session)
+    assert "may have been sent" in text and "Check the Sent folder" in text
+    assert len(smtp.messages_for(account.email)) == 1
+    assert [e["subject"] for e in inbox] == ["Once"]
+
+
+async def test_refused_recipients_are_reported_beside_the_accepted_ones(
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+) -> None:
+    smtp.behaviour.refuse = {"ghost@example.test"}
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        sent = await call(
+            session, "send_email", to=[account.email, "ghost@example.test"], body="hello"
+        )
+        all_refused = await session.call_tool(
+            "send_email", {"to": ["ghost@example.test"], "body": "hello"}
+        )
+    assert sent["accepted"] == [account.email]
+    assert [r["address"] for r in sent["refused"]] == ["ghost@example.test"]
+    assert "550" in sent["refused"][0]["reason"]
+    assert "refused every recipient" in error_text(all_refused)
+
+
+async def test_sending_over_required_starttls_works(
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+) -> None:
+    server_env["MAILBOX_SMTP_PORT"] = str(smtp.starttls_port)
+    server_env["MAILBOX_SMTP_SECURITY"] = "starttls"
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        sent = await call(session, "send_email", to=[account.email], subject="STARTTLS", body="x")
+    assert sent["accepted"] == [account.email]
+
+
+async def test_a_draft_is_saved_then_sent_and_removed_from_drafts(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        draft = await call(
+            session,
+            "create_draft",
+            to=[account.email],
+            bcc=["boss@example.test"],
+            subject="Later",
+            body="Draft text",
+        )
+        (in_drafts,) = await emails(session, folder="Drafts")
+        assert smtp.messages_for(account.email) == []
+        sent = await call(session, "send_draft", id=draft["id"])
+        drafts_after = await emails(session, folder="Drafts")
+        (arrived,) = await emails(session)
+    assert in_drafts["id"] == draft["id"] and "draft" in in_drafts["flags"]
+    assert sent["message_id"] == draft["message_id"] and sent["saved_to_sent"] is True
+    assert sorted(sent["accepted"]) == sorted([account.email, "boss@example.test"])
+    assert drafts_after == [] and arrived["subject"] == "Later"
+    (delivery,) = smtp.messages_for(account.email)
+    assert b"boss@example.test" not in delivery.data
