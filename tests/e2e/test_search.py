@@ -267,3 +267,14 @@ async def test_a_repeated_get_email_costs_one_imap_command(
     assert again == first
     (command,) = after[len(before) :]
     assert command.split(" ")[1].upper() == "STATUS"
+
+
+async def test_messages_that_arrived_in_the_same_second_list_the_later_one_first(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        for subject in ("first", "second", "third"):
+            deliver(imap, "INBOX", message(subject), received=BASE_TIME)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        found = await search(session)
+    assert subjects(found) == ["third", "second", "first"]

@@ -90,7 +90,9 @@ def search_folder(
     """Matching UIDs of one folder, newest first (SORT where offered)."""
     info = conn.select(raw_name, readonly=readonly)
     if conn.has("SORT"):
-        uids = uid_sort(conn.client, b"(REVERSE ARRIVAL)", items)
+        # Not REVERSE ARRIVAL: ties (same second) would stay in ascending order. Reversing
+        # the ascending answer puts the later-arrived (higher) UID first among equals.
+        uids = uid_sort(conn.client, b"(ARRIVAL)", items)[::-1]
     else:
         uids = sorted(uid_search(conn.client, items), reverse=True)
     return FolderHits(raw_name, int(info[b"UIDVALIDITY"]), uids)
