@@ -42,7 +42,8 @@ async def collect_checks(
         Check(
             "config",
             True,
-            f"{settings.email} on IMAP {settings.imap_host}:{settings.imap_port}",
+            f"{settings.email} on IMAP {settings.imap_host}:{settings.imap_port}, "
+            f"SMTP {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})",
             0.0,
         )
     ]

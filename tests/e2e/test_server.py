@@ -16,12 +16,12 @@ from tests.mcp_client import REPO, error_text, mcp_session, structured
 pytestmark = pytest.mark.anyio
 
 
-def log_events(path: Path, event: str) -> list[dict[str, object]]:
+def log_events(path: Path, event: str, worker: str | None = None) -> list[dict[str, object]]:
     events = []
     for line in path.read_text().splitlines():
         if line.startswith("{"):
             record = json.loads(line)
-            if record.get("event") == event:
+            if record.get("event") == event and worker in (None, record.get("worker")):
                 events.append(record)
     return events
 
@@ -70,14 +70,14 @@ async def test_a_killed_imap_worker_is_restarted_and_the_next_call_succeeds(
     log = tmp_path / "stderr.log"
     async with mcp_session(server_env, log) as session:
         structured(await session.call_tool("get_folders", {}))
-        (ready,) = log_events(log, "worker.ready")
+        (ready,) = log_events(log, "worker.ready", "imap")
         os.kill(int(str(ready["pid"])), signal.SIGKILL)
         after_kill = await session.call_tool("get_folders", {})
     second = structured(after_kill)
     assert len(second["folders"]) == 6
     assert not after_kill.content[0].text.startswith("Note:")  # type: ignore[union-attr]
     assert len(log_events(log, "worker.restart")) == 1
-    assert len(log_events(log, "worker.ready")) == 2
+    assert len(log_events(log, "worker.ready", "imap")) == 2
 
 
 async def test_a_configuration_error_is_reported_by_every_tool_call(
@@ -122,11 +122,16 @@ async def test_the_password_never_reaches_the_log_or_a_worker_environment(
     log = tmp_path / "stderr.log"
     async with mcp_session(server_env, log) as session:
         structured(await session.call_tool("get_folders", {}))
-        (ready,) = log_events(log, "worker.ready")
-        environ = Path(f"/proc/{ready['pid']}/environ").read_bytes()
-        cmdline = Path(f"/proc/{ready['pid']}/cmdline").read_bytes()
+        with anyio.fail_after(10):
+            while len(log_events(log, "worker.ready")) < 2:
+                await anyio.sleep(0.05)
+        exposed = [
+            Path(f"/proc/{ready['pid']}/{what}").read_bytes()
+            for ready in log_events(log, "worker.ready")
+            for what in ("environ", "cmdline")
+        ]
     password = server_env["MAILBOX_PASSWORD"].encode()
-    assert password not in environ and password not in cmdline
+    assert len(exposed) == 4 and not any(password in text for text in exposed)
     assert server_env["MAILBOX_PASSWORD"] not in log.read_text()
 
 
@@ -137,13 +142,16 @@ async def test_closing_stdin_stops_the_server_and_its_workers(
     log = tmp_path / "stderr.log"
     async with mcp_session(server_env, log) as session:
         structured(await session.call_tool("get_folders", {}))
-        (ready,) = log_events(log, "worker.ready")
-    worker_pid = int(str(ready["pid"]))
+        with anyio.fail_after(10):
+            while len(log_events(log, "worker.ready")) < 2:
+                await anyio.sleep(0.05)
+    pids = [int(str(ready["pid"])) for ready in log_events(log, "worker.ready")]
     with anyio.fail_after(10):
-        while Path(f"/proc/{worker_pid}").exists() and _state(worker_pid) != "Z":
-            await anyio.sleep(0.05)
+        for pid in pids:
+            while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
+                await anyio.sleep(0.05)
     assert log_events(log, "supervisor.stopped")
-    assert log_events(log, "runtime.stopped")
+    assert len(log_events(log, "runtime.stopped")) == 2
 
 
 def _state(pid: int) -> str:

@@ -85,6 +85,7 @@ class SmtpServer:
         context.load_cert_chain(str(certs.cert_file), str(certs.key_file))
         self.tls_port = free_port()
         self.starttls_port = free_port()
+        self.plaintext_port = free_port()  # offers no STARTTLS: clients must refuse it
         auth = _Authenticator(self)
         self._controllers = [
             Controller(
@@ -106,6 +107,7 @@ class SmtpServer:
                 authenticator=auth,
                 auth_require_tls=True,
             ),
+            Controller(_Handler(self), hostname="127.0.0.1", port=self.plaintext_port),
         ]
 
     def start(self) -> None:

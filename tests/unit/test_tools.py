@@ -28,11 +28,15 @@ def test_nested_structs_keep_their_definitions() -> None:
 def test_read_only_mode_keeps_only_reading_tools() -> None:
     reading = {"get_folders", "search_emails", "get_email", "get_email_thread", "get_attachment"}
     assert set(available_tools(read_only=True)) == reading
-    assert set(available_tools(read_only=False)) == reading | {"create_directory"}
+    writing = {"send_email", "create_draft", "send_draft", "move_email", "mark_email"}
+    assert set(available_tools(read_only=False)) == reading | writing | {
+        "delete_email",
+        "create_directory",
+    }
 
 
 def test_every_writing_tool_says_whether_it_destroys() -> None:
-    for spec in EMAIL_TOOLS:
+    for spec in available_tools(read_only=False).values():
         annotations = spec.to_mcp().annotations
         assert annotations is not None
         assert annotations.read_only_hint is (not spec.writes)
