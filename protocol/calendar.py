@@ -1,0 +1,290 @@
+"""Arguments and results of the calendar tools."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from protocol.email import parse_when, reject_control_characters
+
+Scope = Literal["occurrence", "series"]
+
+When = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=10,
+        max_length=40,
+        description=(
+            "ISO 8601 date (2026-11-24) or date-time (2026-11-24T09:30, with an offset or "
+            "in the user's time zone)."
+        ),
+    ),
+]
+CalendarRefs = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]] | None,
+    msgspec.Meta(description="Calendar ids or names from list_calendars; default: all calendars."),
+]
+EventIdText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=4,
+        max_length=4000,
+        description="An event id exactly as returned by a calendar tool (opaque; do not edit).",
+    ),
+]
+_HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+MAX_RANGE_DAYS = 3 * 366
+
+
+def check_range(start: str, end: str) -> tuple[date | datetime, date | datetime]:
+    first, last = parse_when(start, "start"), parse_when(end, "end")
+    a, b = _comparable(first), _comparable(last)
+    if a >= b:
+        raise ValueError("end must be later than start.")
+    if (b - a).days > MAX_RANGE_DAYS:
+        raise ValueError("Ask for at most three years at once; narrow start and end.")
+    return first, last
+
+
+def _comparable(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.astimezone()
+    return datetime(value.year, value.month, value.day).astimezone()
+
+
+def _check_refs(refs: list[str] | None) -> None:
+    for ref in refs or ():
+        reject_control_characters(ref, "Calendar names")
+
+
+class ListCalendarsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """list_calendars takes no arguments."""
+
+
+class CalendarInfo(msgspec.Struct, frozen=True):
+    id: Annotated[str, msgspec.Meta(description="Pass in 'calendars' or 'calendar'.")]
+    name: str
+    color: str | None = None
+    description: str | None = None
+    read_only: bool = False
+    components: Annotated[
+        list[str], msgspec.Meta(description="What it holds: VEVENT, VTODO, ...")
+    ] = []
+
+
+class ListCalendarsResult(msgspec.Struct, frozen=True):
+    calendars: list[CalendarInfo]
+
+
+class GetCalendarEventsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    start: When
+    end: When
+    calendars: CalendarRefs = None
+
+    def __post_init__(self) -> None:
+        check_range(self.start, self.end)
+        _check_refs(self.calendars)
+
+
+class Event(msgspec.Struct, frozen=True):
+    id: Annotated[
+        str, msgspec.Meta(description="This occurrence; pass to update_event/delete_event.")
+    ]
+    uid: str
+    calendar: str
+    summary: str
+    start: Annotated[
+        str, msgspec.Meta(description="A date for all-day events, else date-time with offset.")
+    ]
+    end: str
+    all_day: bool = False
+    location: str | None = None
+    description: str | None = None
+    recurring: bool = False
+    status: Annotated[
+        str | None, msgspec.Meta(description="CONFIRMED, TENTATIVE or CANCELLED.")
+    ] = None
+    attendees: list[str] = []
+
+
+class EventsResult(msgspec.Struct, frozen=True):
+    events: list[Event]
+    notes: list[str] = []
+
+
+class SearchCalendarArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    query: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=500,
+            description="Words to find in summary, description, location or attendee names.",
+        ),
+    ]
+    start: Annotated[When | None, msgspec.Meta(description="Default: one year ago.")] = None
+    end: Annotated[When | None, msgspec.Meta(description="Default: one year ahead.")] = None
+    calendars: CalendarRefs = None
+
+    def __post_init__(self) -> None:
+        reject_control_characters(self.query, "The query")
+        if self.start and self.end:
+            check_range(self.start, self.end)
+        _check_refs(self.calendars)
+
+
+class GetFreeBusyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    start: When
+    end: When
+    duration_minutes: Annotated[
+        int, msgspec.Meta(ge=5, le=24 * 60, description="Shortest free slot worth listing.")
+    ] = 30
+    working_hours: Annotated[
+        str, msgspec.Meta(description="Day window for free slots, 'HH:MM-HH:MM'.")
+    ] = "09:00-17:00"
+    working_days: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=1, le=7)]],
+        msgspec.Meta(description="ISO weekdays for free slots: 1 = Monday … 7 = Sunday."),
+    ] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])
+    calendars: CalendarRefs = None
+
+    def __post_init__(self) -> None:
+        check_range(self.start, self.end)
+        _check_refs(self.calendars)
+        match = _HOURS.match(self.working_hours)
+        if not match or match.group(1, 2) >= match.group(3, 4):
+            raise ValueError(
+                "working_hours must look like 09:00-17:00, the first time earlier than the second."
+            )
+
+
+class Busy(msgspec.Struct, frozen=True):
+    start: str
+    end: str
+    tentative: bool = False
+
+
+class Free(msgspec.Struct, frozen=True):
+    start: str
+    end: str
+    minutes: int
+
+
+class FreeBusyResult(msgspec.Struct, frozen=True):
+    busy: list[Busy]
+    free: list[Free]
+    notes: list[str] = []
+
+
+Reminders = Annotated[
+    Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=40320)]], msgspec.Meta(max_length=10)]
+    | None,
+    msgspec.Meta(description="Alarms, in minutes before the start."),
+]
+
+
+class _EventFields(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    location: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=20000)] | None = None
+    attendees: Annotated[
+        Annotated[list[Annotated[str, msgspec.Meta(max_length=500)]], msgspec.Meta(max_length=100)]
+        | None,
+        msgspec.Meta(
+            description="Email addresses. Some servers (mailbox.org) email them invitations."
+        ),
+    ] = None
+    rrule: Annotated[
+        Annotated[str, msgspec.Meta(max_length=500)] | None,
+        msgspec.Meta(description="Recurrence, RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO,WE."),
+    ] = None
+    reminders_minutes: Reminders = None
+    timezone: Annotated[
+        Annotated[str, msgspec.Meta(max_length=100)] | None,
+        msgspec.Meta(description="IANA zone of start/end, e.g. Europe/Berlin; default the user's."),
+    ] = None
+
+
+class CreateEventArgs(_EventFields, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    start: When
+    end: When
+    calendar: Annotated[
+        Annotated[str, msgspec.Meta(max_length=2000)] | None,
+        msgspec.Meta(description="Calendar id or name; default the first writable one."),
+    ] = None
+    all_day: Annotated[
+        bool, msgspec.Meta(description="Whole days: start and end are dates, end inclusive.")
+    ] = False
+
+    def __post_init__(self) -> None:
+        if self.all_day:
+            _check_days(self.start, self.end)
+        else:
+            check_range(self.start, self.end)
+        _check_texts(self)
+
+
+class UpdateEventArgs(_EventFields, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    id: EventIdText
+    scope: Annotated[
+        Scope, msgspec.Meta(description="occurrence: only this one; series: every occurrence.")
+    ] = "occurrence"
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None
+    start: When | None = None
+    end: When | None = None
+    all_day: bool | None = None
+
+    def __post_init__(self) -> None:
+        reject_control_characters(self.id, "The event id")
+        if self.start is not None:
+            parse_when(self.start, "start")
+        if self.end is not None:
+            parse_when(self.end, "end")
+        _check_texts(self)
+
+
+class DeleteEventArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    id: EventIdText
+    scope: Annotated[
+        Scope, msgspec.Meta(description="occurrence: only this one; series: every occurrence.")
+    ] = "occurrence"
+
+    def __post_init__(self) -> None:
+        reject_control_characters(self.id, "The event id")
+
+
+class EventWritten(msgspec.Struct, frozen=True):
+    id: str
+    uid: str
+    calendar: str
+    notes: list[str] = []
+
+
+class EventDeleted(msgspec.Struct, frozen=True):
+    deleted: Annotated[
+        Literal["occurrence", "series", "event"], msgspec.Meta(description="What was removed.")
+    ]
+    id: str
+
+
+def _check_days(start: str, end: str) -> None:
+    first, last = parse_when(start, "start"), parse_when(end, "end")
+    if isinstance(first, datetime) or isinstance(last, datetime):
+        raise ValueError("For all-day events give start and end as dates, e.g. 2026-11-24.")
+    if last < first:
+        raise ValueError("end must not be earlier than start.")
+
+
+def _check_texts(fields: _EventFields) -> None:
+    for what, value in (
+        ("The summary", getattr(fields, "summary", None)),
+        ("The location", fields.location),
+        ("The recurrence rule", fields.rrule),
+        ("The time zone", fields.timezone),
+    ):
+        if value is not None:
+            reject_control_characters(value, what)
+    for address in fields.attendees or ():
+        reject_control_characters(address, "Attendees")

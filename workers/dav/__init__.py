@@ -1,0 +1,1 @@
+"""The CalDAV worker: calendars, events, free/busy over a pool of HTTP sessions."""

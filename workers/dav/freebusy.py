@@ -1,0 +1,104 @@
+"""Busy periods and free slots, computed from event occurrences (pure functions).
+
+Cancelled and transparent events never reach here. Tentative time is kept apart
+so the answer can mark it, but it still blocks free slots: offering a slot
+that the user may already have promised would be worse than missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    tentative: bool = False
+
+
+def merge(periods: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Overlapping or touching periods joined, in order."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(p for p in periods if p[1] > p[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def subtract(
+    periods: list[tuple[datetime, datetime]], cuts: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """``periods`` minus ``cuts`` (both merged and sorted)."""
+    result = []
+    for start, end in periods:
+        pieces = [(start, end)]
+        for cut_start, cut_end in cuts:
+            if cut_end <= start or cut_start >= end:
+                continue
+            next_pieces = []
+            for a, b in pieces:
+                if cut_start > a:
+                    next_pieces.append((a, min(b, cut_start)))
+                if cut_end < b:
+                    next_pieces.append((max(a, cut_end), b))
+            pieces = [(a, b) for a, b in next_pieces if b > a]
+        result += pieces
+    return result
+
+
+def busy_periods(periods: Iterable[Period], start: datetime, end: datetime) -> list[Period]:
+    """Confirmed busy time merged; tentative time merged and shown where not already busy."""
+    clipped = [
+        Period(max(p.start, start), min(p.end, end), p.tentative)
+        for p in periods
+        if p.end > start and p.start < end
+    ]
+    firm = merge((p.start, p.end) for p in clipped if not p.tentative)
+    maybe = subtract(merge((p.start, p.end) for p in clipped if p.tentative), firm)
+    every = [Period(a, b) for a, b in firm] + [Period(a, b, True) for a, b in maybe]
+    return sorted(every, key=lambda p: (p.start, p.end))
+
+
+def working_windows(
+    start: datetime, end: datetime, hours: str, days: Iterable[int], zone: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """The working-hours windows of each working day between ``start`` and ``end``."""
+    first, last = _clock(hours[:5]), _clock(hours[6:])
+    allowed = set(days)
+    windows = []
+    day = start.astimezone(zone).date()
+    while day <= end.astimezone(zone).date():
+        if day.isoweekday() in allowed:
+            window_start = _at(day, first, zone)
+            window_end = _at(day, last, zone)
+            a, b = max(window_start, start), min(window_end, end)
+            if b > a:
+                windows.append((a, b))
+        day += timedelta(days=1)
+    return windows
+
+
+def free_slots(
+    windows: list[tuple[datetime, datetime]], busy: list[Period], minutes: int
+) -> list[tuple[datetime, datetime]]:
+    blocked = merge((p.start, p.end) for p in busy)
+    length = timedelta(minutes=minutes)
+    return [(a, b) for a, b in subtract(windows, blocked) if b - a >= length]
+
+
+def _clock(text: str) -> time | None:
+    """'HH:MM'; None for 24:00 (the end of the day)."""
+    hours, minutes = int(text[:2]), int(text[3:5])
+    return None if hours == 24 else time(hours, minutes)
+
+
+def _at(day: date, moment: time | None, zone: ZoneInfo) -> datetime:
+    if moment is None:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return datetime.combine(day, moment, tzinfo=zone)
