@@ -1,0 +1,179 @@
+"""Occurrences of calendar objects in a time range, expanded here (never by the server).
+
+Every object comes from a stranger's calendar: it is parsed inside its own
+guard, its recurrence is estimated before it is expanded (a rule repeating
+every second since 1970 would otherwise run for hours), and the number of
+occurrences taken from one object and in total is capped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+import recurring_ical_events
+from icalendar import Calendar
+
+MAX_OCCURRENCES_PER_OBJECT = 2000
+MAX_COMPONENTS_PER_OBJECT = 2000
+MAX_ESTIMATED_STEPS = 500_000  # recurrence steps from DTSTART to the range end
+_STEP_SECONDS = {
+    "SECONDLY": 1,
+    "MINUTELY": 60,
+    "HOURLY": 3600,
+    "DAILY": 86400,
+    "WEEKLY": 7 * 86400,
+    "MONTHLY": 28 * 86400,
+    "YEARLY": 365 * 86400,
+}
+
+
+@dataclass
+class Occurrence:
+    """One occurrence, with times already in the user's zone (dates stay dates)."""
+
+    component: Any  # icalendar Event
+    start: date | datetime
+    end: date | datetime
+    all_day: bool
+    recurring: bool
+    href: str
+    calendar: str
+
+
+@dataclass
+class Expansion:
+    occurrences: list[Occurrence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def parse(text: str) -> Calendar:
+    """Raises ValueError for anything icalendar cannot read."""
+    try:
+        calendar = Calendar.from_ical(text)
+    except Exception as exc:  # icalendar raises many types on hostile input
+        raise ValueError(f"unreadable iCalendar ({type(exc).__name__})") from None
+    if not isinstance(calendar, Calendar):
+        raise ValueError("not a VCALENDAR")
+    return calendar
+
+
+def expand(
+    calendar: Calendar,
+    start: datetime,
+    end: datetime,
+    zone: tzinfo,
+    *,
+    href: str,
+    calendar_name: str,
+    out: Expansion,
+) -> None:
+    """Append the occurrences of one calendar object between ``start`` and ``end``."""
+    events = calendar.walk("VEVENT")
+    if len(events) > MAX_COMPONENTS_PER_OBJECT:
+        out.notes.append(
+            f"An object in {calendar_name} holds {len(events)} events; only the first "
+            f"{MAX_COMPONENTS_PER_OBJECT} were read."
+        )
+        calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VEVENT"] + list(
+            events[:MAX_COMPONENTS_PER_OBJECT]
+        )
+    for event in events:
+        if event.get("RRULE") is not None and _too_many_steps(event, end):
+            out.notes.append(
+                f"'{_summary(event)}' in {calendar_name} repeats too often to list "
+                f"({event.get('RRULE').to_ical().decode()[:60]}); it was left out."
+            )
+            calendar.subcomponents.remove(event)
+    query = recurring_ical_events.of(calendar, skip_bad_series=True)
+    taken = 0
+    for component in _after(query, start):
+        occurrence = _occurrence(component, zone, href, calendar_name)
+        if occurrence is None:
+            continue
+        if _as_datetime(occurrence.start, zone) >= end:
+            break
+        if _as_datetime(occurrence.end, zone) <= start and occurrence.end != occurrence.start:
+            continue
+        taken += 1
+        if taken > MAX_OCCURRENCES_PER_OBJECT:
+            out.notes.append(
+                f"'{_summary(component)}' in {calendar_name} has more than "
+                f"{MAX_OCCURRENCES_PER_OBJECT} occurrences in the range; the rest were left out."
+            )
+            break
+        out.occurrences.append(occurrence)
+
+
+def _after(query: Any, start: datetime) -> Iterator[Any]:
+    try:
+        yield from query.after(start)
+    except Exception:  # a broken series deep inside the generator: stop this object
+        return
+
+
+def _too_many_steps(event: Any, end: datetime) -> bool:
+    rule = event.get("RRULE")
+    if isinstance(rule, list):
+        rule = rule[0]
+    freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
+    interval = int((rule.get("INTERVAL") or [1])[0] or 1)
+    count = rule.get("COUNT")
+    if count:
+        return int(count[0]) > MAX_ESTIMATED_STEPS
+    dtstart = event.get("DTSTART")
+    first = getattr(dtstart, "dt", None)
+    if first is None:
+        return False
+    span = (end - _as_datetime(first, end.tzinfo)).total_seconds()
+    multiplier = 1
+    for part in ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY"):
+        multiplier *= max(1, len(rule.get(part) or []))
+    steps = span / (_STEP_SECONDS.get(freq, 86400) * max(1, interval)) * multiplier
+    return steps > MAX_ESTIMATED_STEPS
+
+
+def _occurrence(component: Any, zone: tzinfo, href: str, calendar_name: str) -> Occurrence | None:
+    dtstart = component.get("DTSTART")
+    if dtstart is None:
+        return None
+    first = dtstart.dt
+    all_day = isinstance(first, date) and not isinstance(first, datetime)
+    dtend = component.get("DTEND")
+    if dtend is not None:
+        last = dtend.dt
+    elif component.get("DURATION") is not None:
+        last = first + component.get("DURATION").dt
+    else:
+        # RFC 5545 3.6.1: a date lasts the day, a date-time is an instant.
+        last = first + timedelta(days=1) if all_day else first
+    recurring = any(component.get(p) is not None for p in ("RRULE", "RDATE", "RECURRENCE-ID"))
+    if all_day:
+        end_day = last if not isinstance(last, datetime) else last.date()
+        return Occurrence(component, first, end_day, True, recurring, href, calendar_name)
+    return Occurrence(
+        component,
+        _in_zone(first, zone),
+        _in_zone(last if isinstance(last, datetime) else _as_datetime(last, zone), zone),
+        False,
+        recurring,
+        href,
+        calendar_name,
+    )
+
+
+def _in_zone(value: datetime, zone: tzinfo) -> datetime:
+    # A floating time means the user's own wall-clock time.
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+
+
+def _as_datetime(value: date | datetime, zone: tzinfo | None) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    return datetime.combine(value, time(0), tzinfo=zone)
+
+
+def _summary(component: Any) -> str:
+    return " ".join(str(component.get("SUMMARY", "(no title)")).split())[:80]
