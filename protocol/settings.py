@@ -51,3 +51,15 @@ class SmtpSettings(msgspec.Struct, frozen=True):
             f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
             f"username={self.username!r}, password='***')"
         )
+
+
+class DavSettings(msgspec.Struct, frozen=True):
+    url: str
+    username: str
+    password: str
+    ca_file: str | None = None
+    timezone: str | None = None
+    pool: PoolSettings = PoolSettings(min_size=1, max_size=4)
+
+    def __repr__(self) -> str:  # the password must never reach a log line
+        return f"DavSettings(url={self.url!r}, username={self.username!r}, password='***')"

@@ -18,7 +18,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 from protocol.errors import ConfigError
-from protocol.settings import ImapSettings, PoolSettings, SmtpSettings
+from protocol.settings import DavSettings, ImapSettings, PoolSettings, SmtpSettings
 
 T = TypeVar("T")
 
@@ -60,6 +60,16 @@ class Settings:
             ca_file=self.ca_file,
             pool=self.imap_pool,
             download_dir=self.download_dir,
+        )
+
+    def dav_settings(self, password: str) -> DavSettings:
+        return DavSettings(
+            url=self.caldav_url,
+            username=self.email,
+            password=password,
+            ca_file=self.ca_file,
+            timezone=self.timezone,
+            pool=self.imap_pool,
         )
 
     def smtp_settings(self, password: str) -> SmtpSettings:
