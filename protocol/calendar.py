@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 import msgspec
@@ -40,8 +40,11 @@ MAX_RANGE_DAYS = 3 * 366
 
 
 def check_range(start: str, end: str) -> tuple[date | datetime, date | datetime]:
+    """An end given as a date means the whole of that day, so start == end is one day."""
     first, last = parse_when(start, "start"), parse_when(end, "end")
     a, b = _comparable(first), _comparable(last)
+    if not isinstance(last, datetime):
+        b += timedelta(days=1)
     if a >= b:
         raise ValueError("end must be later than start.")
     if (b - a).days > MAX_RANGE_DAYS:

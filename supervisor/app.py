@@ -62,6 +62,9 @@ def build_workers(
         "smtp": WorkerHandle(
             "smtp", settings_for(settings.smtp_settings), policy, label="SMTP", log_level=log_level
         ),
+        "dav": WorkerHandle(
+            "dav", settings_for(settings.dav_settings), policy, label="CalDAV", log_level=log_level
+        ),
     }
 
 

@@ -43,7 +43,8 @@ async def collect_checks(
             "config",
             True,
             f"{settings.email} on IMAP {settings.imap_host}:{settings.imap_port}, "
-            f"SMTP {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})",
+            f"SMTP {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security}), "
+            f"CalDAV {settings.caldav_url}",
             0.0,
         )
     ]

@@ -13,7 +13,7 @@ from typing import Any
 import mcp_types as types
 import msgspec
 
-from protocol import attachment, conversation, email, writing
+from protocol import attachment, calendar, conversation, email, writing
 from protocol.fingerprint import IMAP_FOLDERS_TAG
 from protocol.schema import object_schema
 
@@ -432,7 +432,169 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
 )
 
 
+CALENDAR_CACHE = CachePolicy(ttl=lambda settings: settings.cache_calendar_ttl)
+
+
+def _render_calendars(result: calendar.ListCalendarsResult) -> str:
+    lines = [f"{len(result.calendars)} calendars:"]
+    for c in result.calendars:
+        extra = " (read-only)" if c.read_only else ""
+        lines.append(f"- {c.name}{extra}: id {c.id}; holds {', '.join(c.components) or 'events'}")
+    return "\n".join(lines)
+
+
+def _render_events(result: calendar.EventsResult) -> str:
+    lines = [f"{len(result.events)} events:" if result.events else "No events in that range."]
+    for e in result.events:
+        when = f"{e.start} (all day)" if e.all_day and e.start == e.end else f"{e.start} to {e.end}"
+        state = f" [{e.status.lower()}]" if e.status and e.status != "CONFIRMED" else ""
+        where = f" @ {e.location}" if e.location else ""
+        text = f"Summary: {e.summary}{where}"
+        if e.description:
+            text += f"\nDescription: {e.description[:500]}"
+        lines.append(f"- {when}{state} | {e.calendar} | id {e.id}\n" + fence("the calendar", text))
+    lines += [f"Note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def _render_free_busy(result: calendar.FreeBusyResult) -> str:
+    lines = ["Busy:"] + [
+        f"- {b.start} to {b.end}{' (tentative)' if b.tentative else ''}" for b in result.busy
+    ]
+    lines += ["Free:"] + [f"- {f.start} to {f.end} ({f.minutes} min)" for f in result.free]
+    lines += [f"Note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def _render_written(result: calendar.EventWritten) -> str:
+    return "\n".join([f"Saved in {result.calendar}: id {result.id}", *result.notes])
+
+
+def _render_event_deleted(result: calendar.EventDeleted) -> str:
+    return f"Deleted the {result.deleted}."
+
+
+def _calendar_write(
+    name: str,
+    title: str,
+    description: str,
+    args_type: type[msgspec.Struct],
+    result_type: type[msgspec.Struct],
+    render: Callable[[Any], str],
+    *,
+    destructive: bool,
+) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title=title,
+        description=description,
+        worker="dav",
+        args_type=args_type,
+        result_type=result_type,
+        render=render,
+        writes=True,
+        destructive=destructive,
+        idempotent=False,
+    )
+
+
+CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="list_calendars",
+        title="List calendars",
+        description=(
+            "List the user's calendars: id, name, color, description, whether it is read-only "
+            "and what it holds (events, tasks). Pass an id or name as 'calendars' or 'calendar' "
+            "to the other calendar tools."
+        ),
+        worker="dav",
+        args_type=calendar.ListCalendarsArgs,
+        result_type=calendar.ListCalendarsResult,
+        render=_render_calendars,
+        cache=CALENDAR_CACHE,
+    ),
+    ToolSpec(
+        name="get_calendar_events",
+        title="Calendar events in a range",
+        description=(
+            "Every event occurrence between 'start' and 'end' (ISO dates or date-times), with "
+            "repeating events expanded, sorted, times with offsets in the user's time zone; "
+            "all-day events as dates. 'calendars' limits it to some calendars (ids or names). "
+            "Each occurrence has an 'id' for update_event and delete_event."
+        ),
+        worker="dav",
+        args_type=calendar.GetCalendarEventsArgs,
+        result_type=calendar.EventsResult,
+        render=_render_events,
+        cache=CALENDAR_CACHE,
+    ),
+    ToolSpec(
+        name="search_calendar",
+        title="Search the calendar",
+        description=(
+            "Find event occurrences whose summary, description, location or attendees contain "
+            "'query' (case-insensitive), between 'start' and 'end' (default: a year back to a "
+            "year ahead), in all or some 'calendars'."
+        ),
+        worker="dav",
+        args_type=calendar.SearchCalendarArgs,
+        result_type=calendar.EventsResult,
+        render=_render_events,
+        cache=CALENDAR_CACHE,
+    ),
+    ToolSpec(
+        name="get_free_busy",
+        title="Free and busy time",
+        description=(
+            "When the user is busy and free between 'start' and 'end': merged busy periods "
+            "(tentative ones marked; cancelled and transparent events never block) and free "
+            "slots of at least 'duration_minutes' inside 'working_hours' ('09:00-17:00') on "
+            "'working_days' (ISO weekdays, 1 = Monday). Use it to find a time for a meeting."
+        ),
+        worker="dav",
+        args_type=calendar.GetFreeBusyArgs,
+        result_type=calendar.FreeBusyResult,
+        render=_render_free_busy,
+        cache=CALENDAR_CACHE,
+    ),
+    _calendar_write(
+        "create_event",
+        "Create an event",
+        "Create an event: 'summary', 'start' and 'end' (date-times, or dates with 'all_day' "
+        "true — the end date is the last day), optional 'calendar', 'timezone' (IANA), "
+        "'location', 'description', 'attendees', 'rrule' (e.g. FREQ=WEEKLY;BYDAY=MO) and "
+        "'reminders_minutes'. Attendees may get an invitation from the server.",
+        calendar.CreateEventArgs,
+        calendar.EventWritten,
+        _render_written,
+        destructive=False,
+    ),
+    _calendar_write(
+        "update_event",
+        "Change an event",
+        "Change an event by its 'id' from get_calendar_events: give only the fields to change. "
+        "For a repeating event, 'scope' 'occurrence' (default) changes just that one date, "
+        "'series' changes all of them. Fails with a clear message if the event was changed "
+        "elsewhere meanwhile.",
+        calendar.UpdateEventArgs,
+        calendar.EventWritten,
+        _render_written,
+        destructive=False,
+    ),
+    _calendar_write(
+        "delete_event",
+        "Delete an event",
+        "Delete an event by its 'id'. For a repeating event 'scope' 'occurrence' (default) "
+        "removes only that date, 'series' removes every occurrence.",
+        calendar.DeleteEventArgs,
+        calendar.EventDeleted,
+        _render_event_deleted,
+        destructive=True,
+    ),
+)
+
+
 def available_tools(read_only: bool) -> dict[str, ToolSpec]:
     """The tools to list: every tool, or only the reading ones in read-only mode."""
-    every = (*EMAIL_TOOLS, *WRITING_TOOLS)
+    every = (*EMAIL_TOOLS, *WRITING_TOOLS, *CALENDAR_TOOLS)
     return {spec.name: spec for spec in every if not (read_only and spec.writes)}

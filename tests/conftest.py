@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.dav import SERVER_TYPES, DavServer
 from tests.servers.dovecot import Account, DovecotServer, dovecot_available
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
 from tests.servers.tls import TestCertificates, make_certificates
@@ -38,6 +39,44 @@ def dovecot(certificates: TestCertificates) -> Iterator[DovecotServer]:
 
 
 @pytest.fixture(scope="session")
+def dav_servers(certificates: TestCertificates) -> Iterator[dict[str, DavServer]]:
+    """Radicale and Xandikos, started on first use and kept for the session."""
+    started: dict[str, DavServer] = {}
+    for server_type in SERVER_TYPES:
+        server = server_type(certificates)
+        server.start()
+        started[server.name] = server
+    yield started
+    for server in started.values():
+        server.cleanup()
+
+
+@pytest.fixture(params=["radicale", "xandikos"])
+def dav_server(request: pytest.FixtureRequest, dav_servers: dict[str, DavServer]) -> DavServer:
+    """Each calendar test runs against both servers."""
+    return dav_servers[str(request.param)]
+
+
+_DAV_USERS: set[tuple[str, str]] = set()
+
+
+def dav_login(server: DavServer, account: Account) -> str:
+    """The mail account's login on ``server`` (created once); returns the URL to use."""
+    if (server.name, account.email) not in _DAV_USERS:
+        server.add_user(account.email, account.password)
+        _DAV_USERS.add((server.name, account.email))
+    return server.url
+
+
+@pytest.fixture
+def calendar_env(
+    server_env: dict[str, str], dav_server: DavServer, account: Account
+) -> dict[str, str]:
+    """server_env with the calendar on ``dav_server`` (each calendar test runs on both)."""
+    return {**server_env, "MAILBOX_CALDAV_URL": dav_login(dav_server, account)}
+
+
+@pytest.fixture(scope="session")
 def smtp(dovecot: DovecotServer) -> Iterator[SmtpServer]:
     server = SmtpServer(dovecot)
     server.start()
@@ -58,6 +97,7 @@ def account(dovecot: DovecotServer, smtp: SmtpServer) -> Iterator[Account]:
 def server_env(
     dovecot: DovecotServer,
     smtp: SmtpServer,
+    dav_servers: dict[str, DavServer],
     account: Account,
     certificates: TestCertificates,
     tmp_path: Path,
@@ -70,6 +110,8 @@ def server_env(
             "MAILBOX_PASSWORD": account.password,
             "MAILBOX_IMAP_HOST": "localhost",
             "MAILBOX_IMAP_PORT": str(dovecot.imaps_port),
+            "MAILBOX_CALDAV_URL": dav_login(dav_servers["radicale"], account),
+            "MAILBOX_TIMEZONE": "Europe/Berlin",
             "MAILBOX_SMTP_HOST": "localhost",
             "MAILBOX_SMTP_PORT": str(smtp.tls_port),
             "MAILBOX_SMTP_SECURITY": "tls",

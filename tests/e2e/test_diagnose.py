@@ -33,6 +33,8 @@ def test_diagnose_passes_with_the_right_password(server_env: dict[str, str]) -> 
         "imap",
         "smtp",
         "smtp",
+        "caldav",
+        "caldav",
     ]
     assert all(line.startswith("ok") for line in lines[:-1])
     assert "6 folders" in done.stdout and "TLSv1" in done.stdout

@@ -173,18 +173,19 @@ class DavServer(ABC):
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def add_user(self) -> DavAccount:
+    def add_user(self, username: str | None = None, password: str | None = None) -> DavAccount:
         """A new account whose home holds one empty calendar named "Calendar".
 
         The account is written to the htpasswd file (which the server rereads)
-        and then used once, so its home exists when this returns.
+        and then used once, so its home exists when this returns. Give the
+        mail account's name and password to have one login for every protocol.
         """
         if self._process is None:
             raise RuntimeError(f"start {self.name} before adding users")
         number = next(self._counter)
         account = DavAccount(
-            username=f"user{number}-{secrets.token_hex(3)}@example.test",
-            password=secrets.token_urlsafe(12),
+            username=username or f"user{number}-{secrets.token_hex(3)}@example.test",
+            password=password or secrets.token_urlsafe(12),
             url=self.url,
         )
         self._entries.append(self._htpasswd_entry(account))
@@ -217,6 +218,22 @@ class DavServer(ABC):
             return response.status, response.read()
         finally:
             connection.close()
+
+    def calendar_path(self, account: DavAccount) -> str:
+        """The account's default calendar."""
+        return f"{self.home_path(account)}calendar/"
+
+    def put_object(self, account: DavAccount, name: str, ics: str) -> None:
+        """Store an iCalendar object as another client would (no checks of ours involved)."""
+        status, answer = self.request(
+            account,
+            "PUT",
+            f"{self.calendar_path(account)}{name}",
+            ics,
+            {"Content-Type": "text/calendar; charset=utf-8"},
+        )
+        if status not in (201, 204):
+            raise RuntimeError(f"{self.name}: PUT {name} gave HTTP {status}: {answer[:300]!r}")
 
     def home_path(self, account: DavAccount) -> str:
         """The user's calendar home (what calendar-home-set names)."""

@@ -103,7 +103,20 @@ def _set_fields(event: Event, args: CreateEventArgs | UpdateEventArgs) -> None:
                 raise InvalidArgument(
                     f"{args.rrule!r} is not a recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=MO."
                 ) from None
-            if str((rule.get("FREQ") or [""])[0]).upper() in ("SECONDLY", "MINUTELY", "HOURLY"):
+            freq = str((rule.get("FREQ") or [""])[0]).upper()
+            if freq not in (
+                "SECONDLY",
+                "MINUTELY",
+                "HOURLY",
+                "DAILY",
+                "WEEKLY",
+                "MONTHLY",
+                "YEARLY",
+            ):
+                raise InvalidArgument(
+                    f"{args.rrule!r} is not a recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=MO."
+                )
+            if freq in ("SECONDLY", "MINUTELY", "HOURLY"):
                 raise InvalidArgument(
                     "Events can repeat daily at most often (FREQ=DAILY or longer)."
                 )

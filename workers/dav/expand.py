@@ -34,6 +34,12 @@ _STEP_SECONDS = {
 class Occurrence:
     """One occurrence, with times already in the user's zone (dates stay dates)."""
 
+    @property
+    def recurrence_id(self) -> str:
+        """The RECURRENCE-ID text of this occurrence of a series; "" for a single event."""
+        rid = self.component.get("RECURRENCE-ID")
+        return rid.to_ical().decode() if self.recurring and rid is not None else ""
+
     component: Any  # icalendar Event
     start: date | datetime
     end: date | datetime
@@ -41,6 +47,7 @@ class Occurrence:
     recurring: bool
     href: str
     calendar: str
+    calendar_path: str = ""
 
 
 @dataclass
@@ -87,10 +94,17 @@ def expand(
                 f"({event.get('RRULE').to_ical().decode()[:60]}); it was left out."
             )
             calendar.subcomponents.remove(event)
+    # recurring_ical_events gives even single events a RECURRENCE-ID: decide from the source.
+    recurring_uids = {
+        str(e.get("UID"))
+        for e in calendar.walk("VEVENT")
+        if any(e.get(p) is not None for p in ("RRULE", "RDATE", "RECURRENCE-ID"))
+    }
     query = recurring_ical_events.of(calendar, skip_bad_series=True)
     taken = 0
     for component in _after(query, start):
-        occurrence = _occurrence(component, zone, href, calendar_name)
+        recurring = str(component.get("UID")) in recurring_uids
+        occurrence = _occurrence(component, zone, href, calendar_name, recurring)
         if occurrence is None:
             continue
         if _as_datetime(occurrence.start, zone) >= end:
@@ -135,7 +149,9 @@ def _too_many_steps(event: Any, end: datetime) -> bool:
     return steps > MAX_ESTIMATED_STEPS
 
 
-def _occurrence(component: Any, zone: tzinfo, href: str, calendar_name: str) -> Occurrence | None:
+def _occurrence(
+    component: Any, zone: tzinfo, href: str, calendar_name: str, recurring: bool
+) -> Occurrence | None:
     dtstart = component.get("DTSTART")
     if dtstart is None:
         return None
@@ -149,7 +165,6 @@ def _occurrence(component: Any, zone: tzinfo, href: str, calendar_name: str) -> 
     else:
         # RFC 5545 3.6.1: a date lasts the day, a date-time is an instant.
         last = first + timedelta(days=1) if all_day else first
-    recurring = any(component.get(p) is not None for p in ("RRULE", "RDATE", "RECURRENCE-ID"))
     if all_day:
         end_day = last if not isinstance(last, datetime) else last.date()
         return Occurrence(component, first, end_day, True, recurring, href, calendar_name)

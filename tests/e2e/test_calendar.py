@@ -1,0 +1,379 @@
+"""Calendar tools through a real MCP client, each test against Radicale and Xandikos.
+
+The user's zone is Europe/Berlin (MAILBOX_TIMEZONE in the fixture). The cases
+are the files of tests/data/ics; expected times were worked out by hand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from tests.ics_factory import ten_thousand_events
+from tests.mcp_client import error_text, mcp_session, structured
+from tests.servers.dav import SERVER_TYPES, DavAccount, DavServer
+from tests.servers.dovecot import Account
+from tests.servers.tls import TestCertificates
+
+pytestmark = pytest.mark.anyio
+
+ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
+
+
+def load(server: DavServer, account: Account, *names: str) -> None:
+    login = DavAccount(account.email, account.password, server.url)
+    for name in names:
+        server.put_object(login, name, (ICS / name).read_text())
+
+
+async def call(session: Any, tool: str, **args: Any) -> Any:
+    return structured(await session.call_tool(tool, args))
+
+
+async def events(session: Any, start: str, end: str, **args: Any) -> list[dict[str, Any]]:
+    return list(
+        (await call(session, "get_calendar_events", start=start, end=end, **args))["events"]
+    )
+
+
+async def test_the_default_calendar_is_listed(calendar_env: dict[str, str], tmp_path: Path) -> None:
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        (only,) = (await call(session, "list_calendars"))["calendars"]
+    assert only["name"] == "Calendar" and "VEVENT" in only["components"]
+    assert only["read_only"] is False and only["id"].endswith("/calendar/")
+
+
+async def test_a_weekly_series_shows_its_exception_and_its_moved_instance(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    load(dav_server, account, "weekly-exdate-moved.ics")
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        found = await events(session, "2026-03-01", "2026-04-30")
+    assert [(e["start"], e["summary"]) for e in found] == [
+        ("2026-03-03T09:00:00+01:00", "Stand-up"),
+        ("2026-03-10T09:00:00+01:00", "Stand-up"),
+        ("2026-03-25T14:00:00+01:00", "Stand-up (moved)"),
+        ("2026-03-31T09:00:00+02:00", "Stand-up"),
+        ("2026-04-07T09:00:00+02:00", "Stand-up"),
+    ]
+    assert all(e["recurring"] for e in found) and found[2]["location"] == "Room 2"
+
+
+async def test_times_are_converted_across_dst_and_zones_and_all_day_stays_on_its_dates(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    load(
+        dav_server,
+        account,
+        "daily-across-dst.ics",
+        "new-york-call.ics",
+        "all-day-multi.ics",
+        "windows-zone.ics",
+        "floating.ics",
+    )
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        march = await events(session, "2026-03-09", "2026-03-31")
+        october = await events(session, "2026-10-24", "2026-10-26")
+    by_summary: dict[str, list[dict[str, Any]]] = {}
+    for e in march + october:
+        by_summary.setdefault(e["summary"], []).append(e)
+    nyc = by_summary["Call with New York"][0]
+    assert (nyc["start"], nyc["end"]) == ("2026-03-10T14:00:00+01:00", "2026-03-10T15:00:00+01:00")
+    offsite = by_summary["Offsite"][0]
+    assert (offsite["start"], offsite["end"], offsite["all_day"]) == (
+        "2026-03-10",
+        "2026-03-12",
+        True,
+    )
+    assert by_summary["From Outlook"][0]["start"] == "2026-03-30T09:00:00+02:00"
+    assert by_summary["Lunch wherever I am"][0]["start"] == "2026-03-11T12:00:00+01:00"
+    checks = {e["start"][:10]: e["start"][11:] for e in by_summary["Morning check"]}
+    assert checks["2026-03-28"] == "08:00:00+01:00" and checks["2026-03-30"] == "08:00:00+02:00"
+    assert checks["2026-10-24"] == "08:00:00+02:00" and checks["2026-10-26"] == "08:00:00+01:00"
+    starts = [e["start"] for e in march]
+    assert starts == sorted(starts, key=lambda s: (s[:10], s))
+
+
+async def test_until_in_utc_and_monthly_on_the_31st(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    load(dav_server, account, "until-utc.ics", "monthly-31st.ics")
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        review = await events(session, "2026-03-01", "2026-04-30")
+        month_end = await events(session, "2026-01-01", "2026-12-31")
+    assert [e["start"][:10] for e in review if e["summary"] == "Weekly review"] == [
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-16",
+        "2026-03-23",
+    ]
+    assert [e["start"][:10] for e in month_end if e["summary"] == "Month end"] == [
+        "2026-01-31",
+        "2026-03-31",
+        "2026-05-31",
+        "2026-07-31",
+        "2026-08-31",
+    ]
+
+
+@pytest.fixture(params=SERVER_TYPES, ids=lambda t: t.name)
+def fresh_dav_server(
+    request: pytest.FixtureRequest, certificates: TestCertificates
+) -> Iterator[DavServer]:
+    """A server of its own: hostile data may keep a server busy long after the test."""
+    server: DavServer = request.param(certificates)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+async def test_hostile_calendars_give_a_bounded_answer_or_a_clear_error_within_the_deadline(
+    server_env: dict[str, str], tmp_path: Path, fresh_dav_server: DavServer, account: Account
+) -> None:
+    login = fresh_dav_server.add_user(account.email, account.password)
+    for name in ("hostile-secondly.ics", "hostile-missing-dtend.ics", "hostile-broken-tzid.ics"):
+        fresh_dav_server.put_object(login, name, (ICS / name).read_text())
+    fresh_dav_server.put_object(login, "ten-thousand.ics", ten_thousand_events())
+    env = {**server_env, "MAILBOX_CALDAV_URL": login.url, "MAILBOX_CALL_TIMEOUT": "20"}
+    async with mcp_session(env, tmp_path / "err.log") as session:
+        started = time.perf_counter()
+        with anyio.fail_after(40):
+            crowded = await session.call_tool(
+                "get_calendar_events", {"start": "2026-03-01", "end": "2026-03-08"}
+            )
+        seconds = time.perf_counter() - started
+        with anyio.fail_after(40):
+            odd = await session.call_tool(
+                "get_calendar_events", {"start": "2026-03-12", "end": "2026-03-12"}
+            )
+    assert seconds < 30
+    if crowded.is_error:  # the server itself could not cope in time: one clear sentence
+        assert "did not answer in time" in error_text(crowded)
+        return
+    many = structured(crowded)
+    assert 0 < len(many["events"]) <= 2000
+    assert any("only the first" in n or "left out" in n for n in many["notes"])
+    assert any("repeats too often" in n for n in many["notes"])
+    summaries = {e["summary"] for e in structured(odd)["events"]}
+    assert "Every second forever" not in summaries
+    assert {"Instant", "On Mars"} <= summaries
+
+
+async def test_search_finds_words_in_summary_location_and_attendees_case_insensitively(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    load(dav_server, account, "weekly-exdate-moved.ics", "new-york-call.ics")
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        by_title = await call(
+            session, "search_calendar", query="NEW york", start="2026-01-01", end="2026-12-31"
+        )
+        by_place = await call(
+            session, "search_calendar", query="room 2", start="2026-01-01", end="2026-12-31"
+        )
+        created = await call(
+            session,
+            "create_event",
+            summary="Budget",
+            start="2026-03-12T10:00",
+            end="2026-03-12T11:00",
+            attendees=["ben.ott@example.org"],
+        )
+        by_person = await call(
+            session, "search_calendar", query="ben.ott", start="2026-03-01", end="2026-03-31"
+        )
+    assert [e["summary"] for e in by_title["events"]] == ["Call with New York"]
+    assert [e["summary"] for e in by_place["events"]] == ["Stand-up (moved)"]
+    assert [e["id"] for e in by_person["events"]] == [created["id"]]
+
+
+async def test_free_busy_merges_busy_time_and_finds_the_free_slots(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    # Wednesday 11 March 2026: cancelled 15-16 (ignored), floating lunch 12-13,
+    # New York call Tuesday. Transparent offsite 10-12 March never blocks.
+    load(
+        dav_server,
+        account,
+        "cancelled.ics",
+        "floating.ics",
+        "all-day-multi.ics",
+        "new-york-call.ics",
+    )
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        await call(
+            session,
+            "create_event",
+            summary="Review",
+            start="2026-03-11T09:30",
+            end="2026-03-11T10:30",
+        )
+        await call(
+            session,
+            "create_event",
+            summary="Sync",
+            start="2026-03-11T10:00",
+            end="2026-03-11T11:00",
+        )
+        answer = await call(
+            session, "get_free_busy", start="2026-03-10", end="2026-03-11", duration_minutes=60
+        )
+    assert [(b["start"], b["end"], b["tentative"]) for b in answer["busy"]] == [
+        ("2026-03-10T14:00:00+01:00", "2026-03-10T15:00:00+01:00", False),
+        ("2026-03-11T09:30:00+01:00", "2026-03-11T11:00:00+01:00", False),
+        ("2026-03-11T12:00:00+01:00", "2026-03-11T13:00:00+01:00", False),
+    ]
+    assert [(f["start"], f["end"]) for f in answer["free"]] == [
+        ("2026-03-10T09:00:00+01:00", "2026-03-10T14:00:00+01:00"),
+        ("2026-03-10T15:00:00+01:00", "2026-03-10T17:00:00+01:00"),
+        ("2026-03-11T11:00:00+01:00", "2026-03-11T12:00:00+01:00"),
+        ("2026-03-11T13:00:00+01:00", "2026-03-11T17:00:00+01:00"),
+    ]
+
+
+async def test_a_tentative_event_is_marked_in_busy_time(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    load(dav_server, account, "windows-zone.ics")
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        answer = await call(session, "get_free_busy", start="2026-03-30", end="2026-03-30")
+    assert [(b["start"], b["tentative"]) for b in answer["busy"]] == [
+        ("2026-03-30T09:00:00+02:00", True)
+    ]
+
+
+async def test_a_created_recurring_event_with_a_reminder_is_listed(
+    calendar_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        created = await call(
+            session,
+            "create_event",
+            summary="Gym",
+            start="2026-03-02T18:00",
+            end="2026-03-02T19:00",
+            rrule="FREQ=WEEKLY;COUNT=3",
+            reminders_minutes=[30],
+            location="Studio",
+        )
+        found = await events(session, "2026-03-01", "2026-03-31")
+    assert [e["start"] for e in found] == [
+        "2026-03-02T18:00:00+01:00",
+        "2026-03-09T18:00:00+01:00",
+        "2026-03-16T18:00:00+01:00",
+    ]
+    assert all(e["uid"] == created["uid"] and e["location"] == "Studio" for e in found)
+
+
+async def test_moving_thursdays_occurrence_just_this_once_leaves_the_others(
+    calendar_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        await call(
+            session,
+            "create_event",
+            summary="Stand-up",
+            start="2026-03-05T10:00",
+            end="2026-03-05T10:15",
+            rrule="FREQ=WEEKLY;BYDAY=TH;COUNT=3",
+        )
+        before = await events(session, "2026-03-01", "2026-03-31")
+        await call(
+            session,
+            "update_event",
+            id=before[1]["id"],
+            start="2026-03-12T10:30",
+            end="2026-03-12T10:45",
+        )
+        after = await events(session, "2026-03-01", "2026-03-31")
+        await call(session, "update_event", id=after[0]["id"], scope="series", summary="Daily sync")
+        renamed = await events(session, "2026-03-01", "2026-03-31")
+    assert [e["start"] for e in after] == [
+        "2026-03-05T10:00:00+01:00",
+        "2026-03-12T10:30:00+01:00",
+        "2026-03-19T10:00:00+01:00",
+    ]
+    assert [e["summary"] for e in renamed] == ["Daily sync", "Stand-up", "Daily sync"]
+
+
+async def test_deleting_one_occurrence_then_the_series(
+    calendar_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        await call(
+            session,
+            "create_event",
+            summary="Class",
+            start="2026-03-02T08:00",
+            end="2026-03-02T09:00",
+            rrule="FREQ=DAILY;COUNT=3",
+        )
+        first = await events(session, "2026-03-01", "2026-03-10")
+        one = await call(session, "delete_event", id=first[1]["id"])
+        second = await events(session, "2026-03-01", "2026-03-10")
+        series = await call(session, "delete_event", id=second[0]["id"], scope="series")
+        third = await events(session, "2026-03-01", "2026-03-10")
+    assert one["deleted"] == "occurrence" and series["deleted"] == "series"
+    assert [e["start"][:10] for e in second] == ["2026-03-02", "2026-03-04"]
+    assert third == []
+
+
+async def test_an_all_day_event_is_created_on_its_dates(
+    calendar_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        await call(
+            session,
+            "create_event",
+            summary="Holiday",
+            start="2026-08-03",
+            end="2026-08-07",
+            all_day=True,
+        )
+        (holiday,) = await events(session, "2026-08-01", "2026-08-31")
+    assert (holiday["start"], holiday["end"], holiday["all_day"]) == (
+        "2026-08-03",
+        "2026-08-07",
+        True,
+    )
+
+
+async def test_a_change_by_another_client_is_seen_on_the_next_call(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        empty = await events(session, "2026-03-01", "2026-03-31")
+        load(dav_server, account, "new-york-call.ics")
+        after = await events(session, "2026-03-01", "2026-03-31")
+    assert empty == [] and [e["summary"] for e in after] == ["Call with New York"]
+
+
+async def test_bad_calendar_arguments_get_clear_errors(
+    calendar_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        backwards = await session.call_tool(
+            "get_calendar_events", {"start": "2026-03-02", "end": "2026-03-01"}
+        )
+        unknown = await session.call_tool(
+            "get_calendar_events",
+            {"start": "2026-03-01", "end": "2026-03-02", "calendars": ["Nope"]},
+        )
+        bad_id = await session.call_tool("delete_event", {"id": "ev_garbage"})
+        bad_rule = await session.call_tool(
+            "create_event",
+            {
+                "summary": "x",
+                "start": "2026-03-01T10:00",
+                "end": "2026-03-01T11:00",
+                "rrule": "NONSENSE",
+            },
+        )
+    assert "end must be later than start" in error_text(backwards)
+    assert "no calendar 'Nope'" in error_text(unknown) and "'Calendar'" in error_text(unknown)
+    assert "is not an event id" in error_text(bad_id)
+    assert "recurrence rule" in error_text(bad_rule)

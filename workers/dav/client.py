@@ -1,0 +1,309 @@
+"""CalDAV over caldav's DAVClient: discovery, one-PROPFIND calendar listing, time-range
+REPORTs and conditional writes (blocking; run in worker threads).
+
+The XML we send is ours and small, so each call is exactly one request and
+we know what it asks: no server-side expansion, ETags with every object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from caldav.davclient import DAVClient
+from caldav.lib import error as dav_error
+
+from protocol.errors import (
+    AuthFailed,
+    Conflict,
+    MailError,
+    NotFound,
+    ProtocolViolation,
+    Refused,
+    ServerTimeout,
+    Unavailable,
+)
+from protocol.settings import DavSettings
+
+NS = {
+    "d": "DAV:",
+    "c": "urn:ietf:params:xml:ns:caldav",
+    "cs": "http://calendarserver.org/ns/",
+    "a": "http://apple.com/ns/ical/",
+}
+
+_LIST_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
+    xmlns:cs="http://calendarserver.org/ns/" xmlns:a="http://apple.com/ns/ical/">
+  <d:prop>
+    <d:resourcetype/><d:displayname/><a:calendar-color/><c:calendar-description/>
+    <c:supported-calendar-component-set/><d:current-user-privilege-set/>
+    <cs:getctag/><d:sync-token/>
+  </d:prop>
+</d:propfind>"""
+
+_QUERY = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+  <c:filter>
+    <c:comp-filter name="VCALENDAR">
+      <c:comp-filter name="VEVENT">{range}</c:comp-filter>
+    </c:comp-filter>
+  </c:filter>
+</c:calendar-query>"""
+_RANGE = '<c:time-range start="{start}" end="{end}"/>'
+
+
+@dataclass
+class QueryAnswer:
+    objects: list[StoredObject]
+    unfiltered: bool  # the server could not filter by time: every event object came back
+
+
+@dataclass(frozen=True)
+class CalendarMeta:
+    url: str  # absolute
+    path: str  # the id we give out
+    name: str
+    color: str | None
+    description: str | None
+    read_only: bool
+    components: list[str]
+    version: str  # ctag or sync-token: changes with every change inside
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    href: str  # path on the server
+    etag: str | None
+    data: str
+
+
+def open_client(settings: DavSettings) -> DAVClient:
+    return DAVClient(
+        url=settings.url,
+        username=settings.username,
+        password=settings.password,
+        ssl_verify_cert=settings.ca_file or True,
+        timeout=int(settings.pool.read_timeout),
+        enable_rfc6764=False,
+    )
+
+
+@contextmanager
+def dav_errors(settings: DavSettings) -> Iterator[None]:
+    """caldav/niquests exceptions to MailErrors with a sentence for the user."""
+    where = urlsplit(settings.url).netloc or settings.url
+    try:
+        yield
+    except MailError:
+        raise
+    except dav_error.AuthorizationError as exc:
+        if "403" in str(exc) or "Forbidden" in str(exc):
+            raise Refused(f"The calendar server {where} does not allow that.") from None
+        raise AuthFailed(
+            f"The calendar server {where} refused the login for {settings.username}; check the "
+            "app password (MAILBOX_PASSWORD or MAILBOX_PASSWORD_COMMAND) and MAILBOX_CALDAV_URL."
+        ) from None
+    except dav_error.NotFoundError:
+        raise NotFound("That is no longer on the calendar server; look it up again.") from None
+    except dav_error.DAVError as exc:
+        raise ProtocolViolation(
+            f"The calendar server {where} answered unexpectedly ({_short(exc)})."
+        ) from None
+    except TimeoutError:
+        raise ServerTimeout(f"The calendar server {where} did not answer in time.") from None
+    except OSError as exc:
+        raise Unavailable(
+            f"Could not reach the calendar server {where} ({_short(exc)}); check "
+            "MAILBOX_CALDAV_URL and your connection."
+        ) from None
+    except Exception as exc:  # niquests' own ConnectionError / Timeout are not OSErrors
+        name = type(exc).__name__
+        if "Timeout" in name:
+            raise ServerTimeout(f"The calendar server {where} did not answer in time.") from None
+        if "Connection" in name or "SSL" in name or "Request" in name:
+            raise Unavailable(
+                f"Could not reach the calendar server {where} ({name}); check "
+                "MAILBOX_CALDAV_URL and your connection."
+            ) from None
+        raise
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def discover_home(client: DAVClient) -> str:
+    """The calendar home URL, found from the configured URL via the principal."""
+    principal = client.principal()  # type: ignore[no-untyped-call]
+    home = principal.calendar_home_set
+    return str(home.url)
+
+
+def _check(response: Any, what: str) -> None:
+    status = int(getattr(response, "status", 0) or 0)
+    if status == 412:
+        raise Conflict(
+            "The event was changed elsewhere since it was read; look it up again and repeat "
+            "the change if it is still wanted."
+        )
+    if status == 404:
+        raise NotFound("That is no longer on the calendar server; look it up again.")
+    if status == 403:
+        raise Refused(f"The calendar server does not allow {what} here (read-only calendar?).")
+    if status >= 400:
+        raise ProtocolViolation(f"The calendar server refused {what} (HTTP {status}).")
+
+
+def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
+    response = client.propfind(home, _LIST_CALENDARS, depth=1)
+    _check(response, "listing calendars")
+    tree = response.tree
+    result = []
+    for item in tree.findall("d:response", NS) if tree is not None else []:
+        href = item.findtext("d:href", default="", namespaces=NS)
+        props = _ok_props(item)
+        kinds = props.find("d:resourcetype", NS) if props is not None else None
+        if props is None or kinds is None or kinds.find("c:calendar", NS) is None:
+            continue
+        url = urljoin(home, href)
+        components = [
+            str(c.get("name")).upper()
+            for c in props.findall("c:supported-calendar-component-set/c:comp", NS)
+        ]
+        privileges = props.find("d:current-user-privilege-set", NS)
+        read_only = privileges is not None and not any(
+            privileges.find(f"d:privilege/d:{p}", NS) is not None
+            for p in ("write", "write-content", "all", "bind")
+        )
+        version = _text(props, "cs:getctag") or _text(props, "d:sync-token") or ""
+        path = unquote(urlsplit(url).path)
+        result.append(
+            CalendarMeta(
+                url=url,
+                path=path,
+                name=_text(props, "d:displayname") or path.rstrip("/").rsplit("/", 1)[-1],
+                color=_text(props, "a:calendar-color") or None,
+                description=_text(props, "c:calendar-description") or None,
+                read_only=read_only,
+                components=components or ["VEVENT"],
+                version=version,
+            )
+        )
+    return result
+
+
+def _ok_props(response: Any) -> Any:
+    for propstat in response.findall("d:propstat", NS):
+        status = propstat.findtext("d:status", default="", namespaces=NS)
+        if " 200 " in f" {status} " or status.endswith(" 200 OK") or " 200" in status:
+            return propstat.find("d:prop", NS)
+    return None
+
+
+def _text(props: Any, path: str) -> str:
+    return " ".join((props.findtext(path, default="", namespaces=NS) or "").split())
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def query(client: DAVClient, calendar_url: str, start: datetime, end: datetime) -> QueryAnswer:
+    """Every event object with an occurrence overlapping [start, end): one REPORT.
+
+    A server that chokes on its own stored data while filtering (Radicale answers
+    400 when one object has a rule or zone it cannot evaluate) is asked once more
+    without the time range, so one hostile event cannot hide the whole calendar.
+    """
+    body = _QUERY.format(range=_RANGE.format(start=_utc(start), end=_utc(end)))
+    response = client.report(calendar_url, body, depth=1)
+    if _choked(response):
+        response = client.report(calendar_url, _QUERY.format(range=""), depth=1)
+        if _choked(response):
+            return QueryAnswer(_one_by_one(client, calendar_url), unfiltered=True)
+        _check(response, "the calendar query")
+        return QueryAnswer(_objects(response, calendar_url), unfiltered=True)
+    _check(response, "the calendar query")
+    return QueryAnswer(_objects(response, calendar_url), unfiltered=False)
+
+
+def _choked(response: Any) -> bool:
+    return int(getattr(response, "status", 0) or 0) in (400, 500, 501, 507)
+
+
+_LIST_OBJECTS = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:resourcetype/></d:prop></d:propfind>"""
+MAX_OBJECTS_ONE_BY_ONE = 2000
+
+
+def _one_by_one(client: DAVClient, calendar_url: str) -> list[StoredObject]:
+    """The last resort for a server that cannot report its own data: list, then GET each."""
+    response = client.propfind(calendar_url, _LIST_OBJECTS, depth=1)
+    _check(response, "listing the calendar")
+    base = unquote(urlsplit(calendar_url).path)
+    hrefs = []
+    for item in response.tree.findall("d:response", NS) if response.tree is not None else []:
+        href = unquote(
+            urlsplit(urljoin(calendar_url, item.findtext("d:href", default="", namespaces=NS))).path
+        )
+        if href.rstrip("/") != base.rstrip("/"):
+            hrefs.append(href)
+    found = []
+    for href in hrefs[:MAX_OBJECTS_ONE_BY_ONE]:
+        try:
+            found.append(fetch(client, href))
+        except (NotFound, ProtocolViolation):
+            continue
+    return found
+
+
+def _objects(response: Any, calendar_url: str) -> list[StoredObject]:
+    tree = response.tree
+    found = []
+    for item in tree.findall("d:response", NS) if tree is not None else []:
+        props = _ok_props(item)
+        if props is None:
+            continue
+        data = props.findtext("c:calendar-data", default="", namespaces=NS)
+        if not data:
+            continue
+        href = unquote(
+            urlsplit(urljoin(calendar_url, item.findtext("d:href", default="", namespaces=NS))).path
+        )
+        found.append(StoredObject(href, _text(props, "d:getetag") or None, data))
+    return found
+
+
+def absolute(client: DAVClient, path: str) -> str:
+    return urljoin(str(client.url), path)
+
+
+def fetch(client: DAVClient, href: str) -> StoredObject:
+    response = client.request(absolute(client, href), "GET")
+    _check(response, "reading the event")
+    raw = response._raw
+    data = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return StoredObject(href, response.headers.get("ETag"), data)
+
+
+def store(client: DAVClient, href: str, data: str, etag: str | None) -> None:
+    """PUT: If-Match the ETag we read, or If-None-Match * for a new object."""
+    headers = {"Content-Type": "text/calendar; charset=utf-8"}
+    if etag:
+        headers["If-Match"] = etag
+    else:
+        headers["If-None-Match"] = "*"
+    response = client.request(absolute(client, href), "PUT", data, headers)
+    _check(response, "saving the event")
+
+
+def remove(client: DAVClient, href: str, etag: str | None) -> None:
+    headers = {"If-Match": etag} if etag else {}
+    response = client.request(absolute(client, href), "DELETE", "", headers)
+    _check(response, "deleting the event")

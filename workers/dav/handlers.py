@@ -1,0 +1,356 @@
+"""The calendar worker's tools: each turns Struct arguments into a Struct result."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import msgspec
+from caldav.davclient import DAVClient
+
+from protocol import calendar as api
+from protocol.email import parse_when
+from protocol.errors import InvalidArgument, Refused
+from protocol.fingerprint import Freshness, FreshnessArgs
+from protocol.settings import DavSettings
+from workers.dav import client as dav
+from workers.dav import editing, expand, freebusy
+from workers.dav.ids import EventId
+from workers.dav.pool import DavPool
+from workers.dav.zones import user_zone
+from workers.runtime import CallContext
+
+CALENDARS_TAG = "dav:calendars"
+MAX_EVENTS = 2000
+
+
+def calendar_tag(path: str) -> str:
+    return f"dav:calendar:{path}"
+
+
+@dataclass
+class DavState:
+    settings: DavSettings
+    pool: DavPool
+    zone: ZoneInfo
+    _home: list[str] = field(default_factory=list)
+    _lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def home(self, ctx: CallContext) -> str:
+        """The calendar home, discovered once per worker."""
+        async with self._lock:
+            if not self._home:
+                self._home.append(await self.pool.run(dav.discover_home, deadline=ctx.deadline))
+            return self._home[0]
+
+
+@asynccontextmanager
+async def open_dav_state(settings: DavSettings) -> AsyncIterator[DavState]:
+    pool = DavPool(settings)
+    try:
+        yield DavState(settings, pool, user_zone(settings.timezone))
+    finally:
+        pool.close()
+
+
+# -- freshness -----------------------------------------------------------------------
+
+
+def _token(calendars: list[dav.CalendarMeta]) -> str:
+    versions = {c.path: c.version for c in calendars}
+    return base64.urlsafe_b64encode(msgspec.msgpack.encode(versions)).decode()
+
+
+async def _listing(state: DavState, ctx: CallContext) -> list[dav.CalendarMeta]:
+    home = await state.home(ctx)
+    return await state.pool.run(lambda c: dav.list_calendars(c, home), deadline=ctx.deadline)
+
+
+async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) -> Freshness:
+    try:
+        wanted = msgspec.msgpack.decode(base64.urlsafe_b64decode(args.token), type=dict[str, str])
+    except (ValueError, msgspec.DecodeError):
+        return Freshness(False)
+    now = {c.path: c.version for c in await _listing(state, ctx)}
+    # A calendar without a ctag or sync-token can never be proved unchanged.
+    return Freshness(all(v and now.get(path) == v for path, v in wanted.items()))
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+async def list_calendars(
+    _args: api.ListCalendarsArgs, state: DavState, ctx: CallContext
+) -> api.ListCalendarsResult:
+    calendars = await _listing(state, ctx)
+    ctx.validator, ctx.tags = _token(calendars), [CALENDARS_TAG]
+    return api.ListCalendarsResult(
+        calendars=[
+            api.CalendarInfo(
+                id=c.path,
+                name=c.name,
+                color=c.color,
+                description=c.description,
+                read_only=c.read_only,
+                components=c.components,
+            )
+            for c in calendars
+        ]
+    )
+
+
+def _choose(calendars: list[dav.CalendarMeta], refs: list[str] | None) -> list[dav.CalendarMeta]:
+    usable = [c for c in calendars if "VEVENT" in c.components]
+    if not refs:
+        return usable
+    chosen = []
+    for ref in refs:
+        match = [c for c in usable if c.path == ref or c.name.casefold() == ref.casefold()]
+        if not match:
+            names = ", ".join(f"'{c.name}'" for c in usable) or "none"
+            raise InvalidArgument(f"There is no calendar {ref!r}; the calendars are {names}.")
+        chosen += [c for c in match if c not in chosen]
+    return chosen
+
+
+def _bounds(start: str, end: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    first, last = parse_when(start, "start"), parse_when(end, "end")
+    return _local(first, zone, False), _local(last, zone, True)
+
+
+def _local(value: date | datetime, zone: ZoneInfo, is_end: bool) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    # An end date means the whole of that day.
+    day = value + timedelta(days=1) if is_end else value
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+async def _occurrences(
+    state: DavState,
+    ctx: CallContext,
+    refs: list[str] | None,
+    start: datetime,
+    end: datetime,
+) -> tuple[list[expand.Occurrence], list[str]]:
+    calendars = _choose(await _listing(state, ctx), refs)
+    # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
+    ctx.validator = _token(calendars)
+    ctx.tags = [calendar_tag(c.path) for c in calendars]
+
+    def run(client: DAVClient) -> expand.Expansion:
+        out = expand.Expansion()
+        for meta in calendars:
+            answer = dav.query(client, meta.url, start, end)
+            if answer.unfiltered:
+                out.notes.append(
+                    f"The server could not search {meta.name} by date (an event in it is "
+                    "malformed), so the whole calendar was read."
+                )
+            for stored in answer.objects:
+                try:
+                    parsed = expand.parse(stored.data)
+                    expand.expand(
+                        parsed,
+                        start,
+                        end,
+                        state.zone,
+                        href=stored.href,
+                        calendar_name=meta.name,
+                        out=out,
+                    )
+                except Exception as exc:  # one hostile object must not sink the answer
+                    out.notes.append(
+                        f"An event in {meta.name} could not be read ({type(exc).__name__}); it was left out."
+                    )
+            for occurrence in out.occurrences:
+                if not occurrence.calendar_path:
+                    occurrence.calendar_path = meta.path
+        return out
+
+    found = await state.pool.run(run, deadline=ctx.deadline)
+    ordered = sorted(
+        found.occurrences,
+        key=lambda o: (_sort_key(o.start, state.zone), _sort_key(o.end, state.zone)),
+    )
+    notes = list(dict.fromkeys(found.notes))
+    if len(ordered) > MAX_EVENTS:
+        notes.append(
+            f"More than {MAX_EVENTS} occurrences; only the first {MAX_EVENTS} are shown. Ask for a shorter range."
+        )
+        ordered = ordered[:MAX_EVENTS]
+    return ordered, notes
+
+
+def _sort_key(value: date | datetime, zone: ZoneInfo) -> datetime:
+    return _local(value, zone, False) if not isinstance(value, datetime) else value
+
+
+def _event(occurrence: expand.Occurrence) -> api.Event:
+    c = occurrence.component
+    uid = str(c.get("UID", ""))
+    event_id = EventId(occurrence.calendar_path, occurrence.href, uid, occurrence.recurrence_id)
+    end = occurrence.end
+    if occurrence.all_day and isinstance(end, date) and end > occurrence.start:
+        end = end - timedelta(days=1)  # shown inclusive, as people say it
+    return api.Event(
+        id=str(event_id),
+        uid=uid,
+        calendar=occurrence.calendar,
+        summary=_text(c.get("SUMMARY")) or "(no title)",
+        start=occurrence.start.isoformat(),
+        end=end.isoformat(),
+        all_day=occurrence.all_day,
+        location=_text(c.get("LOCATION")) or None,
+        description=str(c.get("DESCRIPTION"))[:5000] if c.get("DESCRIPTION") else None,
+        recurring=occurrence.recurring,
+        status=_text(c.get("STATUS")).upper() or None,
+        attendees=_attendees(c)[:50],
+    )
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _attendees(component: Any) -> list[str]:
+    found = component.get("ATTENDEE")
+    if found is None:
+        return []
+    result = []
+    for attendee in found if isinstance(found, list) else [found]:
+        address = str(attendee).removeprefix("mailto:").removeprefix("MAILTO:")
+        name = getattr(attendee, "params", {}).get("CN")
+        result.append(f"{name} <{address}>" if name else address)
+    return result
+
+
+async def get_calendar_events(
+    args: api.GetCalendarEventsArgs, state: DavState, ctx: CallContext
+) -> api.EventsResult:
+    start, end = _bounds(args.start, args.end, state.zone)
+    found, notes = await _occurrences(state, ctx, args.calendars, start, end)
+    return api.EventsResult(events=[_event(o) for o in found], notes=notes)
+
+
+async def search_calendar(
+    args: api.SearchCalendarArgs, state: DavState, ctx: CallContext
+) -> api.EventsResult:
+    today = datetime.now(state.zone).date()
+    start_text = args.start or (today - timedelta(days=365)).isoformat()
+    end_text = args.end or (today + timedelta(days=365)).isoformat()
+    start, end = _bounds(start_text, end_text, state.zone)
+    found, notes = await _occurrences(state, ctx, args.calendars, start, end)
+    words = args.query.casefold().split()
+    events = [e for e in (_event(o) for o in found) if _matches(e, words)]
+    return api.EventsResult(events=events, notes=notes)
+
+
+def _matches(event: api.Event, words: list[str]) -> bool:
+    haystack = " ".join(
+        [event.summary, event.description or "", event.location or "", *event.attendees]
+    ).casefold()
+    return all(word in haystack for word in words)
+
+
+async def get_free_busy(
+    args: api.GetFreeBusyArgs, state: DavState, ctx: CallContext
+) -> api.FreeBusyResult:
+    start, end = _bounds(args.start, args.end, state.zone)
+    found, notes = await _occurrences(state, ctx, args.calendars, start, end)
+    periods = []
+    for o in found:
+        c = o.component
+        if (
+            _text(c.get("STATUS")).upper() == "CANCELLED"
+            or _text(c.get("TRANSP")).upper() == "TRANSPARENT"
+        ):
+            continue
+        first, last = _local(o.start, state.zone, False), _local(o.end, state.zone, False)
+        periods.append(freebusy.Period(first, last, _text(c.get("STATUS")).upper() == "TENTATIVE"))
+    busy = freebusy.busy_periods(periods, start, end)
+    windows = freebusy.working_windows(
+        start, end, args.working_hours, args.working_days, state.zone
+    )
+    free = freebusy.free_slots(windows, busy, args.duration_minutes)
+    return api.FreeBusyResult(
+        busy=[api.Busy(p.start.isoformat(), p.end.isoformat(), p.tentative) for p in busy],
+        free=[
+            api.Free(a.isoformat(), b.isoformat(), int((b - a).total_seconds() // 60))
+            for a, b in free
+        ],
+        notes=notes,
+    )
+
+
+# -- writing -------------------------------------------------------------------------
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
+
+
+async def create_event(
+    args: api.CreateEventArgs, state: DavState, ctx: CallContext
+) -> api.EventWritten:
+    calendars = await _listing(state, ctx)
+    writable = [
+        c for c in _choose(calendars, [args.calendar] if args.calendar else None) if not c.read_only
+    ]
+    if not writable:
+        raise Refused("There is no calendar here that accepts new events.")
+    target = writable[0]
+    zone = editing.zone_named(args.timezone, state.zone)
+    domain = state.settings.username.rpartition("@")[2] or "mailbox-mcp"
+    built, uid = editing.new_calendar(args, zone, domain)
+    href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
+    ctx.tags = [calendar_tag(target.path), CALENDARS_TAG]
+    text = built.to_ical().decode()
+    await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
+    notes = ["The server may email invitations to the attendees."] if args.attendees else []
+    return api.EventWritten(str(EventId(target.path, href, uid, "")), uid, target.name, notes)
+
+
+async def update_event(
+    args: api.UpdateEventArgs, state: DavState, ctx: CallContext
+) -> api.EventWritten:
+    event_id = EventId.parse(args.id)
+    ctx.tags = [calendar_tag(event_id.calendar), CALENDARS_TAG]
+
+    def run(client: DAVClient) -> str:
+        stored = dav.fetch(client, event_id.href)
+        parsed = expand.parse(stored.data)
+        recurrence = editing.update(parsed, event_id.uid, event_id.recurrence, args, state.zone)
+        dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
+        return recurrence
+
+    recurrence = await state.pool.run(run, deadline=ctx.deadline)
+    new_id = EventId(event_id.calendar, event_id.href, event_id.uid, recurrence)
+    name = event_id.calendar.rstrip("/").rsplit("/", 1)[-1]
+    return api.EventWritten(str(new_id), event_id.uid, name)
+
+
+async def delete_event(
+    args: api.DeleteEventArgs, state: DavState, ctx: CallContext
+) -> api.EventDeleted:
+    event_id = EventId.parse(args.id)
+    ctx.tags = [calendar_tag(event_id.calendar), CALENDARS_TAG]
+
+    def run(client: DAVClient) -> str:
+        stored = dav.fetch(client, event_id.href)
+        parsed = expand.parse(stored.data)
+        editing.master_of(parsed, event_id.uid)  # NotFound if it is gone
+        if args.scope == "occurrence" and event_id.recurrence:
+            editing.exclude(parsed, event_id.uid, event_id.recurrence)
+            dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
+            return "occurrence"
+        dav.remove(client, event_id.href, stored.etag)
+        return "series" if event_id.recurrence else "event"
+
+    deleted = await state.pool.run(run, deadline=ctx.deadline)
+    return api.EventDeleted(deleted=deleted, id=args.id)  # type: ignore[arg-type]
