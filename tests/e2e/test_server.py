@@ -16,6 +16,9 @@ from tests.mcp_client import REPO, error_text, mcp_session, structured
 pytestmark = pytest.mark.anyio
 
 
+WORKERS = 3  # IMAP, SMTP, CalDAV
+
+
 def log_events(path: Path, event: str, worker: str | None = None) -> list[dict[str, object]]:
     events = []
     for line in path.read_text().splitlines():
@@ -123,7 +126,7 @@ async def test_the_password_never_reaches_the_log_or_a_worker_environment(
     async with mcp_session(server_env, log) as session:
         structured(await session.call_tool("get_folders", {}))
         with anyio.fail_after(10):
-            while len(log_events(log, "worker.ready")) < 2:
+            while len(log_events(log, "worker.ready")) < WORKERS:
                 await anyio.sleep(0.05)
         exposed = [
             Path(f"/proc/{ready['pid']}/{what}").read_bytes()
@@ -131,7 +134,7 @@ async def test_the_password_never_reaches_the_log_or_a_worker_environment(
             for what in ("environ", "cmdline")
         ]
     password = server_env["MAILBOX_PASSWORD"].encode()
-    assert len(exposed) == 4 and not any(password in text for text in exposed)
+    assert len(exposed) == 2 * WORKERS and not any(password in text for text in exposed)
     assert server_env["MAILBOX_PASSWORD"] not in log.read_text()
 
 
@@ -143,7 +146,7 @@ async def test_closing_stdin_stops_the_server_and_its_workers(
     async with mcp_session(server_env, log) as session:
         structured(await session.call_tool("get_folders", {}))
         with anyio.fail_after(10):
-            while len(log_events(log, "worker.ready")) < 2:
+            while len(log_events(log, "worker.ready")) < WORKERS:
                 await anyio.sleep(0.05)
     pids = [int(str(ready["pid"])) for ready in log_events(log, "worker.ready")]
     with anyio.fail_after(10):
@@ -151,7 +154,7 @@ async def test_closing_stdin_stops_the_server_and_its_workers(
             while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
                 await anyio.sleep(0.05)
     assert log_events(log, "supervisor.stopped")
-    assert len(log_events(log, "runtime.stopped")) == 2
+    assert len(log_events(log, "runtime.stopped")) == WORKERS
 
 
 def _state(pid: int) -> str:

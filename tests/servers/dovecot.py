@@ -105,6 +105,8 @@ protocol lmtp {{
   auth_username_format = %u
 }}
 protocol imap {{
+  # Tests open many connections per account at once; the default limit is 10.
+  mail_max_userip_connections = 100
   # Only accounts whose folder exists are recorded (see DovecotServer.record_commands).
   rawlog_dir = {root}/rawlog/%u
 }}
