@@ -55,12 +55,7 @@ class Outbox:
         self._timeout = timeout
 
     async def send_email(self, args: SendEmailArgs) -> SendEmailResult:
-        original = None
-        source = args.reply_to_id or args.forward_id
-        if source is not None:
-            whole = args.forward_id is not None and not args.forward_inline
-            original = await self._read(OriginalArgs(source, raw=whole))
-        request = ComposeRequest(args, original)
+        request = ComposeRequest(args, await self._original_for(args))
         outcome = await self._send("send_message", request)
         notes: list[str] = []
         sent_id, saved = await self._save_to_sent(outcome, notes)
@@ -69,14 +64,9 @@ class Outbox:
         return _result(outcome, saved, sent_id, notes)
 
     async def create_draft(self, args: SendEmailArgs) -> DraftResult:
-        original = None
-        source = args.reply_to_id or args.forward_id
-        if source is not None:
-            whole = args.forward_id is not None and not args.forward_inline
-            original = await self._read(OriginalArgs(source, raw=whole))
         composed, _ = await self._workers["smtp"].call(
             "compose_message",
-            ComposeRequest(args, original),
+            ComposeRequest(args, await self._original_for(args)),
             Composed,
             timeout=self._timeout,
             idempotent=True,
@@ -101,6 +91,14 @@ class Outbox:
         return _result(outcome, saved, sent_id, notes)
 
     # -- steps ---------------------------------------------------------------------------
+
+    async def _original_for(self, args: SendEmailArgs) -> Original | None:
+        """What a reply or forward is built from (the whole message for a forward)."""
+        source = args.reply_to_id or args.forward_id
+        if source is None:
+            return None
+        whole = args.forward_id is not None and not args.forward_inline
+        return await self._read(OriginalArgs(source, raw=whole))
 
     async def _read(self, args: OriginalArgs) -> Original:
         original, _ = await self._workers["imap"].call(

@@ -19,7 +19,6 @@ import itertools
 import os
 import secrets
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
-from tests.servers.ports import free_port
+from tests.servers.ports import free_port, terminate
 from tests.servers.tls import TestCertificates
 
 CALENDAR_NAME = "Calendar"
@@ -160,13 +159,7 @@ class DavServer(ABC):
         self.startup_seconds = time.monotonic() - began
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        terminate(self._process)
         self._process = None
 
     def cleanup(self) -> None:

@@ -13,7 +13,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tests.servers.ports import free_port, wait_for_port
+from tests.servers.ports import free_port, terminate, wait_for_port
 from tests.servers.tls import TestCertificates
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -178,13 +177,7 @@ class DovecotServer:
             raise RuntimeError(f"Dovecot did not start: {exc}\n{self.log}") from exc
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        terminate(self._process)
         self._process = None
 
     def cleanup(self) -> None:

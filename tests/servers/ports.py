@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
 
 
@@ -23,3 +25,14 @@ def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> 
             if time.monotonic() > limit:
                 raise RuntimeError(f"nothing listens on {host}:{port} after {timeout} s") from None
             time.sleep(0.05)
+
+
+def terminate(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; a process already gone is fine."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

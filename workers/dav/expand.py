@@ -77,38 +77,51 @@ def expand(
     calendar_name: str,
     out: Expansion,
 ) -> None:
-    """Append the occurrences of one calendar object between ``start`` and ``end``."""
+    """Append the occurrences of one calendar object between ``start`` and ``end``.
+
+    ``calendar`` is not changed, so a parsed object can be kept and reused.
+    """
     events = calendar.walk("VEVENT")
+    kept = events
     if len(events) > MAX_COMPONENTS_PER_OBJECT:
         out.notes.append(
             f"An object in {calendar_name} holds {len(events)} events; only the first "
             f"{MAX_COMPONENTS_PER_OBJECT} were read."
         )
-        calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VEVENT"] + list(
-            events[:MAX_COMPONENTS_PER_OBJECT]
-        )
-    for event in events:
-        if event.get("RRULE") is not None and _too_many_steps(event, end):
+        kept = events[:MAX_COMPONENTS_PER_OBJECT]
+    dense = False
+    for event in list(kept):
+        if event.get("RRULE") is None:
+            continue
+        if _steps(event, start, end, whole_series=True) > MAX_ESTIMATED_STEPS:
             out.notes.append(
                 f"'{_summary(event)}' in {calendar_name} repeats too often to list "
                 f"({event.get('RRULE').to_ical().decode()[:60]}); it was left out."
             )
-            calendar.subcomponents.remove(event)
+            kept = [e for e in kept if e is not event]
+        elif _steps(event, start, end, whole_series=False) > MAX_OCCURRENCES_PER_OBJECT:
+            dense = True
+    if len(kept) != len(events):
+        calendar = _with_events(calendar, kept)
     # recurring_ical_events gives even single events a RECURRENCE-ID: decide from the source.
     recurring_uids = {
         str(e.get("UID"))
-        for e in calendar.walk("VEVENT")
+        for e in kept
         if any(e.get(p) is not None for p in ("RRULE", "RDATE", "RECURRENCE-ID"))
     }
     query = recurring_ical_events.of(calendar, skip_bad_series=True)
+    # The exact window when the answer is known to be small; a lazy walk with a cap otherwise.
+    components = _after(query, start) if dense else _between(query, start, end)
     taken = 0
-    for component in _after(query, start):
+    for component in components:
         recurring = str(component.get("UID")) in recurring_uids
         occurrence = _occurrence(component, zone, href, calendar_name, recurring)
         if occurrence is None:
             continue
         if _as_datetime(occurrence.start, zone) >= end:
-            break
+            if dense:
+                break
+            continue
         if _as_datetime(occurrence.end, zone) <= start and occurrence.end != occurrence.start:
             continue
         taken += 1
@@ -121,6 +134,21 @@ def expand(
         out.occurrences.append(occurrence)
 
 
+def _with_events(calendar: Calendar, events: list[Any]) -> Calendar:
+    copy = Calendar()
+    for name, value in calendar.property_items(recursive=False)[1:-1]:
+        copy.add(name, value)
+    copy.subcomponents = [c for c in calendar.subcomponents if c.name != "VEVENT"] + events
+    return copy
+
+
+def _between(query: Any, start: datetime, end: datetime) -> Iterator[Any]:
+    try:
+        yield from query.between(start, end)
+    except Exception:  # a broken series: nothing from this object
+        return
+
+
 def _after(query: Any, start: datetime) -> Iterator[Any]:
     try:
         yield from query.after(start)
@@ -128,25 +156,28 @@ def _after(query: Any, start: datetime) -> Iterator[Any]:
         return
 
 
-def _too_many_steps(event: Any, end: datetime) -> bool:
+def _steps(event: Any, start: datetime, end: datetime, *, whole_series: bool) -> float:
+    """Estimated recurrence steps: from DTSTART (the work to reach the range) or
+    within the range (the size of the answer) up to ``end``."""
     rule = event.get("RRULE")
     if isinstance(rule, list):
         rule = rule[0]
     freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
     interval = int((rule.get("INTERVAL") or [1])[0] or 1)
     count = rule.get("COUNT")
-    if count:
-        return int(count[0]) > MAX_ESTIMATED_STEPS
     dtstart = event.get("DTSTART")
     first = getattr(dtstart, "dt", None)
     if first is None:
-        return False
-    span = (end - _as_datetime(first, end.tzinfo)).total_seconds()
+        return 0
+    origin = _as_datetime(first, end.tzinfo)
+    if not whole_series:
+        origin = max(origin, start)
+    span = max(0.0, (end - origin).total_seconds())
     multiplier = 1
     for part in ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY"):
         multiplier *= max(1, len(rule.get(part) or []))
     steps = span / (_STEP_SECONDS.get(freq, 86400) * max(1, interval)) * multiplier
-    return steps > MAX_ESTIMATED_STEPS
+    return min(steps, float(count[0])) if count else steps
 
 
 def _occurrence(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import anyio
 import msgspec
 from caldav.davclient import DAVClient
+from icalendar import Calendar
 
 from protocol import calendar as api
 from protocol.email import parse_when
@@ -29,6 +32,7 @@ from workers.runtime import CallContext
 
 CALENDARS_TAG = "dav:calendars"
 MAX_EVENTS = 2000
+PARSED_OBJECTS_KEPT = 3000
 
 
 def calendar_tag(path: str) -> str:
@@ -42,6 +46,27 @@ class DavState:
     zone: ZoneInfo
     _home: list[str] = field(default_factory=list)
     _lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    _parsed: OrderedDict[tuple[str, str], Calendar] = field(default_factory=OrderedDict)
+    _parsed_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def parsed(self, stored: dav.StoredObject) -> Calendar:
+        """The object parsed, reused while its ETag is unchanged (parsing costs more than
+        expanding). Raises ValueError for unreadable iCalendar."""
+        if not stored.etag:
+            return expand.parse(stored.data)
+        key = (stored.href, stored.etag)
+        with self._parsed_lock:  # called from several worker threads
+            found = self._parsed.get(key)
+            if found is not None:
+                self._parsed.move_to_end(key)
+                return found
+        found = expand.parse(stored.data)
+        with self._parsed_lock:
+            self._parsed[key] = found
+            if len(self._parsed) > PARSED_OBJECTS_KEPT:
+                self._parsed.popitem(last=False)
+        return found
 
     async def home(self, ctx: CallContext) -> str:
         """The calendar home, discovered once per worker."""
@@ -156,7 +181,7 @@ async def _occurrences(
                 )
             for stored in answer.objects:
                 try:
-                    parsed = expand.parse(stored.data)
+                    parsed = state.parsed(stored)
                     expand.expand(
                         parsed,
                         start,

@@ -17,19 +17,24 @@ from protocol.settings import SmtpSettings
 from workers.tls import client_tls_context
 
 
-async def open_smtp(settings: SmtpSettings) -> SMTP:
-    """A connected, authenticated client. Raises a MailError with a sentence for the user."""
-    where = f"{settings.host}:{settings.port}"
+def new_client(settings: SmtpSettings, timeout: float) -> SMTP:
+    """A client, not yet connected, that insists on the configured TLS mode."""
     # aiosmtplib's default start_tls=None means "STARTTLS if offered": strippable.
     # Say exactly which one we require.
-    client = SMTP(
+    return SMTP(
         hostname=settings.host,
         port=settings.port,
         use_tls=settings.security == "tls",
         start_tls=settings.security == "starttls",
         tls_context=client_tls_context(settings.ca_file),
-        timeout=settings.pool.read_timeout,
+        timeout=timeout,
     )
+
+
+async def open_smtp(settings: SmtpSettings) -> SMTP:
+    """A connected, authenticated client. Raises a MailError with a sentence for the user."""
+    where = f"{settings.host}:{settings.port}"
+    client = new_client(settings, settings.pool.read_timeout)
     try:
         with anyio.fail_after(settings.pool.connect_timeout):
             await client.connect()

@@ -6,25 +6,18 @@ import time
 from typing import Any
 
 import anyio
-from aiosmtplib import SMTP, SMTPAuthenticationError, SMTPException
+from aiosmtplib import SMTPAuthenticationError, SMTPException
 
 from protocol.diagnosis import Check, DiagnoseArgs, DiagnoseResult
 from protocol.settings import SmtpSettings
 from workers.runtime import CallContext
-from workers.tls import client_tls_context
+from workers.smtp.connect import new_client
 
 
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: SmtpSettings = state.settings
     where = f"{settings.host}:{settings.port}"
-    client = SMTP(
-        hostname=settings.host,
-        port=settings.port,
-        use_tls=settings.security == "tls",
-        start_tls=settings.security == "starttls",
-        tls_context=client_tls_context(settings.ca_file),
-        timeout=settings.pool.connect_timeout,
-    )
+    client = new_client(settings, settings.pool.connect_timeout)
     checks: list[Check] = []
     start = time.perf_counter()
     try:
