@@ -22,7 +22,7 @@ import pytest
 from protocol.settings import DavSettings, PoolSettings
 from tests.mcp_client import mcp_session, structured
 from tests.perf.test_bench_folders import RESULTS, summary, timed
-from tests.servers.dav import DavAccount, DavServer
+from tests.servers.dav import DavAccount, DavServer, RadicaleServer
 from tests.servers.dovecot import Account
 from workers.dav import client as dav
 
@@ -64,8 +64,8 @@ async def test_bench_calendar(
     login = DavAccount(account.email, account.password, server.url)
     rng = random.Random(4711)
     started = time.perf_counter()
-    for i in range(EVENTS):
-        server.put_object(login, f"bench-{i}.ics", event(i, rng))
+    assert isinstance(server, RadicaleServer)
+    server.seed_files(login, {f"bench-{i}.ics": event(i, rng) for i in range(EVENTS)})
     seeded = time.perf_counter() - started
     settings = DavSettings(
         url=server.url,
