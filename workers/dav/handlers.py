@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from workers.runtime import CallContext
 CALENDARS_TAG = "dav:calendars"
 MAX_EVENTS = 2000
 PARSED_OBJECTS_KEPT = 3000
+LISTING_REUSE_SECONDS = 30.0
 
 
 def calendar_tag(path: str) -> str:
@@ -49,6 +51,7 @@ class DavState:
 
     _parsed: OrderedDict[tuple[str, str], Calendar] = field(default_factory=OrderedDict)
     _parsed_lock: threading.Lock = field(default_factory=threading.Lock)
+    recent_listing: tuple[float, list[dav.CalendarMeta]] = (0.0, [])
 
     def parsed(self, stored: dav.StoredObject) -> Calendar:
         """The object parsed, reused while its ETag is unchanged (parsing costs more than
@@ -95,7 +98,22 @@ def _token(calendars: list[dav.CalendarMeta]) -> str:
 
 async def _listing(state: DavState, ctx: CallContext) -> list[dav.CalendarMeta]:
     home = await state.home(ctx)
-    return await state.pool.run(lambda c: dav.list_calendars(c, home), deadline=ctx.deadline)
+    calendars = await state.pool.run(lambda c: dav.list_calendars(c, home), deadline=ctx.deadline)
+    state.recent_listing = (monotonic(), calendars)
+    return calendars
+
+
+async def _recent_listing(state: DavState, ctx: CallContext) -> list[dav.CalendarMeta]:
+    """The calendars as listed at most LISTING_REUSE_SECONDS ago.
+
+    Safe for freshness tokens: an older version in the token can only make the
+    supervisor refetch sooner, never serve a changed calendar. Worth it because
+    servers compute a ctag over every object (360 ms for 5,000 on Radicale).
+    """
+    taken, calendars = state.recent_listing
+    if calendars and monotonic() - taken < LISTING_REUSE_SECONDS:
+        return calendars
+    return await _listing(state, ctx)
 
 
 async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) -> Freshness:
@@ -165,7 +183,7 @@ async def _occurrences(
     start: datetime,
     end: datetime,
 ) -> tuple[list[expand.Occurrence], list[str]]:
-    calendars = _choose(await _listing(state, ctx), refs)
+    calendars = _choose(await _recent_listing(state, ctx), refs)
     # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
     ctx.validator = _token(calendars)
     ctx.tags = [calendar_tag(c.path) for c in calendars]
