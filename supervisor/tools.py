@@ -201,7 +201,8 @@ def _render_deleted(result: writing.DeleteEmailResult) -> str:
     return text
 
 
-def _imap_write(
+def _writing_tool(
+    worker: str,
     name: str,
     title: str,
     description: str,
@@ -210,43 +211,21 @@ def _imap_write(
     render: Callable[[Any], str],
     *,
     destructive: bool,
-    idempotent: bool,
+    idempotent: bool = False,
+    composite: Callable[[Any, Any], Awaitable[msgspec.Struct]] | None = None,
 ) -> ToolSpec:
     return ToolSpec(
         name=name,
         title=title,
         description=description,
-        worker="imap",
+        worker=worker,
         args_type=args_type,
         result_type=result_type,
         render=render,
         writes=True,
         destructive=destructive,
         idempotent=idempotent,
-    )
-
-
-def _outbox(
-    name: str,
-    title: str,
-    description: str,
-    args_type: type[msgspec.Struct],
-    result_type: type[msgspec.Struct],
-    render: Callable[[Any], str],
-    run: Callable[[Any, Any], Awaitable[msgspec.Struct]],
-) -> ToolSpec:
-    return ToolSpec(
-        name=name,
-        title=title,
-        description=description,
-        worker="smtp",
-        args_type=args_type,
-        result_type=result_type,
-        render=render,
-        writes=True,
-        destructive=False,
-        idempotent=False,
-        composite=run,
+        composite=composite,
     )
 
 
@@ -358,7 +337,8 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
 
 
 WRITING_TOOLS: tuple[ToolSpec, ...] = (
-    _outbox(
+    _writing_tool(
+        "smtp",
         "send_email",
         "Send an email",
         "Send an email from the user's address. 'to', 'cc', 'bcc' are lists of addresses; "
@@ -371,9 +351,11 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         writing.SendEmailArgs,
         writing.SendEmailResult,
         _render_sent,
-        lambda outbox, args: outbox.send_email(args),
+        destructive=False,
+        composite=lambda outbox, args: outbox.send_email(args),
     ),
-    _outbox(
+    _writing_tool(
+        "smtp",
         "create_draft",
         "Save a draft",
         "Save a message in Drafts without sending it; same arguments as send_email (including "
@@ -382,9 +364,11 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         writing.SendEmailArgs,
         writing.DraftResult,
         _render_draft,
-        lambda outbox, args: outbox.create_draft(args),
+        destructive=False,
+        composite=lambda outbox, args: outbox.create_draft(args),
     ),
-    _outbox(
+    _writing_tool(
+        "smtp",
         "send_draft",
         "Send a saved draft",
         "Send a draft saved in Drafts (its 'id' from create_draft or search_emails) to the "
@@ -392,9 +376,11 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         writing.SendDraftArgs,
         writing.SendEmailResult,
         _render_sent,
-        lambda outbox, args: outbox.send_draft(args),
+        destructive=False,
+        composite=lambda outbox, args: outbox.send_draft(args),
     ),
-    _imap_write(
+    _writing_tool(
+        "imap",
         "move_email",
         "Move emails",
         "Move one or more emails ('ids' from search_emails) to the folder 'destination' "
@@ -406,7 +392,8 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
         idempotent=False,
     ),
-    _imap_write(
+    _writing_tool(
+        "imap",
         "mark_email",
         "Mark emails",
         "Mark one or more emails ('ids'): 'read', 'flagged', 'answered' each true (set) or "
@@ -417,7 +404,8 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
         idempotent=True,
     ),
-    _imap_write(
+    _writing_tool(
+        "imap",
         "delete_email",
         "Delete emails",
         "Delete one or more emails ('ids'): moved to Trash, where they can be restored; a "
@@ -472,30 +460,6 @@ def _render_written(result: calendar.EventWritten) -> str:
 
 def _render_event_deleted(result: calendar.EventDeleted) -> str:
     return f"Deleted the {result.deleted}."
-
-
-def _calendar_write(
-    name: str,
-    title: str,
-    description: str,
-    args_type: type[msgspec.Struct],
-    result_type: type[msgspec.Struct],
-    render: Callable[[Any], str],
-    *,
-    destructive: bool,
-) -> ToolSpec:
-    return ToolSpec(
-        name=name,
-        title=title,
-        description=description,
-        worker="dav",
-        args_type=args_type,
-        result_type=result_type,
-        render=render,
-        writes=True,
-        destructive=destructive,
-        idempotent=False,
-    )
 
 
 CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
@@ -557,7 +521,8 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         render=_render_free_busy,
         cache=CALENDAR_CACHE,
     ),
-    _calendar_write(
+    _writing_tool(
+        "dav",
         "create_event",
         "Create an event",
         "Create an event: 'summary', 'start' and 'end' (date-times, or dates with 'all_day' "
@@ -569,7 +534,8 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         _render_written,
         destructive=False,
     ),
-    _calendar_write(
+    _writing_tool(
+        "dav",
         "update_event",
         "Change an event",
         "Change an event by its 'id' from get_calendar_events: give only the fields to change. "
@@ -581,7 +547,8 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         _render_written,
         destructive=False,
     ),
-    _calendar_write(
+    _writing_tool(
+        "dav",
         "delete_event",
         "Delete an event",
         "Delete an event by its 'id'. For a repeating event 'scope' 'occurrence' (default) "
