@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from protocol.errors import Conflict
 from protocol.settings import DavSettings, PoolSettings
 from tests.servers.dav import DavAccount, DavServer
 from workers.dav import client as dav
+from workers.dav import expand, freebusy
 
 ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -74,3 +75,74 @@ def test_calendars_are_listed_with_a_version_that_changes_with_content(
     assert before.version and after.version != before.version
     assert [o.href.rsplit("/", 1)[-1] for o in answer.objects] == ["lunch.ics"]
     assert answer.objects[0].etag and not answer.unfiltered
+
+
+def server_free_busy(
+    server: DavServer, login: DavAccount, start: str, end: str
+) -> list[tuple[str, str, bool]]:
+    """The server's own free-busy-query REPORT (RFC 4791 7.10), as (start, end, tentative) in UTC."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        f'<C:time-range start="{start}" end="{end}"/></C:free-busy-query>'
+    )
+    status, answer = server.request(
+        login, "REPORT", server.calendar_path(login), body, {"Depth": "1"}
+    )
+    assert status == 200
+    periods = []
+    for line in answer.decode().replace("\r\n ", "").replace("\n ", "").splitlines():
+        if line.startswith("FREEBUSY") and "FBTYPE=FREE" not in line:
+            first, last = line.rsplit(":", 1)[1].split("/")
+            periods.append((first, last, "BUSY-TENTATIVE" in line))
+    return sorted(periods)
+
+
+def test_free_busy_computed_from_events_matches_xandikos_free_busy_query(
+    dav_servers: dict[str, DavServer],
+) -> None:
+    """Computing free/busy from events gives the server's own answer where the server
+    gets it right (Xandikos; Radicale shifts a recurring instance after the DST change,
+    and both read floating times as UTC, which is why we never ask the server)."""
+    server = dav_servers["xandikos"]
+    login = server.add_user()
+    for name in (
+        "cancelled.ics",
+        "all-day-multi.ics",
+        "new-york-call.ics",
+        "windows-zone.ics",
+        "weekly-exdate-moved.ics",
+    ):
+        server.put_object(login, name, (ICS / name).read_text())
+    settings = settings_for(server, login)
+    client = dav.open_client(settings)
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    with dav.dav_errors(settings):
+        (calendar,) = dav.list_calendars(client, dav.discover_home(client))
+        answer = dav.query(client, calendar.url, start, end)
+    out = expand.Expansion()
+    for stored in answer.objects:
+        expand.expand(
+            expand.parse(stored.data),
+            start,
+            end,
+            BERLIN,
+            href=stored.href,
+            calendar_name="C",
+            out=out,
+        )
+    periods = [
+        freebusy.Period(o.start, o.end, str(o.component.get("STATUS", "")).upper() == "TENTATIVE")
+        for o in out.occurrences
+        if str(o.component.get("STATUS", "")).upper() != "CANCELLED"
+        and str(o.component.get("TRANSP", "")).upper() != "TRANSPARENT"
+    ]
+    ours = sorted(
+        (
+            f"{p.start.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+            f"{p.end.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+            p.tentative,
+        )
+        for p in freebusy.busy_periods(periods, start, end)  # type: ignore[arg-type]
+    )
+    assert ours == server_free_busy(server, login, "20260301T000000Z", "20260401T000000Z")
+    assert len(ours) == 6
