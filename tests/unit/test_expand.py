@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.ics_factory import ten_thousand_events
-from workers.dav.expand import MAX_COMPONENTS_PER_OBJECT, Expansion, expand, parse
+from workers.dav.expand import MAX_COMPONENTS_PER_OBJECT, Expansion, Prepared, expand, parse
 
 ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -117,3 +117,45 @@ def test_ten_thousand_events_in_one_object_give_a_bounded_answer_with_a_note() -
 def test_unreadable_calendar_text_is_a_value_error(text: str) -> None:
     with pytest.raises(ValueError):
         parse(text)
+
+
+class _PublicQueryOnly:
+    """A recurrence query showing only recurring_ical_events' public API."""
+
+    def __init__(self, query: object) -> None:
+        self._query = query
+
+    def between(self, start: datetime, end: datetime) -> object:
+        return self._query.between(start, end)  # type: ignore[attr-defined]
+
+    def after(self, start: datetime) -> object:
+        return self._query.after(start)  # type: ignore[attr-defined]
+
+
+def _listing(found: Expansion) -> list[tuple[str, object, object, str, str]]:
+    return [
+        (
+            str(o.component.get("UID")),
+            o.start,
+            o.end,
+            o.recurrence_id,
+            str(o.component.get("SUMMARY")),
+        )
+        for o in found.occurrences
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ICS.glob("*.ics")))
+def test_the_fast_expansion_equals_the_public_api_of_recurring_ical_events(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = (datetime(2025, 10, 1, tzinfo=BERLIN), datetime(2026, 12, 1, tzinfo=BERLIN))
+    assert hasattr(Prepared(parse((ICS / name).read_text())).query(), "_occurrences_between"), (
+        "this recurring-ical-events no longer has the fast path; expansion is slower"
+    )
+    fast = occurrences(name, *window)
+    original = Prepared.query
+    monkeypatch.setattr(Prepared, "query", lambda self: _PublicQueryOnly(original(self)))
+    public = occurrences(name, *window)
+    assert _listing(fast) == _listing(public)
+    assert fast.notes == public.notes

@@ -8,13 +8,14 @@ occurrences taken from one object and in total is capped.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import recurring_ical_events
-from icalendar import Calendar
+from icalendar import Calendar, vDDDTypes
 
 MAX_OCCURRENCES_PER_OBJECT = 2000
 MAX_COMPONENTS_PER_OBJECT = 2000
@@ -37,10 +38,11 @@ class Occurrence:
     @property
     def recurrence_id(self) -> str:
         """The RECURRENCE-ID text of this occurrence of a series; "" for a single event."""
-        rid = self.component.get("RECURRENCE-ID")
-        return rid.to_ical().decode() if self.recurring and rid is not None else ""
+        if not self.recurring or self.original_start is None:
+            return ""
+        return str(vDDDTypes(self.original_start).to_ical().decode())
 
-    component: Any  # icalendar Event
+    component: Any  # the icalendar VEVENT it comes from (the series, or its override)
     start: date | datetime
     end: date | datetime
     all_day: bool
@@ -48,12 +50,30 @@ class Occurrence:
     href: str
     calendar: str
     calendar_path: str = ""
+    original_start: date | datetime | None = None  # what RECURRENCE-ID names
 
 
 @dataclass
 class Expansion:
     occurrences: list[Occurrence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+class Prepared:
+    """A parsed object and its recurrence query, built once and kept while the object's
+    ETag holds: building the query and dateutil's cache inside it cost more than
+    expanding one window."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self._query: Any = None
+        self._lock = threading.Lock()  # expansions run in several worker threads
+
+    def query(self) -> Any:
+        with self._lock:
+            if self._query is None:
+                self._query = recurring_ical_events.of(self.calendar, skip_bad_series=True)
+            return self._query
 
 
 def parse(text: str) -> Calendar:
@@ -68,7 +88,7 @@ def parse(text: str) -> Calendar:
 
 
 def expand(
-    calendar: Calendar,
+    source: Calendar | Prepared,
     start: datetime,
     end: datetime,
     zone: tzinfo,
@@ -79,8 +99,10 @@ def expand(
 ) -> None:
     """Append the occurrences of one calendar object between ``start`` and ``end``.
 
-    ``calendar`` is not changed, so a parsed object can be kept and reused.
+    ``source`` is not changed, so a parsed object can be kept and reused.
     """
+    prepared = source if isinstance(source, Prepared) else Prepared(source)
+    calendar = prepared.calendar
     events = calendar.walk("VEVENT")
     kept = events
     if len(events) > MAX_COMPONENTS_PER_OBJECT:
@@ -102,22 +124,21 @@ def expand(
         elif _steps(event, start, end, whole_series=False) > MAX_OCCURRENCES_PER_OBJECT:
             dense = True
     if len(kept) != len(events):
-        calendar = _with_events(calendar, kept)
+        prepared = Prepared(_with_events(calendar, kept))
     # recurring_ical_events gives even single events a RECURRENCE-ID: decide from the source.
     recurring_uids = {
         str(e.get("UID"))
         for e in kept
         if any(e.get(p) is not None for p in ("RRULE", "RDATE", "RECURRENCE-ID"))
     }
-    query = recurring_ical_events.of(calendar, skip_bad_series=True)
+    query = prepared.query()
     # The exact window when the answer is known to be small; a lazy walk with a cap otherwise.
-    components = _after(query, start) if dense else _between(query, start, end)
+    spans = _spans_after(query, start) if dense else _spans_between(query, start, end)
     taken = 0
-    for component in components:
+    for component, first, last, original in spans:
         recurring = str(component.get("UID")) in recurring_uids
-        occurrence = _occurrence(component, zone, href, calendar_name, recurring)
-        if occurrence is None:
-            continue
+        occurrence = _occurrence(component, first, last, zone, href, calendar_name, recurring)
+        occurrence.original_start = original
         if _as_datetime(occurrence.start, zone) >= end:
             if dense:
                 break
@@ -134,6 +155,10 @@ def expand(
         out.occurrences.append(occurrence)
 
 
+# (source component, start, end, the start RECURRENCE-ID names) of one occurrence.
+Span = tuple[Any, date | datetime, date | datetime, date | datetime | None]
+
+
 def _with_events(calendar: Calendar, events: list[Any]) -> Calendar:
     copy = Calendar()
     for name, value in calendar.property_items(recursive=False)[1:-1]:
@@ -142,18 +167,50 @@ def _with_events(calendar: Calendar, events: list[Any]) -> Calendar:
     return copy
 
 
-def _between(query: Any, start: datetime, end: datetime) -> Iterator[Any]:
+def _spans_between(query: Any, start: datetime, end: datetime) -> Iterator[Span]:
+    # recurring_ical_events turns every occurrence into a copy of its component (two
+    # thirds of the expansion time); its occurrences carry all we read, so use them
+    # where this version has them, and the public copies otherwise.
+    occurrences_between = getattr(query, "_occurrences_between", None)
     try:
-        yield from query.between(start, end)
-    except Exception:  # a broken series: nothing from this object
+        if occurrences_between is None:
+            yield from (_span_of_copy(c) for c in query.between(start, end))
+            return
+        for found in occurrences_between(start, end):
+            source = getattr(getattr(found, "_adapter", None), "_component", None)
+            if source is None:
+                yield _span_of_copy(found.as_component(True))
+                continue
+            rid = source.get("RECURRENCE-ID")
+            yield source, found.start, found.end, rid.dt if rid is not None else found.start
+    except Exception:  # a broken series: nothing more from this object
         return
 
 
-def _after(query: Any, start: datetime) -> Iterator[Any]:
+def _spans_after(query: Any, start: datetime) -> Iterator[Span]:
     try:
-        yield from query.after(start)
+        yield from (_span_of_copy(c) for c in query.after(start))
     except Exception:  # a broken series deep inside the generator: stop this object
         return
+
+
+def _span_of_copy(component: Any) -> Span:
+    """The span of a component copied for one occurrence (DTSTART is that occurrence's)."""
+    dtstart = component.get("DTSTART")
+    if dtstart is None:
+        raise ValueError("an occurrence without DTSTART")
+    first = dtstart.dt
+    all_day = isinstance(first, date) and not isinstance(first, datetime)
+    dtend = component.get("DTEND")
+    if dtend is not None:
+        last = dtend.dt
+    elif component.get("DURATION") is not None:
+        last = first + component.get("DURATION").dt
+    else:
+        # RFC 5545 3.6.1: a date lasts the day, a date-time is an instant.
+        last = first + timedelta(days=1) if all_day else first
+    rid = component.get("RECURRENCE-ID")
+    return component, first, last, rid.dt if rid is not None else first
 
 
 def _steps(event: Any, start: datetime, end: datetime, *, whole_series: bool) -> float:
@@ -181,22 +238,15 @@ def _steps(event: Any, start: datetime, end: datetime, *, whole_series: bool) ->
 
 
 def _occurrence(
-    component: Any, zone: tzinfo, href: str, calendar_name: str, recurring: bool
-) -> Occurrence | None:
-    dtstart = component.get("DTSTART")
-    if dtstart is None:
-        return None
-    first = dtstart.dt
-    all_day = isinstance(first, date) and not isinstance(first, datetime)
-    dtend = component.get("DTEND")
-    if dtend is not None:
-        last = dtend.dt
-    elif component.get("DURATION") is not None:
-        last = first + component.get("DURATION").dt
-    else:
-        # RFC 5545 3.6.1: a date lasts the day, a date-time is an instant.
-        last = first + timedelta(days=1) if all_day else first
-    if all_day:
+    component: Any,
+    first: date | datetime,
+    last: date | datetime,
+    zone: tzinfo,
+    href: str,
+    calendar_name: str,
+    recurring: bool,
+) -> Occurrence:
+    if isinstance(first, date) and not isinstance(first, datetime):
         end_day = last if not isinstance(last, datetime) else last.date()
         return Occurrence(component, first, end_day, True, recurring, href, calendar_name)
     return Occurrence(

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import anyio
 import msgspec
 from caldav.davclient import DAVClient
-from icalendar import Calendar
 
 from protocol import calendar as api
 from protocol.email import parse_when
@@ -49,22 +48,22 @@ class DavState:
     _home: list[str] = field(default_factory=list)
     _lock: anyio.Lock = field(default_factory=anyio.Lock)
 
-    _parsed: OrderedDict[tuple[str, str], Calendar] = field(default_factory=OrderedDict)
+    _parsed: OrderedDict[tuple[str, str], expand.Prepared] = field(default_factory=OrderedDict)
     _parsed_lock: threading.Lock = field(default_factory=threading.Lock)
     recent_listing: tuple[float, list[dav.CalendarMeta]] = (0.0, [])
 
-    def parsed(self, stored: dav.StoredObject) -> Calendar:
+    def parsed(self, stored: dav.StoredObject) -> expand.Prepared:
         """The object parsed, reused while its ETag is unchanged (parsing costs more than
         expanding). Raises ValueError for unreadable iCalendar."""
         if not stored.etag:
-            return expand.parse(stored.data)
+            return expand.Prepared(expand.parse(stored.data))
         key = (stored.href, stored.etag)
         with self._parsed_lock:  # called from several worker threads
             found = self._parsed.get(key)
             if found is not None:
                 self._parsed.move_to_end(key)
                 return found
-        found = expand.parse(stored.data)
+        found = expand.Prepared(expand.parse(stored.data))
         with self._parsed_lock:
             self._parsed[key] = found
             if len(self._parsed) > PARSED_OBJECTS_KEPT:
