@@ -19,6 +19,7 @@ ErrorKind = Literal[
     "worker_crashed",
     "conflict",
     "refused",
+    "rate_limited",
     "protocol_error",
     "config",
     "internal",
@@ -86,6 +87,13 @@ class Refused(MailError):
     kind = "refused"
 
 
+class RateLimited(MailError):
+    """Too many requests to one protocol in a short time (our own limit, not the server's)."""
+
+    kind = "rate_limited"
+    retryable = True
+
+
 class ProtocolViolation(MailError):
     kind = "protocol_error"
 
@@ -110,6 +118,7 @@ _BY_KIND: dict[str, type[MailError]] = {
         WorkerCrashed,
         Conflict,
         Refused,
+        RateLimited,
         ProtocolViolation,
         ConfigError,
         InternalError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -13,6 +14,7 @@ from protocol.errors import ConfigError
 from protocol.logs import register_secret
 from supervisor.cache import SessionCache
 from supervisor.config import Settings, resolve_password
+from supervisor.rate_limit import TokenBucket
 from supervisor.runner import ToolRunner
 from supervisor.server import build_server
 from supervisor.tools import available_tools
@@ -32,6 +34,27 @@ class PasswordSource:
         self._settings = settings
         self._lock = anyio.Lock()
         self._password: str | None = None
+        self._refreshed = False
+
+    async def refresh(self) -> bool:
+        """After a refused login: run the password command once more (once per session).
+
+        True if it now prints a different password, so a worker restart may help;
+        False without a command, on the second call, or when nothing changed.
+        """
+        async with self._lock:
+            if self._settings.password_command is None or self._refreshed:
+                return False
+            self._refreshed = True
+            try:
+                fresh = await anyio.to_thread.run_sync(resolve_password, self._settings)
+            except ConfigError as exc:
+                log.warning("password.refresh_failed", error=exc.message)
+                return False
+            register_secret(fresh)
+            changed, self._password = fresh != self._password, fresh
+            log.info("password.refreshed", changed=changed)
+            return changed
 
     async def get(self) -> str:
         async with self._lock:
@@ -41,11 +64,31 @@ class PasswordSource:
             return self._password
 
 
+def restart_policy(settings: Settings) -> RestartPolicy:
+    """The restart policy with the heartbeat and memory ceiling the settings ask for."""
+    return dataclasses.replace(
+        DEFAULT_POLICY,
+        ping_interval=settings.heartbeat_interval,
+        ping_timeout=settings.heartbeat_timeout,
+        max_rss_bytes=settings.worker_max_rss_mb * 2**20,
+    )
+
+
+def rate_limit(settings: Settings, name: str, label: str) -> TokenBucket | None:
+    per_minute = settings.rate_limits.get(name, 0)
+    return TokenBucket(label, per_minute, max(1, per_minute // 5)) if per_minute else None
+
+
 def build_workers(
-    settings: Settings, policy: RestartPolicy = DEFAULT_POLICY, log_level: str | None = None
+    settings: Settings,
+    policy: RestartPolicy = DEFAULT_POLICY,
+    log_level: str | None = None,
+    *,
+    password: PasswordSource | None = None,
+    limited: bool = False,
 ) -> dict[str, WorkerHandle]:
-    """One handle per worker process; none is started yet."""
-    password = PasswordSource(settings)
+    """One handle per worker process; none is started yet. ``limited``: with rate limits."""
+    password = password or PasswordSource(settings)
 
     def settings_for(
         make: Callable[[str], msgspec.Struct],
@@ -55,26 +98,41 @@ def build_workers(
 
         return factory
 
+    kinds = (
+        ("imap", settings.imap_settings, "IMAP"),
+        ("smtp", settings.smtp_settings, "SMTP"),
+        ("dav", settings.dav_settings, "CalDAV"),
+    )
     return {
-        "imap": WorkerHandle(
-            "imap", settings_for(settings.imap_settings), policy, label="IMAP", log_level=log_level
-        ),
-        "smtp": WorkerHandle(
-            "smtp", settings_for(settings.smtp_settings), policy, label="SMTP", log_level=log_level
-        ),
-        "dav": WorkerHandle(
-            "dav", settings_for(settings.dav_settings), policy, label="CalDAV", log_level=log_level
-        ),
+        name: WorkerHandle(
+            name,
+            settings_for(make),
+            policy,
+            label=label,
+            log_level=log_level,
+            rate_limit=rate_limit(settings, name, label) if limited else None,
+            refresh_credentials=password.refresh,
+        )
+        for name, make, label in kinds
     }
 
 
 async def serve_stdio(settings: Settings | None, config_error: ConfigError | None) -> None:
     """Serve MCP on stdin/stdout until the client closes stdin, then stop the workers."""
     effective = settings or PLACEHOLDER_SETTINGS
-    workers = build_workers(effective) if settings is not None else {}
+    password = PasswordSource(effective)
+    workers = (
+        build_workers(effective, restart_policy(effective), password=password, limited=True)
+        if settings is not None
+        else {}
+    )
     cache = SessionCache(effective.cache_max_entries, effective.cache_max_bytes)
     runner = ToolRunner(
-        available_tools(effective.read_only), workers, cache, effective, blocked=config_error
+        available_tools(effective.read_only),
+        workers,
+        cache,
+        effective,
+        blocked=config_error,
     )
     server = build_server(runner)
     if config_error is not None:

@@ -50,6 +50,14 @@ class Settings:
     log_format: str = "console"
     imap_pool: PoolSettings = field(default_factory=PoolSettings)
     max_attachment_bytes: int = 25 * 1024 * 1024
+    heartbeat_interval: float = 15.0
+    heartbeat_timeout: float = 10.0
+    worker_max_rss_mb: int = 1024
+    # Requests a minute each worker may send (0 = no limit); CalDAV stays well below
+    # mailbox.org's 1,500 per 5 minutes, IMAP below what a desktop client does.
+    rate_limits: dict[str, int] = field(
+        default_factory=lambda: {"imap": 300, "smtp": 30, "dav": 150}
+    )
 
     def imap_settings(self, password: str) -> ImapSettings:
         return ImapSettings(
@@ -155,6 +163,14 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         max_attachment_bytes=reader.integer(
             "MAILBOX_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, 1, 2**34
         ),
+        heartbeat_interval=reader.seconds("MAILBOX_HEARTBEAT_INTERVAL", 15.0),
+        heartbeat_timeout=reader.seconds("MAILBOX_HEARTBEAT_TIMEOUT", 10.0),
+        worker_max_rss_mb=reader.integer("MAILBOX_WORKER_MAX_RSS_MB", 1024, 0, 1_000_000),
+        rate_limits={
+            "imap": reader.integer("MAILBOX_RATE_LIMIT_IMAP", 300, 0, 1_000_000),
+            "smtp": reader.integer("MAILBOX_RATE_LIMIT_SMTP", 30, 0, 1_000_000),
+            "dav": reader.integer("MAILBOX_RATE_LIMIT_CALDAV", 150, 0, 1_000_000),
+        },
     )
     return settings
 

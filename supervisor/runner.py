@@ -26,6 +26,7 @@ from protocol.messages import Result
 from supervisor.cache import CacheEntry, SessionCache
 from supervisor.config import Settings
 from supervisor.outbox import Outbox
+from supervisor.status import server_status
 from supervisor.tools import ToolSpec
 from supervisor.worker_handle import ProgressCallback, WorkerHandle
 
@@ -73,12 +74,14 @@ class ToolRunner:
         spec = self.tools.get(name)
         if spec is None:
             raise InvalidArgument(f"There is no tool named {name!r}; call tools/list to see them.")
-        if self._blocked is not None:
-            raise self._blocked
         try:
             args = msgspec.convert(dict(arguments or {}), spec.args_type)
         except msgspec.ValidationError as exc:
             raise InvalidArgument(f"Invalid arguments for {name}: {exc}") from None
+        if spec.local:  # about the server itself: works even when the settings are wrong
+            return ToolAnswer(server_status(self._workers, self._cache))
+        if self._blocked is not None:
+            raise self._blocked
         if self._settings.read_only and spec.writes_when(args):
             raise InvalidArgument(
                 f"{name} cannot change anything here: the server runs read-only "

@@ -16,6 +16,8 @@ import msgspec
 from protocol import attachment, calendar, conversation, email, writing
 from protocol.fingerprint import IMAP_FOLDERS_TAG
 from protocol.schema import object_schema
+from protocol.status import ServerStatusArgs, ServerStatusResult
+from supervisor.status import render_status
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class ToolSpec:
     timeout: float | None = None
     # A tool that spans workers (send_email): run by supervisor.outbox.Outbox.
     composite: Callable[[Any, Any], Awaitable[msgspec.Struct]] | None = None
+    # Answered by the supervisor itself from its own state (server_status).
+    local: bool = False
 
     def to_mcp(self) -> types.Tool:
         return types.Tool(
@@ -561,7 +565,26 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
 )
 
 
+STATUS_TOOL = ToolSpec(
+    name="server_status",
+    title="Server status",
+    description=(
+        "How this mail server itself is doing: for each worker (imap, smtp, dav) whether it "
+        "is ready, its process id, restarts after crashes, memory, requests served and "
+        "failed, connections in use and idle, waits for a connection, whether a login was "
+        "refused, and rate limiting; plus the cache. Use it when tools fail or are slow. "
+        "It reads no mail and contacts no server."
+    ),
+    worker="supervisor",
+    args_type=ServerStatusArgs,
+    result_type=ServerStatusResult,
+    render=render_status,
+    open_world=False,
+    local=True,
+)
+
+
 def available_tools(read_only: bool) -> dict[str, ToolSpec]:
     """The tools to list: every tool, or only the reading ones in read-only mode."""
-    every = (*EMAIL_TOOLS, *WRITING_TOOLS, *CALENDAR_TOOLS)
+    every = (*EMAIL_TOOLS, *WRITING_TOOLS, *CALENDAR_TOOLS, STATUS_TOOL)
     return {spec.name: spec for spec in every if not (read_only and spec.writes)}

@@ -27,6 +27,7 @@ import structlog
 from anyio.abc import Process
 
 from protocol.errors import (
+    AuthFailed,
     MailError,
     ServerTimeout,
     Unavailable,
@@ -48,6 +49,7 @@ from protocol.messages import (
     Shutdown,
     ToWorker,
 )
+from supervisor.rate_limit import TokenBucket
 
 R = TypeVar("R")
 log = structlog.get_logger()
@@ -75,6 +77,8 @@ class RestartPolicy:
     shutdown_timeout: float = 5.0
     # Grace beyond the worker's own deadline, so its precise timeout message wins.
     reply_grace: float = 1.0
+    # A worker whose resident memory grows past this is replaced between requests (0: never).
+    max_rss_bytes: int = 0
 
 
 DEFAULT_POLICY = RestartPolicy()
@@ -99,8 +103,13 @@ class WorkerHandle:
         label: str | None = None,
         log_level: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        rate_limit: TokenBucket | None = None,
+        refresh_credentials: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.name = name
+        self._rate_limit = rate_limit
+        self._refresh_credentials = refresh_credentials
+        self._recycling: str | None = None
         self._log_level = log_level
         self.label = label or name.upper()
         self._settings = settings
@@ -118,6 +127,8 @@ class WorkerHandle:
         self._fatal: MailError | None = None
         self._encoder = msgspec.msgpack.Encoder()
         self.restarts = 0
+        self.recycled = 0
+        self.started_at: float | None = None
         self.pid: int | None = None
         self.metrics: dict[str, int | float | str] = {}
 
@@ -134,6 +145,12 @@ class WorkerHandle:
             self._fail_pending()
             if self._closing:
                 break
+            if self._recycling is not None:
+                # Replaced on purpose (memory, new password): not a failure, no backoff.
+                log.info("worker.recycled", worker=self.name, reason=self._recycling)
+                self._recycling = None
+                self.recycled += 1
+                continue
             delay = self._plan_restart()
             log.warning(
                 "worker.restart",
@@ -196,6 +213,7 @@ class WorkerHandle:
                 log.error("worker.boot_failed", worker=self.name, pid=process.pid)
                 return False
             log.info("worker.ready", worker=self.name, pid=process.pid)
+            self.started_at = self._clock()
             self._channel = channel
             self._ready.set()
             async with anyio.create_task_group() as tg:
@@ -244,6 +262,7 @@ class WorkerHandle:
                 case Pong():
                     self.metrics = dict(message.metrics)
                     self._pong.set()
+                    await self._recycle_if_too_big(channel)
                 case Ready():
                     pass
 
@@ -281,6 +300,70 @@ class WorkerHandle:
         process.kill()
         await process.wait()
 
+    async def _recycle_if_too_big(self, channel: MessageChannel[FromWorker, ToWorker]) -> None:
+        rss = self.metrics.get("rss_bytes", 0)
+        limit = self._policy.max_rss_bytes
+        if not limit or not isinstance(rss, int) or rss <= limit or self._pending:
+            return
+        log.warning(
+            "worker.too_big", worker=self.name, rss_mb=rss // 2**20, limit_mb=limit // 2**20
+        )
+        await self._ask_to_stop(channel, "memory")
+
+    async def recycle(self, reason: str) -> None:
+        """Replace the worker by a fresh one (with fresh settings), without counting a failure.
+
+        Calls in flight on the old worker fail as if it had crashed: reads are retried.
+        """
+        channel = self._channel
+        if channel is not None:
+            await self._ask_to_stop(channel, reason)
+
+    async def _ask_to_stop(
+        self, channel: MessageChannel[FromWorker, ToWorker], reason: str
+    ) -> None:
+        # No await before the channel is withdrawn: no new call can start on this worker.
+        self._recycling = reason
+        if self._channel is channel:
+            self._channel = None
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await channel.send(Shutdown())
+
+    async def refresh_metrics(self, timeout: float = 2.0) -> None:
+        """Ask the worker for fresh metrics now, instead of at the next heartbeat."""
+        channel = self._channel
+        if channel is None:
+            return
+        # A new event: the one the heartbeat last used may already be set.
+        self._pong = pong = anyio.Event()
+        with anyio.move_on_after(timeout), contextlib.suppress(*_PIPE_ERRORS):
+            await channel.send(Ping(0))
+            await pong.wait()
+
+    def status(self) -> dict[str, int | float | str | None]:
+        """What server_status and --diagnose show: state, process, restarts, pool metrics."""
+        now = self._clock()
+        if self._fatal is not None:
+            state = "not configured"
+        elif self._circuit_until > now:
+            state = f"paused for {self._circuit_until - now:.0f} s after repeated failures"
+        elif self._channel is not None:
+            state = "ready"
+        else:
+            state = "starting"
+        status: dict[str, int | float | str | None] = {
+            "state": state,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "recycled": self.recycled,
+            "uptime_s": round(now - self.started_at, 1) if self.started_at and self.ready else None,
+            "calls_waiting": len(self._pending),
+        }
+        status.update(self.metrics)
+        if self._rate_limit is not None:
+            status.update(self._rate_limit.metrics())
+        return status
+
     def _fail_pending(self) -> None:
         for pending in self._pending.values():
             if pending.reply is None:
@@ -304,6 +387,32 @@ class WorkerHandle:
         MailError the worker reported, WorkerCrashed (for a write, marked as
         possibly applied), ServerTimeout or Unavailable.
         """
+        if self._rate_limit is not None:
+            await self._rate_limit.acquire()
+        try:
+            return await self._call_retrying_reads(
+                tool, args, result_type, timeout, idempotent, on_progress
+            )
+        except AuthFailed:
+            # A refused login sent nothing, so even a write may go once more, after the
+            # password command (run again once per session) gave a different password.
+            if self._refresh_credentials is None or not await self._refresh_credentials():
+                raise
+            log.info("worker.new_credentials", worker=self.name)
+            await self.recycle("new password")
+            return await self._call_retrying_reads(
+                tool, args, result_type, timeout, idempotent, on_progress
+            )
+
+    async def _call_retrying_reads(
+        self,
+        tool: str,
+        args: msgspec.Struct,
+        result_type: type[R],
+        timeout: float,
+        idempotent: bool,
+        on_progress: ProgressCallback | None,
+    ) -> tuple[R, Result]:
         attempts = 2 if idempotent else 1
         for attempt in range(1, attempts + 1):
             try:

@@ -9,6 +9,7 @@ deadline; a handler's exception becomes one Failure frame, never a dead worker.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, suppress
@@ -97,6 +98,21 @@ class _Counters:
     in_flight: dict[int, anyio.CancelScope] = field(default_factory=dict)
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux), else its peak (other systems)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
 class WorkerRuntime(Generic[SettingsT, StateT]):
     """Serves one supervisor over one message channel."""
 
@@ -161,6 +177,7 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
             "requests_served": self._counters.served,
             "requests_failed": self._counters.failed,
             "requests_in_flight": len(self._counters.in_flight),
+            "rss_bytes": resident_bytes(),
         }
         metrics.update(self._spec.metrics(state))
         return metrics

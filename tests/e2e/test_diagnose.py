@@ -35,8 +35,15 @@ def test_diagnose_passes_with_the_right_password(server_env: dict[str, str]) -> 
         "smtp",
         "caldav",
         "caldav",
+        "imap",
+        "smtp",
+        "dav",
     ]
     assert all(line.startswith("ok") for line in lines[:-1])
+    processes = [line for line in lines if " process " in line]
+    assert len(processes) == 3
+    for line in processes:
+        assert ": ready, pid " in line and "restarts 0" in line and "memory " in line
     assert "6 folders" in done.stdout and "TLSv1" in done.stdout
     assert lines[-1].startswith("Ready")
 

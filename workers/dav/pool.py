@@ -14,9 +14,10 @@ from typing import TypeVar
 import anyio
 from caldav.davclient import DAVClient
 
-from protocol.errors import MailError, ServerTimeout, Unavailable
+from protocol.errors import AuthFailed, MailError, ServerTimeout, Unavailable
 from protocol.settings import DavSettings
 from workers.dav.client import dav_errors, open_client
+from workers.login_gate import LoginGate
 
 T = TypeVar("T")
 
@@ -29,8 +30,9 @@ class DavPool:
         self._closed = False
         self.opened = self.failures = self.checkouts = self.waits = 0
         self.in_use = 0
+        self.login_gate = LoginGate("CalDAV")
 
-    def metrics(self) -> dict[str, int]:
+    def metrics(self) -> dict[str, int | str]:
         return {
             "pool_idle": len(self._idle),
             "pool_in_use": self.in_use,
@@ -38,12 +40,14 @@ class DavPool:
             "pool_failures": self.failures,
             "pool_checkouts": self.checkouts,
             "pool_waits": self.waits,
+            **self.login_gate.metrics(),
         }
 
     async def run(self, fn: Callable[[DAVClient], T], *, deadline: float) -> T:
         """Run blocking ``fn(client)`` in a thread; raises MailErrors only."""
         if self._closed:
             raise Unavailable("The calendar worker is shutting down; try again in a moment.")
+        self.login_gate.check()
         if self._permits.value == 0:
             self.waits += 1
         async with self._permits:
@@ -67,6 +71,8 @@ class DavPool:
                 raise ServerTimeout(
                     "The calendar server did not answer in time; try again or ask for a shorter range."
                 ) from None
+            except AuthFailed as exc:
+                raise self.login_gate.record(exc) from None
             except MailError as exc:
                 # A plain refusal (404, 412, 403) leaves the session usable.
                 healthy = not exc.retryable

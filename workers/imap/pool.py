@@ -21,6 +21,7 @@ import structlog
 from protocol.errors import AuthFailed, MailError
 from protocol.settings import PoolSettings
 from workers.imap.errors import is_connection_broken
+from workers.login_gate import LoginGate
 
 T = TypeVar("T")
 
@@ -113,11 +114,12 @@ class ImapPool:
         self.waits = 0
         self.checkouts = 0
         self.selected_reuse = 0
+        self.login_gate = LoginGate("IMAP")
 
     def __repr__(self) -> str:
         return f"<ImapPool in_use={len(self._in_use)} idle={len(self._idle)}>"
 
-    def metrics(self) -> dict[str, int]:
+    def metrics(self) -> dict[str, int | str]:
         return {
             "pool_in_use": len(self._in_use),
             "pool_idle": len(self._idle),
@@ -128,6 +130,7 @@ class ImapPool:
             "pool_waits": self.waits,
             "pool_checkouts": self.checkouts,
             "pool_selected_reuse": self.selected_reuse,
+            **self.login_gate.metrics(),
         }
 
     # -- planning: synchronous, the only code that changes pool state --------
@@ -255,11 +258,12 @@ class ImapPool:
     async def _open(self, deadline: float | None) -> ImapConnection:
         delay = 0.2
         for attempt in range(1, OPEN_ATTEMPTS + 1):
+            self.login_gate.check()
             try:
                 client = await anyio.to_thread.run_sync(self._connect)
-            except AuthFailed:
+            except AuthFailed as exc:
                 self.failures += 1
-                raise  # never hammer a login: accounts get locked
+                raise self.login_gate.record(exc) from None  # never hammer a login
             except MailError as exc:
                 self.failures += 1
                 late = deadline is not None and time.time() + delay > deadline

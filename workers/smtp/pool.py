@@ -15,8 +15,9 @@ import anyio
 import structlog
 from aiosmtplib import SMTP, SMTPException
 
-from protocol.errors import MailError
+from protocol.errors import AuthFailed, MailError
 from protocol.settings import PoolSettings
+from workers.login_gate import LoginGate
 
 log = structlog.get_logger()
 
@@ -39,8 +40,9 @@ class SmtpPool:
         self.opened = self.closed = self.failures = self.checkouts = self.noop_checks = 0
         self.waits = 0
         self.in_use = 0
+        self.login_gate = LoginGate("SMTP")
 
-    def metrics(self) -> dict[str, int]:
+    def metrics(self) -> dict[str, int | str]:
         return {
             "pool_idle": len(self._idle),
             "pool_in_use": self.in_use,
@@ -50,6 +52,7 @@ class SmtpPool:
             "pool_checkouts": self.checkouts,
             "pool_noop_checks": self.noop_checks,
             "pool_waits": self.waits,
+            **self.login_gate.metrics(),
         }
 
     @asynccontextmanager
@@ -63,7 +66,11 @@ class SmtpPool:
             self.checkouts += 1
             conn = await self._reusable()
             if conn is None:
-                conn = await self._connect()
+                self.login_gate.check()
+                try:
+                    conn = await self._connect()
+                except AuthFailed as exc:
+                    raise self.login_gate.record(exc) from None
                 self.opened += 1
             self.in_use += 1
             healthy = False

@@ -1,0 +1,79 @@
+"""The answer of ``server_status`` and the metrics part of ``--diagnose``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from protocol.status import CacheStatus, ServerStatusResult, WorkerStatus
+from supervisor import __version__
+from supervisor.cache import SessionCache
+from supervisor.worker_handle import WorkerHandle
+
+_SHOWN = (  # the metrics worth a line, in this order
+    "rss_bytes",
+    "requests_served",
+    "requests_failed",
+    "requests_in_flight",
+    "pool_in_use",
+    "pool_idle",
+    "pool_waits",
+    "pool_failures",
+    "login_refused",
+    "rate_delayed",
+    "rate_refused",
+)
+
+
+def worker_statuses(workers: Mapping[str, WorkerHandle]) -> list[WorkerStatus]:
+    statuses = []
+    for name, worker in workers.items():
+        raw = worker.status()
+        metrics = {
+            k: v
+            for k, v in raw.items()
+            if v is not None
+            and k not in ("state", "pid", "restarts", "recycled", "uptime_s")
+            and isinstance(v, int | float | str)
+        }
+        statuses.append(
+            WorkerStatus(
+                name=name,
+                state=str(raw["state"]),
+                pid=worker.pid,
+                restarts=worker.restarts,
+                recycled=worker.recycled,
+                uptime_s=raw["uptime_s"] if isinstance(raw["uptime_s"], float) else None,
+                metrics=metrics,
+            )
+        )
+    return statuses
+
+
+def server_status(workers: Mapping[str, WorkerHandle], cache: SessionCache) -> ServerStatusResult:
+    return ServerStatusResult(
+        version=__version__,
+        workers=worker_statuses(workers),
+        cache=CacheStatus(len(cache), cache.size_bytes, cache.hits, cache.misses),
+    )
+
+
+def describe(status: WorkerStatus) -> str:
+    """One line for a person: state, process, restarts and the useful metrics."""
+    parts = [f"{status.name}: {status.state}", f"pid {status.pid}", f"restarts {status.restarts}"]
+    for key in _SHOWN:
+        value = status.metrics.get(key)
+        if value is None:
+            continue
+        if key == "rss_bytes" and isinstance(value, int | float):
+            parts.append(f"memory {value / 2**20:.0f} MB")
+        else:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    return ", ".join(parts)
+
+
+def render_status(result: ServerStatusResult) -> str:
+    lines = [f"mailbox-mcp-server {result.version}"]
+    lines += [describe(w) for w in result.workers]
+    c = result.cache
+    lines.append(f"cache: {c.entries} entries, {c.bytes} bytes, {c.hits} hits, {c.misses} misses")
+    return "\n".join(lines)
