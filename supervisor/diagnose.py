@@ -18,7 +18,7 @@ from protocol.diagnosis import Check, DiagnoseArgs, DiagnoseResult
 from protocol.errors import ConfigError, MailError
 from supervisor.app import PasswordSource, build_workers
 from supervisor.config import Settings
-from supervisor.status import describe, worker_statuses
+from supervisor.status import describe, refresh_metrics, worker_statuses
 from supervisor.worker_handle import RestartPolicy
 
 DIAGNOSE_TIMEOUT = 60.0
@@ -81,8 +81,7 @@ async def collect_checks(
                 checks.extend(result.checks)
             except MailError as exc:
                 checks.append(Check(f"{name} worker", False, exc.message, _since(start)))
-        for worker in workers.values():
-            await worker.refresh_metrics()
+        await refresh_metrics(workers)
         for status in worker_statuses(workers):
             checks.append(Check(f"{status.name} process", True, describe(status), 0.0))
         for worker in workers.values():

@@ -79,7 +79,7 @@ class ToolRunner:
         except msgspec.ValidationError as exc:
             raise InvalidArgument(f"Invalid arguments for {name}: {exc}") from None
         if spec.local:  # about the server itself: works even when the settings are wrong
-            return ToolAnswer(server_status(self._workers, self._cache))
+            return ToolAnswer(await server_status(self._workers, self._cache))
         if self._blocked is not None:
             raise self._blocked
         if self._settings.read_only and spec.writes_when(args):

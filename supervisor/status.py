@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import anyio
+
 from protocol.status import CacheStatus, ServerStatusResult, WorkerStatus
 from supervisor import __version__
 from supervisor.cache import SessionCache
@@ -49,7 +51,17 @@ def worker_statuses(workers: Mapping[str, WorkerHandle]) -> list[WorkerStatus]:
     return statuses
 
 
-def server_status(workers: Mapping[str, WorkerHandle], cache: SessionCache) -> ServerStatusResult:
+async def refresh_metrics(workers: Mapping[str, WorkerHandle]) -> None:
+    """Fresh metrics from every running worker at once (a ping each, at most a second)."""
+    async with anyio.create_task_group() as tg:
+        for worker in workers.values():
+            tg.start_soon(worker.refresh_metrics, 1.0)
+
+
+async def server_status(
+    workers: Mapping[str, WorkerHandle], cache: SessionCache
+) -> ServerStatusResult:
+    await refresh_metrics(workers)
     return ServerStatusResult(
         version=__version__,
         workers=worker_statuses(workers),

@@ -68,6 +68,7 @@ class _Authenticator:
     ) -> AuthResult:
         if isinstance(auth_data, LoginPassword):
             login, password = auth_data.login.decode(), auth_data.password.decode()
+            self.server.logins.append(login)
             if self.server.users.get(login) == password:
                 return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
@@ -78,6 +79,7 @@ class SmtpServer:
         self.dovecot = dovecot
         self.users: dict[str, str] = {}
         self.received: list[Delivery] = []
+        self.logins: list[str] = []  # every AUTH attempt, by login name
         self.behaviour = SmtpBehaviour()
         self._lock = threading.Lock()
         certs = dovecot.certificates

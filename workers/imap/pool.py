@@ -115,6 +115,7 @@ class ImapPool:
         self.checkouts = 0
         self.selected_reuse = 0
         self.login_gate = LoginGate("IMAP")
+        self._first_login = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"<ImapPool in_use={len(self._in_use)} idle={len(self._idle)}>"
@@ -256,6 +257,14 @@ class ImapPool:
             return None
 
     async def _open(self, deadline: float | None) -> ImapConnection:
+        # Until one login has worked, logins go one at a time: a wrong password must
+        # cost one refused login, not one per connection opened at once.
+        if self.opened:
+            return await self._open_now(deadline)
+        async with self._first_login:
+            return await self._open_now(deadline)
+
+    async def _open_now(self, deadline: float | None) -> ImapConnection:
         delay = 0.2
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             self.login_gate.check()

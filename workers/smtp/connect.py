@@ -57,7 +57,7 @@ async def open_smtp(settings: SmtpSettings) -> SMTP:
             "MAILBOX_SMTP_SECURITY (tls for port 465, starttls for 587)."
         ) from None
     try:
-        await client.login(settings.username, settings.password)
+        await login_once(client, settings.username, settings.password)
     except SMTPAuthenticationError:
         client.close()
         raise AuthFailed(
@@ -70,6 +70,28 @@ async def open_smtp(settings: SmtpSettings) -> SMTP:
             f"Logging in to the mail server {where} failed ({_reason(exc)})."
         ) from None
     return client
+
+
+# In the order we prefer them; all are sent inside TLS.
+_AUTH_METHODS = ("plain", "login", "cram-md5")
+
+
+async def login_once(client: SMTP, username: str, password: str) -> None:
+    """One AUTH exchange with one method.
+
+    aiosmtplib's ``login()`` tries every method the server offers until one
+    works, so a wrong password became two or three refused logins per connection
+    (PLAIN, then LOGIN): exactly what gets an account locked.
+    Raises SMTPAuthenticationError or SMTPException.
+    """
+    if client.last_ehlo_response is None:
+        await client.ehlo()
+    offered = set(client.supported_auth_methods)
+    for method in _AUTH_METHODS:
+        if method in offered:
+            await getattr(client, "auth_" + method.replace("-", ""))(username, password)
+            return
+    raise SMTPException("the server offers no login method we support (PLAIN, LOGIN, CRAM-MD5)")
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from aiosmtplib import SMTPAuthenticationError, SMTPException
 from protocol.diagnosis import Check, DiagnoseArgs, DiagnoseResult
 from protocol.settings import SmtpSettings
 from workers.runtime import CallContext
-from workers.smtp.connect import new_client
+from workers.smtp.connect import login_once, new_client
 
 
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
@@ -39,7 +39,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
     checks.append(Check("smtp tls", True, f"{where} over {mode}", time.perf_counter() - start))
     start = time.perf_counter()
     try:
-        await client.login(settings.username, settings.password)
+        await login_once(client, settings.username, settings.password)
         checks.append(
             Check(
                 "smtp login", True, f"logged in as {settings.username}", time.perf_counter() - start
