@@ -50,6 +50,7 @@ from protocol.messages import (
     ToWorker,
 )
 from supervisor.rate_limit import TokenBucket
+from supervisor.reachability import Reachability
 
 R = TypeVar("R")
 log = structlog.get_logger()
@@ -112,6 +113,7 @@ class WorkerHandle:
         self._recycling: str | None = None
         self._log_level = log_level
         self.label = label or name.upper()
+        self.reachability = Reachability(self.label)
         self._settings = settings
         self._policy = policy
         self._clock = clock
@@ -362,6 +364,7 @@ class WorkerHandle:
         status.update(self.metrics)
         if self._rate_limit is not None:
             status.update(self._rate_limit.metrics())
+        status["writes_refused_offline"] = self.reachability.writes_refused
         return status
 
     def _fail_pending(self) -> None:
@@ -387,22 +390,33 @@ class WorkerHandle:
         MailError the worker reported, WorkerCrashed (for a write, marked as
         possibly applied), ServerTimeout or Unavailable.
         """
+        if not idempotent:
+            self.reachability.check_write()
         if self._rate_limit is not None:
             await self._rate_limit.acquire()
         try:
-            return await self._call_retrying_reads(
+            answer = await self._call_retrying_reads(
                 tool, args, result_type, timeout, idempotent, on_progress
             )
-        except AuthFailed:
-            # A refused login sent nothing, so even a write may go once more, after the
-            # password command (run again once per session) gave a different password.
-            if self._refresh_credentials is None or not await self._refresh_credentials():
+        except MailError as exc:
+            self.reachability.note(exc)
+            if not isinstance(exc, AuthFailed) or not await self._credentials_changed():
                 raise
-            log.info("worker.new_credentials", worker=self.name)
+            # A refused login sent nothing, so even a write may go once more.
             await self.recycle("new password")
-            return await self._call_retrying_reads(
+            answer = await self._call_retrying_reads(
                 tool, args, result_type, timeout, idempotent, on_progress
             )
+        self.reachability.note(None)
+        return answer
+
+    async def _credentials_changed(self) -> bool:
+        """After a refused login: did the password command (run again once per session)
+        give a different password?"""
+        if self._refresh_credentials is None or not await self._refresh_credentials():
+            return False
+        log.info("worker.new_credentials", worker=self.name)
+        return True
 
     async def _call_retrying_reads(
         self,
