@@ -25,6 +25,7 @@ class ImapSettings(msgspec.Struct, frozen=True):
     ca_file: str | None = None
     pool: PoolSettings = PoolSettings()
     download_dir: str = "~/Downloads/mailbox-mcp"
+    allow_permanent_delete: bool = True
 
     def __repr__(self) -> str:  # the password must never reach a log line
         return (
@@ -45,6 +46,8 @@ class SmtpSettings(msgspec.Struct, frozen=True):
     attachment_dir: str | None = None
     max_attachment_bytes: int = 25 * 1024 * 1024
     pool: PoolSettings = PoolSettings(min_size=0, max_size=2)
+    # Addresses ("ben@example.org") or domains ("example.org") mail may go to; empty: any.
+    send_allow: list[str] = []
 
     def __repr__(self) -> str:  # the password must never reach a log line
         return (
@@ -60,6 +63,7 @@ class DavSettings(msgspec.Struct, frozen=True):
     ca_file: str | None = None
     timezone: str | None = None
     pool: PoolSettings = PoolSettings(min_size=1, max_size=4)
+    allow_series_delete: bool = True
 
     def __repr__(self) -> str:  # the password must never reach a log line
         return f"DavSettings(url={self.url!r}, username={self.username!r}, password='***')"

@@ -55,6 +55,10 @@ class Settings:
     worker_max_rss_mb: int = 1024
     # Requests a minute each worker may send (0 = no limit); CalDAV stays well below
     # mailbox.org's 1,500 per 5 minutes, IMAP below what a desktop client does.
+    send_allow: tuple[str, ...] = ()
+    send_limit_per_hour: int = 60
+    allow_permanent_delete: bool = True
+    allow_series_delete: bool = True
     rate_limits: dict[str, int] = field(
         default_factory=lambda: {"imap": 300, "smtp": 30, "dav": 150}
     )
@@ -68,6 +72,7 @@ class Settings:
             ca_file=self.ca_file,
             pool=self.imap_pool,
             download_dir=self.download_dir,
+            allow_permanent_delete=self.allow_permanent_delete,
         )
 
     def dav_settings(self, password: str) -> DavSettings:
@@ -78,6 +83,7 @@ class Settings:
             ca_file=self.ca_file,
             timezone=self.timezone,
             pool=self.imap_pool,
+            allow_series_delete=self.allow_series_delete,
         )
 
     def smtp_settings(self, password: str) -> SmtpSettings:
@@ -92,6 +98,7 @@ class Settings:
             ca_file=self.ca_file,
             attachment_dir=self.attachment_dir,
             max_attachment_bytes=self.max_attachment_bytes,
+            send_allow=list(self.send_allow),
             # Sending is rare and bursty: no connection kept open at start.
             pool=PoolSettings(
                 min_size=0,
@@ -163,6 +170,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         max_attachment_bytes=reader.integer(
             "MAILBOX_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, 1, 2**34
         ),
+        send_allow=reader.send_allow("MAILBOX_SEND_ALLOW"),
+        send_limit_per_hour=reader.integer("MAILBOX_SEND_LIMIT_PER_HOUR", 60, 0, 100_000),
+        allow_permanent_delete=reader.flag("MAILBOX_ALLOW_PERMANENT_DELETE", True),
+        allow_series_delete=reader.flag("MAILBOX_ALLOW_SERIES_DELETE", True),
         heartbeat_interval=reader.seconds("MAILBOX_HEARTBEAT_INTERVAL", 15.0),
         heartbeat_timeout=reader.seconds("MAILBOX_HEARTBEAT_TIMEOUT", 10.0),
         worker_max_rss_mb=reader.integer("MAILBOX_WORKER_MAX_RSS_MB", 1024, 0, 1_000_000),
@@ -288,6 +299,24 @@ class _Reader:
             return raw
 
         return self._parse(name, default, parse, "an https:// URL such as https://dav.mailbox.org/")
+
+    def send_allow(self, name: str) -> tuple[str, ...]:
+        """Comma-separated addresses or domains, lower-cased."""
+
+        def parse(raw: str) -> tuple[str, ...]:
+            entries = tuple(e.strip().lower().removeprefix("@") for e in raw.split(","))
+            for entry in entries:
+                domain = entry.rpartition("@")[2]
+                if not domain or "." not in domain or any(c in entry for c in " <>\r\n\x00,;"):
+                    raise ValueError
+            return entries
+
+        return self._parse(
+            name,
+            (),
+            parse,
+            "addresses or domains separated by commas, e.g. ben@example.org, example.com",
+        )
 
     def timezone(self, name: str) -> str | None:
         def parse(raw: str) -> str:

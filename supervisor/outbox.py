@@ -10,13 +10,15 @@ The order is what makes "never twice, never lost" true:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import msgspec
 import structlog
 
-from protocol.errors import MailError, ServerTimeout, Unavailable, WorkerCrashed
+from protocol.errors import MailError, RateLimited, ServerTimeout, Unavailable, WorkerCrashed
 from protocol.fingerprint import IMAP_TAG_PREFIX
 from protocol.messages import Result
 from protocol.writing import (
@@ -48,11 +50,36 @@ R = TypeVar("R", bound=msgspec.Struct)
 
 class Outbox:
     def __init__(
-        self, workers: Mapping[str, WorkerHandle], cache: SessionCache, timeout: float
+        self,
+        workers: Mapping[str, WorkerHandle],
+        cache: SessionCache,
+        timeout: float,
+        *,
+        send_limit_per_hour: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._workers = workers
         self._cache = cache
         self._timeout = timeout
+        self._send_limit = send_limit_per_hour
+        self._clock = clock
+        self._sent_at: deque[float] = deque()
+
+    def _check_hourly_limit(self) -> None:
+        """Raises RateLimited when MAILBOX_SEND_LIMIT_PER_HOUR messages went out in the last hour:
+        a model tricked into mailing everyone is stopped after a handful, not a thousand."""
+        if not self._send_limit:
+            return
+        now = self._clock()
+        while self._sent_at and now - self._sent_at[0] >= 3600:
+            self._sent_at.popleft()
+        if len(self._sent_at) >= self._send_limit:
+            minutes = max(1, int((3600 - (now - self._sent_at[0])) // 60) + 1)
+            raise RateLimited(
+                f"Nothing was sent: {len(self._sent_at)} messages went out in the last hour, the "
+                f"limit set by MAILBOX_SEND_LIMIT_PER_HOUR. The next can go in about {minutes} "
+                "minutes; ask the user before sending more."
+            )
 
     async def send_email(self, args: SendEmailArgs) -> SendEmailResult:
         request = ComposeRequest(args, await self._original_for(args))
@@ -107,6 +134,8 @@ class Outbox:
         return original
 
     async def _send(self, tool: str, request: msgspec.Struct) -> SendOutcome:
+        self._check_hourly_limit()
+        self._sent_at.append(self._clock())  # counted even if its outcome is unknown
         try:
             outcome, _ = await self._workers["smtp"].call(
                 tool, request, SendOutcome, timeout=self._timeout, idempotent=False

@@ -36,7 +36,8 @@ class Reachability:
         """Record a call's outcome: None for success, else the error it raised."""
         if error is None:
             self._failure = None
-        elif isinstance(error, Unavailable | ServerTimeout):
+        elif isinstance(error, Unavailable | ServerTimeout) and not error.may_have_happened:
+            # "May have been sent" means the server was reached: not a reason to hold writes.
             self._failure = (self._clock(), error.message)
 
     def check_write(self) -> None:

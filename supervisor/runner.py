@@ -62,7 +62,9 @@ class ToolRunner:
         self._settings = settings
         # A configuration error: every call reports it, so the model can tell the user.
         self._blocked = blocked
-        self._outbox = Outbox(workers, cache, settings.call_timeout)
+        self._outbox = Outbox(
+            workers, cache, settings.call_timeout, send_limit_per_hour=settings.send_limit_per_hour
+        )
 
     async def call(
         self,

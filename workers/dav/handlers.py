@@ -386,11 +386,18 @@ async def delete_event(
     def run(client: DAVClient) -> str:
         stored = dav.fetch(client, event_id.href)
         parsed = expand.parse(stored.data)
-        editing.master_of(parsed, event_id.uid)  # NotFound if it is gone
+        master = editing.master_of(parsed, event_id.uid)  # NotFound if it is gone
         if args.scope == "occurrence" and event_id.recurrence:
             editing.exclude(parsed, event_id.uid, event_id.recurrence)
             dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
             return "occurrence"
+        repeats = master.get("RRULE") is not None or master.get("RDATE") is not None
+        if repeats and not state.settings.allow_series_delete:
+            raise Refused(
+                "Nothing was deleted: deleting a whole repeating series is turned off here "
+                "(MAILBOX_ALLOW_SERIES_DELETE=0). Delete single occurrences (scope "
+                "'occurrence'), or delete the series in a calendar app."
+            )
         dav.remove(client, event_id.href, stored.etag)
         return "series" if event_id.recurrence else "event"
 

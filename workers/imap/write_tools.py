@@ -6,7 +6,7 @@ exactly the cached answers that depended on them.
 
 from __future__ import annotations
 
-from protocol.errors import NotFound
+from protocol.errors import NotFound, Refused
 from protocol.writing import (
     AppendArgs,
     Appended,
@@ -85,6 +85,12 @@ async def delete_email(
         # Deleting what is already in Trash erases it, as mail clients do.
         erase_now = [i for i in ids if trash is None or i.folder == trash]
         to_trash = [i for i in ids if i not in erase_now]
+        if erase_now and not state.settings.allow_permanent_delete:
+            raise Refused(
+                "Nothing was deleted: erasing mail for good is turned off here "
+                "(MAILBOX_ALLOW_PERMANENT_DELETE=0), and that includes deleting what is already "
+                "in Trash. Move messages to Trash instead, or empty Trash in a mail app."
+            )
         deleted, not_found = writing.erase(conn, erase_now, delimiter)
         moved_to_trash = []
         if to_trash and trash is not None:

@@ -85,9 +85,27 @@ async def send_raw(request: SendRawRequest, state: SmtpState, ctx: CallContext) 
     return await _deliver(state, ctx, message_id, without_bcc(request.raw), recipients)
 
 
+def check_allowed(recipients: list[str], allow: list[str]) -> None:
+    """Raises Refused, before anything is sent, if a recipient is outside MAILBOX_SEND_ALLOW."""
+    if not allow:
+        return
+    outside = [
+        address
+        for address in recipients
+        if address.lower() not in allow and address.lower().rpartition("@")[2] not in allow
+    ]
+    if outside:
+        raise Refused(
+            f"Nothing was sent: {', '.join(outside)} "
+            f"{'is' if len(outside) == 1 else 'are'} not among the recipients this server may "
+            "send to (MAILBOX_SEND_ALLOW). Ask the user to send it themselves or to allow them."
+        )
+
+
 async def _deliver(
     state: SmtpState, ctx: CallContext, message_id: str, raw: bytes, recipients: list[str]
 ) -> SendOutcome:
+    check_allowed(recipients, state.settings.send_allow)
     sender = sender_address(state.settings)
     for attempt in range(1, SEND_ATTEMPTS + 1):
         data_started = False
