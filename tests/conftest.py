@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.leak_watch import WATCH
 from tests.servers.dav import SERVER_TYPES, DavServer
 from tests.servers.dovecot import Account, DovecotServer, dovecot_available
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
@@ -89,6 +90,7 @@ def account(dovecot: DovecotServer, smtp: SmtpServer) -> Iterator[Account]:
     """A new, empty mailbox for this test only, which may also send mail."""
     account = dovecot.add_user()
     smtp.users[account.email] = account.password
+    WATCH.secret(account.password)
     yield account
     smtp.behaviour = SmtpBehaviour()
 

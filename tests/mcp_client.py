@@ -12,6 +12,8 @@ import mcp_types as types
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from tests.leak_watch import WATCH
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -19,17 +21,34 @@ REPO = Path(__file__).resolve().parent.parent
 async def mcp_session(
     env: dict[str, str], stderr_path: Path, args: tuple[str, ...] = ()
 ) -> AsyncIterator[ClientSession]:
-    """An initialized MCP session with a fresh server; its stderr goes to ``stderr_path``."""
+    """An initialized MCP session with a fresh server; its stderr goes to ``stderr_path``.
+
+    Every answer and the log are checked for passwords (tests/leak_watch.py).
+    """
+    WATCH.secret(env.get("MAILBOX_PASSWORD"))
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "supervisor", *args], env=env, cwd=str(REPO)
     )
-    with open(stderr_path, "a") as errlog:
-        async with (
-            stdio_client(params, errlog=errlog) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            yield session
+    try:
+        with open(stderr_path, "a") as errlog:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                WatchedSession(read, write) as session,
+            ):
+                await session.initialize()
+                yield session
+    finally:
+        WATCH.log(stderr_path)
+
+
+class WatchedSession(ClientSession):
+    """A ClientSession whose tool answers are checked for passwords."""
+
+    async def call_tool(self, name: str, *args: Any, **kwargs: Any) -> types.CallToolResult:
+        result = await super().call_tool(name, *args, **kwargs)
+        WATCH.output(f"{name} answer", [c.model_dump() for c in result.content])
+        WATCH.output(f"{name} structured answer", result.structured_content)
+        return result
 
 
 def structured(result: types.CallToolResult) -> Any:

@@ -6,11 +6,13 @@ import json
 import subprocess
 import sys
 
+from tests.leak_watch import WATCH
 from tests.mcp_client import REPO
 
 
 def diagnose(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    WATCH.secret(env.get("MAILBOX_PASSWORD"))
+    done = subprocess.run(
         [sys.executable, "-m", "supervisor", "--diagnose", *extra],
         env=env,
         cwd=REPO,
@@ -18,6 +20,8 @@ def diagnose(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[st
         text=True,
         timeout=120,
     )
+    WATCH.output("--diagnose output", done.stdout + done.stderr)
+    return done
 
 
 def test_diagnose_passes_with_the_right_password(server_env: dict[str, str]) -> None:

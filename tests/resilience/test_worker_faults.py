@@ -24,6 +24,7 @@ import mcp_types as types
 import pytest
 
 from tests.imap_client import other_client
+from tests.leak_watch import WATCH
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dav import DavServer
@@ -299,6 +300,7 @@ async def test_a_password_fixed_in_the_keyring_is_picked_up_by_running_the_comma
         "runs.write_text('x' * (n + 1))\n"
         f"print('Stale-Password-1' if n == 0 else {account.password!r})\n"
     )
+    WATCH.secret("Stale-Password-1")
     env = {k: v for k, v in server_env.items() if k != "MAILBOX_PASSWORD"}
     env["MAILBOX_PASSWORD_COMMAND"] = f"{sys.executable} -c {_quoted(script)}"
     async with mcp_session(env, tmp_path / "err.log") as session:
