@@ -7,6 +7,7 @@ variable and what it expects. The password itself is fetched separately
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shlex
 import subprocess
@@ -153,7 +154,11 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         smtp_host=reader.host("MAILBOX_SMTP_HOST", "smtp.mailbox.org"),
         smtp_port=reader.integer("MAILBOX_SMTP_PORT", 465, 1, 65535),
         smtp_security=reader.choice("MAILBOX_SMTP_SECURITY", "tls", ("tls", "starttls")),
-        caldav_url=reader.url("MAILBOX_CALDAV_URL", "https://dav.mailbox.org/"),
+        caldav_url=reader.url(
+            "MAILBOX_CALDAV_URL",
+            "https://dav.mailbox.org/",
+            allow_plaintext=reader.flag("MAILBOX_ALLOW_PLAINTEXT", False),
+        ),
         ca_file=ca_file,
         timezone=reader.timezone("MAILBOX_TIMEZONE"),
         read_only=reader.flag("MAILBOX_READ_ONLY", False),
@@ -228,6 +233,15 @@ def resolve_password(settings: Settings) -> str:
     return password
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _Reader:
     """Typed access to the environment with one-sentence errors."""
 
@@ -291,14 +305,22 @@ class _Reader:
 
         return self._parse(name, default, parse, "a host name such as imap.mailbox.org")
 
-    def url(self, name: str, default: str) -> str:
+    def url(self, name: str, default: str, *, allow_plaintext: bool = False) -> str:
         def parse(raw: str) -> str:
             parsed = urlparse(raw)
             if parsed.scheme not in ("https", "http") or not parsed.hostname:
                 raise ValueError
             return raw
 
-        return self._parse(name, default, parse, "an https:// URL such as https://dav.mailbox.org/")
+        url = self._parse(name, default, parse, "an https:// URL such as https://dav.mailbox.org/")
+        host = urlparse(url).hostname or ""
+        if urlparse(url).scheme == "http" and not (allow_plaintext and _is_loopback(host)):
+            # The password would cross the network readable by anyone on the way.
+            raise ConfigError(
+                f"{name} must be an https:// URL such as https://dav.mailbox.org/; plain http is "
+                "allowed only to this computer (localhost) and only with MAILBOX_ALLOW_PLAINTEXT=1."
+            )
+        return url
 
     def send_allow(self, name: str) -> tuple[str, ...]:
         """Comma-separated addresses or domains, lower-cased."""

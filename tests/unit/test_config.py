@@ -25,6 +25,28 @@ def test_defaults_point_at_mailbox_org() -> None:
     assert settings.read_only is False
 
 
+@pytest.mark.parametrize(
+    ("url", "opt_in"),
+    [
+        ("http://dav.example.org/", "1"),  # never to another computer
+        ("http://localhost:5232/", "0"),  # not without the opt-in
+        ("http://127.0.0.1:5232/", ""),
+    ],
+)
+def test_plain_http_is_refused_unless_to_loopback_with_the_opt_in(url: str, opt_in: str) -> None:
+    env = {**BASE, "MAILBOX_CALDAV_URL": url, "MAILBOX_ALLOW_PLAINTEXT": opt_in}
+    with pytest.raises(ConfigError, match="plain http is allowed only to this computer"):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:5232/", "http://127.0.0.1:5232/", "http://[::1]:5232/"]
+)
+def test_plain_http_to_loopback_is_allowed_with_the_opt_in(url: str) -> None:
+    env = {**BASE, "MAILBOX_CALDAV_URL": url, "MAILBOX_ALLOW_PLAINTEXT": "1"}
+    assert load_settings(env).caldav_url == url
+
+
 def test_the_password_is_not_in_the_settings_repr() -> None:
     assert "app-pass-1234" not in repr(load_settings(BASE))
     assert "app-pass-1234" not in repr(load_settings(BASE).imap_settings("app-pass-1234"))
