@@ -13,7 +13,8 @@ from protocol.email import EmailIdText, reject_control_characters
 MAX_RECIPIENTS = 100
 MAY_HAVE_BEEN_SENT = (
     "The connection to the mail server broke while the message was being handed over, so it "
-    "may have been sent. Check the Sent folder (or ask a recipient) before sending it again."
+    "may have been sent. It was not copied to the Sent folder, because that is done only for "
+    "mail known to be sent: ask a recipient whether it arrived before sending it again."
 )
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
 

@@ -7,12 +7,14 @@ whenever it changes, so each test can have a fresh, empty mailbox.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import itertools
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -180,6 +182,17 @@ class DovecotServer:
         terminate(self._process)
         self._process = None
 
+    def restart(self) -> None:
+        """Stop and start again on the same ports, ending every client session as a
+        real restart does: the master, stopped alone, leaves its imap and imap-login
+        processes serving the connections they have."""
+        sessions = self._session_pids()
+        self.stop()
+        for pid in sessions:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)  # imap says BYE and closes, as on a shutdown
+        self.start()
+
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -234,6 +247,22 @@ class DovecotServer:
                 if len(words) >= 2 and words[1].isalpha():
                     timed.append((float(stamp), command))
         return [command for _stamp, command in sorted(timed)]
+
+    def _session_pids(self) -> list[int]:
+        """The master's imap and imap-login children, which each serve one client."""
+        if self._process is None:
+            return []
+        pids = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (proc / "stat").read_text()
+                title = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue  # it exited meanwhile
+            parent = int(stat.rpartition(")")[2].split()[1])
+            if parent == self._process.pid and title.startswith(b"dovecot/imap"):
+                pids.append(int(proc.name))
+        return pids
 
     def _write_accounts(self, count: int) -> None:
         lines = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import select
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager, suppress
@@ -116,6 +117,7 @@ class ImapPool:
         self.selected_reuse = 0
         self.login_gate = LoginGate("IMAP")
         self._first_login = anyio.Lock()
+        self._opening = 0  # connections being opened: not idle, not in use, but counted
 
     def __repr__(self) -> str:
         return f"<ImapPool in_use={len(self._in_use)} idle={len(self._idle)}>"
@@ -150,7 +152,7 @@ class ImapPool:
         chosen: ImapConnection | None = None
         if folder == UNSELECTED:
             chosen = next((c for c in reversed(self._idle) if c.selected is None), None)
-            busy = len(self._idle) + len(self._in_use)
+            busy = len(self._idle) + len(self._in_use) + self._opening
             if chosen is None and busy >= self._settings.max_size:
                 chosen = self._idle[-1] if self._idle else None
             if chosen is None:  # open one more rather than pay a NOOP on every check
@@ -201,6 +203,15 @@ class ImapPool:
         async with self._permits:
             conn, expired = self._plan_checkout(folder)
             await self._close(expired)
+            while conn is not None and _dropped(conn):
+                # The server said BYE or closed it while idle (a restart, an idle timeout):
+                # known without a round trip, so no call fails on it.
+                log.info("imap.dropped_connection", connection=conn.id)
+                self._in_use.discard(conn)
+                self.failures += 1
+                await self._close([conn])
+                conn, expired = self._plan_checkout(folder)
+                await self._close(expired)
             if (
                 conn is not None
                 and self._clock() - conn.last_used > self._settings.idle_check_after
@@ -268,6 +279,7 @@ class ImapPool:
         delay = 0.2
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             self.login_gate.check()
+            self._opening += 1
             try:
                 client = await anyio.to_thread.run_sync(self._connect)
             except AuthFailed as exc:
@@ -282,6 +294,8 @@ class ImapPool:
                 await anyio.sleep(delay * random.uniform(0.5, 1.5))
                 delay *= 2
                 continue
+            finally:
+                self._opening -= 1
             conn = ImapConnection(client, self._clock())
             self._in_use.add(conn)
             self.opened += 1
@@ -309,6 +323,22 @@ class ImapPool:
     async def aclose(self) -> None:
         """Log out of idle connections now; in-use ones close when checked in."""
         await self._close(self._plan_close_all())
+
+
+def _dropped(conn: ImapConnection) -> bool:
+    """Whether an idle connection was closed by the server, without a round trip.
+
+    An idle IMAP connection receives nothing until it sends a command, so a
+    readable socket means BYE or end of stream has arrived.
+    """
+    sock = conn.client.socket()
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _logout(client: Any) -> None:
