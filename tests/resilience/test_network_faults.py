@@ -187,6 +187,37 @@ async def test_a_blackholed_imap_server_gives_the_cache_marked_stale_or_a_timeou
     assert opened["subject"] == "Never opened"
 
 
+async def test_while_imap_is_blackholed_a_change_fails_at_once_and_nothing_is_changed(
+    proxied_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    imap_proxy: FaultProxy,
+) -> None:
+    proxied_env["MAILBOX_CALL_TIMEOUT"] = str(CALL_TIMEOUT)
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Keep me unflagged"))
+    async with mcp_session(proxied_env, tmp_path / "err.log") as session:
+        (listed,) = (await call(session, "search_emails", folder="INBOX"))["emails"]
+        imap_proxy.blackhole()
+        await timed_call(session, "get_folders")  # finds the server gone, within its deadline
+        refused, refused_seconds = await timed_call(
+            session, "mark_email", ids=[listed["id"]], flagged=True
+        )
+        imap_proxy.pass_through()
+        await call(session, "get_folders")  # gets through: changes are allowed again
+        marked = await call(session, "mark_email", ids=[listed["id"]], read=True)
+    assert error_text(refused).startswith(
+        "Nothing was changed: the IMAP server could not be reached"
+    )
+    assert refused_seconds < 1.0
+    assert marked["updated"] == [listed["id"]]
+    with other_client(dovecot, account) as imap:
+        imap.select_folder("INBOX")
+        (flags,) = imap.get_flags(imap.search("ALL")).values()
+    assert b"\\Flagged" not in flags and b"\\Seen" in flags
+
+
 # -- the connection is cut while sending -----------------------------------------------
 
 
