@@ -111,6 +111,7 @@ class WorkerHandle:
         self._rate_limit = rate_limit
         self._refresh_credentials = refresh_credentials
         self._recycling: str | None = None
+        self._boot_rss: int | None = None  # from the first Pong: the size a worker starts at
         self._log_level = log_level
         self.label = label or name.upper()
         self.reachability = Reachability(self.label)
@@ -216,6 +217,7 @@ class WorkerHandle:
                 return False
             log.info("worker.ready", worker=self.name, pid=process.pid)
             self.started_at = self._clock()
+            self._boot_rss = None
             self._channel = channel
             self._ready.set()
             async with anyio.create_task_group() as tg:
@@ -305,7 +307,20 @@ class WorkerHandle:
     async def _recycle_if_too_big(self, channel: MessageChannel[FromWorker, ToWorker]) -> None:
         rss = self.metrics.get("rss_bytes", 0)
         limit = self._policy.max_rss_bytes
-        if not limit or not isinstance(rss, int) or rss <= limit or self._pending:
+        if not limit or not isinstance(rss, int):
+            return
+        if self._boot_rss is None:
+            self._boot_rss = rss
+            if rss > limit:
+                # Replacing it would only start another just as big, again and again.
+                log.warning(
+                    "worker.ceiling_below_fresh_size",
+                    worker=self.name,
+                    rss_mb=rss // 2**20,
+                    limit_mb=limit // 2**20,
+                )
+            return
+        if rss <= limit or self._boot_rss > limit or self._pending:
             return
         log.warning(
             "worker.too_big", worker=self.name, rss_mb=rss // 2**20, limit_mb=limit // 2**20

@@ -23,16 +23,18 @@ import anyio
 import mcp_types as types
 import pytest
 
+from tests.ics_factory import ten_thousand_events
 from tests.imap_client import other_client
 from tests.leak_watch import WATCH
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
-from tests.servers.dav import DavServer
+from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
 pytestmark = pytest.mark.anyio
 
+GROWTH_MB = 25  # above a fresh worker's size by more than its first calls add
 RECOVERY_LIMIT = 2.0  # seconds from a worker's death to its replacement answering
 UNLIMITED = {
     "MAILBOX_RATE_LIMIT_IMAP": "0",
@@ -321,23 +323,43 @@ def _quoted(text: str) -> str:
 # -- memory ceiling and rate limits ----------------------------------------------------
 
 
-async def test_a_worker_over_its_memory_ceiling_is_replaced_between_requests(
-    server_env: dict[str, str], tmp_path: Path
+async def test_a_worker_that_grows_past_its_memory_ceiling_is_replaced_between_requests(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dav_servers: dict[str, DavServer],
+    account: Account,
 ) -> None:
-    # Every worker is bigger than 1 MB: each heartbeat replaces an idle one.
+    radicale = dav_servers["radicale"]
+    radicale.put_object(
+        DavAccount(account.email, account.password, radicale.url), "big.ics", ten_thousand_events()
+    )
+    async with mcp_session(server_env, tmp_path / "size.log") as session:
+        structured(await session.call_tool("list_calendars", {}))
+        fresh = (await worker_status(session, "dav"))["metrics"]["rss_bytes"]
+    # The ceiling sits above a fresh worker; reading 10,000 events takes it past it.
+    ceiling_mb = fresh // 2**20 + GROWTH_MB
     env = {
         **server_env,
-        "MAILBOX_WORKER_MAX_RSS_MB": "1",
-        "MAILBOX_HEARTBEAT_INTERVAL": "0.2",
+        "MAILBOX_WORKER_MAX_RSS_MB": str(ceiling_mb),
+        "MAILBOX_HEARTBEAT_INTERVAL": "0.3",
     }
     async with mcp_session(env, tmp_path / "err.log") as session:
+        structured(await session.call_tool("list_calendars", {}))
         first = await ready_pid(session, "dav")
+        big = structured(
+            await session.call_tool(
+                "get_calendar_events", {"start": "2026-03-01", "end": "2026-03-02"}
+            )
+        )
         with anyio.fail_after(20):
-            second = await ready_pid(session, "dav", other_than=first)
+            while (status := await worker_status(session, "dav"))["recycled"] < 1:
+                await anyio.sleep(0.2)
+        second = await ready_pid(session, "dav", other_than=first)
         calendars = structured(await session.call_tool("list_calendars", {}))["calendars"]
         status = await worker_status(session, "dav")
-    assert second != first and calendars
-    assert status["recycled"] >= 1 and status["restarts"] == 0
+    assert big["events"] and second != first and calendars
+    assert status["recycled"] == 1 and status["restarts"] == 0
+    assert status["metrics"]["rss_bytes"] < ceiling_mb * 2**20
 
 
 async def test_a_model_calling_in_a_loop_is_slowed_then_told_to_wait(
