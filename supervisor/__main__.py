@@ -7,6 +7,7 @@ import functools
 import sys
 
 import anyio
+import structlog
 
 from protocol.errors import ConfigError
 from protocol.logs import configure_logging
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     level = settings.log_level if settings else "info"
     fmt = settings.log_format if settings else "console"
     configure_logging("supervisor", "warning" if args.diagnose else level, fmt)
+    for warning in settings.warnings if settings else ():
+        structlog.get_logger().warning("config.unknown_variable", message=warning)
     if args.diagnose:
         from supervisor.diagnose import run_diagnose
 

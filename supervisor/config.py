@@ -7,6 +7,8 @@ variable and what it expects. The password itself is fetched separately
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import ipaddress
 import os
 import shlex
@@ -60,6 +62,8 @@ class Settings:
     send_limit_per_hour: int = 60
     allow_permanent_delete: bool = True
     allow_series_delete: bool = True
+    # Sentences about MAILBOX_* variables that are set but mean nothing here (typos).
+    warnings: tuple[str, ...] = ()
     rate_limits: dict[str, int] = field(
         default_factory=lambda: {"imap": 300, "smtp": 30, "dav": 150}
     )
@@ -116,6 +120,7 @@ class Settings:
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     """Read and check every MAILBOX_* variable; raises ConfigError with one sentence."""
     reader = _Reader(env)
+    reader.asked.update(("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND"))
     email = reader.text("MAILBOX_EMAIL", None, example="you@mailbox.org")
     if email is None or "@" not in email:
         raise ConfigError(
@@ -188,7 +193,18 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             "dav": reader.integer("MAILBOX_RATE_LIMIT_CALDAV", 150, 0, 1_000_000),
         },
     )
-    return settings
+    return dataclasses.replace(settings, warnings=unknown_variables(env, reader.asked))
+
+
+def unknown_variables(env: Mapping[str, str], known: set[str]) -> tuple[str, ...]:
+    """A sentence for each MAILBOX_* variable that is set but not a setting, with the
+    closest real name: a typo would otherwise be ignored without a word."""
+    sentences = []
+    for name in sorted(n for n in env if n.startswith("MAILBOX_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else "; the README lists the settings."
+        sentences.append(f"{name} is not a setting of this server and is ignored{hint}")
+    return tuple(sentences)
 
 
 def resolve_password(settings: Settings) -> str:
@@ -247,8 +263,10 @@ class _Reader:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
+        self.asked: set[str] = set()  # every variable name read: the known settings
 
     def _raw(self, name: str) -> str | None:
+        self.asked.add(name)
         value = self._env.get(name)
         return value.strip() if value is not None and value.strip() else None
 

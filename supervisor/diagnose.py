@@ -49,6 +49,7 @@ async def collect_checks(
             0.0,
         )
     ]
+    checks += [Check("config warning", True, warning, 0.0) for warning in settings.warnings]
     start = time.perf_counter()
     try:
         await PasswordSource(settings).get()

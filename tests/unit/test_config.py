@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +158,23 @@ def test_a_password_command_that_does_not_exist_is_named() -> None:
     )
     with pytest.raises(ConfigError, match="the program no-such-keyring-tool was not found"):
         resolve_password(settings)
+
+
+def test_a_misspelt_variable_is_named_with_the_closest_setting() -> None:
+    settings = load_settings({**BASE, "MAILBOX_IMAP_HOTS": "imap.example.org"})
+    assert settings.warnings == (
+        "MAILBOX_IMAP_HOTS is not a setting of this server and is ignored; "
+        "did you mean MAILBOX_IMAP_HOST?",
+    )
+
+
+def test_every_documented_setting_is_known() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    documented = set(re.findall(r"`(MAILBOX_[A-Z_]+)`", readme))
+    assert len(documented) > 30
+    assert load_settings({**BASE, **dict.fromkeys(documented - set(BASE), "")}).warnings == ()
+
+
+def test_an_unrelated_variable_gets_no_guess() -> None:
+    (warning,) = load_settings({**BASE, "MAILBOX_XYZZY": "1"}).warnings
+    assert warning.endswith("is ignored; the README lists the settings.")
