@@ -333,7 +333,7 @@ async def settled_metrics(session: Any, served_at_least: dict[str, int]) -> dict
             await anyio.sleep(0.1)  # the next heartbeat brings new numbers
 
 
-async def test_fifty_concurrent_calls_over_pools_of_four_queue_and_each_gets_its_own_answer(
+async def test_fifty_concurrent_calls_over_pools_of_four_queue_and_each_gets_its_own_answer_without_extra_connections(
     proxied_env: dict[str, str],
     tmp_path: Path,
     dovecot: DovecotServer,
@@ -354,24 +354,5 @@ async def test_fifty_concurrent_calls_over_pools_of_four_queue_and_each_gets_its
         check_answer(tool, args, structured(answer))
     assert metrics["imap"]["pool_waits"] > 0 and metrics["dav"]["pool_waits"] > 0
     assert metrics["dav"]["pool_opened"] <= POOL_MAX
-
-
-async def test_fifty_concurrent_calls_never_open_more_imap_connections_than_the_pool_max(
-    proxied_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    dav_servers: dict[str, DavServer],
-    account: Account,
-    imap_proxy: FaultProxy,
-    dav_proxy: FaultProxy,
-) -> None:
-    _calls, _answers, metrics = await burst(
-        proxied_env,
-        tmp_path / "err.log",
-        dovecot,
-        dav_servers["radicale"],
-        account,
-        (imap_proxy, dav_proxy),
-    )
     assert metrics["imap"]["pool_opened"] <= POOL_MAX
     assert imap_proxy.connections_accepted <= POOL_MAX
