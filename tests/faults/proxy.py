@@ -2,7 +2,8 @@
 
 The proxy runs its own asyncio loop in a daemon thread, so synchronous
 fixtures and async tests drive it alike; every switch is thread-safe and
-takes effect for the next chunk read.
+takes effect for the next chunk read. Besides faults it can rewrite bytes on
+their way, as a meddling middlebox does (e.g. strip a server's STARTTLS offer).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ _CHUNK = 65536
 _TAIL = 4096  # bytes of each stream kept to find a pattern split across chunks
 _QUEUE_DEPTH = 64  # bounded, so a slow receiver still pushes back on the sender
 _TIMEOUT = 2.0
+_HOLD = 0.2  # seconds bytes that may begin a rewrite pattern wait for the rest, by default
+
+
+@dataclass(frozen=True)
+class _Rewrite:
+    old: bytes
+    new: bytes
+    hold: float
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class _Link:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter
     tails: dict[Direction, bytes] = field(default_factory=lambda: {"up": b"", "down": b""})
+    # Bytes read but not yet forwarded: they may be the start of a rewrite pattern.
+    held: dict[Direction, bytes] = field(default_factory=lambda: {"up": b"", "down": b""})
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def abort(self) -> None:
@@ -59,16 +70,17 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 
 class FaultProxy:
-    """Forward ``127.0.0.1:port`` to a target, with faults switchable at any time.
+    """Forward ``host:port`` (``127.0.0.1`` unless told) to a target, with faults
+    switchable at any time.
 
     Use as a context manager, or call ``start()`` and ``close()``.
     """
 
-    host = "127.0.0.1"
-
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, *, host: str = "127.0.0.1") -> None:
         self.target_host = target_host
         self.target_port = target_port
+        #: Where the proxy listens: any loopback address, e.g. one a certificate does not name.
+        self.host = host
         self.port = 0
         #: Set when a ``cut_when`` trigger has cut a connection; cleared by arming a new one.
         self.fired = threading.Event()
@@ -76,6 +88,7 @@ class FaultProxy:
         self._mode: _Mode = "pass"
         self._latency = 0.0
         self._trigger: _Trigger | None = None
+        self._rewrites: dict[Direction, _Rewrite] = {}
         self._accepted = 0
         self._links: set[_Link] = set()
         self._thread: threading.Thread | None = None
@@ -126,9 +139,26 @@ class FaultProxy:
             return len(self._links)
 
     def pass_through(self) -> None:
-        """Forward normally: no blackhole, no refusal, no latency. An armed trigger stays."""
+        """Forward normally: no blackhole, no refusal, no latency, no rewriting. An armed
+        trigger stays."""
         with self._lock:
             self._mode, self._latency = "pass", 0.0
+            self._rewrites.clear()
+
+    def rewrite(self, direction: Direction, old: bytes, new: bytes, *, hold: float = _HOLD) -> None:
+        """From now on replace every ``old`` with ``new`` in the ``direction`` stream
+        ("up" = client to server) of every connection, one rule per direction (a new
+        call replaces it). An ``old`` split across chunks is caught: bytes that may
+        begin it wait up to ``hold`` seconds for the rest, then go as they are.
+        ``cut_when`` sees the rewritten bytes. Raises ValueError for an empty or too
+        long ``old`` or a negative ``hold``.
+        """
+        if not 0 < len(old) <= _TAIL:
+            raise ValueError(f"old must be 1 to {_TAIL} bytes long")
+        if hold < 0:
+            raise ValueError("hold cannot be negative")
+        with self._lock:
+            self._rewrites[direction] = _Rewrite(old, new, hold)
 
     def add_latency(self, seconds: float) -> None:
         """Deliver every chunk, in either direction, ``seconds`` after it arrived (0 = none)."""
@@ -245,6 +275,39 @@ class FaultProxy:
         link.tasks.append(group.create_task(self._read(link, direction, source, queue)))
         link.tasks.append(group.create_task(self._write(link, queue, sink)))
 
+    def _rewritten(self, link: _Link, direction: Direction, chunk: bytes, flush: bool) -> bytes:
+        """``chunk``, after any held bytes, with the direction's rule applied; holds back
+        an end that may begin the pattern, unless ``flush``."""
+        with self._lock:
+            rule = self._rewrites.get(direction)
+        data, link.held[direction] = link.held[direction] + chunk, b""
+        if rule is None:
+            return data
+        old, new = rule.old, rule.new
+        out, start = bytearray(), 0
+        while (found := data.find(old, start)) >= 0:
+            out += data[start:found] + new
+            start = found + len(old)
+        rest = data[start:]
+        keep = 0 if flush else _partial_match(rest, old)
+        link.held[direction] = rest[len(rest) - keep :]
+        return bytes(out + rest[: len(rest) - keep])
+
+    async def _receive(
+        self, link: _Link, direction: Direction, source: asyncio.StreamReader
+    ) -> tuple[bytes, bool]:
+        """The next bytes to forward (rewritten), and False once the source is at EOF."""
+        with self._lock:
+            rule = self._rewrites.get(direction)
+        wait = None
+        if link.held[direction]:  # held bytes go at once if the rule was dropped meanwhile
+            wait = rule.hold if rule is not None else 0.0
+        try:
+            chunk = await asyncio.wait_for(source.read(_CHUNK), wait)
+        except TimeoutError:  # nothing came to complete the held bytes: they go as they are
+            return self._rewritten(link, direction, b"", flush=True), True
+        return self._rewritten(link, direction, chunk, flush=not chunk), bool(chunk)
+
     def _plan(self, link: _Link, direction: Direction, chunk: bytes) -> tuple[bytes, bool, float]:
         """What of ``chunk`` to forward, whether to cut after it, and the delay."""
         with self._lock:
@@ -272,12 +335,16 @@ class FaultProxy:
     ) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while chunk := await source.read(_CHUNK):
-                data, cut, delay = self._plan(link, direction, chunk)
-                if data or cut:
-                    await queue.put((loop.time() + delay, data, cut))
-                if cut:
-                    return
+            while True:
+                chunk, more = await self._receive(link, direction, source)
+                if chunk:
+                    data, cut, delay = self._plan(link, direction, chunk)
+                    if data or cut:
+                        await queue.put((loop.time() + delay, data, cut))
+                    if cut:
+                        return
+                if not more:
+                    break
         except OSError:
             link.abort()
             return
@@ -306,3 +373,11 @@ class FaultProxy:
                 sink.write_eof()
         except OSError:
             link.abort()
+
+
+def _partial_match(data: bytes, pattern: bytes) -> int:
+    """The length of the longest end of ``data`` that is a proper start of ``pattern``."""
+    for size in range(min(len(pattern) - 1, len(data)), 0, -1):
+        if data.endswith(pattern[:size]):
+            return size
+    return 0

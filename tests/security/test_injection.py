@@ -1,0 +1,513 @@
+"""Hostile strings in every tool argument that reaches a server (DESIGN.md section 9).
+
+imapclient sends CR/LF inside a value raw, so a string such as "x\\r\\nA2 STORE 1:*
++FLAGS (\\\\Deleted)" could become a command of its own. Each test feeds one argument
+of one tool every string of HOSTILE and requires that each call either fails with a
+clear one-line sentence or does no harm, and that afterwards, seen from outside:
+INBOX holds its seeded messages, none marked \\\\Deleted; no folder came or went
+unasked; Dovecot's rawlog holds no command the client library did not make; the
+calendar's seeded series is untouched and holds no smuggled event.
+
+One account and one MCP session serve the whole module (a session costs seconds);
+no test here needs a state another test could spoil. Already proven in tests/e2e:
+a line break in a search query (test_search.py) or a folder name to create
+(test_folders.py) is refused, and header injection in send_email's subject and
+addresses is refused before anything is sent (test_send.py).
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types as types
+import pytest
+
+from tests.imap_client import other_client
+from tests.mail_factory import deliver, message
+from tests.mcp_client import mcp_session, structured
+from tests.servers.dav import DavServer
+from tests.servers.dovecot import Account, DovecotServer
+from tests.servers.smtp import SmtpServer
+from tests.servers.tls import TestCertificates
+from workers.dav.ids import EventId
+
+pytestmark = pytest.mark.anyio
+
+ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
+CALL_LIMIT = 60.0
+HOSTILE: dict[str, str] = {
+    "quotes": 'say "hi" \\ there \'',
+    "syntax": "{braces} (parens) [brackets] * % ~ NIL",
+    "crlf-delete": "\r\n A1 DELETE INBOX",
+    "crlf-store": "x\r\nA2 STORE 1:* +FLAGS (\\Deleted)",
+    "lf-expunge": "x\nA3 EXPUNGE",
+    "trailing-lf": "2\n",
+    "nul": "nul\x00byte",
+    "unicode": "Grüße ✓ 東京 \u202eevil 😀",
+    "literal": "{5}\r\nhello",
+    "literal-marker": "x {5}",
+    "ical": "x\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:injected\r\nSUMMARY:Injected\r\nEND:VEVENT",
+    "traversal": "../../escape",
+    "long": "A" * 100_000,
+}
+SEEDED = ("Invoice", "Holiday plans", "Report with attachment")
+FOLDERS = {"INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"}
+TO_ANNA = "anna@example.test"  # not an account here: the SMTP server only records it
+MESSAGE: dict[str, Any] = {"to": [TO_ANNA], "subject": "Hello", "body": "Text."}
+EVENT = {"summary": "Meeting", "start": "2026-05-05T10:00", "end": "2026-05-05T11:00"}
+MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
+# Every header a composed message may carry (Bcc is stripped before sending).
+HEADERS = {
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+}
+# imaplib tags each command with four letters A-P and a counter ("HMDN12"); any other
+# first word on a command line is a command the client library did not make.
+LIBRARY_TAG = re.compile(r"^[A-P]{4}\d+$")
+LITERAL = re.compile(rb"\{(\d+)\+?\}$")
+SMUGGLED_EVENT = re.compile(r"^(UID:injected|SUMMARY:Injected)", re.MULTILINE)
+# What a crash looks like once the supervisor has caught it.
+DEFECTS = ("traceback", "internal error", "error executing tool", "exception", "unexpectedly")
+
+
+@dataclass
+class Mailbox:
+    """The module's account, its MCP session and what was seeded, with ids."""
+
+    session: Any
+    account: Account
+    dovecot: DovecotServer
+    smtp: SmtpServer
+    calendar_folder: Path  # Radicale's storage of the account's calendar
+    stored_events: dict[str, str]  # that folder's files after seeding
+    ids: dict[str, str]  # seeded subject -> email id
+    archived: str  # an email id in Archive, for move_email
+    validity: str  # INBOX's UIDVALIDITY: "<hostile>#<validity>.1" is a well-formed id
+    calendar: str  # the calendar's id (its path)
+    folders: set[str] = field(default_factory=lambda: set(FOLDERS))
+
+
+def module_env(
+    account: Account,
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    radicale: DavServer,
+    certificates: TestCertificates,
+    folder: Path,
+) -> dict[str, str]:
+    """conftest's server_env for a module-wide account, with no rate limits: one
+    module sends and searches far more than a person would in a minute."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+    env.update(
+        {
+            "MAILBOX_EMAIL": account.email,
+            "MAILBOX_PASSWORD": account.password,
+            "MAILBOX_IMAP_HOST": "localhost",
+            "MAILBOX_IMAP_PORT": str(dovecot.imaps_port),
+            "MAILBOX_CALDAV_URL": radicale.url,
+            "MAILBOX_TIMEZONE": "Europe/Berlin",
+            "MAILBOX_SMTP_HOST": "localhost",
+            "MAILBOX_SMTP_PORT": str(smtp.tls_port),
+            "MAILBOX_SMTP_SECURITY": "tls",
+            "MAILBOX_ATTACHMENT_DIR": str(folder / "outgoing"),
+            "MAILBOX_CA_FILE": str(certificates.ca_file),
+            "MAILBOX_DOWNLOAD_DIR": str(folder / "downloads"),
+            "MAILBOX_LOG_LEVEL": "info",
+            "MAILBOX_RATE_LIMIT_IMAP": "0",
+            "MAILBOX_RATE_LIMIT_SMTP": "0",
+            "MAILBOX_RATE_LIMIT_CALDAV": "0",
+            "MAILBOX_SEND_LIMIT_PER_HOUR": "0",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+async def mailbox(
+    anyio_backend: str,
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    dav_servers: dict[str, DavServer],
+    certificates: TestCertificates,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Mailbox]:
+    account = dovecot.add_user()
+    smtp.users[account.email] = account.password
+    radicale = dav_servers["radicale"]
+    login = radicale.add_user(account.email, account.password)
+    radicale.put_object(login, "standup.ics", (ICS / "weekly-exdate-moved.ics").read_text())
+    calendar_folder = radicale.root / "collections" / "collection-root" / account.email / "calendar"
+    with other_client(dovecot, account) as imap:
+        for subject in SEEDED:
+            clip = ("notes.txt", b"plain notes", "text/plain") if "attachment" in subject else None
+            deliver(imap, "INBOX", message(subject, attachment=clip))
+        deliver(imap, "Archive", message("Movable"))
+    dovecot.record_commands(account)  # before the server's first login
+    folder = tmp_path_factory.mktemp("injection")
+    env = module_env(account, dovecot, smtp, radicale, certificates, folder)
+    async with mcp_session(env, folder / "err.log") as session:
+        with anyio.fail_after(CALL_LIMIT):
+            inbox = structured(await session.call_tool("search_emails", {}))["emails"]
+            (archived,) = structured(
+                await session.call_tool("search_emails", {"folder": "Archive"})
+            )["emails"]
+            (calendar,) = structured(await session.call_tool("list_calendars", {}))["calendars"]
+        ids = {e["subject"]: e["id"] for e in inbox}
+        yield Mailbox(
+            session=session,
+            account=account,
+            dovecot=dovecot,
+            smtp=smtp,
+            calendar_folder=calendar_folder,
+            stored_events=stored(calendar_folder),
+            ids=ids,
+            archived=archived["id"],
+            validity=ids["Invoice"].rpartition("#")[2].split(".")[0],
+            calendar=calendar["id"],
+        )
+
+
+# -- how each argument is given -------------------------------------------------------
+
+Forms = Callable[[Mailbox, str], list[dict[str, Any]]]
+
+
+def plain(name: str, **fixed: Any) -> Forms:
+    return lambda mb, value: [{**fixed, name: value}]
+
+
+def listed(name: str, **fixed: Any) -> Forms:
+    return lambda mb, value: [{**fixed, name: [value]}]
+
+
+def fixed_with(name: str, make: Callable[[Mailbox], dict[str, Any]]) -> Forms:
+    """Arguments that need the module's ids, and the hostile value under ``name``."""
+    return lambda mb, value: [{**make(mb), name: value}]
+
+
+def email_ids(name: str, many: bool = False, **fixed: Any) -> Forms:
+    """The value as an id, and as the folder of a well-formed id (it then reaches SELECT)."""
+
+    def forms(mb: Mailbox, value: str) -> list[dict[str, Any]]:
+        ids = (value, f"{value}#{mb.validity}.1")
+        return [{**fixed, name: [i] if many else i} for i in ids]
+
+    return forms
+
+
+def addresses(name: str) -> Forms:
+    """The value alone, and as the display name of an address."""
+
+    def forms(mb: Mailbox, value: str) -> list[dict[str, Any]]:
+        return [{**MESSAGE, name: [one]} for one in (value, f"{value} <{TO_ANNA}>")]
+
+    return forms
+
+
+def event_ids(**fixed: Any) -> Forms:
+    """The value as an id, and inside a well-formed id, as file name and UID in our calendar."""
+
+    def forms(mb: Mailbox, value: str) -> list[dict[str, Any]]:
+        crafted = str(EventId(mb.calendar, mb.calendar + value, value, ""))
+        return [{**fixed, "id": value}, {**fixed, "id": crafted}]
+
+    return forms
+
+
+# (tool, argument, how to pass the value), in an order where no call can spoil a later one.
+TARGETS: list[tuple[str, str, Forms]] = [
+    ("search_emails", "folder", plain("folder")),
+    ("search_emails", "query", plain("query")),
+    ("search_emails", "sender", plain("sender")),
+    ("search_emails", "recipient", plain("recipient")),
+    ("search_emails", "subject", plain("subject")),
+    ("search_emails", "since", plain("since")),
+    ("get_email", "id", email_ids("id")),
+    ("get_email_thread", "id", email_ids("id")),
+    ("get_attachment", "id", email_ids("id", part="2")),
+    ("get_attachment", "part", fixed_with("part", lambda mb: {"id": mb.ids[SEEDED[2]]})),
+    ("mark_email", "ids", email_ids("ids", many=True, flagged=True)),
+    ("move_email", "ids", email_ids("ids", many=True, destination="Archive")),
+    ("delete_email", "ids", email_ids("ids", many=True)),
+    ("move_email", "destination", fixed_with("destination", lambda mb: {"ids": [mb.archived]})),
+    ("create_directory", "name", plain("name")),
+    ("send_email", "subject", plain("subject", to=[TO_ANNA], body="Text.")),
+    ("send_email", "body", plain("body", **MESSAGE)),
+    ("send_email", "to", addresses("to")),
+    ("send_email", "cc", addresses("cc")),
+    ("send_email", "bcc", addresses("bcc")),
+    ("create_draft", "subject", plain("subject", **MESSAGE)),
+    ("create_draft", "body", plain("body", **MESSAGE)),
+    ("create_draft", "to", addresses("to")),
+    ("create_draft", "cc", addresses("cc")),
+    ("create_draft", "bcc", addresses("bcc")),
+    ("search_calendar", "query", plain("query")),
+    ("get_calendar_events", "start", plain("start", end="2026-03-31")),
+    ("get_calendar_events", "end", plain("end", start="2026-03-01")),
+    ("get_calendar_events", "calendars", listed("calendars", **MARCH)),
+    ("create_event", "summary", plain("summary", start=EVENT["start"], end=EVENT["end"])),
+    ("create_event", "location", plain("location", **EVENT)),
+    ("create_event", "description", plain("description", **EVENT)),
+    ("create_event", "attendees", listed("attendees", **EVENT)),
+    ("create_event", "rrule", plain("rrule", **EVENT)),
+    ("create_event", "timezone", plain("timezone", **EVENT)),
+    ("create_event", "calendar", plain("calendar", **EVENT)),
+    ("update_event", "id", event_ids(summary="Changed")),
+    ("delete_event", "id", event_ids(scope="series")),
+]
+
+
+# -- what is checked -----------------------------------------------------------------
+
+
+def text_of(result: types.CallToolResult) -> str:
+    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
+
+
+def unclear(text: str) -> str | None:
+    """Why an error text is not one clear sentence, or None."""
+    if not text.strip():
+        return "empty error"
+    if any(defect in text.lower() for defect in DEFECTS):
+        return "a crash, not a sentence"
+    if any(ch in text for ch in "\r\n\x00"):
+        return "a raw line break or NUL in the sentence"
+    return None
+
+
+def stored(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(errors="replace") for p in folder.glob("*.ics")}
+
+
+def imap_commands(dovecot: DovecotServer, account: Account) -> list[str]:
+    """Every command the account's clients sent, from Dovecot's rawlog, with the
+    content of literals left out ("{literal}" stands in for each).
+
+    DovecotServer.commands_sent keeps the lines of a literal too, so a message body
+    appended to Sent that says "A2 STORE ..." would look like a command there.
+    """
+    commands = []
+    for path in sorted((dovecot.root / "rawlog" / account.email).glob("*.in")):
+        # The rawlog stamps the start of every line; take the stamps off again.
+        lines = path.read_bytes().split(b"\n")
+        stream = b"\n".join(line.partition(b" ")[2] for line in lines)
+        position, command = 0, b""
+        while (end := stream.find(b"\r\n", position)) >= 0:
+            line, position = stream[position:end], end + 2
+            if literal := LITERAL.search(line):
+                command += line[: literal.start()] + b"{literal}"
+                position += int(literal.group(1))
+                continue
+            commands.append((command + line).decode("utf-8", "replace"))
+            command = b""
+    return commands
+
+
+def assert_nothing_harmed(mb: Mailbox) -> None:
+    with other_client(mb.dovecot, mb.account) as imap:
+        folders = {name for _flags, _delimiter, name in imap.list_folders()}
+        imap.select_folder("INBOX", readonly=True)
+        inbox = imap.fetch(imap.search(["ALL"]), ["ENVELOPE", "FLAGS"])
+    deleted = {
+        item[b"ENVELOPE"].subject.decode(): b"\\Deleted" in item[b"FLAGS"]
+        for item in inbox.values()
+    }
+    assert {subject: deleted.get(subject) for subject in SEEDED} == dict.fromkeys(SEEDED, False)
+    assert folders == mb.folders
+    foreign = [
+        c for c in imap_commands(mb.dovecot, mb.account) if not LIBRARY_TAG.match(c.split(" ")[0])
+    ]
+    assert foreign == [], "commands the client library did not make reached Dovecot"
+    now = stored(mb.calendar_folder)
+    assert now["standup.ics"] == mb.stored_events["standup.ics"]
+    assert [name for name, text in now.items() if SMUGGLED_EVENT.search(text)] == []
+    escaped = [
+        p
+        for root in (mb.dovecot.root, mb.calendar_folder.parent.parent)
+        for p in root.rglob("escape*")
+    ]
+    assert escaped == [], "a name with ../ made a file outside its folder"
+
+
+def assert_sent_harmlessly(mb: Mailbox, before: int) -> None:
+    """Every message sent since ``before`` has only the headers we compose."""
+    for delivery in mb.smtp.received[before:]:
+        head = BytesHeaderParser().parsebytes(delivery.data)
+        assert set(head.keys()) <= HEADERS, head.keys()
+
+
+# Where the product does not hold, with what happened instead: a whole target ...
+KNOWN_DEFECTS = {
+    "get_attachment.part": "part's pattern ends in '$', which also matches before a final "
+    "newline: part '2\\n' passes validation and comes back raw in the error sentence",
+}
+# ... or one string for some targets, left out of the sweep (so that it still guards
+# every other case) and proven by its own xfail test below.
+ADDRESS_TARGETS = {
+    f"{tool}.{field}" for tool in ("send_email", "create_draft") for field in ("to", "cc", "bcc")
+}
+LEFT_OUT = {(target, "traversal") for target in ADDRESS_TARGETS}  # see the display-name test
+
+
+@pytest.mark.parametrize(
+    ("tool", "argument", "forms"),
+    [
+        pytest.param(
+            tool,
+            argument,
+            forms,
+            id=f"{tool}.{argument}",
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[f"{tool}.{argument}"])]
+            if f"{tool}.{argument}" in KNOWN_DEFECTS
+            else [],
+        )
+        for tool, argument, forms in TARGETS
+    ],
+)
+async def test_hostile_strings_are_refused_clearly_or_do_no_harm(
+    mailbox: Mailbox, tool: str, argument: str, forms: Forms
+) -> None:
+    problems = []
+    for name, value in HOSTILE.items():
+        if (f"{tool}.{argument}", name) in LEFT_OUT:
+            continue
+        for args in forms(mailbox, value):
+            sent_before = len(mailbox.smtp.received)
+            with anyio.fail_after(CALL_LIMIT):
+                result = await mailbox.session.call_tool(tool, args)
+            if result.is_error:
+                if why := unclear(text_of(result)):
+                    problems.append(f"{name}: {why}: {text_of(result)[:300]!r}")
+                continue
+            if tool == "create_directory":
+                made = str(structured(result)["name"]).split("/")
+                mailbox.folders |= {"/".join(made[:n]) for n in range(1, len(made) + 1)}
+            assert_sent_harmlessly(mailbox, sent_before)
+    assert problems == []
+    assert_nothing_harmed(mailbox)
+
+
+# -- where the product does not hold ---------------------------------------------------
+
+
+async def send(mb: Mailbox, tool: str, **args: Any) -> types.CallToolResult:
+    with anyio.fail_after(CALL_LIMIT):
+        result: types.CallToolResult = await mb.session.call_tool(tool, args)
+    return result
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="check_address and envelope() read an address differently: 'eve@evil.example( "
+    "<anna@example.test>' passes as anna@example.test but is sent to eve@evil.example; the "
+    "display name 'say \"hi\" \\\\ there' becomes a recipient 'say'",
+)
+@pytest.mark.parametrize(
+    "address",
+    [f"eve@evil.example( <{TO_ANNA}>", f"{HOSTILE['quotes']} <{TO_ANNA}>"],
+    ids=["open-comment", "quotes"],
+)
+async def test_a_message_goes_only_to_the_address_that_was_checked(
+    mailbox: Mailbox, address: str
+) -> None:
+    before = len(mailbox.smtp.received)
+    result = await send(mailbox, "send_email", to=[address], subject="Hello", body="Text.")
+    if result.is_error:
+        assert unclear(text_of(result)) is None
+    assert [d.rcpt_tos for d in mailbox.smtp.received[before:]] in ([], [[TO_ANNA]])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the email package raises AttributeError while composing the header (compose.py "
+    "msg['To'] = ...), so the answer is 'failed unexpectedly inside the smtp worker'",
+)
+@pytest.mark.parametrize("tool", ["send_email", "create_draft"])
+async def test_a_display_name_the_header_parser_chokes_on_is_refused_in_a_sentence(
+    mailbox: Mailbox, tool: str
+) -> None:
+    before = len(mailbox.smtp.received)
+    result = await send(mailbox, tool, to=[f"{HOSTILE['traversal']} <{TO_ANNA}>"], body="Text.")
+    assert result.is_error and unclear(text_of(result)) is None, text_of(result)
+    assert len(mailbox.smtp.received) == before
+
+
+class ForeignServer(http.server.ThreadingHTTPServer):
+    """Another web server on this computer that counts every connection and asks for
+    Basic credentials, as a collector of passwords would."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ForeignHandler)
+        self.port: int = self.server_address[1]
+        self.connections = 0
+        self.credentials = 0  # requests that carried an Authorization header
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        self.connections += 1
+        return True
+
+
+class _ForeignHandler(http.server.BaseHTTPRequestHandler):
+    server: ForeignServer
+
+    def _answer(self) -> None:
+        if self.headers.get("Authorization"):
+            self.server.credentials += 1
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="calendar"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def foreign_server() -> Iterator[ForeignServer]:
+    server = ForeignServer()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the DAV worker joins the id's href onto the server URL with urljoin, so an "
+    "absolute href is fetched as is: GET http://127.0.0.1:<port>/x.ics went out with the "
+    "account's 'Authorization: Basic' header (the app password), and that server's 401 was "
+    "taken as the real server refusing the login, which stopped every CalDAV call",
+)
+async def test_an_event_id_naming_another_server_sends_that_server_nothing(
+    mailbox: Mailbox, foreign_server: ForeignServer
+) -> None:
+    elsewhere = f"127.0.0.1:{foreign_server.port}/x.ics"
+    answers = []
+    for href in (f"http://{elsewhere}", f"//{elsewhere}"):
+        forged = str(EventId(mailbox.calendar, href, "standup@tests", ""))
+        answers.append(await send(mailbox, "delete_event", id=forged))
+        answers.append(await send(mailbox, "update_event", id=forged, summary="Changed"))
+    assert all(answer.is_error for answer in answers)
+    assert (foreign_server.connections, foreign_server.credentials) == (0, 0)
