@@ -9,7 +9,7 @@ import msgspec
 
 from protocol.email import EmailIdText, reject_control_characters
 
-_PART = re.compile(r"^[1-9]\d{0,4}(\.[1-9]\d{0,4}){0,40}$")
+_PART = re.compile(r"^[1-9]\d{0,4}(\.[1-9]\d{0,4}){0,40}\Z")
 
 
 class GetAttachmentArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

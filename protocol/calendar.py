@@ -35,7 +35,7 @@ EventIdText = Annotated[
         description="An event id exactly as returned by a calendar tool (opaque; do not edit).",
     ),
 ]
-_HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)\Z")
 MAX_RANGE_DAYS = 3 * 366
 
 

@@ -70,7 +70,7 @@ class CreateDirectoryResult(msgspec.Struct, frozen=True):
     name: Annotated[str, msgspec.Meta(description="The folder as it now exists on the server.")]
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 
 def parse_when(value: str, what: str) -> date | datetime:

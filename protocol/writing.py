@@ -16,7 +16,7 @@ MAY_HAVE_BEEN_SENT = (
     "may have been sent. It was not copied to the Sent folder, because that is done only for "
     "mail known to be sent: ask a recipient whether it arrived before sending it again."
 )
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\Z")
 
 AddressText = Annotated[
     str,
@@ -33,7 +33,9 @@ def check_address(value: str, field: str) -> None:
     """Raises ValueError with a sentence when ``value`` is not exactly one address."""
     reject_control_characters(value, f"Addresses in {field}")
     pairs = getaddresses([value])
-    if len(pairs) != 1 or not _ADDRESS.match(pairs[0][1]):
+    # A "<" left in the name means the text held more than one way to read it
+    # ('eve@evil.example( <anna@example.org>' is eve to the parser, anna to a person).
+    if len(pairs) != 1 or not _ADDRESS.match(pairs[0][1]) or any(c in pairs[0][0] for c in "<>"):
         raise ValueError(
             f"{value!r} in {field} is not one email address; write it as "
             "'name@example.org' or 'Name <name@example.org>', one per list item."

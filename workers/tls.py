@@ -18,3 +18,36 @@ def client_tls_context(ca_file: str | None) -> ssl.SSLContext:
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def certificate_problem(exc: BaseException, where: str, host_setting: str) -> str | None:
+    """A sentence for a failed certificate check anywhere in ``exc``'s chain, else None.
+
+    Libraries wrap the ssl error (niquests, aiosmtplib), so the cause is looked
+    for rather than the outer type; the advice depends on what failed.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        reason = ""
+        if isinstance(current, ssl.SSLCertVerificationError):
+            reason = str(current.verify_message or current.reason or "")
+        elif "CERTIFICATE_VERIFY_FAILED" in str(current):
+            text = str(current)
+            reason = text[text.find("certificate verify failed") :].split(")")[0].strip(" :")
+        if reason or isinstance(current, ssl.SSLCertVerificationError):
+            if "mismatch" in reason.lower():
+                advice = f"it was issued for another name; check {host_setting}"
+            else:
+                advice = "if the server uses a private CA, point MAILBOX_CA_FILE at it"
+            return (
+                f"The TLS certificate of {where} could not be verified "
+                f"({reason or 'certificate verify failed'}); {advice}."
+            )
+        todo += [current.__cause__, current.__context__]
+        todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return None

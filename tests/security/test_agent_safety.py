@@ -306,11 +306,6 @@ async def test_a_prompt_injection_email_is_fenced_when_listed_and_when_read_and_
     assert len(smtp.received) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fence() puts the message text inside the markers verbatim: a message that "
-    "contains the end marker closes the fence itself",
-)
 async def test_an_email_cannot_close_the_fence_and_speak_outside_it(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:

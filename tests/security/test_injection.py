@@ -352,31 +352,10 @@ def assert_sent_harmlessly(mb: Mailbox, before: int) -> None:
         assert set(head.keys()) <= HEADERS, head.keys()
 
 
-# Where the product does not hold, with what happened instead: a whole target ...
-KNOWN_DEFECTS = {
-    "get_attachment.part": "part's pattern ends in '$', which also matches before a final "
-    "newline: part '2\\n' passes validation and comes back raw in the error sentence",
-}
-# ... or one string for some targets, left out of the sweep (so that it still guards
-# every other case) and proven by its own xfail test below.
-ADDRESS_TARGETS = {
-    f"{tool}.{field}" for tool in ("send_email", "create_draft") for field in ("to", "cc", "bcc")
-}
-LEFT_OUT = {(target, "traversal") for target in ADDRESS_TARGETS}  # see the display-name test
-
-
 @pytest.mark.parametrize(
     ("tool", "argument", "forms"),
     [
-        pytest.param(
-            tool,
-            argument,
-            forms,
-            id=f"{tool}.{argument}",
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[f"{tool}.{argument}"])]
-            if f"{tool}.{argument}" in KNOWN_DEFECTS
-            else [],
-        )
+        pytest.param(tool, argument, forms, id=f"{tool}.{argument}")
         for tool, argument, forms in TARGETS
     ],
 )
@@ -385,8 +364,6 @@ async def test_hostile_strings_are_refused_clearly_or_do_no_harm(
 ) -> None:
     problems = []
     for name, value in HOSTILE.items():
-        if (f"{tool}.{argument}", name) in LEFT_OUT:
-            continue
         for args in forms(mailbox, value):
             sent_before = len(mailbox.smtp.received)
             with anyio.fail_after(CALL_LIMIT):
@@ -403,7 +380,7 @@ async def test_hostile_strings_are_refused_clearly_or_do_no_harm(
     assert_nothing_harmed(mailbox)
 
 
-# -- where the product does not hold ---------------------------------------------------
+# -- what once did not hold ---------------------------------------------------
 
 
 async def send(mb: Mailbox, tool: str, **args: Any) -> types.CallToolResult:
@@ -412,12 +389,6 @@ async def send(mb: Mailbox, tool: str, **args: Any) -> types.CallToolResult:
     return result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_address and envelope() read an address differently: 'eve@evil.example( "
-    "<anna@example.test>' passes as anna@example.test but is sent to eve@evil.example; the "
-    "display name 'say \"hi\" \\\\ there' becomes a recipient 'say'",
-)
 @pytest.mark.parametrize(
     "address",
     [f"eve@evil.example( <{TO_ANNA}>", f"{HOSTILE['quotes']} <{TO_ANNA}>"],
@@ -433,19 +404,15 @@ async def test_a_message_goes_only_to_the_address_that_was_checked(
     assert [d.rcpt_tos for d in mailbox.smtp.received[before:]] in ([], [[TO_ANNA]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the email package raises AttributeError while composing the header (compose.py "
-    "msg['To'] = ...), so the answer is 'failed unexpectedly inside the smtp worker'",
-)
 @pytest.mark.parametrize("tool", ["send_email", "create_draft"])
-async def test_a_display_name_the_header_parser_chokes_on_is_refused_in_a_sentence(
+async def test_a_display_name_the_header_parser_once_choked_on_is_quoted_and_kept_to_its_address(
     mailbox: Mailbox, tool: str
 ) -> None:
     before = len(mailbox.smtp.received)
     result = await send(mailbox, tool, to=[f"{HOSTILE['traversal']} <{TO_ANNA}>"], body="Text.")
-    assert result.is_error and unclear(text_of(result)) is None, text_of(result)
-    assert len(mailbox.smtp.received) == before
+    assert not result.is_error, text_of(result)
+    sent = [d.rcpt_tos for d in mailbox.smtp.received[before:]]
+    assert sent == ([[TO_ANNA]] if tool == "send_email" else [])
 
 
 class ForeignServer(http.server.ThreadingHTTPServer):
@@ -493,13 +460,6 @@ def foreign_server() -> Iterator[ForeignServer]:
     thread.join(5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the DAV worker joins the id's href onto the server URL with urljoin, so an "
-    "absolute href is fetched as is: GET http://127.0.0.1:<port>/x.ics went out with the "
-    "account's 'Authorization: Basic' header (the app password), and that server's 401 was "
-    "taken as the real server refusing the login, which stopped every CalDAV call",
-)
 async def test_an_event_id_naming_another_server_sends_that_server_nothing(
     mailbox: Mailbox, foreign_server: ForeignServer
 ) -> None:

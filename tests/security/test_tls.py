@@ -145,11 +145,6 @@ async def test_a_starttls_offer_stripped_on_the_way_is_refused_and_nothing_goes_
     assert len(smtp.received) == sent_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="only the IMAP worker translates a certificate error into advice; SMTP says to "
-    "check host, port and security, CalDAV passes on a clipped library message",
-)
 @pytest.mark.parametrize("protocol", ["smtp", "caldav"])
 async def test_a_certificate_error_points_at_mailbox_ca_file_on_every_protocol(
     protocol: str, server_env: dict[str, str], tmp_path: Path, untrusted_ca_file: Path

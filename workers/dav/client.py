@@ -20,6 +20,7 @@ from caldav.lib import error as dav_error
 from protocol.errors import (
     AuthFailed,
     Conflict,
+    InvalidArgument,
     MailError,
     NotFound,
     ProtocolViolation,
@@ -28,6 +29,7 @@ from protocol.errors import (
     Unavailable,
 )
 from protocol.settings import DavSettings
+from workers.tls import certificate_problem
 
 NS = {
     "d": "DAV:",
@@ -117,21 +119,32 @@ def dav_errors(settings: DavSettings) -> Iterator[None]:
         ) from None
     except TimeoutError:
         raise ServerTimeout(f"The calendar server {where} did not answer in time.") from None
-    except OSError as exc:
-        raise Unavailable(
+    except Exception as exc:
+        error = _network_error(exc, where)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _network_error(exc: Exception, where: str) -> MailError | None:
+    """The MailError for a network or TLS failure; None for anything else."""
+    problem = certificate_problem(exc, where, "MAILBOX_CALDAV_URL")
+    if problem is not None:
+        return Unavailable(problem)
+    if isinstance(exc, OSError):
+        return Unavailable(
             f"Could not reach the calendar server {where} ({_short(exc)}); check "
             "MAILBOX_CALDAV_URL and your connection."
-        ) from None
-    except Exception as exc:  # niquests' own ConnectionError / Timeout are not OSErrors
-        name = type(exc).__name__
-        if "Timeout" in name:
-            raise ServerTimeout(f"The calendar server {where} did not answer in time.") from None
-        if "Connection" in name or "SSL" in name or "Request" in name:
-            raise Unavailable(
-                f"Could not reach the calendar server {where} ({name}); check "
-                "MAILBOX_CALDAV_URL and your connection."
-            ) from None
-        raise
+        )
+    name = type(exc).__name__  # niquests' own ConnectionError / Timeout are not OSErrors
+    if "Timeout" in name:
+        return ServerTimeout(f"The calendar server {where} did not answer in time.")
+    if "Connection" in name or "SSL" in name or "Request" in name:
+        return Unavailable(
+            f"Could not reach the calendar server {where} ({name}); check "
+            "MAILBOX_CALDAV_URL and your connection."
+        )
+    return None
 
 
 def _short(exc: BaseException) -> str:
@@ -172,6 +185,8 @@ def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
         if props is None or kinds is None or kinds.find("c:calendar", NS) is None:
             continue
         url = urljoin(home, href)
+        if not same_origin(url, home):
+            continue  # the password goes to one server only
         components = [
             str(c.get("name")).upper()
             for c in props.findall("c:supported-calendar-component-set/c:comp", NS)
@@ -281,7 +296,25 @@ def _objects(response: Any, calendar_url: str) -> list[StoredObject]:
 
 
 def absolute(client: DAVClient, path: str) -> str:
-    return urljoin(str(client.url), path)
+    """``path`` on the configured server; refuses anything that would leave it.
+
+    Every request carries the password (HTTP Basic), so an href from an event id
+    (which the model hands back, and could forge) must never name another host.
+    Raises InvalidArgument.
+    """
+    base = str(client.url)
+    url = urljoin(base, path)
+    if not same_origin(url, base) or any(c in path for c in "\r\n\x00"):
+        raise InvalidArgument(
+            "That id does not name an event on the calendar server; use an id exactly as "
+            "get_calendar_events returned it."
+        )
+    return url
+
+
+def same_origin(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme.lower(), a.hostname, a.port) == (b.scheme.lower(), b.hostname, b.port)
 
 
 def fetch(client: DAVClient, href: str) -> StoredObject:

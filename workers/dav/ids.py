@@ -32,9 +32,20 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
         body = text[3:]
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            return msgspec.msgpack.decode(raw, type=cls)
+            found = msgspec.msgpack.decode(raw, type=cls)
         except (binascii.Error, ValueError, msgspec.DecodeError):
             raise _not_an_id(text) from None
+        # Only a path on our own server, inside its calendar: the id comes back from the
+        # model and must not steer a request (which carries the password) anywhere else.
+        if not (
+            found.calendar.startswith("/")
+            and found.href.startswith(found.calendar.rstrip("/") + "/")
+            and not found.href.startswith("//")
+            and ".." not in found.href.split("/")
+            and not any(c in found.href + found.uid + found.recurrence for c in "\r\n\x00")
+        ):
+            raise _not_an_id(text)
+        return found
 
 
 def _not_an_id(text: str) -> InvalidArgument:

@@ -21,6 +21,7 @@ from protocol.errors import (
     ServerTimeout,
     Unavailable,
 )
+from workers.tls import certificate_problem
 
 _RESP_CODE = re.compile(r"^\s*\[[A-Z-]+\]\s*")
 
@@ -62,10 +63,7 @@ def translate(exc: BaseException, host: str, port: int, username: str) -> MailEr
             f"The IMAP server {where} did not answer in time; check the network and try again."
         )
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return Unavailable(
-            f"The TLS certificate of {where} could not be verified ({exc.verify_message}); "
-            "if the server uses a private CA, point MAILBOX_CA_FILE at it."
-        )
+        return Unavailable(str(certificate_problem(exc, where, "MAILBOX_IMAP_HOST")))
     if isinstance(exc, ssl.SSLError):
         return Unavailable(f"The TLS handshake with {where} failed ({exc.reason}).")
     if isinstance(exc, socket.gaierror):

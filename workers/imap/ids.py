@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from protocol.errors import InvalidArgument, NotFound
 
-_SUFFIX = re.compile(r"^(\d{1,10})\.(\d{1,10})$")
+_SUFFIX = re.compile(r"^(\d{1,10})\.(\d{1,10})\Z")
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ def compose(request: ComposeRequest, settings: SmtpSettings) -> EmailMessage:
     msg["From"] = settings.from_address
     to, cc = _recipients(args, original, settings.from_address)
     if to:
-        msg["To"] = ", ".join(to)
+        msg["To"] = header_addresses(to)
     if cc:
-        msg["Cc"] = ", ".join(cc)
+        msg["Cc"] = header_addresses(cc)
     msg["Subject"] = _subject(args, original)
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain=settings.from_address.rpartition("@")[2] or None)
@@ -48,8 +48,33 @@ def compose(request: ComposeRequest, settings: SmtpSettings) -> EmailMessage:
     if args.forward_id and original is not None and not args.forward_inline:
         _attach_original(msg, original)
     if args.bcc:
-        msg["Bcc"] = ", ".join(args.bcc)
+        msg["Bcc"] = header_addresses(args.bcc)
     return msg
+
+
+def header_addresses(items: list[str]) -> list[Address]:
+    """Each item read once, as the envelope will read it, and written back as an Address.
+
+    Joining the strings as given let the email package read them differently
+    from our check (a stray quote or parenthesis moved a recipient), and made it
+    crash on some display names; from Address objects it writes exactly the
+    addresses that were checked, quoting names as needed. Items from an
+    original message that are not one plain address are left out.
+    """
+    found = []
+    for item in items:
+        pairs = getaddresses([item])
+        if len(pairs) != 1 or "@" not in pairs[0][1]:
+            continue
+        name, address = pairs[0]
+        local, _, domain = address.rpartition("@")
+        try:
+            found.append(Address(display_name=name.strip(), username=local, domain=domain))
+        except (ValueError, IndexError, AttributeError):
+            raise InvalidArgument(
+                f"{item!r} could not be written as an address; give it without a display name."
+            ) from None
+    return found
 
 
 def envelope(msg: Message) -> list[str]:

@@ -14,7 +14,7 @@ from aiosmtplib import (
 
 from protocol.errors import AuthFailed, ProtocolViolation, ServerTimeout, Unavailable
 from protocol.settings import SmtpSettings
-from workers.tls import client_tls_context
+from workers.tls import certificate_problem, client_tls_context
 
 
 def new_client(settings: SmtpSettings, timeout: float) -> SMTP:
@@ -46,12 +46,17 @@ async def open_smtp(settings: SmtpSettings) -> SMTP:
         ) from None
     except (SMTPConnectError, SMTPServerDisconnected, SMTPTimeoutError, OSError) as exc:
         client.close()
+        problem = certificate_problem(exc, where, "MAILBOX_SMTP_HOST")
         raise Unavailable(
-            f"Could not connect to the mail server {where} ({_reason(exc)}); check "
+            problem
+            or f"Could not connect to the mail server {where} ({_reason(exc)}); check "
             "MAILBOX_SMTP_HOST, MAILBOX_SMTP_PORT and MAILBOX_SMTP_SECURITY."
         ) from None
     except SMTPException as exc:  # e.g. STARTTLS required but not offered
         client.close()
+        problem = certificate_problem(exc, where, "MAILBOX_SMTP_HOST")
+        if problem is not None:
+            raise Unavailable(problem) from None
         raise ProtocolViolation(
             f"The mail server {where} cannot be used securely: {_reason(exc)}. Check "
             "MAILBOX_SMTP_SECURITY (tls for port 465, starttls for 587)."
@@ -96,4 +101,4 @@ async def login_once(client: SMTP, username: str, password: str) -> None:
 
 def _reason(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())[:200]
+    return " ".join(str(text).split())[:200].rstrip(".")
