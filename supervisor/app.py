@@ -15,10 +15,11 @@ from protocol.logs import register_secret
 from supervisor.cache import SessionCache
 from supervisor.config import Settings, resolve_password
 from supervisor.rate_limit import TokenBucket
+from supervisor.restart_policy import DEFAULT_POLICY, RestartPolicy
 from supervisor.runner import ToolRunner
 from supervisor.server import build_server
 from supervisor.tools import available_tools
-from supervisor.worker_handle import DEFAULT_POLICY, RestartPolicy, WorkerHandle
+from supervisor.worker_handle import WorkerHandle
 
 log = structlog.get_logger()
 

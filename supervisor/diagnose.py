@@ -18,8 +18,8 @@ from protocol.diagnosis import Check, DiagnoseArgs, DiagnoseResult
 from protocol.errors import ConfigError, MailError
 from supervisor.app import PasswordSource, build_workers
 from supervisor.config import Settings
+from supervisor.restart_policy import RestartPolicy
 from supervisor.status import describe, refresh_metrics, worker_statuses
-from supervisor.worker_handle import RestartPolicy
 
 DIAGNOSE_TIMEOUT = 60.0
 

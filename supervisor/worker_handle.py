@@ -12,11 +12,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import random
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -51,6 +49,7 @@ from protocol.messages import (
 )
 from supervisor.rate_limit import TokenBucket
 from supervisor.reachability import Reachability
+from supervisor.restart_policy import DEFAULT_POLICY, RestartBudget, RestartPolicy
 
 R = TypeVar("R")
 log = structlog.get_logger()
@@ -61,28 +60,6 @@ _PIPE_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, MailError)
 
 # Environment variables a worker must not inherit: credentials go over the pipe.
 _SECRET_VARIABLES = ("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND")
-
-
-@dataclass(frozen=True)
-class RestartPolicy:
-    """Backoff between restarts and the restart-intensity circuit."""
-
-    boot_timeout: float = 30.0
-    first_backoff: float = 0.05
-    max_backoff: float = 10.0
-    window: float = 60.0
-    max_restarts_in_window: int = 5
-    circuit_cooldown: float = 30.0
-    ping_interval: float = 15.0
-    ping_timeout: float = 10.0
-    shutdown_timeout: float = 5.0
-    # Grace beyond the worker's own deadline, so its precise timeout message wins.
-    reply_grace: float = 1.0
-    # A worker whose resident memory grows past this is replaced between requests (0: never).
-    max_rss_bytes: int = 0
-
-
-DEFAULT_POLICY = RestartPolicy()
 
 
 @dataclass
@@ -125,15 +102,18 @@ class WorkerHandle:
         self._ready = anyio.Event()
         self._pong = anyio.Event()
         self._closing = False
-        self._restart_times: deque[float] = deque()
-        self._circuit_until = 0.0
+        self._budget = RestartBudget(policy, clock)
         self._fatal: MailError | None = None
         self._encoder = msgspec.msgpack.Encoder()
-        self.restarts = 0
         self.recycled = 0
         self.started_at: float | None = None
         self.pid: int | None = None
         self.metrics: dict[str, int | float | str] = {}
+
+    @property
+    def restarts(self) -> int:
+        """Restarts after a crash, a hang or a failed start (not planned replacements)."""
+        return self._budget.restarts
 
     def __repr__(self) -> str:
         state = "ready" if self._channel is not None else "starting"
@@ -154,7 +134,7 @@ class WorkerHandle:
                 self._recycling = None
                 self.recycled += 1
                 continue
-            delay = self._plan_restart()
+            delay = self._budget.plan(self.name)
             log.warning(
                 "worker.restart",
                 worker=self.name,
@@ -162,23 +142,6 @@ class WorkerHandle:
                 backoff=round(delay, 3),
             )
             await anyio.sleep(delay)
-
-    def _plan_restart(self) -> float:
-        now = self._clock()
-        self.restarts += 1
-        self._restart_times.append(now)
-        while self._restart_times and now - self._restart_times[0] > self._policy.window:
-            self._restart_times.popleft()
-        recent = len(self._restart_times)
-        if recent > self._policy.max_restarts_in_window:
-            self._circuit_until = now + self._policy.circuit_cooldown
-            self._restart_times.clear()
-            log.error(
-                "worker.circuit_open", worker=self.name, cooldown=self._policy.circuit_cooldown
-            )
-            return self._policy.circuit_cooldown
-        backoff = min(self._policy.max_backoff, self._policy.first_backoff * 2.0 ** (recent - 1))
-        return backoff * random.uniform(0.8, 1.2)
 
     async def _run_one(self) -> bool:
         """Spawn one worker and serve it until it exits; True if it got to Ready."""
@@ -362,8 +325,8 @@ class WorkerHandle:
         now = self._clock()
         if self._fatal is not None:
             state = "not configured"
-        elif self._circuit_until > now:
-            state = f"paused for {self._circuit_until - now:.0f} s after repeated failures"
+        elif self._budget.paused_for() > 0:
+            state = f"paused for {self._budget.paused_for():.0f} s after repeated failures"
         elif self._channel is not None:
             state = "ready"
         else:
@@ -525,7 +488,7 @@ class WorkerHandle:
                 raise self._fatal
             if self._closing:
                 raise Unavailable("The server is shutting down.")
-            remaining = self._circuit_until - self._clock()
+            remaining = self._budget.paused_for()
             if remaining > 0:
                 raise Unavailable(
                     f"The {self.label} worker failed repeatedly and is paused for {remaining:.0f} s "

@@ -16,7 +16,8 @@ from protocol.email import (
 )
 from protocol.errors import Unavailable
 from protocol.fingerprint import Freshness, FreshnessArgs
-from supervisor.worker_handle import RestartPolicy, WorkerHandle
+from supervisor.restart_policy import RestartPolicy
+from supervisor.worker_handle import WorkerHandle
 from tests.imap_client import other_client, simple_message
 from tests.integration.test_imap_pool import imap_settings
 from tests.servers.dovecot import Account, DovecotServer
