@@ -25,7 +25,7 @@ from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
-from tests.servers.smtp import Delivery, SmtpServer
+from tests.servers.smtp import SmtpBehaviour, SmtpServer
 
 pytestmark = pytest.mark.anyio
 
@@ -227,23 +227,16 @@ async def test_an_smtp_connection_cut_after_the_message_data_says_may_have_been_
     account: Account,
     smtp: SmtpServer,
     smtp_proxy: FaultProxy,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The client speaks TLS, so the proxy cannot find the end of DATA in the bytes it
     # forwards. The server tells it instead: once the whole message is in (and delivered),
     # the proxy resets the connection before the server's "250 queued" goes back.
-    deliver_as_usual = smtp.deliver
-
-    def deliver_then_cut(delivery: Delivery) -> None:
-        deliver_as_usual(delivery)
-        smtp_proxy.cut_all()
-
-    monkeypatch.setattr(smtp, "deliver", deliver_then_cut)
+    smtp.behaviour = SmtpBehaviour(after_delivery=smtp_proxy.cut_all)
     async with mcp_session(proxied_env, tmp_path / "err.log") as session:
         result, _seconds = await timed_call(
             session, "send_email", to=[account.email], subject="Cut once", body="Only once."
         )
-        monkeypatch.undo()
+        smtp.behaviour = SmtpBehaviour()
         inbox = await call(session, "search_emails", folder="INBOX")
     text = error_text(result)
     assert "may have been sent" in text and "ask a recipient whether it arrived" in text

@@ -13,6 +13,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ class SmtpBehaviour:
 
     refuse: set[str] = field(default_factory=set)
     drop_after_data: bool = False
+    # Run once a message is delivered, before "250" goes back (e.g. a proxy cutting the line).
+    after_delivery: Callable[[], None] | None = None
 
 
 class _Handler:
@@ -53,6 +56,8 @@ class _Handler:
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
         data = bytes(envelope.original_content or b"")
         self.server.deliver(Delivery(str(envelope.mail_from), list(envelope.rcpt_tos), data))
+        if self.server.behaviour.after_delivery is not None:
+            self.server.behaviour.after_delivery()
         if self.server.behaviour.drop_after_data:
             assert smtp.transport is not None
             smtp.transport.abort()
