@@ -27,28 +27,7 @@ _SHOWN = (  # the metrics worth a line, in this order
 
 
 def worker_statuses(workers: Mapping[str, WorkerHandle]) -> list[WorkerStatus]:
-    statuses = []
-    for name, worker in workers.items():
-        raw = worker.status()
-        metrics = {
-            k: v
-            for k, v in raw.items()
-            if v is not None
-            and k not in ("state", "pid", "restarts", "recycled", "uptime_s")
-            and isinstance(v, int | float | str)
-        }
-        statuses.append(
-            WorkerStatus(
-                name=name,
-                state=str(raw["state"]),
-                pid=worker.pid,
-                restarts=worker.restarts,
-                recycled=worker.recycled,
-                uptime_s=raw["uptime_s"] if isinstance(raw["uptime_s"], float) else None,
-                metrics=metrics,
-            )
-        )
-    return statuses
+    return [worker.status() for worker in workers.values()]
 
 
 async def refresh_metrics(workers: Mapping[str, WorkerHandle]) -> None:

@@ -47,6 +47,7 @@ from protocol.messages import (
     Shutdown,
     ToWorker,
 )
+from protocol.status import WorkerStatus
 from supervisor.rate_limit import TokenBucket
 from supervisor.reachability import Reachability
 from supervisor.restart_policy import DEFAULT_POLICY, RestartBudget, RestartPolicy
@@ -320,9 +321,8 @@ class WorkerHandle:
             await channel.send(Ping(0))
             await pong.wait()
 
-    def status(self) -> dict[str, int | float | str | None]:
+    def status(self) -> WorkerStatus:
         """What server_status and --diagnose show: state, process, restarts, pool metrics."""
-        now = self._clock()
         if self._fatal is not None:
             state = "not configured"
         elif self._budget.paused_for() > 0:
@@ -331,19 +331,20 @@ class WorkerHandle:
             state = "ready"
         else:
             state = "starting"
-        status: dict[str, int | float | str | None] = {
-            "state": state,
-            "pid": self.pid,
-            "restarts": self.restarts,
-            "recycled": self.recycled,
-            "uptime_s": round(now - self.started_at, 1) if self.started_at and self.ready else None,
-            "calls_waiting": len(self._pending),
-        }
-        status.update(self.metrics)
+        metrics = {**self.metrics, "calls_waiting": len(self._pending)}
         if self._rate_limit is not None:
-            status.update(self._rate_limit.metrics())
-        status["writes_refused_offline"] = self.reachability.writes_refused
-        return status
+            metrics.update(self._rate_limit.metrics())
+        metrics["writes_refused_offline"] = self.reachability.writes_refused
+        uptime = self._clock() - self.started_at if self.started_at and self.ready else None
+        return WorkerStatus(
+            name=self.name,
+            state=state,
+            pid=self.pid,
+            restarts=self.restarts,
+            recycled=self.recycled,
+            uptime_s=round(uptime, 1) if uptime is not None else None,
+            metrics=metrics,
+        )
 
     def _fail_pending(self) -> None:
         for pending in self._pending.values():

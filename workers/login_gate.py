@@ -36,7 +36,7 @@ class LoginGate:
             self.refused = AuthFailed(exc.message + _PAUSED.format(protocol=self._protocol))
         return self.refused
 
-    def metrics(self) -> dict[str, int | str]:
+    def metrics(self) -> dict[str, int]:
         return {
             "login_refused": int(self.refused is not None),
             "logins_not_tried": self.attempts_blocked,

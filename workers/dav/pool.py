@@ -32,7 +32,7 @@ class DavPool:
         self.in_use = 0
         self.login_gate = LoginGate("CalDAV")
 
-    def metrics(self) -> dict[str, int | str]:
+    def metrics(self) -> dict[str, int]:
         return {
             "pool_idle": len(self._idle),
             "pool_in_use": self.in_use,

@@ -122,7 +122,7 @@ class ImapPool:
     def __repr__(self) -> str:
         return f"<ImapPool in_use={len(self._in_use)} idle={len(self._idle)}>"
 
-    def metrics(self) -> dict[str, int | str]:
+    def metrics(self) -> dict[str, int]:
         return {
             "pool_in_use": len(self._in_use),
             "pool_idle": len(self._idle),
