@@ -56,14 +56,14 @@ class Settings:
     heartbeat_interval: float = 15.0
     heartbeat_timeout: float = 10.0
     worker_max_rss_mb: int = 1024
-    # Requests a minute each worker may send (0 = no limit); CalDAV stays well below
-    # mailbox.org's 1,500 per 5 minutes, IMAP below what a desktop client does.
     send_allow: tuple[str, ...] = ()
     send_limit_per_hour: int = 60
     allow_permanent_delete: bool = True
     allow_series_delete: bool = True
     # Sentences about MAILBOX_* variables that are set but mean nothing here (typos).
     warnings: tuple[str, ...] = ()
+    # Requests a minute each worker may send (0 = no limit); CalDAV stays well below
+    # mailbox.org's 1,500 per 5 minutes, IMAP below what a desktop client does.
     rate_limits: dict[str, int] = field(
         default_factory=lambda: {"imap": 300, "smtp": 30, "dav": 150}
     )
