@@ -58,6 +58,11 @@ def structured(result: types.CallToolResult) -> Any:
     return result.structured_content
 
 
+def text_of(result: types.CallToolResult) -> str:
+    """The text of an answer, error or not."""
+    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
+
+
 def error_text(result: types.CallToolResult) -> str:
     assert result.is_error, f"expected an error, got {result.structured_content!r}"
-    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
+    return text_of(result)

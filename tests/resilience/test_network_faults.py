@@ -22,7 +22,7 @@ import pytest
 from tests.faults.proxy import FaultProxy
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
@@ -72,10 +72,6 @@ def proxied_env(
         "MAILBOX_SMTP_PORT": str(smtp_proxy.port),
         "MAILBOX_CALDAV_URL": urlunsplit(dav._replace(netloc=f"localhost:{dav_proxy.port}")),
     }
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 async def timed_call(session: Any, tool: str, **args: Any) -> tuple[types.CallToolResult, float]:

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import mcp_types as types
 import pytest
 
 from tests.ics_factory import ten_thousand_events
 from tests.imap_client import other_client
 from tests.leak_watch import WATCH
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
@@ -56,10 +55,6 @@ async def ready_pid(session: Any, name: str, *, other_than: int | None = None) -
         if status["state"] == "ready" and status["pid"] not in (None, other_than):
             return int(status["pid"])
         await anyio.sleep(0.02)
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 def refused_imap_logins(dovecot: DovecotServer, account: Account) -> int:

@@ -18,7 +18,7 @@ import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
@@ -70,10 +70,6 @@ async def call(session: Any, tool: str, **args: Any) -> Any:
 
 async def refused(session: Any, tool: str, **args: Any) -> str:
     return error_text(await raw_call(session, tool, **args))
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 def fenced(text: str, words: str) -> bool:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from imapclient.exceptions import IMAPClientError
 
 from tests.imap_client import other_client
-from tests.mcp_client import mcp_session, structured
+from tests.mcp_client import mcp_session, structured, text_of
 from tests.servers.dovecot import Account, DovecotServer
 
 CALL_LIMIT = 60.0
@@ -103,10 +103,6 @@ async def bounded_call(session: Any, tool: str, args: dict[str, Any]) -> types.C
     with anyio.fail_after(CALL_LIMIT):
         result: types.CallToolResult = await session.call_tool(tool, args)
     return result
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 def test_any_bytes_in_the_mailbox_are_read_or_refused_in_a_sentence_and_never_kill_the_worker(

@@ -33,7 +33,7 @@ import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import mcp_session, structured
+from tests.mcp_client import mcp_session, structured, text_of
 from tests.servers.dav import DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
@@ -274,10 +274,6 @@ TARGETS: list[tuple[str, str, Forms]] = [
 
 
 # -- what is checked -----------------------------------------------------------------
-
-
-def text_of(result: types.CallToolResult) -> str:
-    return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 def unclear(text: str) -> str | None:
