@@ -87,5 +87,13 @@ class Pong(msgspec.Struct, tag="pong", frozen=True):
     metrics: dict[str, int | float | str] = {}
 
 
+NOOP = "noop"
+"""A request every worker answers at once with nil: the cost of the pipe itself."""
+
+
+class NoArgs(msgspec.Struct, frozen=True):
+    """Arguments of a request that takes none (``NOOP``)."""
+
+
 ToWorker = Configure | Request | Cancel | Ping | Shutdown
 FromWorker = Ready | Result | Failure | Progress | Pong

@@ -24,6 +24,7 @@ from protocol.errors import InternalError, InvalidArgument, MailError, ServerTim
 from protocol.framing import MessageChannel
 from protocol.logs import configure_logging, register_secret
 from protocol.messages import (
+    NOOP,
     Cancel,
     Configure,
     Failure,
@@ -202,6 +203,8 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
     async def _answer(
         self, request: Request, state: StateT, limiter: anyio.CapacityLimiter
     ) -> Result | Failure:
+        if request.tool == NOOP:
+            return Result(request.id, msgspec.Raw(_NIL))
         route = self._spec.routes.get(request.tool)
         if route is None:
             return _failure(request.id, InternalError(f"This worker has no tool {request.tool!r}."))
@@ -235,6 +238,9 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
         return Result(
             request.id, msgspec.Raw(self._encoder.encode(value)), context.validator, context.tags
         )
+
+
+_NIL = msgspec.msgpack.encode(None)
 
 
 def _failure(request_id: int, error: MailError) -> Failure:

@@ -16,6 +16,7 @@ from protocol.email import (
 )
 from protocol.errors import Unavailable
 from protocol.fingerprint import Freshness, FreshnessArgs
+from protocol.messages import NOOP, NoArgs
 from supervisor.restart_policy import RestartPolicy
 from supervisor.worker_handle import WorkerHandle
 from tests.imap_client import other_client, simple_message
@@ -140,3 +141,15 @@ async def test_a_worker_that_cannot_boot_opens_the_circuit_instead_of_looping() 
             await handle.call("x", GetFoldersArgs(), GetFoldersResult, timeout=5, idempotent=True)
         tg.cancel_scope.cancel()
     assert handle.restarts == 3
+
+
+async def test_a_noop_request_is_answered_with_nil_by_the_worker_itself(
+    imap_worker: WorkerHandle,
+) -> None:
+    await imap_worker.call(NOOP, NoArgs(), type(None), timeout=5, idempotent=True)
+    await imap_worker.refresh_metrics()
+    before = imap_worker.status().metrics["requests_served"]
+    value, frame = await imap_worker.call(NOOP, NoArgs(), type(None), timeout=5, idempotent=True)
+    assert value is None and frame.validator is None
+    await imap_worker.refresh_metrics()
+    assert imap_worker.status().metrics["requests_served"] == before + 1
