@@ -26,6 +26,8 @@ from protocol.settings import DavSettings, ImapSettings, PoolSettings, SmtpSetti
 T = TypeVar("T")
 
 PASSWORD_COMMAND_TIMEOUT = 30.0
+PASSWORD_COMMAND_EXAMPLE = "pass show mailbox.org"
+CA_FILE_EXAMPLE = "/etc/ssl/certs/my-company-ca.pem"
 
 
 @dataclass(frozen=True)
@@ -120,22 +122,40 @@ class Settings:
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     """Read and check every MAILBOX_* variable; raises ConfigError with one sentence."""
     reader = _Reader(env)
-    reader.asked.update(("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND"))
+    settings = _read_settings(reader)
+    return dataclasses.replace(settings, warnings=unknown_variables(env, reader.asked))
+
+
+def setting_names() -> frozenset[str]:
+    """Every variable ``load_settings`` reads: all the settings there are."""
+    reader = _Reader({"MAILBOX_EMAIL": "you@mailbox.org", "MAILBOX_PASSWORD": "-"})
+    _read_settings(reader)
+    return frozenset(reader.asked)
+
+
+def _read_settings(reader: _Reader) -> Settings:
     email = reader.text("MAILBOX_EMAIL", None, example="you@mailbox.org")
-    if email is None or "@" not in email:
+    if email is None:
         raise ConfigError(
-            "MAILBOX_EMAIL must be set to your full mail address, e.g. you@mailbox.org."
+            "MAILBOX_EMAIL must be set to your full mail address, such as you@mailbox.org."
         )
-    password = env.get("MAILBOX_PASSWORD") or None
-    command = env.get("MAILBOX_PASSWORD_COMMAND") or None
+    if "@" not in email:
+        raise ConfigError(
+            f"MAILBOX_EMAIL must be your full mail address, such as you@mailbox.org; it is {email!r}."
+        )
+    password = reader.secret("MAILBOX_PASSWORD")
+    command = reader.secret("MAILBOX_PASSWORD_COMMAND")
     if password is None and command is None:
         raise ConfigError(
             "Set MAILBOX_PASSWORD to an app password, or MAILBOX_PASSWORD_COMMAND to a command "
-            "that prints it (e.g. 'pass show mailbox.org')."
+            f"that prints it, such as {PASSWORD_COMMAND_EXAMPLE!r}."
         )
-    ca_file = reader.text("MAILBOX_CA_FILE", None)
+    ca_file = reader.text("MAILBOX_CA_FILE", None, example=CA_FILE_EXAMPLE)
     if ca_file is not None and not Path(ca_file).is_file():
-        raise ConfigError(f"MAILBOX_CA_FILE must name a readable PEM file; {ca_file} is not one.")
+        raise ConfigError(
+            f"MAILBOX_CA_FILE must name a readable PEM file, such as {CA_FILE_EXAMPLE}; "
+            f"{ca_file} is not one."
+        )
     pool_defaults = PoolSettings()
     pool = PoolSettings(
         min_size=reader.integer("MAILBOX_IMAP_POOL_MIN", pool_defaults.min_size, 0, 32),
@@ -149,7 +169,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ),
     )
     if pool.min_size > pool.max_size:
-        raise ConfigError("MAILBOX_IMAP_POOL_MIN must not be larger than MAILBOX_IMAP_POOL_MAX.")
+        raise ConfigError(
+            f"MAILBOX_IMAP_POOL_MIN must not be larger than MAILBOX_IMAP_POOL_MAX "
+            f"({pool.max_size}), such as {min(1, pool.max_size)}; it is {pool.min_size}."
+        )
     settings = Settings(
         email=email,
         password=password,
@@ -158,7 +181,12 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         imap_port=reader.integer("MAILBOX_IMAP_PORT", 993, 1, 65535),
         smtp_host=reader.host("MAILBOX_SMTP_HOST", "smtp.mailbox.org"),
         smtp_port=reader.integer("MAILBOX_SMTP_PORT", 465, 1, 65535),
-        smtp_security=reader.choice("MAILBOX_SMTP_SECURITY", "tls", ("tls", "starttls")),
+        smtp_security=reader.choice(
+            "MAILBOX_SMTP_SECURITY",
+            "tls",
+            ("tls", "starttls"),
+            "tls (for port 465) or starttls (for port 587)",
+        ),
         caldav_url=reader.url(
             "MAILBOX_CALDAV_URL",
             "https://dav.mailbox.org/",
@@ -167,8 +195,9 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ca_file=ca_file,
         timezone=reader.timezone("MAILBOX_TIMEZONE"),
         read_only=reader.flag("MAILBOX_READ_ONLY", False),
-        attachment_dir=reader.text("MAILBOX_ATTACHMENT_DIR", None),
-        download_dir=reader.text("MAILBOX_DOWNLOAD_DIR", None) or Settings.download_dir,
+        attachment_dir=reader.text("MAILBOX_ATTACHMENT_DIR", None, example="~/Documents/to-send"),
+        download_dir=reader.text("MAILBOX_DOWNLOAD_DIR", None, example="~/Downloads/mail")
+        or Settings.download_dir,
         cache_email_ttl=reader.seconds("MAILBOX_CACHE_EMAIL_TTL", 300.0, allow_zero=True),
         cache_calendar_ttl=reader.seconds("MAILBOX_CACHE_CALENDAR_TTL", 900.0, allow_zero=True),
         cache_max_entries=reader.integer("MAILBOX_CACHE_MAX_ENTRIES", 512, 0, 1_000_000),
@@ -193,7 +222,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             "dav": reader.integer("MAILBOX_RATE_LIMIT_CALDAV", 150, 0, 1_000_000),
         },
     )
-    return dataclasses.replace(settings, warnings=unknown_variables(env, reader.asked))
+    return settings
 
 
 def unknown_variables(env: Mapping[str, str], known: set[str]) -> tuple[str, ...]:
@@ -219,9 +248,15 @@ def resolve_password(settings: Settings) -> str:
     try:
         argv = shlex.split(settings.password_command)
     except ValueError as exc:
-        raise ConfigError(f"MAILBOX_PASSWORD_COMMAND could not be parsed ({exc}).") from exc
+        raise ConfigError(
+            f"MAILBOX_PASSWORD_COMMAND could not be read as a command ({exc}); it must be a "
+            f"program and its arguments, such as {PASSWORD_COMMAND_EXAMPLE!r}."
+        ) from exc
     if not argv:
-        raise ConfigError("MAILBOX_PASSWORD_COMMAND is empty.")
+        raise ConfigError(
+            "MAILBOX_PASSWORD_COMMAND is empty; set it to a command that prints the password, "
+            f"such as {PASSWORD_COMMAND_EXAMPLE!r}."
+        )
     try:
         done = subprocess.run(
             argv,
@@ -232,20 +267,26 @@ def resolve_password(settings: Settings) -> str:
         )
     except FileNotFoundError as exc:
         raise ConfigError(
-            f"MAILBOX_PASSWORD_COMMAND: the program {argv[0]} was not found."
+            f"MAILBOX_PASSWORD_COMMAND: the program {argv[0]} was not found; name a program "
+            f"that is installed, with its full path if needed, such as {PASSWORD_COMMAND_EXAMPLE!r}."
         ) from exc
     except subprocess.TimeoutExpired as exc:
         raise ConfigError(
             f"MAILBOX_PASSWORD_COMMAND did not finish within {PASSWORD_COMMAND_TIMEOUT:.0f} s "
-            "(is it waiting for input?)."
+            "(is it waiting for input?); it must print the password without asking, such as "
+            f"{PASSWORD_COMMAND_EXAMPLE!r} with an unlocked password store."
         ) from exc
     if done.returncode != 0:
         raise ConfigError(
-            f"MAILBOX_PASSWORD_COMMAND exited with status {done.returncode}; run it by hand to see why."
+            f"MAILBOX_PASSWORD_COMMAND exited with status {done.returncode}; run it by hand to "
+            f"see why (it should print the password, as {PASSWORD_COMMAND_EXAMPLE!r} does)."
         )
     password = done.stdout.rstrip("\r\n")
     if not password:
-        raise ConfigError("MAILBOX_PASSWORD_COMMAND printed nothing; it must print the password.")
+        raise ConfigError(
+            "MAILBOX_PASSWORD_COMMAND printed nothing; it must print the password, as "
+            f"{PASSWORD_COMMAND_EXAMPLE!r} does."
+        )
     return password
 
 
@@ -259,7 +300,11 @@ def _is_loopback(host: str) -> bool:
 
 
 class _Reader:
-    """Typed access to the environment with one-sentence errors."""
+    """Typed access to the environment with one-sentence errors.
+
+    Every error names the variable, what it expects with an example of a right
+    value, and the value it got.
+    """
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
@@ -270,19 +315,30 @@ class _Reader:
         value = self._env.get(name)
         return value.strip() if value is not None and value.strip() else None
 
-    def _parse(self, name: str, default: T, parse: Callable[[str], T], expects: str) -> T:
+    def secret(self, name: str) -> str | None:
+        """The value exactly as set (never stripped, never quoted in an error)."""
+        self.asked.add(name)
+        return self._env.get(name) or None
+
+    def _parse(
+        self, name: str, default: T, parse: Callable[[str], T], expects: str, example: object
+    ) -> T:
         raw = self._raw(name)
         if raw is None:
             return default
         try:
             return parse(raw)
         except (ValueError, TypeError, KeyError) as exc:
-            raise ConfigError(f"{name} must be {expects}; got {raw!r}.") from exc
+            raise ConfigError(
+                f"{name} must be {expects}, such as {example}; it is {raw!r}."
+            ) from exc
 
-    def text(self, name: str, default: str | None, example: str = "") -> str | None:
+    def text(self, name: str, default: str | None, *, example: str) -> str | None:
         raw = self._raw(name)
         if raw is not None and any(c in raw for c in "\r\n\x00"):
-            raise ConfigError(f"{name} must be a single line of text.")
+            raise ConfigError(
+                f"{name} must be a single line of text, such as {example}; it is {raw!r}."
+            )
         return raw if raw is not None else default
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
@@ -292,7 +348,7 @@ class _Reader:
                 raise ValueError
             return value
 
-        return self._parse(name, default, parse, f"a whole number from {low} to {high}")
+        return self._parse(name, default, parse, f"a whole number from {low} to {high}", default)
 
     def seconds(self, name: str, default: float, *, allow_zero: bool = False) -> float:
         def parse(raw: str) -> float:
@@ -301,19 +357,23 @@ class _Reader:
                 raise ValueError
             return value
 
-        return self._parse(name, default, parse, "a number of seconds, e.g. 30")
+        expects = "a number of seconds" + (" (0 turns it off)" if allow_zero else " above 0")
+        return self._parse(name, default, parse, expects, f"{default:g}")
 
     def flag(self, name: str, default: bool) -> bool:
         truth = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
-        return self._parse(name, default, lambda raw: truth[raw.lower()], "1 or 0")
+        return self._parse(
+            name, default, lambda raw: truth[raw.lower()], "1 (on) or 0 (off)", int(not default)
+        )
 
-    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
+    def choice(self, name: str, default: str, options: tuple[str, ...], expects: str = "") -> str:
         def parse(raw: str) -> str:
             if raw.lower() not in options:
                 raise ValueError
             return raw.lower()
 
-        return self._parse(name, default, parse, "one of " + ", ".join(options))
+        expects = expects or "one of " + ", ".join(options)
+        return self._parse(name, default, parse, expects, default)
 
     def host(self, name: str, default: str) -> str:
         def parse(raw: str) -> str:
@@ -321,7 +381,7 @@ class _Reader:
                 raise ValueError
             return raw
 
-        return self._parse(name, default, parse, "a host name such as imap.mailbox.org")
+        return self._parse(name, default, parse, "a host name without port or scheme", default)
 
     def url(self, name: str, default: str, *, allow_plaintext: bool = False) -> str:
         def parse(raw: str) -> str:
@@ -330,12 +390,12 @@ class _Reader:
                 raise ValueError
             return raw
 
-        url = self._parse(name, default, parse, "an https:// URL such as https://dav.mailbox.org/")
+        url = self._parse(name, default, parse, "an https:// URL", default)
         host = urlparse(url).hostname or ""
         if urlparse(url).scheme == "http" and not (allow_plaintext and _is_loopback(host)):
             # The password would cross the network readable by anyone on the way.
             raise ConfigError(
-                f"{name} must be an https:// URL such as https://dav.mailbox.org/; plain http is "
+                f"{name} must be an https:// URL such as {default}; plain http is "
                 "allowed only to this computer (localhost) and only with MAILBOX_ALLOW_PLAINTEXT=1."
             )
         return url
@@ -355,7 +415,8 @@ class _Reader:
             name,
             (),
             parse,
-            "addresses or domains separated by commas, e.g. ben@example.org, example.com",
+            "addresses or domains separated by commas",
+            "'ben@example.org, example.com'",
         )
 
     def timezone(self, name: str) -> str | None:
@@ -366,4 +427,4 @@ class _Reader:
                 raise ValueError from exc
             return raw
 
-        return self._parse(name, None, parse, "an IANA time zone such as Europe/Berlin")
+        return self._parse(name, None, parse, "an IANA time zone", "Europe/Berlin")

@@ -77,7 +77,7 @@ def test_diagnose_reports_a_configuration_error(server_env: dict[str, str]) -> N
     done = diagnose(server_env)
     assert done.returncode == 1
     assert done.stdout.splitlines()[-1] == (
-        "Not ready: MAILBOX_EMAIL must be set to your full mail address, e.g. you@mailbox.org."
+        "Not ready: MAILBOX_EMAIL must be set to your full mail address, such as you@mailbox.org."
     )
 
 

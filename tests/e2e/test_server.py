@@ -91,7 +91,10 @@ async def test_a_configuration_error_is_reported_by_every_tool_call(
         tools = (await session.list_tools()).tools
         message = error_text(await session.call_tool("get_folders", {}))
     assert tools
-    assert message == "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535; got 'ninety-nine'."
+    assert message == (
+        "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535, such as 993; "
+        "it is 'ninety-nine'."
+    )
 
 
 async def test_read_only_mode_hides_writing_tools(

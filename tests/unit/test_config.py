@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import ConfigError
-from supervisor.config import load_settings, resolve_password
+from supervisor.config import load_settings, resolve_password, setting_names
 
 BASE = {"MAILBOX_EMAIL": "anna@mailbox.org", "MAILBOX_PASSWORD": "app-pass-1234"}
 
@@ -60,38 +60,47 @@ def test_the_password_is_not_in_the_settings_repr() -> None:
         (
             "MAILBOX_IMAP_PORT",
             "99999",
-            "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535; got '99999'.",
+            "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535, such as 993; it is '99999'.",
         ),
         (
             "MAILBOX_SMTP_SECURITY",
             "maybe",
-            "MAILBOX_SMTP_SECURITY must be one of tls, starttls; got 'maybe'.",
+            "MAILBOX_SMTP_SECURITY must be tls (for port 465) or starttls (for port 587), "
+            "such as tls; it is 'maybe'.",
         ),
-        ("MAILBOX_READ_ONLY", "perhaps", "MAILBOX_READ_ONLY must be 1 or 0; got 'perhaps'."),
+        (
+            "MAILBOX_READ_ONLY",
+            "perhaps",
+            "MAILBOX_READ_ONLY must be 1 (on) or 0 (off), such as 1; it is 'perhaps'.",
+        ),
         (
             "MAILBOX_TIMEZONE",
             "Mars/Olympus",
-            "MAILBOX_TIMEZONE must be an IANA time zone such as Europe/Berlin; got 'Mars/Olympus'.",
+            "MAILBOX_TIMEZONE must be an IANA time zone, such as Europe/Berlin; it is 'Mars/Olympus'.",
         ),
         (
             "MAILBOX_CALDAV_URL",
             "dav.mailbox.org",
-            "MAILBOX_CALDAV_URL must be an https:// URL such as https://dav.mailbox.org/; got 'dav.mailbox.org'.",
+            "MAILBOX_CALDAV_URL must be an https:// URL, such as https://dav.mailbox.org/; "
+            "it is 'dav.mailbox.org'.",
         ),
         (
             "MAILBOX_CACHE_EMAIL_TTL",
             "-5",
-            "MAILBOX_CACHE_EMAIL_TTL must be a number of seconds, e.g. 30; got '-5'.",
+            "MAILBOX_CACHE_EMAIL_TTL must be a number of seconds (0 turns it off), such as 300; "
+            "it is '-5'.",
         ),
         (
             "MAILBOX_IMAP_HOST",
             "imap.mailbox.org:993",
-            "MAILBOX_IMAP_HOST must be a host name such as imap.mailbox.org; got 'imap.mailbox.org:993'.",
+            "MAILBOX_IMAP_HOST must be a host name without port or scheme, such as "
+            "imap.mailbox.org; it is 'imap.mailbox.org:993'.",
         ),
         (
             "MAILBOX_LOG_LEVEL",
             "loud",
-            "MAILBOX_LOG_LEVEL must be one of debug, info, warning, error; got 'loud'.",
+            "MAILBOX_LOG_LEVEL must be one of debug, info, warning, error, such as info; "
+            "it is 'loud'.",
         ),
     ],
 )
@@ -101,6 +110,48 @@ def test_a_wrong_value_names_the_variable_and_what_it_expects(
     with pytest.raises(ConfigError) as caught:
         load_settings({**BASE, variable: value})
     assert caught.value.message == message
+
+
+# Values no setting accepts, whatever its type; any text at all can be a password.
+BAD_VALUES = ("two\nlines", "abc", "-1")
+
+
+def _complaint(variable: str, value: str) -> str | None:
+    """The error for ``variable=value``, also from running a password command; None if accepted."""
+    env = {**BASE, variable: value}
+    if variable == "MAILBOX_PASSWORD_COMMAND":
+        del env["MAILBOX_PASSWORD"]
+    try:
+        settings = load_settings(env)
+        if variable == "MAILBOX_PASSWORD_COMMAND":
+            resolve_password(settings)
+    except ConfigError as exc:
+        return exc.message
+    return None
+
+
+@pytest.mark.parametrize("variable", sorted(setting_names() - {"MAILBOX_PASSWORD"}))
+def test_every_setting_with_a_wrong_value_is_named_with_an_example_of_a_right_one(
+    variable: str,
+) -> None:
+    complaints = [c for c in (_complaint(variable, v) for v in BAD_VALUES) if c is not None]
+    assert complaints, f"{variable} accepted every one of {BAD_VALUES}"
+    for complaint in complaints:
+        assert variable in complaint
+        assert "such as" in complaint or "e.g." in complaint, complaint
+
+
+def test_the_settings_are_all_found() -> None:
+    assert {"MAILBOX_EMAIL", "MAILBOX_IMAP_PORT", "MAILBOX_PASSWORD_COMMAND"} <= setting_names()
+    assert len(setting_names()) > 30
+
+
+def test_an_address_without_at_sign_is_shown_with_an_example() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "MAILBOX_EMAIL": "anna"})
+    assert caught.value.message == (
+        "MAILBOX_EMAIL must be your full mail address, such as you@mailbox.org; it is 'anna'."
+    )
 
 
 def test_a_missing_email_is_explained() -> None:
@@ -119,8 +170,12 @@ def test_a_missing_ca_file_is_explained(tmp_path: object) -> None:
 
 
 def test_pool_minimum_may_not_exceed_maximum() -> None:
-    with pytest.raises(ConfigError, match="MAILBOX_IMAP_POOL_MIN must not be larger"):
+    with pytest.raises(ConfigError) as caught:
         load_settings({**BASE, "MAILBOX_IMAP_POOL_MIN": "5", "MAILBOX_IMAP_POOL_MAX": "2"})
+    assert caught.value.message == (
+        "MAILBOX_IMAP_POOL_MIN must not be larger than MAILBOX_IMAP_POOL_MAX (2), such as 1; "
+        "it is 5."
+    )
 
 
 def test_the_password_command_output_is_the_password() -> None:
@@ -144,9 +199,10 @@ def test_a_failing_password_command_does_not_show_its_output() -> None:
     )
     with pytest.raises(ConfigError) as caught:
         resolve_password(settings)
-    assert caught.value.message == (
-        "MAILBOX_PASSWORD_COMMAND exited with status 3; run it by hand to see why."
+    assert caught.value.message.startswith(
+        "MAILBOX_PASSWORD_COMMAND exited with status 3; run it by hand to see why"
     )
+    assert "secret-ish" not in caught.value.message
 
 
 def test_a_password_command_that_does_not_exist_is_named() -> None:
