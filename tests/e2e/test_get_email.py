@@ -129,6 +129,23 @@ async def test_a_deleted_message_gets_a_clear_error(
     assert text == "That email is no longer in INBOX (it was moved or deleted); search again."
 
 
+async def test_a_message_that_arrived_after_the_folder_was_opened_can_be_read(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("First"))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        first_id = await only_id(session)  # the server's connection now has INBOX open
+        with other_client(dovecot, account) as imap:
+            deliver(imap, "INBOX", message("Arrived later", body="Fresh news."))
+            imap.select_folder("INBOX", readonly=True)
+            newest = max(imap.search("ALL"))
+        # The id search_emails would give it, built here so no search syncs the folder first.
+        later_id = first_id.rsplit(".", 1)[0] + f".{newest}"
+        email = await read(session, id=later_id)
+    assert (email["subject"], email["body"]) == ("Arrived later", "Fresh news.")
+
+
 @pytest.mark.parametrize(
     ("bad_id", "words"),
     [

@@ -101,14 +101,14 @@ def list_folders(conn: ImapConnection, items: tuple[str, ...] = STATUS_ITEMS) ->
         folder = RawFolder(name, _delim(delimiter), _flags(flags), {})
         if folder.selectable:
             status = conn.client.folder_status(name, list(items))
-            folder = RawFolder(name, folder.delimiter, folder.flags, _status_dict(status))
+            folder = RawFolder(name, folder.delimiter, folder.flags, status_dict(status))
         folders.append(folder)
     return folders
 
 
 def status(conn: ImapConnection, raw_name: str, items: tuple[str, ...]) -> dict[str, int]:
     """STATUS ``items`` of one folder (blocking)."""
-    return _status_dict(conn.client.folder_status(raw_name, list(items)))
+    return status_dict(conn.client.folder_status(raw_name, list(items)))
 
 
 def _list_status(conn: ImapConnection, items: tuple[str, ...]) -> list[RawFolder]:
@@ -129,7 +129,7 @@ def _list_status(conn: ImapConnection, items: tuple[str, ...]) -> list[RawFolder
         parsed = parse_response([line])
         name = parsed[0]
         raw = decode_utf7(name) if not isinstance(name, int) else str(name)
-        statuses[raw] = _status_dict(dict(zip(parsed[1][::2], parsed[1][1::2], strict=False)))
+        statuses[raw] = status_dict(dict(zip(parsed[1][::2], parsed[1][1::2], strict=False)))
     return [
         RawFolder(name, _delim(delimiter), _flags(flags), statuses.get(name, {}))
         for flags, delimiter, name in listing
@@ -190,5 +190,6 @@ def _flags(flags: Any) -> frozenset[str]:
     return frozenset(to_unicode(f).lower() for f in flags)
 
 
-def _status_dict(status: dict[Any, Any]) -> dict[str, int]:
+def status_dict(status: dict[Any, Any]) -> dict[str, int]:
+    """STATUS items as imapclient parses them, keyed by upper-case name."""
     return {to_unicode(k).upper(): int(v) for k, v in status.items() if isinstance(v, int)}

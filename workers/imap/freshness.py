@@ -31,17 +31,23 @@ def digest_of(conn: ImapConnection, raw_names: list[str] | None) -> str:
     conn.sync()
     if raw_names is None:
         return folders.fingerprint(folders.list_folders(conn, items(conn)))
+    return _digest({name: folders.status(conn, name, items(conn)) for name in raw_names})
+
+
+def _digest(statuses: dict[str, dict[str, int]]) -> str:
     return folders.fingerprint(
-        [
-            folders.RawFolder(name, None, frozenset(), folders.status(conn, name, items(conn)))
-            for name in raw_names
-        ]
+        [folders.RawFolder(name, None, frozenset(), status) for name, status in statuses.items()]
     )
 
 
 def make_token(raw_names: list[str] | None, digest: str) -> str:
     raw = msgspec.msgpack.encode(_Token(raw_names, digest))
     return base64.urlsafe_b64encode(raw).decode()
+
+
+def token_of(raw_name: str, status: dict[str, int]) -> str:
+    """A token for one folder from a STATUS of ``items()`` taken before the read."""
+    return make_token([raw_name], _digest({raw_name: status}))
 
 
 def token_now(conn: ImapConnection, raw_names: list[str] | None) -> str:

@@ -244,12 +244,11 @@ async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> E
 
     def run(conn: ImapConnection) -> Email:
         display = folders.to_display(email_id.folder, state.delimiter(conn))
-        token = _folder_token(conn, email_id.folder, display)
-        email = reading.read_email(conn, email_id, display, args)
+        read = reading.read_email(conn, email_id, display, args)
         if not args.mark_read:
-            ctx.validator = token
+            ctx.validator = freshness.token_of(email_id.folder, read.folder_status)
         ctx.tags = [folder_tag(email_id.folder)]
-        return email
+        return read.email
 
     return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
 

@@ -56,15 +56,18 @@ class ImapConnection:
     def has(self, capability: str) -> bool:
         return capability.upper() in self.capabilities
 
-    def select(self, folder: str, *, readonly: bool = True) -> dict[bytes, Any]:
+    def select(self, folder: str, *, readonly: bool = True, sync: bool = True) -> dict[bytes, Any]:
         """SELECT (or EXAMINE) ``folder`` unless it is already selected that way.
 
         Returns the SELECT answer (UIDVALIDITY, ...); when already selected, the
         answer from then, whose UIDVALIDITY is still right (a change of it ends
-        the selection). Blocking; call from the thread that holds this connection.
+        the selection). ``sync=False`` leaves the sync to the caller (a pipelined
+        NOOP, see workers.imap.pipeline). Blocking; call from the thread that holds
+        this connection.
         """
         if self.selected == (folder, readonly):
-            self.sync()
+            if sync:
+                self.sync()
             return self._selected_info
         self.selected = None
         info: dict[bytes, Any] = self.client.select_folder(folder, readonly=readonly)

@@ -7,11 +7,15 @@ here comes from strangers, so each step degrades to a note instead of failing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
+import imapclient.exceptions as imap_exc
+
 from protocol.email import Attachment, Email, GetEmailArgs, Invitation
 from protocol.errors import NotFound
+from workers.imap import freshness, pipeline
 from workers.imap.decode import (
     decode_text,
     decode_words,
@@ -33,16 +37,42 @@ MAX_HEADER_ADDRESSES = 200
 MAX_INVITATION_PARTS = 3
 
 
+@dataclass(frozen=True)
+class ReadEmail:
+    email: Email
+    folder_status: dict[str, int]
+    """The folder's STATUS (freshness items) taken just before the message was read."""
+
+
 def read_email(
     conn: ImapConnection, email_id: EmailId, display_folder: str, args: GetEmailArgs
-) -> Email:
-    """Raises NotFound when the message is gone or the id is out of date."""
-    info = conn.select(email_id.folder, readonly=not args.mark_read)
+) -> ReadEmail:
+    """Raises NotFound when the folder or the message is gone or the id is out of date.
+
+    Two round trips when the folder is already selected: (NOOP, STATUS, structure
+    and headers) pipelined, then the text parts.
+    """
+    try:
+        info = conn.select(email_id.folder, readonly=not args.mark_read, sync=False)
+    except imap_exc.IMAPClientError as exc:
+        if isinstance(exc, imap_exc.IMAPClientAbortError):
+            raise
+        raise NotFound(
+            f"There is no folder named '{display_folder}'; get_folders lists the folders."
+        ) from exc
     email_id.check_validity(int(info[b"UIDVALIDITY"]), display_folder)
     uid = email_id.uid
-    first = conn.client.fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"])
-    item = first.get(uid)
-    if item is None:
+    commands = [] if conn.synced else [pipeline.noop()]
+    commands += [
+        pipeline.status(conn, email_id.folder, freshness.items(conn)),
+        pipeline.uid_fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"]),
+    ]
+    answers = pipeline.run(conn, commands)
+    *_, status_data, fetch_data = answers.data
+    item = pipeline.fetched(conn, fetch_data, [uid]).get(uid)
+    if answers.view_changed:  # the FETCH may have missed a new message or seen a gone one
+        item = conn.client.fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"]).get(uid)
+    if item is None or b"BODYSTRUCTURE" not in item:
         raise NotFound(
             f"That email is no longer in {display_folder} (it was moved or deleted); search again."
         )
@@ -79,7 +109,7 @@ def read_email(
     if args.mark_read:
         conn.client.add_flags([uid], [b"\\Seen"])
     page = body[args.offset : args.offset + args.max_chars]
-    return Email(
+    email = Email(
         id=str(email_id),
         message_id=_one_line(headers.get("Message-ID")) or None,
         from_=", ".join(header_addresses(headers.get_all("From", []))),
@@ -101,6 +131,7 @@ def read_email(
         invitations=invitations,
         notes=notes,
     )
+    return ReadEmail(email, pipeline.status_items(status_data))
 
 
 def _is_tnef(part: Part) -> bool:

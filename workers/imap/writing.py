@@ -195,7 +195,9 @@ def append(conn: ImapConnection, raw_folder: str, message: bytes, flags: list[st
 
 def original(conn: ImapConnection, email_id: EmailId, display: str, with_raw: bool) -> Original:
     """What a reply or forward needs of a message."""
-    email = read_email(conn, email_id, display, GetEmailArgs(id=str(email_id), max_chars=200_000))
+    email = read_email(
+        conn, email_id, display, GetEmailArgs(id=str(email_id), max_chars=200_000)
+    ).email
     wanted: list[Any] = ["BODY.PEEK[HEADER.FIELDS (FROM REFERENCES REPLY-TO)]", "RFC822.SIZE"]
     item = conn.client.fetch([email_id.uid], wanted).get(email_id.uid, {})
     head = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
