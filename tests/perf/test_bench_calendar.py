@@ -21,7 +21,7 @@ import pytest
 
 from protocol.settings import DavSettings, PoolSettings
 from tests.mcp_client import mcp_session, structured
-from tests.perf.test_bench_folders import RESULTS, summary, timed
+from tests.perf.bench import RESULTS, summary, timed
 from tests.servers.dav import DavAccount, DavServer, RadicaleServer
 from tests.servers.dovecot import Account
 from workers.dav import client as dav

@@ -15,9 +15,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp.client.session import ClientSession
@@ -25,32 +23,12 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.imap_client import other_client
 from tests.mcp_client import REPO, mcp_session, structured
+from tests.perf.bench import RESULTS, summary, timed
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = pytest.mark.anyio
 
-ROUNDS = 40
 STARTS = 5
-RESULTS = REPO / "tests" / "perf" / "results"
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": statistics.median(ordered) * 1000,
-        "p95_ms": ordered[int(len(ordered) * 0.95) - 1] * 1000,
-        "max_ms": ordered[-1] * 1000,
-    }
-
-
-async def timed(call: Callable[[], Awaitable[Any]], rounds: int = ROUNDS) -> list[float]:
-    await call()  # warm up
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - start)
-    return samples
 
 
 async def time_to_tools_list(args: list[str], env: dict[str, str]) -> float:

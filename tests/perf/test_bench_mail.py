@@ -26,7 +26,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import BASE_TIME
 from tests.mcp_client import mcp_session, structured
-from tests.perf.test_bench_folders import RESULTS, summary, timed
+from tests.perf.bench import RESULTS, summary, timed
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = pytest.mark.anyio

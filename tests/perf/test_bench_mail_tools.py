@@ -1,0 +1,291 @@
+"""Benchmark (``tox -e bench``): every reading mail tool through MCP, beside its floor.
+
+On the seeded mailbox (a 100,000-message INBOX and 20 folders of 1,000; see
+seed_mail.py), each tool is called through a real MCP client over stdio with the
+cache off, and each floor is the same server work done by bare imapclient over
+one warm connection in the same run: for a search, UID SORT and one FETCH of the
+page; for get_email, the structure/header FETCH and the text-part FETCH. Before
+timing, one call of each is recorded in Dovecot's rawlog, so the table shows how
+many IMAP commands ours and the floor sent (``cmds``) and bench.json lists them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.imap_client import other_client
+from tests.mcp_client import mcp_session, structured
+from tests.perf.bench import REPORT, BenchAccount, commands_of, recording, timed
+from tests.perf.seed_mail import LANDMARKS, frequent_sender
+from tests.servers.dovecot import DovecotServer
+
+pytestmark = pytest.mark.anyio
+
+PAGE = 20
+PAGE_ITEMS = ["ENVELOPE", "FLAGS", "RFC822.SIZE", "BODYSTRUCTURE", "INTERNALDATE", "PREVIEW"]
+THREAD_HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO SUBJECT DATE)]"
+LIST_STATUS = "(SPECIAL-USE STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ))"
+SENDER = frequent_sender()
+
+Imap = Any  # a logged-in imapclient.IMAPClient
+
+
+@dataclass(frozen=True)
+class Case:
+    """One tool call and its floor: the same server work over a bare, warm connection."""
+
+    tool: str
+    args: dict[str, Any]
+    floor: Callable[[Imap], int]  # returns what it found (hits, parts), for a sanity check
+    floor_is: str
+    check: Callable[[Any, int], None]
+    target: float | None = None
+    folder: str = "INBOX"  # selected before the floor is timed, as a warm client has it
+
+
+# -- floors ---------------------------------------------------------------------------
+
+
+def list_status(imap: Imap) -> int:
+    typ, _ = imap._imap._simple_command("LIST", '""', '"*"', "RETURN", LIST_STATUS)
+    listed = len(imap._imap.untagged_responses.pop("LIST", []))
+    imap._imap.untagged_responses.clear()
+    assert typ == "OK"
+    return listed
+
+
+def sort_and_page(criteria: list[Any]) -> Callable[[Imap], int]:
+    def run(imap: Imap) -> int:
+        uids: list[int] = imap.sort(["ARRIVAL"], criteria)[::-1]
+        imap.fetch(uids[:PAGE], PAGE_ITEMS)
+        return len(uids)
+
+    return run
+
+
+def sort_everywhere(criteria: list[Any]) -> Callable[[Imap], int]:
+    """SORT in every folder, dates of each folder's newest to merge, the page's summaries."""
+
+    def run(imap: Imap) -> int:
+        newest: list[tuple[Any, str, int]] = []
+        total = 0
+        for flags, _delimiter, name in imap.list_folders():
+            if any(flag.lower() == b"\\noselect" for flag in flags):
+                continue
+            imap.select_folder(name, readonly=True)
+            uids = imap.sort(["ARRIVAL"], criteria)[::-1]
+            total += len(uids)
+            dates = imap.fetch(uids[: PAGE + 1], ["INTERNALDATE"]) if uids else {}
+            newest += [(item[b"INTERNALDATE"], name, uid) for uid, item in dates.items()]
+        page = heapq.nlargest(PAGE, newest)
+        for name in {name for _date, name, _uid in page}:
+            imap.select_folder(name, readonly=True)
+            imap.fetch([uid for _date, n, uid in page if n == name], PAGE_ITEMS)
+        return total
+
+    return run
+
+
+def read_message(uid: int) -> Callable[[Imap], int]:
+    def run(imap: Imap) -> int:
+        imap.fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"])
+        return len(imap.fetch([uid], ["BODY.PEEK[1]"])[uid][b"BODY[1]"])
+
+    return run
+
+
+def read_part(uid: int, part: str) -> Callable[[Imap], int]:
+    def run(imap: Imap) -> int:
+        imap.fetch([uid], ["BODYSTRUCTURE"])
+        return len(imap.fetch([uid], [f"BODY.PEEK[{part}]"])[uid][f"BODY[{part}]".encode()])
+
+    return run
+
+
+def gather_thread(uid: int) -> Callable[[Imap], int]:
+    """The start's headers; in INBOX, Sent and Archive a header SEARCH for the ids it
+    names, the headers of what is new; then an excerpt of each text part."""
+
+    def run(imap: Imap) -> int:
+        imap.select_folder("INBOX", readonly=True)
+        first = imap.fetch([uid], [THREAD_HEADERS, "INTERNALDATE", "BODYSTRUCTURE"])[uid]
+        headers = next(v for k, v in first.items() if k.startswith(b"BODY[HEADER"))
+        ids = re.findall(rb"<[^<>\s]+>", headers)
+        terms = [["HEADER", h, i] for i in ids for h in ("Message-ID", "In-Reply-To", "References")]
+        criteria = [item for term in terms[:-1] for item in ("OR", *term)] + terms[-1]
+        found = {}
+        for folder in ("INBOX", "Sent", "Archive"):
+            imap.select_folder(folder, readonly=True)
+            found[folder] = imap.search(criteria)
+            new = [u for u in found[folder] if (folder, u) != ("INBOX", uid)]
+            if new:
+                imap.fetch(new, [THREAD_HEADERS, "INTERNALDATE", "BODYSTRUCTURE"])
+        for folder, uids in found.items():
+            if uids:
+                imap.select_folder(folder, readonly=True)
+                imap.fetch(uids, ["BODY.PEEK[1]<0.16384>"])
+        return sum(len(uids) for uids in found.values())
+
+    return run
+
+
+# -- sanity checks on our answers -----------------------------------------------------
+
+
+def same_total(answer: Any, floor_hits: int) -> None:
+    assert answer["total"] == floor_hits > 0
+    assert len(answer["emails"]) == min(PAGE, floor_hits)
+
+
+def folder_count(answer: Any, listed: int) -> None:
+    assert len(answer["folders"]) == listed, listed
+
+
+def has_body(answer: Any, text_bytes: int) -> None:
+    assert answer["body"] and text_bytes > 0
+
+
+def whole_thread(answer: Any, floor_hits: int) -> None:
+    assert answer["total"] == LANDMARKS.thread_messages == floor_hits
+
+
+def attachment_text(answer: Any, part_bytes: int) -> None:
+    assert answer["text"].startswith("1. ") and 0 < answer["size"] <= part_bytes
+
+
+# -- the benchmark --------------------------------------------------------------------
+
+
+async def test_mail_tools_beside_their_floors(
+    bench_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, bench_account: BenchAccount
+) -> None:
+    account = bench_account.account
+    cold_env = {**bench_env, "MAILBOX_CACHE_EMAIL_TTL": "0"}
+    with other_client(dovecot, account) as imap:
+        imap.select_folder("INBOX", readonly=True)
+
+        def newest(subject: str) -> int:
+            return int(imap.sort(["ARRIVAL"], ["SUBJECT", subject])[-1])
+
+        uids = {name: newest(name) for name in (LANDMARKS.typical, LANDMARKS.thread)}
+        uids[LANDMARKS.text_attachment] = newest(LANDMARKS.text_attachment)
+        newsletter_uid = int(imap.sort(["ARRIVAL"], ["FROM", LANDMARKS.newsletter_sender])[-1])
+
+    async with mcp_session(cold_env, tmp_path / "ids.log") as session:
+
+        async def newest_id(**args: Any) -> str:
+            found = structured(await session.call_tool("search_emails", {**args, "limit": 1}))
+            return str(found["emails"][0]["id"])
+
+        typical = await newest_id(subject=LANDMARKS.typical)
+        thread = await newest_id(subject=LANDMARKS.thread)
+        minutes = await newest_id(subject=LANDMARKS.text_attachment)
+        newsletter = await newest_id(sender=LANDMARKS.newsletter_sender)
+
+    since, before = date(2025, 3, 1), date(2025, 3, 15)
+    cases = {
+        "get_folders": Case("get_folders", {}, list_status, "LIST-STATUS", folder_count),
+        "search_emails sender (INBOX)": Case(
+            "search_emails",
+            {"sender": SENDER},
+            sort_and_page(["FROM", SENDER]),
+            "UID SORT FROM + FETCH page",
+            same_total,
+            1.3,
+        ),
+        "search_emails subject (INBOX)": Case(
+            "search_emails",
+            {"subject": "contract"},
+            sort_and_page(["SUBJECT", "contract"]),
+            "UID SORT SUBJECT + FETCH page",
+            same_total,
+            1.3,
+        ),
+        "search_emails date range, 2 weeks (INBOX)": Case(
+            "search_emails",
+            {"since": since.isoformat(), "before": before.isoformat()},
+            sort_and_page(["SINCE", since, "BEFORE", before]),
+            "UID SORT SINCE BEFORE + FETCH page",
+            same_total,
+            1.3,
+        ),
+        "search_emails subject, all 26 folders": Case(
+            "search_emails",
+            {"folder": "*", "subject": "invoice"},
+            sort_everywhere(["SUBJECT", "invoice"]),
+            "LIST; per folder EXAMINE + SORT + FETCH dates; FETCH page",
+            same_total,
+        ),
+        "get_email typical": Case(
+            "get_email",
+            {"id": typical},
+            read_message(uids[LANDMARKS.typical]),
+            "FETCH BODYSTRUCTURE+HEADER, FETCH text part",
+            has_body,
+            1.3,
+        ),
+        "get_email newsletter (HTML)": Case(
+            "get_email",
+            {"id": newsletter},
+            read_message(newsletter_uid),
+            "FETCH BODYSTRUCTURE+HEADER, FETCH HTML part",
+            has_body,
+            1.3,
+        ),
+        "get_email_thread (6 messages, INBOX+Sent)": Case(
+            "get_email_thread",
+            {"id": thread},
+            gather_thread(uids[LANDMARKS.thread]),
+            "FETCH headers; per folder SEARCH HEADER ids + FETCH; FETCH excerpts",
+            whole_thread,
+        ),
+        "get_attachment text": Case(
+            "get_attachment",
+            {"id": minutes, "part": "2"},
+            read_part(uids[LANDMARKS.text_attachment], "2"),
+            "FETCH BODYSTRUCTURE, FETCH part",
+            attachment_text,
+        ),
+    }
+
+    recorded: dict[str, tuple[list[str], list[str]]] = {}
+    # One call of each, recorded: what ours and the floor send. Not timed (rawlog writes).
+    with recording(dovecot, account):
+        async with mcp_session(cold_env, tmp_path / "recorded.log") as session:
+            with other_client(dovecot, account) as imap:
+                for name, case in cases.items():
+                    imap.select_folder(case.folder, readonly=True)
+                    floor_found = case.floor(imap)
+                    case.check(
+                        structured(await session.call_tool(case.tool, case.args)), floor_found
+                    )
+                    with commands_of(dovecot, account) as ours:
+                        await session.call_tool(case.tool, case.args)
+                    imap.select_folder(case.folder, readonly=True)
+                    with commands_of(dovecot, account) as floor:
+                        case.floor(imap)
+                    recorded[name] = (ours, floor)
+
+    floors: dict[str, list[float]] = {}
+    with other_client(dovecot, account) as imap:
+        for name, case in cases.items():
+
+            async def floor_call(case: Case = case) -> int:
+                return case.floor(imap)
+
+            imap.select_folder(case.folder, readonly=True)
+            floors[name] = await timed(floor_call)
+
+    async with mcp_session(cold_env, tmp_path / "timed.log") as session:
+        for name, case in cases.items():
+            ours = await timed(lambda case=case: session.call_tool(case.tool, case.args))
+            REPORT.latency(name, ours, floors[name], floor=case.floor_is, target=case.target)
+            REPORT.record_commands(name, *recorded[name])
