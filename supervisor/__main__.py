@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 
 import anyio
@@ -31,12 +32,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(status 0 when everything works)",
     )
     parser.add_argument("--json", action="store_true", help="with --diagnose: print JSON")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="serve against local demo servers (Dovecot if installed, an SMTP relay, "
+        "Radicale) instead of your account; in a terminal, prints the Claude Desktop "
+        "snippet for it. Needs: pip install 'mailbox-mcp-server[sandbox]'",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.sandbox:
+        configure_logging("supervisor", os.environ.get("MAILBOX_LOG_LEVEL", "info"), "console")
+        from supervisor.sandbox.run import run_sandbox
+
+        return run_sandbox(sys.stdout)
     settings: Settings | None
     error: ConfigError | None = None
     try:

@@ -18,7 +18,8 @@ def render_folders(result: email.GetFoldersResult) -> str:
         if not folder.selectable:
             lines.append(f"{folder.name}{role} (container only)")
             continue
-        lines.append(f"{folder.name}{role}: {folder.messages} messages, {folder.unseen} unread")
+        count = "1 message" if folder.messages == 1 else f"{folder.messages} messages"
+        lines.append(f"{folder.name}{role}: {count}, {folder.unseen} unread")
     return f"{len(result.folders)} folders:\n" + "\n".join(lines)
 
 

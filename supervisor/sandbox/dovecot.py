@@ -1,0 +1,292 @@
+"""A private Dovecot (Debian's dovecot-imapd and dovecot-lmtpd) for the tests.
+
+Its own config, base_dir and state_dir under a temporary folder; IMAPS and LMTP
+on random loopback ports; a passwd-file of test users that Dovecot rereads
+whenever it changes, so each test can have a fresh, empty mailbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import itertools
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from supervisor.sandbox.ports import free_port, terminate, wait_for_port
+from supervisor.sandbox.tls import TestCertificates
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+PROVISION_BATCH = 200
+
+_CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+first_valid_uid = 0
+first_valid_gid = 0
+auth_mechanisms = plain login
+disable_plaintext_auth = yes
+mail_location = maildir:{root}/mail/%u:LAYOUT=fs
+mail_plugins = $mail_plugins
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {root}/users
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = subscribe
+  }}
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+    auto = subscribe
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = subscribe
+  }}
+  mailbox Archive {{
+    special_use = \\Archive
+    auto = subscribe
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+protocol lmtp {{
+  auth_username_format = %u
+}}
+protocol imap {{
+  # Tests open many connections per account at once; the default limit is 10.
+  mail_max_userip_connections = 100
+  # Only accounts whose folder exists are recorded (see DovecotServer.record_commands).
+  rawlog_dir = {root}/rawlog/%u
+}}
+"""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A mailbox on the test Dovecot."""
+
+    email: str
+    password: str
+
+
+class DovecotServer:
+    """One running Dovecot; ``add_user`` gives each test a fresh mailbox."""
+
+    def __init__(self, certificates: TestCertificates) -> None:
+        self.certificates = certificates
+        self.root = Path(tempfile.mkdtemp(prefix="mailbox-mcp-dovecot-"))
+        self.imaps_port = free_port()
+        self.lmtp_port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._counter = itertools.count(1)
+        self._spare: list[Account] = []
+        self._uid, self._gid, login_user, internal_user = _identities()
+        os.chmod(self.root, 0o755)
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(mode=0o755)
+        os.chown(self.root / "mail", self._uid, self._gid)
+        (self.root / "users").write_text("")
+        os.chmod(self.root / "users", 0o644)
+        tls_dir = self.root / "tls"
+        tls_dir.mkdir(mode=0o755)
+        cert = tls_dir / "server.pem"
+        key = tls_dir / "server.key"
+        shutil.copy(certificates.cert_file, cert)
+        shutil.copy(certificates.key_file, key)
+        self.config = self.root / "dovecot.conf"
+        self.config.write_text(
+            _CONFIG.format(
+                root=self.root,
+                cert=cert,
+                key=key,
+                login_user=login_user,
+                internal_user=internal_user,
+                imaps_port=self.imaps_port,
+                lmtp_port=self.lmtp_port,
+            )
+        )
+
+    @property
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start(self) -> None:
+        self._write_accounts(PROVISION_BATCH)
+        self._process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for_port(self.imaps_port)
+            wait_for_port(self.lmtp_port)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"Dovecot did not start: {exc}\n{self.log}") from exc
+
+    def stop(self) -> None:
+        terminate(self._process)
+        self._process = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports, ending every client session as a
+        real restart does: the master, stopped alone, leaves its imap and imap-login
+        processes serving the connections they have."""
+        sessions = self._session_pids()
+        self.stop()
+        for pid in sessions:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)  # imap says BYE and closes, as on a shutdown
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def add_user(self) -> Account:
+        """A new account with an empty mailbox (its special folders appear on first login).
+
+        Dovecot rereads its passwd-file at most once a second, so accounts are
+        written ahead in batches and handed out; a fresh batch waits for that second.
+        """
+        if not self._spare:
+            self._write_accounts(PROVISION_BATCH)
+            time.sleep(1.1)
+        return self._spare.pop(0)
+
+    def seed_maildir(
+        self, account: Account, folder: str, messages: Iterable[tuple[bytes, datetime]]
+    ) -> int:
+        """Write messages straight into a never-opened folder's Maildir (seconds for
+        100,000, where APPEND takes many minutes); Dovecot indexes them on first use.
+        Each message is (raw bytes, received time). Returns how many were written.
+        """
+        home = self.root / "mail" / account.email
+        base = home if folder == "INBOX" else home / folder
+        for sub in ("cur", "new", "tmp"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        count = 0
+        for count, (raw, received) in enumerate(messages, start=1):
+            stamp = int(received.timestamp())
+            path = base / "cur" / f"{stamp}.M{count}P1.seed,S={len(raw)}:2,S"
+            path.write_bytes(raw)
+            os.utime(path, (stamp, stamp))  # Maildir's INTERNALDATE is the file time
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, self._uid, self._gid)
+        return count
+
+    def record_commands(self, account: Account) -> None:
+        """From now on, Dovecot writes what ``account``'s clients send (its rawlog)."""
+        folder = self.root / "rawlog" / account.email
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder.parent, self._uid, self._gid)
+        os.chown(folder, self._uid, self._gid)
+
+    def commands_sent(self, account: Account) -> list[str]:
+        """Every IMAP command ``account``'s clients sent since ``record_commands``, as
+        ``TAG COMMAND ...`` lines in the order sent (literals left out)."""
+        timed = []
+        for path in (self.root / "rawlog" / account.email).glob("*.in"):
+            for line in path.read_bytes().decode("utf-8", "replace").splitlines():
+                stamp, _, command = line.partition(" ")  # rawlog stamps each line
+                words = command.split(" ", 2)
+                if len(words) >= 2 and words[1].isalpha():
+                    timed.append((float(stamp), command))
+        return [command for _stamp, command in sorted(timed)]
+
+    def _session_pids(self) -> list[int]:
+        """The master's imap and imap-login children, which each serve one client."""
+        if self._process is None:
+            return []
+        pids = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (proc / "stat").read_text()
+                title = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue  # it exited meanwhile
+            parent = int(stat.rpartition(")")[2].split()[1])
+            if parent == self._process.pid and title.startswith(b"dovecot/imap"):
+                pids.append(int(proc.name))
+        return pids
+
+    def _write_accounts(self, count: int) -> None:
+        lines = []
+        for _ in range(count):
+            local = f"user{next(self._counter)}-{secrets.token_hex(3)}"
+            account = Account(f"{local}@example.test", secrets.token_urlsafe(12))
+            home = self.root / "mail" / account.email
+            lines.append(
+                f"{account.email}:{{PLAIN}}{account.password}:{self._uid}:{self._gid}::{home}::\n"
+            )
+            self._spare.append(account)
+        with open(self.root / "users", "a") as users:
+            users.writelines(lines)
+
+
+def _identities() -> tuple[int, int, str, str]:
+    """uid/gid for mail and the login/internal users: Dovecot refuses root for logins."""
+    if os.geteuid() == 0:
+        dovecot = pwd.getpwnam("dovecot")
+        grp.getgrgid(dovecot.pw_gid)
+        return dovecot.pw_uid, dovecot.pw_gid, "dovenull", "dovecot"
+    me = pwd.getpwuid(os.geteuid())
+    return me.pw_uid, me.pw_gid, me.pw_name, me.pw_name
+
+
+def dovecot_available() -> bool:
+    return Path(DOVECOT).exists()

@@ -1,0 +1,186 @@
+"""``--sandbox``: start local servers, seed the demo data, and serve MCP against them.
+
+Run by an MCP client (stdin is a pipe) it serves until the client goes away,
+then stops the servers and deletes their data. Run in a terminal it starts and
+seeds everything once, to prove it works, prints the Claude Desktop snippet and
+stops again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+import structlog
+from imapclient import IMAPClient
+
+from supervisor.sandbox.dav import DavAccount, RadicaleServer
+from supervisor.sandbox.demo import demo_events, demo_messages
+from supervisor.sandbox.dovecot import DovecotServer, dovecot_available
+from supervisor.sandbox.ports import free_port
+from workers.tls import client_tls_context
+
+log = structlog.get_logger()
+
+NEEDED = ("trustme", "aiosmtpd", "radicale")
+MISSING_EXTRA = (
+    "The sandbox needs packages that are not installed ({missing}); install them with: "
+    "pip install 'mailbox-mcp-server[sandbox]' (or: uvx --from "
+    "'mailbox-mcp-server[sandbox]' mailbox-mcp-server --sandbox)."
+)
+NO_DOVECOT = (
+    "Dovecot is not installed, so the sandbox has no mail server: the email tools will say "
+    "the IMAP and SMTP servers cannot be reached, and the calendar tools work. For the mail "
+    "tools too, install Dovecot (Debian/Ubuntu: apt-get install dovecot-imapd dovecot-lmtpd)."
+)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What is running: the environment the server uses and a summary for people."""
+
+    env: dict[str, str]
+    messages: int
+    events: int
+    has_mail: bool
+
+
+def run_sandbox(out: TextIO) -> int:
+    """Entry point of ``--sandbox``; returns the exit status."""
+    missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
+    if missing:
+        print(MISSING_EXTRA.format(missing=", ".join(missing)), file=sys.stderr)
+        return 2
+    with started_sandbox() as sandbox:
+        if sys.stdin.isatty():
+            out.write(_introduction(sandbox))
+            return 0
+        _serve(sandbox)
+    return 0
+
+
+@contextlib.contextmanager
+def started_sandbox() -> Iterator[Sandbox]:
+    """Start and seed the servers; stop them and delete everything afterwards."""
+    # Imported here: they need the [sandbox] extra (aiosmtpd, trustme).
+    from supervisor.sandbox.smtp import SmtpServer
+    from supervisor.sandbox.tls import make_certificates
+
+    root = Path(tempfile.mkdtemp(prefix="mailbox-mcp-sandbox-"))
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, root, True)
+        certificates = make_certificates(root / "tls")
+        radicale = RadicaleServer(certificates)
+        radicale.start()
+        stack.callback(radicale.cleanup)
+        now = datetime.now(UTC)
+        env = {
+            "MAILBOX_CA_FILE": str(certificates.ca_file),
+            "MAILBOX_CALDAV_URL": radicale.url,
+            "MAILBOX_IMAP_HOST": "localhost",
+            "MAILBOX_SMTP_HOST": "localhost",
+            "MAILBOX_SMTP_SECURITY": "tls",
+            "MAILBOX_DOWNLOAD_DIR": str(root / "downloads"),
+            "MAILBOX_ATTACHMENT_DIR": str(root / "attachments"),
+        }
+        messages = 0
+        if dovecot_available():
+            dovecot = DovecotServer(certificates)
+            dovecot.start()
+            stack.callback(dovecot.cleanup)
+            smtp = SmtpServer(dovecot)
+            smtp.start()
+            stack.callback(smtp.stop)
+            account = dovecot.add_user()
+            smtp.users[account.email] = account.password
+            email, password = account.email, account.password
+            env["MAILBOX_IMAP_PORT"], env["MAILBOX_SMTP_PORT"] = (
+                str(dovecot.imaps_port),
+                str(smtp.tls_port),
+            )
+            messages = _seed_mailbox(dovecot, email, password, now)
+        else:
+            log.warning("sandbox.no_dovecot", message=NO_DOVECOT)
+            email, password = "you@sandbox.example", "sandbox"
+            # Nothing listens there: the mail tools say so in their own words.
+            env["MAILBOX_IMAP_PORT"], env["MAILBOX_SMTP_PORT"] = str(free_port()), str(free_port())
+        dav_account = radicale.add_user(email, password)
+        events = _seed_calendar(radicale, dav_account, now)
+        (root / "attachments").mkdir()
+        (root / "attachments" / "notes.txt").write_text("Notes to attach to a test message.\n")
+        env |= {"MAILBOX_EMAIL": email, "MAILBOX_PASSWORD": password}
+        log.info("sandbox.ready", messages=messages, events=events, mail=dovecot_available())
+        yield Sandbox(env, messages, events, dovecot_available())
+
+
+def _seed_mailbox(dovecot: DovecotServer, email: str, password: str, now: datetime) -> int:
+    context = client_tls_context(str(dovecot.certificates.ca_file))
+    with IMAPClient("localhost", dovecot.imaps_port, ssl_context=context, timeout=30) as imap:
+        imap.login(email, password)
+        seeded = demo_messages(email, now)
+        for folder in sorted({m.folder for m in seeded}):
+            if not imap.folder_exists(folder):
+                imap.create_folder(folder)
+                imap.subscribe_folder(folder)
+        for message in seeded:
+            imap.append(message.folder, message.raw, message.flags, message.received)
+        imap.logout()
+    return len(seeded)
+
+
+def _seed_calendar(radicale: RadicaleServer, account: DavAccount, now: datetime) -> int:
+    events = demo_events(now)
+    for name, ics in events.items():
+        radicale.put_object(account, name, ics)
+    return len(events)
+
+
+def _serve(sandbox: Sandbox) -> None:
+    from supervisor.app import serve_stdio
+    from supervisor.config import load_settings
+
+    for name in [n for n in os.environ if n.startswith("MAILBOX_") and n != "MAILBOX_LOG_LEVEL"]:
+        del os.environ[name]  # the user's real settings must never mix in
+    os.environ.update(sandbox.env)
+    anyio.run(serve_stdio, load_settings(), None)
+
+
+def claude_desktop_snippet() -> dict[str, object]:
+    """The Claude Desktop entry that starts this same installation in sandbox mode."""
+    return {
+        "mcpServers": {
+            "mailbox-sandbox": {
+                "command": sys.executable,
+                "args": ["-m", "supervisor", "--sandbox"],
+            }
+        }
+    }
+
+
+def _introduction(sandbox: Sandbox) -> str:
+    mail = (
+        f"a mailbox with {sandbox.messages} demo messages (Dovecot, and an SMTP relay that "
+        "delivers only to that mailbox)"
+        if sandbox.has_mail
+        else "no mailbox (Dovecot is not installed)"
+    )
+    return (
+        f"The sandbox works: {mail} and a calendar with {sandbox.events} demo events "
+        "(Radicale), all on this computer over TLS. They were started and stopped again; "
+        "Claude Desktop starts a fresh copy each time it starts the server.\n\n"
+        "To try it in Claude Desktop, add this to claude_desktop_config.json (macOS: "
+        "~/Library/Application Support/Claude/, Windows: %APPDATA%\\Claude\\, Linux: "
+        "~/.config/Claude/) and restart Claude Desktop:\n\n"
+        f"{json.dumps(claude_desktop_snippet(), indent=2)}\n"
+    )

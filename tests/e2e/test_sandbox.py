@@ -1,0 +1,112 @@
+"""``--sandbox``: local demo servers behind the real MCP server, as a newcomer starts it.
+
+No fixture servers here: the sandbox starts its own Dovecot, SMTP relay and
+Radicale, which is the point. Dovecot must be installed, as for the whole suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from supervisor.tools import available_tools
+from tests.mcp_client import REPO, mcp_session, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+def user_env() -> dict[str, str]:
+    """A newcomer's environment: none of our settings, so nothing real can leak in."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+
+
+async def test_the_sandbox_serves_demo_mail_and_calendar_over_mcp(tmp_path: Path) -> None:
+    monday = date.today() - timedelta(days=date.today().weekday())
+    async with mcp_session(user_env(), tmp_path / "err.log", ("--sandbox",)) as session:
+        listed = await session.list_tools()
+        folders = structured(await session.call_tool("get_folders", {}))
+        inbox = structured(await session.call_tool("search_emails", {"folder": "INBOX"}))
+        week = structured(
+            await session.call_tool(
+                "get_calendar_events",
+                {"start": monday.isoformat(), "end": (monday + timedelta(days=7)).isoformat()},
+            )
+        )
+    assert {t.name for t in listed.tools} == set(available_tools(read_only=False))
+    assert {"INBOX", "Sent", "Archive", "Projects/Garden"} <= {
+        f["name"] for f in folders["folders"]
+    }
+    subjects = {e["subject"] for e in inbox["emails"]}
+    assert "Welcome to the mailbox-mcp-server sandbox" in subjects
+    assert "Team meeting" in {e["summary"] for e in week["events"]}
+
+
+async def test_mail_sent_in_the_sandbox_arrives_in_its_own_inbox(tmp_path: Path) -> None:
+    async with mcp_session(user_env(), tmp_path / "err.log", ("--sandbox",)) as session:
+        welcome = structured(await session.call_tool("search_emails", {"subject": "Welcome"}))
+        me = welcome["emails"][0]["to"][0]
+        sent = await session.call_tool(
+            "send_email", {"to": [me], "subject": "Hello sandbox", "body": "It works."}
+        )
+        assert not sent.is_error, text_of(sent)
+        found = structured(await session.call_tool("search_emails", {"subject": "Hello sandbox"}))
+    assert [e["subject"] for e in found["emails"]] == ["Hello sandbox"]
+
+
+def test_in_a_terminal_the_sandbox_prints_the_claude_desktop_snippet() -> None:
+    # A pseudo-terminal as stdin: what a person typing the command has.
+    primary, secondary = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "supervisor", "--sandbox"],
+            stdin=secondary,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=user_env(),
+            timeout=120,
+        )
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert done.returncode == 0, done.stderr
+    assert "The sandbox works: a mailbox with" in done.stdout
+    snippet = json.loads(done.stdout[done.stdout.index("{") :])
+    entry = snippet["mcpServers"]["mailbox-sandbox"]
+    assert entry == {"command": sys.executable, "args": ["-m", "supervisor", "--sandbox"]}
+
+
+@pytest.mark.skipif(shutil.which("npx") is None, reason="Node (npx) is not installed")
+def test_the_mcp_inspector_lists_tools_and_reads_folders_in_the_sandbox(tmp_path: Path) -> None:
+    """A second, independent MCP client: the MCP Inspector's CLI from the npm registry."""
+
+    def inspector(*method: str) -> dict[str, object]:
+        command = ["npx", "-y", "@modelcontextprotocol/inspector", "--cli"]
+        server = [sys.executable, "-m", "supervisor", "--sandbox"]
+        done = subprocess.run(
+            [*command, *server, *method],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**user_env(), "PYTHONPATH": str(REPO)},
+            timeout=300,
+        )
+        if done.returncode != 0 and "npm error" in done.stderr and "ERR" in done.stderr:
+            pytest.skip(f"the npm registry could not be reached: {done.stderr[-300:]}")
+        assert done.returncode == 0, done.stderr[-2000:]
+        answer: dict[str, object] = json.loads(done.stdout)
+        return answer
+
+    listed = inspector("--method", "tools/list")
+    called = inspector("--method", "tools/call", "--tool-name", "get_folders")
+    names = {tool["name"] for tool in listed["tools"]}  # type: ignore[attr-defined]
+    assert names == set(available_tools(read_only=False))
+    text = called["content"][0]["text"]  # type: ignore[index]
+    assert "INBOX [inbox]" in text and "Projects/Garden" in text
