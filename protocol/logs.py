@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import structlog
@@ -45,8 +45,17 @@ def _redact_processor(
     return event_dict
 
 
-def configure_logging(process: str, level: str = "info", fmt: str = "console") -> None:
-    """Send structlog and stdlib logging to stderr; bind ``process`` to every line."""
+Processor = Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]
+
+
+def configure_logging(
+    process: str, level: str = "info", fmt: str = "console", also: Sequence[Processor] = ()
+) -> None:
+    """Send structlog and stdlib logging to stderr; bind ``process`` to every line.
+
+    ``also``: processors that see every event after secrets are masked (the
+    supervisor forwards warnings to the MCP client this way).
+    """
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -60,6 +69,7 @@ def configure_logging(process: str, level: str = "info", fmt: str = "console") -
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             _redact_processor,
+            *also,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -46,8 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.sandbox:
-        configure_logging("supervisor", os.environ.get("MAILBOX_LOG_LEVEL", "info"), "console")
+        from supervisor.client_log import CLIENT_LOG
         from supervisor.sandbox.run import run_sandbox
+
+        level = os.environ.get("MAILBOX_LOG_LEVEL", "info")
+        configure_logging("supervisor", level, "console", also=(CLIENT_LOG.processor,))
 
         return run_sandbox(sys.stdout)
     settings: Settings | None
@@ -58,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         settings, error = None, exc
     level = settings.log_level if settings else "info"
     fmt = settings.log_format if settings else "console"
-    configure_logging("supervisor", "warning" if args.diagnose else level, fmt)
+    if args.diagnose:
+        configure_logging("supervisor", "warning", fmt)
+    else:
+        from supervisor.client_log import CLIENT_LOG
+
+        configure_logging("supervisor", level, fmt, also=(CLIENT_LOG.processor,))
     for warning in settings.warnings if settings else ():
         structlog.get_logger().warning("config.unknown_variable", message=warning)
     if args.diagnose:

@@ -18,6 +18,7 @@ from mcp.server.lowlevel import Server
 
 from protocol.errors import MailError
 from supervisor import __version__
+from supervisor.client_log import CLIENT_LOG
 from supervisor.runner import ToolRunner
 
 log = structlog.get_logger()
@@ -64,6 +65,7 @@ def build_server(runner: ToolRunner) -> Server[Any]:
                 answer = await runner.call(params.name, params.arguments, progress)
             except MailError as exc:
                 log.info("tool.error", kind=exc.kind, error=exc.message)
+                await CLIENT_LOG.flush(ctx)
                 return _error(exc.message)
             except Exception:
                 log.exception("tool.crashed")
@@ -76,6 +78,7 @@ def build_server(runner: ToolRunner) -> Server[Any]:
                 cached=answer.cached,
                 seconds=round(time.perf_counter() - started, 4),
             )
+        await CLIENT_LOG.flush(ctx)
         spec = runner.tools[params.name]
         text = spec.render(answer.result)
         if answer.note:
