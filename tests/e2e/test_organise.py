@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.imap_client import other_client
-from tests.mail_factory import deliver, message
+from tests.mail_factory import BASE_TIME, deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dovecot import Account, DovecotServer
 
@@ -172,3 +172,25 @@ async def test_read_only_mode_lists_no_writing_tool(
         "create_directory",
     }
     assert result.is_error
+
+
+async def test_a_bulk_move_reports_progress_batch_by_batch(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    raw = [(message(f"Bulk {i}").as_bytes(), BASE_TIME) for i in range(450)]
+    dovecot.seed_maildir(account, "INBOX", raw)
+    with other_client(dovecot, account) as imap:
+        validity = imap.select_folder("INBOX", readonly=True)[b"UIDVALIDITY"]
+        ids = [f"INBOX#{validity}.{uid}" for uid in imap.search("ALL")]
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, text: str | None) -> None:
+        reports.append((done, total, text))
+
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool(
+            "move_email", {"ids": ids, "destination": "Archive"}, progress_callback=on_progress
+        )
+    assert len(structured(result)["moved"]) == 450
+    assert [(done, total) for done, total, _ in reports] == [(250, 450), (450, 450)]
+    assert reports[-1][2] == "450 of 450 messages"

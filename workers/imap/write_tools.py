@@ -6,6 +6,8 @@ exactly the cached answers that depended on them.
 
 from __future__ import annotations
 
+import anyio
+
 from protocol.errors import NotFound, Refused
 from protocol.writing import (
     AppendArgs,
@@ -30,6 +32,15 @@ def _touched(ctx: CallContext, *raw_names: str) -> None:
     ctx.tags = [FOLDERS_TAG, *(folder_tag(name) for name in dict.fromkeys(raw_names))]
 
 
+def _reporter(ctx: CallContext) -> writing.Progress:
+    """Progress of a bulk change, reported from the worker thread that does it."""
+
+    def report(done: int, total: int) -> None:
+        anyio.from_thread.run(ctx.progress, done, total, f"{done} of {total} messages")
+
+    return report
+
+
 def _destination(conn: ImapConnection, display: str, delimiter: str | None) -> str:
     raw = folders.to_server(display.strip("/"), delimiter)
     if not conn.client.folder_exists(raw):
@@ -47,7 +58,7 @@ async def move_email(args: MoveEmailArgs, state: ImapState, ctx: CallContext) ->
         delimiter = state.delimiter(conn)
         target = _destination(conn, args.destination, delimiter)
         _touched(ctx, *(i.folder for i in ids), target)
-        moved, not_moved, notes = writing.move(conn, ids, target, delimiter)
+        moved, not_moved, notes = writing.move(conn, ids, target, delimiter, _reporter(ctx))
         return MoveEmailResult(moved=moved, not_moved=not_moved, notes=notes)
 
     return await state.pool.run(run, deadline=ctx.deadline)
@@ -94,7 +105,7 @@ async def delete_email(
         deleted, not_found = writing.erase(conn, erase_now, delimiter)
         moved_to_trash = []
         if to_trash and trash is not None:
-            moved, missing, _notes = writing.move(conn, to_trash, trash, delimiter)
+            moved, missing, _notes = writing.move(conn, to_trash, trash, delimiter, _reporter(ctx))
             moved_to_trash = moved
             deleted += [m.id for m in moved]
             not_found += missing

@@ -7,7 +7,7 @@ would also erase messages someone else marked deleted).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -82,10 +82,23 @@ def _copyuid(conn: ImapConnection) -> tuple[int, dict[int, int]] | None:
     return (validity, mapping) if validity is not None else None
 
 
+MOVE_BATCH = 250
+"""UIDs per MOVE command: progress after each, and command lines of a few KB."""
+
+Progress = Callable[[int, int], None]
+
+
 def move(
-    conn: ImapConnection, ids: list[EmailId], destination: str, delimiter: str | None
+    conn: ImapConnection,
+    ids: list[EmailId],
+    destination: str,
+    delimiter: str | None,
+    progress: Progress | None = None,
 ) -> tuple[list[Moved], list[str], list[str]]:
-    """Move ``ids`` to the server folder ``destination``: (moved, not moved, notes)."""
+    """Move ``ids`` to the server folder ``destination``: (moved, not moved, notes).
+
+    ``progress(done, total)`` is called after each batch of moved messages.
+    """
     moved: list[Moved] = []
     not_moved: list[str] = []
     notes: list[str] = []
@@ -100,26 +113,11 @@ def move(
             if missing:
                 not_moved += missing
                 notes.append(f"{len(missing)} message(s) were no longer in {display}.")
-            if not present:
-                continue
             uids = sorted(present)
-            take_code(conn, "COPYUID")
-            if conn.has("MOVE"):
-                conn.client.move(uids, destination)
-            elif conn.has("UIDPLUS"):
-                conn.client.copy(uids, destination)
-                conn.client.add_flags(uids, [b"\\Deleted"], silent=True)
-                conn.client.uid_expunge(uids)
-            else:
-                raise Refused(
-                    "The server can move messages only by erasing other deleted mail too; not done."
-                )
-            copied = _copyuid(conn)
-            for uid in uids:
-                new = None
-                if copied is not None and uid in copied[1]:
-                    new = str(EmailId(destination, copied[0], copied[1][uid]))
-                moved.append(Moved(str(present[uid]), new))
+            for start in range(0, len(uids), MOVE_BATCH):
+                moved += _move_batch(conn, uids[start : start + MOVE_BATCH], present, destination)
+                if progress is not None:
+                    progress(len(moved) + len(not_moved), len(ids))
         except imap_exc.IMAPClientError as exc:
             if isinstance(exc, imap_exc.IMAPClientAbortError):
                 done = ", ".join(m.id for m in moved) or "none"
@@ -128,9 +126,34 @@ def move(
                     f"{done}. Search {display} to see what is still there.",
                     may_have_happened=True,
                 ) from exc
-            not_moved += [str(i) for i in group if str(i) not in {m.id for m in moved}]
+            settled = {m.id for m in moved} | set(not_moved)
+            not_moved += [str(i) for i in group if str(i) not in settled]
             notes.append(f"Moving from {display} failed: {' '.join(str(exc).split())[:200]}.")
     return moved, not_moved, notes
+
+
+def _move_batch(
+    conn: ImapConnection, uids: list[int], present: dict[int, EmailId], destination: str
+) -> list[Moved]:
+    take_code(conn, "COPYUID")
+    if conn.has("MOVE"):
+        conn.client.move(uids, destination)
+    elif conn.has("UIDPLUS"):
+        conn.client.copy(uids, destination)
+        conn.client.add_flags(uids, [b"\\Deleted"], silent=True)
+        conn.client.uid_expunge(uids)
+    else:
+        raise Refused(
+            "The server can move messages only by erasing other deleted mail too; not done."
+        )
+    copied = _copyuid(conn)
+    moved = []
+    for uid in uids:
+        new = None
+        if copied is not None and uid in copied[1]:
+            new = str(EmailId(destination, copied[0], copied[1][uid]))
+        moved.append(Moved(str(present[uid]), new))
+    return moved
 
 
 def store_flags(
