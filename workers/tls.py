@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import ssl
+
+_VERIFY_REASON = re.compile(r"certificate verify failed:?([^()]*)")
 
 
 def client_tls_context(ca_file: str | None) -> ssl.SSLContext:
@@ -23,31 +26,40 @@ def client_tls_context(ca_file: str | None) -> ssl.SSLContext:
 def certificate_problem(exc: BaseException, where: str, host_setting: str) -> str | None:
     """A sentence for a failed certificate check anywhere in ``exc``'s chain, else None.
 
-    Libraries wrap the ssl error (niquests, aiosmtplib), so the cause is looked
-    for rather than the outer type; the advice depends on what failed.
+    The advice depends on what failed.
     """
-    seen: set[int] = set()
+    reason = verification_failure(exc)
+    if reason is None:
+        return None
+    if "mismatch" in reason.lower():
+        advice = f"it was issued for another name; check {host_setting}"
+    else:
+        advice = "if the server uses a private CA, point MAILBOX_CA_FILE at it"
+    return f"The TLS certificate of {where} could not be verified ({reason}); {advice}."
+
+
+def verification_failure(exc: BaseException) -> str | None:
+    """Why the certificate check failed, if it did anywhere in ``exc``'s chain; else None.
+
+    Libraries wrap the ssl error (niquests, aiosmtplib), sometimes only as text, so
+    the cause is looked for rather than the outer type.
+    """
+    chain: list[BaseException] = []
     todo: list[BaseException | None] = [exc]
     while todo:
         current = todo.pop()
-        if current is None or id(current) in seen:
+        if current is None or any(current is seen for seen in chain):
             continue
-        seen.add(id(current))
-        reason = ""
-        if isinstance(current, ssl.SSLCertVerificationError):
-            reason = str(current.verify_message or current.reason or "")
-        elif "CERTIFICATE_VERIFY_FAILED" in str(current):
-            text = str(current)
-            reason = text[text.find("certificate verify failed") :].split(")")[0].strip(" :")
-        if reason or isinstance(current, ssl.SSLCertVerificationError):
-            if "mismatch" in reason.lower():
-                advice = f"it was issued for another name; check {host_setting}"
-            else:
-                advice = "if the server uses a private CA, point MAILBOX_CA_FILE at it"
-            return (
-                f"The TLS certificate of {where} could not be verified "
-                f"({reason or 'certificate verify failed'}); {advice}."
-            )
+        chain.append(current)
         todo += [current.__cause__, current.__context__]
         todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+    for current in chain:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return (
+                str(current.verify_message or current.reason or "") or "certificate verify failed"
+            )
+    for current in chain:
+        if "CERTIFICATE_VERIFY_FAILED" in str(current):
+            found = _VERIFY_REASON.search(str(current))
+            return (found.group(1).strip(" :") if found else "") or "certificate verify failed"
     return None
