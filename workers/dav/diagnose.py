@@ -1,41 +1,104 @@
-"""The CalDAV part of ``--diagnose``: discovery and the calendar count."""
+"""The CalDAV part of ``--diagnose``: the connection, discovery and the calendar count."""
 
 from __future__ import annotations
 
-import time
+import socket
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
-from protocol.diagnosis import Check, DiagnoseArgs, DiagnoseResult
-from protocol.errors import MailError
+from protocol.diagnosis import CALDAV_CHECKS, DiagnoseArgs, DiagnoseResult
+from protocol.errors import AuthFailed, MailError, ServerTimeout
+from protocol.settings import DavSettings
 from workers.dav import client as dav
+from workers.diagnostics import (
+    LOGIN_ADVICE,
+    RETRY_ADVICE,
+    Checklist,
+    Endpoint,
+    Failed,
+    Note,
+    Outcome,
+    close_quietly,
+    connect,
+    handshake,
+    plural,
+    resolve,
+    unexpected,
+)
 from workers.runtime import CallContext
+
+CALENDAR_LOGIN_ADVICE = (
+    f"{LOGIN_ADVICE} The same password is used for mail and calendar: if the mail logins "
+    "work, this app password allows mail only; make one that allows the calendar too."
+)
+URL_ADVICE = (
+    "Check MAILBOX_CALDAV_URL: it must be your provider's CalDAV address, such as "
+    "https://dav.mailbox.org/ for mailbox.org."
+)
 
 
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
-    checks = []
-    start = time.perf_counter()
-    try:
-        home = await state.home(ctx)
-        checks.append(
-            Check("caldav discovery", True, f"calendar home {home}", time.perf_counter() - start)
+    settings: DavSettings = state.settings
+    url = urlsplit(settings.url)
+    secure = url.scheme == "https"
+    end = Endpoint(
+        host=url.hostname or "",
+        port=url.port or (443 if secure else 80),
+        host_hint="the host name in MAILBOX_CALDAV_URL (https://dav.mailbox.org/ for mailbox.org)",
+        port_hint="the port in MAILBOX_CALDAV_URL (https needs none: it uses 443)",
+        ca_file=settings.ca_file,
+        timeout=settings.pool.connect_timeout,
+    )
+    checks = Checklist(CALDAV_CHECKS, _explainer(end, settings.username))
+    raw: list[socket.socket] = []
+    home: list[str] = []
+
+    def tcp() -> str:
+        raw.append(connect(end))
+        return f"connected to {end.where}"
+
+    def tls() -> Outcome:
+        if not secure:
+            return "not used: plain http to this computer, allowed by MAILBOX_ALLOW_PLAINTEXT=1"
+        return handshake(end, raw[0])
+
+    async def discovery() -> str:
+        home.append(await state.home(ctx))
+        return f"calendar home {home[0]}"
+
+    async def calendars() -> Outcome:
+        found = await state.pool.run(
+            lambda c: dav.list_calendars(c, home[0]), deadline=ctx.deadline
         )
-    except MailError as exc:
-        checks.append(Check("caldav discovery", False, exc.message, time.perf_counter() - start))
-        return DiagnoseResult(checks)
-    start = time.perf_counter()
-    try:
-        calendars = await state.pool.run(
-            lambda c: dav.list_calendars(c, home), deadline=ctx.deadline
-        )
-        names = ", ".join(c.name for c in calendars[:5]) or "none"
-        checks.append(
-            Check(
-                "caldav calendars",
-                bool(calendars),
-                f"{len(calendars)} calendars ({names})",
-                time.perf_counter() - start,
+        if not found:
+            return Note(
+                "no calendars: the calendar tools have nothing to show, and create_event has "
+                "nowhere to save",
+                "Create a calendar in your provider's web calendar.",
             )
-        )
-    except MailError as exc:
-        checks.append(Check("caldav calendars", False, exc.message, time.perf_counter() - start))
-    return DiagnoseResult(checks)
+        names = ", ".join(c.name for c in found[:5]) + (", ..." if len(found) > 5 else "")
+        return f"{plural(len(found), 'calendar')}: {names}"
+
+    try:
+        await checks.blocking("caldav dns", lambda: resolve(end))
+        await checks.blocking("caldav connect", tcp)
+        await checks.blocking("caldav tls", tls)
+    finally:
+        close_quietly(raw[0] if raw else None)
+    await checks.step("caldav discovery", discovery)
+    await checks.step("caldav calendars", calendars)
+    return checks.result()
+
+
+def _explainer(end: Endpoint, username: str) -> Callable[[BaseException], Failed]:
+    def explain(exc: BaseException) -> Failed:
+        if isinstance(exc, AuthFailed):
+            return Failed(f"{end.host} refused the login for {username}", CALENDAR_LOGIN_ADVICE)
+        if isinstance(exc, ServerTimeout):
+            return Failed(f"{end.host} did not answer in time", RETRY_ADVICE)
+        if isinstance(exc, MailError):
+            return Failed(exc.message.rstrip("."), URL_ADVICE)
+        return unexpected(exc)
+
+    return explain

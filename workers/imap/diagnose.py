@@ -1,24 +1,40 @@
-"""The IMAP part of ``--diagnose``: each step timed, stopping at the first failure."""
+"""The IMAP part of ``--diagnose``: each step timed, the rest skipped after a failure.
+
+The special folders are looked up exactly as the writing tools look them up
+(``writing.folder_with_role``), so what this reports is what sending, drafts and
+deleting will do.
+"""
 
 from __future__ import annotations
 
 import socket
-import ssl
 import time
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-
-from protocol.diagnosis import Check, DiagnoseArgs, DiagnoseResult
-from protocol.errors import MailError
+from protocol.diagnosis import IMAP_CHECKS, DiagnoseArgs, DiagnoseResult
+from protocol.errors import AuthFailed, MailError, NotFound, ServerTimeout
 from protocol.settings import ImapSettings
-from workers.imap import folders
+from workers.diagnostics import (
+    LOGIN_ADVICE,
+    RETRY_ADVICE,
+    Checklist,
+    Endpoint,
+    Failed,
+    Note,
+    Outcome,
+    close_quietly,
+    connect,
+    handshake,
+    plural,
+    resolve,
+    unexpected,
+)
+from workers.imap import folders, writing
 from workers.imap.connect import open_client
-from workers.imap.errors import translate
+from workers.imap.errors import server_text
 from workers.imap.pool import ImapConnection
 from workers.runtime import CallContext
-from workers.tls import client_tls_context
 
 INTERESTING = (
     "IMAP4REV1",
@@ -35,79 +51,130 @@ INTERESTING = (
     "PREVIEW",
 )
 
+# role: (its usual name, what it holds, what the product does without it)
+_ROLES = {
+    "sent": ("Sent", "sent mail", "copies of the mail you send are saved here"),
+    "drafts": ("Drafts", "drafts", "drafts are saved here"),
+    "trash": ("Trash", "deleted mail", "deleted mail is moved here"),
+}
+
 
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: ImapSettings = state.settings
-    return DiagnoseResult(await anyio.to_thread.run_sync(_run_checks, settings))
+    return await run_checks(settings)
 
 
-def _run_checks(settings: ImapSettings) -> list[Check]:
-    checks: list[Check] = []
-    host, port = settings.host, settings.port
-    timeout = settings.pool.connect_timeout
+async def run_checks(settings: ImapSettings) -> DiagnoseResult:
+    end = Endpoint(
+        host=settings.host,
+        port=settings.port,
+        host_hint="MAILBOX_IMAP_HOST (imap.mailbox.org for mailbox.org)",
+        port_hint="MAILBOX_IMAP_PORT (993, IMAP over TLS)",
+        ca_file=settings.ca_file,
+        timeout=settings.pool.connect_timeout,
+    )
+    checks = Checklist(IMAP_CHECKS)
+    raw: list[socket.socket] = []
+    conn: list[ImapConnection] = []
+    listing: list[folders.RawFolder] = []
 
-    def step(name: str, fn: Callable[[], str]) -> bool:
-        start = time.perf_counter()
-        try:
-            detail = fn()
-            ok = True
-        except MailError as exc:
-            detail, ok = exc.message, False
-        except (OSError, EOFError) as exc:
-            detail, ok = translate(exc, host, port, settings.username).message, False
-        checks.append(Check(name, ok, detail, round(time.perf_counter() - start, 4)))
-        return ok
-
-    def resolve() -> str:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        return f"{host} is {infos[0][4][0]}"
-
-    def tls_handshake() -> str:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            context = client_tls_context(settings.ca_file)
-            with context.wrap_socket(raw, server_hostname=host) as tls:
-                return _describe_tls(tls)
-
-    client: list[Any] = []
+    def tcp() -> str:
+        raw.append(connect(end))
+        return f"connected to {end.where}"
 
     def login() -> str:
-        client.append(open_client(settings))
+        conn.append(ImapConnection(_login(settings), time.monotonic()))
         return f"logged in as {settings.username}"
 
     def capabilities() -> str:
-        conn = ImapConnection(client[0], time.monotonic())
-        have = [c for c in INTERESTING if conn.has(c)]
-        return "server offers " + (", ".join(have) or "none of the extensions we use")
+        have = [c for c in INTERESTING if conn[0].has(c)]
+        return "the server offers " + (", ".join(have) or "none of the extensions we use")
 
-    def folder_count() -> str:
-        conn = ImapConnection(client[0], time.monotonic())
-        found = folders.to_folders(folders.list_folders(conn))
-        roles = sorted({f.role for f in found if f.role})
-        return f"{len(found)} folders; special folders found: {', '.join(roles) or 'none'}"
+    def folder_list() -> str:
+        listing.extend(folders.list_folders(conn[0]))
+        names = [f.name for f in folders.to_folders(listing)]
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        return f"{plural(len(names), 'folder')}: {shown}"
+
+    def role_check(role: str) -> Callable[[], Outcome]:
+        def check() -> Outcome:
+            try:
+                used = writing.folder_with_role(conn[0], role)
+            except NotFound:
+                used = None
+            return special_folder(role, used, listing, settings.allow_permanent_delete)
+
+        return check
 
     try:
-        for name, fn in (
-            ("imap dns", resolve),
-            ("imap tls", tls_handshake),
-            ("imap login", login),
-            ("imap capabilities", capabilities),
-            ("imap folders", folder_count),
-        ):
-            if not step(name, fn):
-                break
+        await checks.blocking("imap dns", lambda: resolve(end))
+        await checks.blocking("imap connect", tcp)
+        await checks.blocking("imap tls", lambda: handshake(end, raw[0]))
+        await checks.blocking("imap login", login)
+        await checks.blocking("imap capabilities", capabilities)
+        await checks.blocking("imap folders", folder_list)
+        for role in ("sent", "drafts", "trash"):
+            await checks.blocking(f"imap {role} folder", role_check(role))
     finally:
-        if client:
+        close_quietly(raw[0] if raw else None)
+        if conn:
             try:
-                client[0].logout()
+                conn[0].client.logout()
             except Exception:
-                client[0].shutdown()
-    return checks
+                conn[0].client.shutdown()
+    return checks.result()
 
 
-def _describe_tls(tls: ssl.SSLSocket) -> str:
-    cert: dict[str, Any] = dict(tls.getpeercert() or {})
-    subject = {key: value for rdn in cert.get("subject", ()) for key, value in rdn}
-    alt_names = [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"]
-    name = subject.get("commonName") or (alt_names[0] if alt_names else "?")
-    expires = cert.get("notAfter", "?")
-    return f"{tls.version()}, certificate for {name}, valid until {expires}"
+def special_folder(
+    role: str, used: str | None, listing: list[folders.RawFolder], can_erase: bool
+) -> Outcome:
+    """What the writing tools do for ``role``: the folder they ``used`` (its server name),
+    or, with None, what happens without one."""
+    usual, holds, use = _ROLES[role]
+    if used is not None:
+        found = next((f for f in listing if f.raw_name == used), None)
+        return f"{folders.to_display(used, found.delimiter if found else None)}: {use}"
+    consequence = {
+        "sent": "mail you send still goes out, but no copy of it is kept",
+        "drafts": "drafts cannot be saved (create_draft fails)",
+        "trash": (
+            "delete_email cannot move mail to a Trash folder; only erasing for good "
+            "(permanent=true) works"
+            if can_erase
+            else "deleting mail does not work (and erasing for good is turned off by "
+            "MAILBOX_ALLOW_PERMANENT_DELETE=0)"
+        ),
+    }[role]
+    guess = next((f.name for f in folders.to_folders(listing) if f.role == role), None)
+    if guess is not None:
+        return Note(
+            f"{guess} looks like the {usual} folder, but the server does not mark it as one, "
+            f"so {consequence}",
+            f"In your provider's webmail settings, choose {guess} as the folder for {holds}, "
+            f"so that the server marks it as the {usual} folder.",
+        )
+    return Note(
+        f"no {usual} folder: {consequence}",
+        f"Create a folder for {holds} in your provider's webmail and choose it there as the "
+        f"{usual} folder, so that the server marks it.",
+    )
+
+
+def _login(settings: ImapSettings) -> Any:
+    """A logged-in client. Raises Failed with the advice for what went wrong."""
+    try:
+        return open_client(settings)
+    except AuthFailed as exc:
+        said = server_text(exc.__cause__) if exc.__cause__ else ""
+        raise Failed(
+            f"{settings.host} refused the login for {settings.username}"
+            + (f" ({said})" if said else ""),
+            LOGIN_ADVICE,
+        ) from None
+    except ServerTimeout:
+        raise Failed(
+            f"{settings.host} did not answer the login within {settings.pool.read_timeout:.0f} s",
+            RETRY_ADVICE,
+        ) from None
+    except MailError as exc:
+        raise unexpected(exc) from None
