@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from workers.imap.folders import RawFolder, fingerprint, to_display, to_folders, to_server
+from workers.imap.folders import (
+    RawFolder,
+    fingerprint,
+    roles_of,
+    to_display,
+    to_folders,
+    to_server,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +85,17 @@ def test_the_fingerprint_changes_with_content_but_not_with_unread_counts_alone()
     ]
     assert fingerprint(base) == fingerprint(same)
     assert len({fingerprint(x) for x in (base, flagged, arrived, renamed)}) == 4
+
+
+def test_the_writing_tools_find_a_sent_folder_known_only_by_its_name() -> None:
+    # A server without SPECIAL-USE: get_folders shows "Sent Items" as sent, and saving a
+    # sent copy (writing.folder_with_role) must use the same folder, by the same rule.
+    listed = [folder("INBOX"), folder("Sent Items"), folder("Papierkorb"), folder("Notes")]
+    assert roles_of(listed) == {
+        "INBOX": "inbox",
+        "Sent Items": "sent",
+        "Papierkorb": "trash",
+        "Notes": None,
+    }
+    shown = {f.name: f.role for f in to_folders(listed)}
+    assert shown == roles_of(listed)

@@ -146,8 +146,9 @@ def folder_role(folder: RawFolder) -> FolderRole | None:
     return None
 
 
-def to_folders(raw: list[RawFolder]) -> list[Folder]:
-    """The tool's view: display names, roles (each role given once), counts."""
+def roles_of(raw: list[RawFolder]) -> dict[str, FolderRole | None]:
+    """Each folder's role, by server name: SPECIAL-USE first; a role no folder is marked
+    with goes to the first selectable folder with its well-known name ("Sent", "Trash")."""
     roles = {f.raw_name: folder_role(f) for f in raw}
     taken = {role for role in roles.values() if role}
     for f in raw:
@@ -156,6 +157,12 @@ def to_folders(raw: list[RawFolder]) -> list[Folder]:
         if roles[f.raw_name] is None and guess and guess not in taken and f.selectable:
             roles[f.raw_name] = guess
             taken.add(guess)
+    return roles
+
+
+def to_folders(raw: list[RawFolder]) -> list[Folder]:
+    """The tool's view: display names, roles (each role given once), counts."""
+    roles = roles_of(raw)
     folders = [
         Folder(
             name=to_display(f.raw_name, f.delimiter),

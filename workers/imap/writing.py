@@ -34,9 +34,12 @@ def by_folder(ids: Iterable[EmailId]) -> dict[str, list[EmailId]]:
 
 
 def folder_with_role(conn: ImapConnection, role: str) -> str:
-    for folder in folders.list_folders(conn, ("MESSAGES",)):
-        if folder.selectable and folders.folder_role(folder) == role:
-            return folder.raw_name
+    """The server name of the folder get_folders shows with ``role`` (marked or named so)."""
+    listed = folders.list_folders(conn, ("MESSAGES",))
+    selectable = {f.raw_name for f in listed if f.selectable}
+    for raw_name, found in folders.roles_of(listed).items():
+        if found == role and raw_name in selectable:
+            return raw_name
     raise NotFound(
         f"This account has no {role.capitalize()} folder; create one named {role.capitalize()}."
     )
