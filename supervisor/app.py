@@ -12,7 +12,7 @@ from supervisor.config import Settings
 from supervisor.runner import ToolRunner
 from supervisor.server import build_server
 from supervisor.tools import available_tools
-from supervisor.workers import PasswordSource, build_workers, restart_policy
+from supervisor.worker_setup import PasswordSource, build_workers, restart_policy
 
 log = structlog.get_logger()
 

@@ -24,7 +24,7 @@ from supervisor.config import Settings
 from supervisor.restart_policy import RestartPolicy
 from supervisor.status import describe, refresh_metrics, worker_statuses
 from supervisor.worker_handle import WorkerHandle
-from supervisor.workers import PasswordSource, build_workers
+from supervisor.worker_setup import PasswordSource, build_workers
 
 DIAGNOSE_TIMEOUT = 60.0
 
