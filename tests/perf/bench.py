@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import mcp_types as types
+from caldav.davclient import DAVClient
 
 from tests.mcp_client import REPO, text_of
 from tests.perf.seed_mail import Seeded
@@ -168,6 +169,22 @@ class BenchAccount:
     def calendar_url(self) -> str:
         """The seeded calendar's absolute URL."""
         return self.radicale.url.rstrip("/") + self.radicale.calendar_path(self.calendar)
+
+    @property
+    def home_url(self) -> str:
+        return self.radicale.url.rstrip("/") + self.radicale.home_path(self.calendar)
+
+    def dav_client(self) -> DAVClient:
+        """A bare caldav client of the calendar account (Radicale's first read of
+        thousands of events takes longer than a usual timeout)."""
+        return DAVClient(
+            url=self.calendar.url,
+            username=self.calendar.username,
+            password=self.calendar.password,
+            ssl_verify_cert=str(self.radicale.certificates.ca_file),
+            enable_rfc6764=False,
+            timeout=300,
+        )
 
 
 @contextmanager

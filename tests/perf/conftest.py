@@ -44,7 +44,15 @@ def bench_account(dovecot: DovecotServer, dav_servers: dict[str, DavServer]) -> 
     assert isinstance(radicale, RadicaleServer)
     login = radicale.add_user(account.email, account.password)
     REPORT.figure(f"seeding: {EVENTS} events written", seed_calendar(radicale, login), "s")
-    return BenchAccount(mail, login, radicale)
+    seeded = BenchAccount(mail, login, radicale)
+    started = time.perf_counter()
+    assert seeded.dav_client().propfind(seeded.calendar_url, depth=0).status == 207
+    REPORT.figure(
+        "seeding: first PROPFIND of the calendar (Radicale reads it)",
+        time.perf_counter() - started,
+        "s",
+    )
+    return seeded
 
 
 @pytest.fixture

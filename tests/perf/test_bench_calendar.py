@@ -1,133 +1,155 @@
-"""Benchmark (``tox -e bench``): calendar tools on a 5,000-event calendar beside the floor.
+"""Benchmark (``tox -e bench``): every reading calendar tool through MCP, beside its floor.
 
-The calendar (a third of it recurring, fixed random seed) lives on Radicale.
-The floor is the same calendar-query REPORT sent by a bare caldav DAVClient
-over a warm session in the same run; our figure adds local recurrence
-expansion, the pipe and MCP. Results: a table and tests/perf/results/calendar.json.
+The seeded account's calendar holds 5,000 events on Radicale, a third of them
+recurring (seed_calendar.py). Each floor is the same request sent by a bare
+caldav DAVClient over a warm session in the same run (a PROPFIND of the home for
+the listing, a time-range calendar-query REPORT otherwise); ours adds parsing,
+local recurrence expansion, the pipe and MCP. The cache is off.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import statistics
-import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from protocol.settings import DavSettings, PoolSettings
 from tests.mcp_client import mcp_session, structured
-from tests.perf.bench import RESULTS, summary, timed
-from tests.servers.dav import DavAccount, DavServer, RadicaleServer
-from tests.servers.dovecot import Account
-from workers.dav import client as dav
+from tests.perf.bench import REPORT, BenchAccount, timed
 
 pytestmark = pytest.mark.anyio
 
-EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
-FIRST = datetime(2025, 1, 1, tzinfo=UTC)
-RULES = [
-    "FREQ=WEEKLY",
-    "FREQ=DAILY;COUNT=30",
-    "FREQ=MONTHLY",
-    "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=40",
-]
+ROUNDS = 10  # each REPORT over 5,000 events costs Radicale a second or more
+LIST_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
+    xmlns:cs="http://calendarserver.org/ns/" xmlns:a="http://apple.com/ns/ical/">
+  <d:prop>
+    <d:resourcetype/><d:displayname/><a:calendar-color/><c:calendar-description/>
+    <c:supported-calendar-component-set/><d:current-user-privilege-set/>
+    <cs:getctag/><d:sync-token/>
+  </d:prop>
+</d:propfind>"""
+QUERY = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+    <c:time-range start="{start:%Y%m%dT%H%M%SZ}" end="{end:%Y%m%dT%H%M%SZ}"/>
+  </c:comp-filter></c:comp-filter></c:filter>
+</c:calendar-query>"""
 
 
-def event(i: int, rng: random.Random) -> str:
-    start = FIRST + timedelta(days=rng.randrange(0, 730), hours=rng.randrange(7, 19))
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//bench//EN",
-        "BEGIN:VEVENT",
-        f"UID:bench-{i}@tests",
-        "DTSTAMP:20250101T000000Z",
-        f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
-        f"DTEND:{start + timedelta(minutes=rng.choice([30, 60, 90])):%Y%m%dT%H%M%SZ}",
-        f"SUMMARY:Event {i} {rng.choice(['budget', 'review', 'sync', 'lunch', 'call'])}",
-    ]
-    if i % 3 == 0:
-        lines.append(f"RRULE:{rng.choice(RULES)}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "\r\n".join(lines) + "\r\n"
+@dataclass(frozen=True)
+class Case:
+    tool: str
+    args: dict[str, Any]
+    floor: Callable[[], int]  # returns the objects (or calendars) the server sent
+    floor_is: str
+    check: Callable[[Any], None]
+    target: float | None = None
 
 
-async def test_bench_calendar(
-    server_env: dict[str, str], tmp_path: Path, dav_servers: dict[str, DavServer], account: Account
+def days(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """From the start of ``first`` to the end of ``last`` in ``zone``, in UTC, as our
+    tools read a pair of dates."""
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+
+
+def events_within(first: str, last: str) -> Callable[[Any], None]:
+    def check(answer: Any) -> None:
+        assert answer["events"], "no events in the range"
+        assert all(e["start"][:10] <= last and e["end"][:10] >= first for e in answer["events"])
+
+    return check
+
+
+def every_event_mentions(word: str) -> Callable[[Any], None]:
+    def check(answer: Any) -> None:
+        assert answer["events"] and all(word in e["summary"] for e in answer["events"])
+
+    return check
+
+
+def calendar_listed(answer: Any) -> None:
+    assert [c["name"] for c in answer["calendars"]] == ["Calendar"]
+
+
+def busy_and_free(answer: Any) -> None:
+    assert answer["busy"] and answer["free"]
+
+
+async def test_calendar_tools_beside_their_floors(
+    bench_env: dict[str, str], tmp_path: Path, bench_account: BenchAccount
 ) -> None:
-    server = dav_servers["radicale"]
-    login = DavAccount(account.email, account.password, server.url)
-    rng = random.Random(4711)
-    started = time.perf_counter()
-    assert isinstance(server, RadicaleServer)
-    server.seed_files(login, {f"bench-{i}.ics": event(i, rng) for i in range(EVENTS)})
-    seeded = time.perf_counter() - started
-    settings = DavSettings(
-        url=server.url,
-        username=account.email,
-        password=account.password,
-        ca_file=str(server.certificates.ca_file),
-        pool=PoolSettings(read_timeout=120),
-    )
-    client = dav.open_client(settings)
-    home = dav.discover_home(client)
-    (calendar,) = dav.list_calendars(client, home)
-    week = (datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 16, tzinfo=UTC))
-    month = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
-    fortnight = (datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 23, tzinfo=UTC))
+    zone = ZoneInfo(bench_env["MAILBOX_TIMEZONE"])
+    client = bench_account.dav_client()
 
-    def floor(span: tuple[datetime, datetime]) -> Any:
-        async def run() -> int:
-            return len(dav.query(client, calendar.url, *span).objects)
+    def listing() -> int:
+        response = client.propfind(bench_account.home_url, LIST_CALENDARS, depth=1)
+        assert response.status == 207
+        return len(response.tree)
+
+    def report(first: date, last: date) -> Callable[[], int]:
+        body = QUERY.format_map(dict(zip(("start", "end"), days(first, last, zone), strict=True)))
+
+        def run() -> int:
+            response = client.report(bench_account.calendar_url, body, depth=1)
+            assert response.status == 207
+            return len(response.tree)
 
         return run
 
-    floors = {
-        name: await timed(floor(span), rounds=10)
-        for name, span in (("week", week), ("month", month), ("fortnight", fortnight))
+    today = datetime.now(zone).date()
+    cases = {
+        "list_calendars": Case(
+            "list_calendars", {}, listing, "PROPFIND home, depth 1", calendar_listed
+        ),
+        "get_calendar_events week": Case(
+            "get_calendar_events",
+            {"start": "2026-03-09", "end": "2026-03-15"},
+            report(date(2026, 3, 9), date(2026, 3, 15)),
+            "REPORT calendar-query, one week",
+            events_within("2026-03-09", "2026-03-15"),
+            target=1.5,
+        ),
+        "get_calendar_events month": Case(
+            "get_calendar_events",
+            {"start": "2026-03-01", "end": "2026-03-31"},
+            report(date(2026, 3, 1), date(2026, 3, 31)),
+            "REPORT calendar-query, one month",
+            events_within("2026-03-01", "2026-03-31"),
+        ),
+        "search_calendar (today +-1 year)": Case(
+            "search_calendar",
+            {"query": "budget"},
+            report(today - timedelta(days=365), today + timedelta(days=365)),
+            "REPORT calendar-query, two years",
+            every_event_mentions("budget"),
+        ),
+        "get_free_busy two weeks": Case(
+            "get_free_busy",
+            {"start": "2026-03-09", "end": "2026-03-22"},
+            report(date(2026, 3, 9), date(2026, 3, 22)),
+            "REPORT calendar-query, two weeks",
+            busy_and_free,
+        ),
     }
-    env = {**server_env, "MAILBOX_CACHE_CALENDAR_TTL": "0", "MAILBOX_CALL_TIMEOUT": "120"}
-    rows: dict[str, dict[str, float]] = {}
-    counts: dict[str, int] = {}
-    async with mcp_session(env, tmp_path / "bench.log") as session:
-        cases = {
-            "get_calendar_events week": (
-                "get_calendar_events",
-                {"start": "2026-03-09", "end": "2026-03-15"},
-                "week",
-            ),
-            "get_calendar_events month": (
-                "get_calendar_events",
-                {"start": "2026-03-01", "end": "2026-03-31"},
-                "month",
-            ),
-            "get_free_busy two weeks": (
-                "get_free_busy",
-                {"start": "2026-03-09", "end": "2026-03-22"},
-                "fortnight",
-            ),
-        }
-        for name, (tool, args, span) in cases.items():
-            answer = structured(await session.call_tool(tool, args))
-            counts[name] = len(answer.get("events", answer.get("busy", [])))
-            samples = await timed(
-                lambda tool=tool, args=args: session.call_tool(tool, args), rounds=10
-            )
-            rows[name] = {
-                **summary(samples),
-                "floor_p50_ms": statistics.median(floors[span]) * 1000,
-            }
-    print(f"\n{EVENTS} events (a third recurring) written in {seeded:.1f} s; results: {counts}")
-    print(f"{'measure':<32} {'p50 ms':>9} {'p95 ms':>9} {'floor ms':>9} {'ratio':>7}")
-    for name, row in rows.items():
-        row["ratio"] = row["p50_ms"] / row["floor_p50_ms"]
-        print(
-            f"{name:<32} {row['p50_ms']:9.1f} {row['p95_ms']:9.1f} {row['floor_p50_ms']:9.1f} {row['ratio']:7.2f}"
-        )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "calendar.json").write_text(json.dumps({"events": EVENTS, **rows}, indent=2))
+    floors: dict[str, list[float]] = {}
+    for name, case in cases.items():
+
+        async def floor_call(case: Case = case) -> int:
+            return case.floor()
+
+        floors[name] = await timed(floor_call, ROUNDS)
+
+    env = {**bench_env, "MAILBOX_CACHE_CALENDAR_TTL": "0", "MAILBOX_CALL_TIMEOUT": "120"}
+    async with mcp_session(env, tmp_path / "calendar.log") as session:
+        for name, case in cases.items():
+            case.check(structured(await session.call_tool(case.tool, case.args)))
+            ours = await timed(lambda case=case: session.call_tool(case.tool, case.args), ROUNDS)
+            REPORT.latency(name, ours, floors[name], floor=case.floor_is, target=case.target)
