@@ -16,6 +16,7 @@ import imapclient.exceptions as imap_exc
 from protocol.errors import (
     AuthFailed,
     MailError,
+    NotFound,
     ProtocolViolation,
     Refused,
     ServerTimeout,
@@ -97,3 +98,17 @@ def imap_errors(host: str, port: int, username: str) -> Iterator[None]:
         yield
     except (imap_exc.IMAPClientError, OSError, EOFError) as exc:
         raise translate(exc, host, port, username) from exc
+
+
+@contextmanager
+def missing_folder_as_not_found(display: str) -> Iterator[None]:
+    """The server refusing a command on a folder (SELECT, STATUS) means, for a folder
+    name the user gave, that there is no such folder."""
+    try:
+        yield
+    except imap_exc.IMAPClientError as exc:
+        if isinstance(exc, imap_exc.IMAPClientAbortError):
+            raise
+        raise NotFound(
+            f"There is no folder named '{display}'; get_folders lists the folders."
+        ) from exc

@@ -23,7 +23,7 @@ from protocol.email import (
     SearchEmailsArgs,
     SearchEmailsResult,
 )
-from protocol.errors import AlreadyExists, MailError, NotFound, Refused
+from protocol.errors import AlreadyExists, MailError, Refused
 from protocol.fingerprint import (
     IMAP_FOLDERS_TAG,
     Freshness,
@@ -33,7 +33,7 @@ from protocol.fingerprint import (
 from protocol.settings import ImapSettings
 from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
-from workers.imap.errors import imap_errors, server_text
+from workers.imap.errors import imap_errors, missing_folder_as_not_found, server_text
 from workers.imap.ids import EmailId
 from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
 from workers.runtime import CallContext
@@ -159,14 +159,8 @@ def _guess_raw(display: str) -> str:
 
 
 def _folder_token(conn: ImapConnection, raw: str, display: str) -> str:
-    try:
+    with missing_folder_as_not_found(display):
         return freshness.token_now(conn, [raw])
-    except imap_exc.IMAPClientError as exc:
-        if isinstance(exc, imap_exc.IMAPClientAbortError):
-            raise
-        raise NotFound(
-            f"There is no folder named '{display}'; get_folders lists the folders."
-        ) from exc
 
 
 def _start_in_folder(hits: search.FolderHits, cursor: search.Cursor | None) -> int:

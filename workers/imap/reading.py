@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-import imapclient.exceptions as imap_exc
-
 from protocol.email import Attachment, Email, GetEmailArgs, Invitation
 from protocol.errors import NotFound
 from workers.imap import freshness, pipeline
@@ -24,6 +22,7 @@ from workers.imap.decode import (
     parse_header_block,
     transfer_decode,
 )
+from workers.imap.errors import missing_folder_as_not_found
 from workers.imap.html_text import html_to_text
 from workers.imap.ids import EmailId
 from workers.imap.invitations import summarise
@@ -52,14 +51,8 @@ def read_email(
     Two round trips when the folder is already selected: (NOOP, STATUS, structure
     and headers) pipelined, then the text parts.
     """
-    try:
+    with missing_folder_as_not_found(display_folder):
         info = conn.select(email_id.folder, readonly=not args.mark_read, sync=False)
-    except imap_exc.IMAPClientError as exc:
-        if isinstance(exc, imap_exc.IMAPClientAbortError):
-            raise
-        raise NotFound(
-            f"There is no folder named '{display_folder}'; get_folders lists the folders."
-        ) from exc
     email_id.check_validity(int(info[b"UIDVALIDITY"]), display_folder)
     uid = email_id.uid
     commands = [] if conn.synced else [pipeline.noop()]
