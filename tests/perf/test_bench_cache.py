@@ -1,0 +1,94 @@
+"""Benchmark (``tox -e bench``): the session cache, against a cold call and the bare MCP round trip.
+
+Every cached tool is served only after its entry is validated (supervisor/runner.py:
+a worker's ``check_fresh``: one IMAP STATUS, or a CalDAV PROPFIND of the calendars'
+ctags); no tool is served from the cache unvalidated. So beside the validated hits
+this measures an answer the supervisor gives alone (arguments refused before any
+worker is asked): what a plain hit could cost at best. Targets: a validated hit
+within 0.2x of the cold call, a cached call within 2x of a no-op on the minimal server.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.mcp_client import REPO, mcp_session, structured
+from tests.perf.bench import REPORT, timed
+from tests.perf.seed_mail import frequent_sender
+
+pytestmark = pytest.mark.anyio
+
+SEARCH = ("search_emails", {"sender": frequent_sender()})
+WEEK = ("get_calendar_events", {"start": "2026-03-09", "end": "2026-03-15"})
+CALENDAR_ROUNDS = 10
+
+
+async def minimal_noop() -> list[float]:
+    params = StdioServerParameters(
+        command=sys.executable, args=[str(REPO / "tests" / "perf" / "minimal_server.py")]
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        return await timed(lambda: session.call_tool("noop", {}))
+
+
+async def test_cache_hits_beside_cold_calls_and_the_mcp_round_trip(
+    bench_env: dict[str, str], tmp_path: Path
+) -> None:
+    cold_env = {
+        **bench_env,
+        "MAILBOX_CACHE_EMAIL_TTL": "0",
+        "MAILBOX_CACHE_CALENDAR_TTL": "0",
+        "MAILBOX_CALL_TIMEOUT": "120",
+    }
+    async with mcp_session(cold_env, tmp_path / "cold.log") as session:
+        cold_search = await timed(lambda: session.call_tool(*SEARCH))
+        cold_week = await timed(lambda: session.call_tool(*WEEK), CALENDAR_ROUNDS)
+
+    async with mcp_session(
+        {**bench_env, "MAILBOX_CALL_TIMEOUT": "120"}, tmp_path / "hits.log"
+    ) as session:
+        hit_search = await timed(lambda: session.call_tool(*SEARCH))
+        hit_week = await timed(lambda: session.call_tool(*WEEK), CALENDAR_ROUNDS)
+        refused = await timed(lambda: session.call_tool("search_emails", {"limit": 0}))
+        assert (await session.call_tool("search_emails", {"limit": 0})).is_error
+        status: Any = structured(await session.call_tool("server_status", {}))
+    # Every call after the first of each tool was served from the cache.
+    assert status["cache"]["hits"] == len(hit_search) + len(hit_week), status["cache"]
+    noop = await minimal_noop()
+
+    REPORT.latency("MCP no-op call on the minimal SDK server", noop)
+    REPORT.latency(
+        "cache: search_emails validated hit vs cold",
+        hit_search,
+        cold_search,
+        floor="the same search_emails, cache off",
+        target=0.2,
+    )
+    REPORT.latency(
+        "cache: search_emails validated hit vs MCP no-op",
+        hit_search,
+        noop,
+        floor="no-op tool on the minimal SDK server",
+        target=2.0,
+    )
+    REPORT.latency(
+        "cache: get_calendar_events week validated hit vs cold",
+        hit_week,
+        cold_week,
+        floor="the same get_calendar_events, cache off",
+        target=0.2,
+    )
+    REPORT.latency(
+        "supervisor alone (arguments refused) vs MCP no-op",
+        refused,
+        noop,
+        floor="no-op tool on the minimal SDK server",
+        target=2.0,
+    )
