@@ -309,10 +309,14 @@ class _Mail:
         return raw.replace(b"\r\nSubject:", b"\r\nCc: Ben Jansen <ben@acme.example>\r\nSubject:", 1)
 
 
+def inbox_senders() -> list[str]:
+    """The addresses of INBOX's 400 correspondents (each writes about 1 in 400 messages)."""
+    people = _Mail(random.Random(SEED), "inbox").people
+    return [person.rpartition("<")[2].rstrip(">") for person in people]
+
+
 def frequent_sender() -> str:
-    """The address of one of INBOX's correspondents (about 1 in 400 messages is theirs)."""
-    person = _Mail(random.Random(SEED), "inbox").people[42]
-    return person.rpartition("<")[2].rstrip(">")
+    return inbox_senders()[42]
 
 
 def _times(count: int, rng: random.Random) -> Iterator[datetime]:

@@ -11,8 +11,6 @@ many IMAP commands ours and the floor sent (``cmds``) and bench.json lists them.
 
 from __future__ import annotations
 
-import heapq
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -24,18 +22,22 @@ import pytest
 from tests.imap_client import other_client
 from tests.mcp_client import mcp_session, structured
 from tests.perf.bench import REPORT, BenchAccount, commands_of, recording, timed
+from tests.perf.imap_floors import (
+    PAGE,
+    Imap,
+    gather_thread,
+    list_status,
+    read_message,
+    read_part,
+    sort_and_page,
+    sort_everywhere,
+)
 from tests.perf.seed_mail import LANDMARKS, frequent_sender
 from tests.servers.dovecot import DovecotServer
 
 pytestmark = pytest.mark.anyio
 
-PAGE = 20
-PAGE_ITEMS = ["ENVELOPE", "FLAGS", "RFC822.SIZE", "BODYSTRUCTURE", "INTERNALDATE", "PREVIEW"]
-THREAD_HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO SUBJECT DATE)]"
-LIST_STATUS = "(SPECIAL-USE STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ))"
 SENDER = frequent_sender()
-
-Imap = Any  # a logged-in imapclient.IMAPClient
 
 
 @dataclass(frozen=True)
@@ -49,92 +51,6 @@ class Case:
     check: Callable[[Any, int], None]
     target: float | None = None
     folder: str = "INBOX"  # selected before the floor is timed, as a warm client has it
-
-
-# -- floors ---------------------------------------------------------------------------
-
-
-def list_status(imap: Imap) -> int:
-    typ, _ = imap._imap._simple_command("LIST", '""', '"*"', "RETURN", LIST_STATUS)
-    listed = len(imap._imap.untagged_responses.pop("LIST", []))
-    imap._imap.untagged_responses.clear()
-    assert typ == "OK"
-    return listed
-
-
-def sort_and_page(criteria: list[Any]) -> Callable[[Imap], int]:
-    def run(imap: Imap) -> int:
-        uids: list[int] = imap.sort(["ARRIVAL"], criteria)[::-1]
-        imap.fetch(uids[:PAGE], PAGE_ITEMS)
-        return len(uids)
-
-    return run
-
-
-def sort_everywhere(criteria: list[Any]) -> Callable[[Imap], int]:
-    """SORT in every folder, dates of each folder's newest to merge, the page's summaries."""
-
-    def run(imap: Imap) -> int:
-        newest: list[tuple[Any, str, int]] = []
-        total = 0
-        for flags, _delimiter, name in imap.list_folders():
-            if any(flag.lower() == b"\\noselect" for flag in flags):
-                continue
-            imap.select_folder(name, readonly=True)
-            uids = imap.sort(["ARRIVAL"], criteria)[::-1]
-            total += len(uids)
-            dates = imap.fetch(uids[: PAGE + 1], ["INTERNALDATE"]) if uids else {}
-            newest += [(item[b"INTERNALDATE"], name, uid) for uid, item in dates.items()]
-        page = heapq.nlargest(PAGE, newest)
-        for name in {name for _date, name, _uid in page}:
-            imap.select_folder(name, readonly=True)
-            imap.fetch([uid for _date, n, uid in page if n == name], PAGE_ITEMS)
-        return total
-
-    return run
-
-
-def read_message(uid: int) -> Callable[[Imap], int]:
-    def run(imap: Imap) -> int:
-        imap.fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"])
-        return len(imap.fetch([uid], ["BODY.PEEK[1]"])[uid][b"BODY[1]"])
-
-    return run
-
-
-def read_part(uid: int, part: str) -> Callable[[Imap], int]:
-    def run(imap: Imap) -> int:
-        imap.fetch([uid], ["BODYSTRUCTURE"])
-        return len(imap.fetch([uid], [f"BODY.PEEK[{part}]"])[uid][f"BODY[{part}]".encode()])
-
-    return run
-
-
-def gather_thread(uid: int) -> Callable[[Imap], int]:
-    """The start's headers; in INBOX, Sent and Archive a header SEARCH for the ids it
-    names, the headers of what is new; then an excerpt of each text part."""
-
-    def run(imap: Imap) -> int:
-        imap.select_folder("INBOX", readonly=True)
-        first = imap.fetch([uid], [THREAD_HEADERS, "INTERNALDATE", "BODYSTRUCTURE"])[uid]
-        headers = next(v for k, v in first.items() if k.startswith(b"BODY[HEADER"))
-        ids = re.findall(rb"<[^<>\s]+>", headers)
-        terms = [["HEADER", h, i] for i in ids for h in ("Message-ID", "In-Reply-To", "References")]
-        criteria = [item for term in terms[:-1] for item in ("OR", *term)] + terms[-1]
-        found = {}
-        for folder in ("INBOX", "Sent", "Archive"):
-            imap.select_folder(folder, readonly=True)
-            found[folder] = imap.search(criteria)
-            new = [u for u in found[folder] if (folder, u) != ("INBOX", uid)]
-            if new:
-                imap.fetch(new, [THREAD_HEADERS, "INTERNALDATE", "BODYSTRUCTURE"])
-        for folder, uids in found.items():
-            if uids:
-                imap.select_folder(folder, readonly=True)
-                imap.fetch(uids, ["BODY.PEEK[1]<0.16384>"])
-        return sum(len(uids) for uids in found.values())
-
-    return run
 
 
 # -- sanity checks on our answers -----------------------------------------------------
