@@ -17,11 +17,15 @@ from tests.perf.seed_calendar import EVENTS, seed_calendar
 from tests.perf.seed_mail import seed_mailbox
 from tests.servers.dav import DavServer, RadicaleServer
 from tests.servers.dovecot import DovecotServer
+from tests.servers.smtp import SmtpServer
 
 
 @pytest.fixture(scope="session")
-def bench_account(dovecot: DovecotServer, dav_servers: dict[str, DavServer]) -> BenchAccount:
+def bench_account(
+    dovecot: DovecotServer, smtp: SmtpServer, dav_servers: dict[str, DavServer]
+) -> BenchAccount:
     account = dovecot.add_user()
+    smtp.users[account.email] = account.password
     WATCH.secret(account.password)
     mail = seed_mailbox(dovecot, account)
     messages = mail.inbox + sum(mail.folders.values())
