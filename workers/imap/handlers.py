@@ -33,7 +33,7 @@ from protocol.fingerprint import (
 from protocol.settings import ImapSettings
 from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
-from workers.imap.errors import imap_errors, missing_folder_as_not_found, server_text
+from workers.imap.errors import imap_errors, server_text
 from workers.imap.ids import EmailId
 from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
 from workers.runtime import CallContext
@@ -141,8 +141,11 @@ async def search_emails(
     def run(conn: ImapConnection) -> SearchEmailsResult:
         delimiter = state.delimiter(conn)
         raw = folders.to_server(args.folder, delimiter)
-        token = _folder_token(conn, raw, args.folder)
-        hits = search.search_folder(conn, raw, search.criteria(args, conn, now))
+        searched = search.search_with_status(
+            conn, raw, args.folder, search.criteria(args, conn, now)
+        )
+        token = freshness.token_of(raw, searched.folder_status)
+        hits = searched.hits
         start = _start_in_folder(hits, cursor)
         page = hits.uids[start : start + args.limit]
         summaries = search.fetch_summaries(conn, hits, page, delimiter)
@@ -156,11 +159,6 @@ async def search_emails(
 def _guess_raw(display: str) -> str:
     """For choosing a connection that has the folder selected; exactness not needed."""
     return folders.to_server(display, "/")
-
-
-def _folder_token(conn: ImapConnection, raw: str, display: str) -> str:
-    with missing_folder_as_not_found(display):
-        return freshness.token_now(conn, [raw])
 
 
 def _start_in_folder(hits: search.FolderHits, cursor: search.Cursor | None) -> int:

@@ -25,7 +25,7 @@ class Command:
     response its data comes back in."""
 
     name: str
-    args: tuple[str, ...]
+    args: tuple[str | bytes, ...]
     response: str
 
 
@@ -38,6 +38,17 @@ def status(conn: ImapConnection, raw_name: str, items: Sequence[str]) -> Command
     name = conn.client._normalise_folder(raw_name)
     name = name.decode("ascii") if isinstance(name, bytes) else name
     return Command("STATUS", (name, "({})".format(" ".join(items))), "STATUS")
+
+
+def uid_sort(sort_keys: bytes, charset: bytes, criteria: Sequence[bytes]) -> Command:
+    """UID SORT with criteria already on the wire form (workers.imap.criteria.normalise);
+    only for criteria without literals, which would wait for the server's go-ahead."""
+    return Command("UID", ("SORT", sort_keys, charset, *criteria), "SORT")
+
+
+def sorted_uids(data: list[Any]) -> list[int]:
+    """The UIDs of one SORT answer, in the server's order."""
+    return [int(uid) for line in data if line for uid in line.split()]
 
 
 def uid_fetch(uids: Sequence[int], items: Sequence[str]) -> Command:
