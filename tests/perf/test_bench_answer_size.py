@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.mcp_client import mcp_session, structured
+from tests.mcp_client import mcp_session, structured, text_of
 from tests.perf.bench import REPORT, answer_size
 from tests.perf.seed_mail import LANDMARKS
 
@@ -60,11 +60,12 @@ async def test_answer_sizes_and_a_newsletter_read_as_plain_text(
     body = structured(newsletter)["body"]
     assert "Weekly digest No." in body and "Unsubscribe" in body
     assert not TAG.search(body) and not CSS.search(body), body[:500]
-    text = FENCE.sub("", " ".join(c.text for c in newsletter.content if c.type == "text"))
+    text = FENCE.sub("", text_of(newsletter))
     assert not TAG.search(text) and not CSS.search(text), text[:500]
 
     for name, answer in answers.items():
         size = answer_size(answer)
+        fences = sum(len(m.encode()) for m in FENCE.findall(text_of(answer)))
         json_bytes = len(json.dumps(structured(answer), ensure_ascii=False).encode())
         target = "; target < 4096" if name.startswith("search_emails") else ""
         REPORT.figure(
@@ -72,5 +73,6 @@ async def test_answer_sizes_and_a_newsletter_read_as_plain_text(
             size.bytes,
             "bytes",
             f"~{size.tokens_by_bytes:.0f} tokens by bytes/4, ~{size.tokens_by_words:.0f} by "
-            f"words; structured JSON {json_bytes} bytes{target}",
+            f"words; {fences} bytes of it untrusted-content fences; structured JSON "
+            f"{json_bytes} bytes{target}",
         )
