@@ -8,10 +8,8 @@ whenever it changes, so each test can have a fresh, empty mailbox.
 from __future__ import annotations
 
 import contextlib
-import grp
 import itertools
 import os
-import pwd
 import secrets
 import shutil
 import signal
@@ -280,6 +278,9 @@ class DovecotServer:
 
 def _identities() -> tuple[int, int, str, str]:
     """uid/gid for mail and the login/internal users: Dovecot refuses root for logins."""
+    import grp  # Unix only: imported here so the sandbox starts (calendar only) on Windows
+    import pwd
+
     if os.geteuid() == 0:
         dovecot = pwd.getpwnam("dovecot")
         grp.getgrgid(dovecot.pw_gid)
