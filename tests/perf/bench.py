@@ -41,15 +41,32 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def timed(call: Callable[[], Awaitable[Any]], rounds: int = ROUNDS) -> list[float]:
+Call = Callable[[], Awaitable[Any]]
+
+
+async def timed(call: Call, rounds: int = ROUNDS) -> list[float]:
     """Seconds each of ``rounds`` calls took, after one call to warm up."""
     await call()
-    samples = []
+    return [await _clocked(call) for _ in range(rounds)]
+
+
+async def timed_side_by_side(
+    ours: Call, floor: Call, rounds: int = ROUNDS
+) -> tuple[list[float], list[float]]:
+    """Like ``timed`` for both, taking turns, so both see the same load on a shared machine."""
+    await ours()
+    await floor()
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(rounds):
-        start = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - start)
+        samples[0].append(await _clocked(ours))
+        samples[1].append(await _clocked(floor))
     return samples
+
+
+async def _clocked(call: Call) -> float:
+    start = time.perf_counter()
+    await call()
+    return time.perf_counter() - start
 
 
 @dataclass

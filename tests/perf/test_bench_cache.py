@@ -19,7 +19,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.mcp_client import REPO, mcp_session, structured
-from tests.perf.bench import REPORT, timed
+from tests.perf.bench import REPORT, timed, timed_side_by_side
 from tests.perf.seed_mail import frequent_sender
 
 pytestmark = pytest.mark.anyio
@@ -47,18 +47,20 @@ async def test_cache_hits_beside_cold_calls_and_the_mcp_round_trip(
         "MAILBOX_CACHE_CALENDAR_TTL": "0",
         "MAILBOX_CALL_TIMEOUT": "120",
     }
-    async with mcp_session(cold_env, tmp_path / "cold.log") as session:
-        cold_search = await timed(lambda: session.call_tool(*SEARCH))
-        cold_week = await timed(lambda: session.call_tool(*WEEK), CALENDAR_ROUNDS)
-
-    async with mcp_session(
-        {**bench_env, "MAILBOX_CALL_TIMEOUT": "120"}, tmp_path / "hits.log"
-    ) as session:
-        hit_search = await timed(lambda: session.call_tool(*SEARCH))
-        hit_week = await timed(lambda: session.call_tool(*WEEK), CALENDAR_ROUNDS)
-        refused = await timed(lambda: session.call_tool("search_emails", {"limit": 0}))
-        assert (await session.call_tool("search_emails", {"limit": 0})).is_error
-        status: Any = structured(await session.call_tool("server_status", {}))
+    hit_env = {**bench_env, "MAILBOX_CALL_TIMEOUT": "120"}
+    async with (
+        mcp_session(cold_env, tmp_path / "cold.log") as cold,
+        mcp_session(hit_env, tmp_path / "hits.log") as cached,
+    ):
+        hit_search, cold_search = await timed_side_by_side(
+            lambda: cached.call_tool(*SEARCH), lambda: cold.call_tool(*SEARCH)
+        )
+        hit_week, cold_week = await timed_side_by_side(
+            lambda: cached.call_tool(*WEEK), lambda: cold.call_tool(*WEEK), CALENDAR_ROUNDS
+        )
+        refused = await timed(lambda: cached.call_tool("search_emails", {"limit": 0}))
+        assert (await cached.call_tool("search_emails", {"limit": 0})).is_error
+        status: Any = structured(await cached.call_tool("server_status", {}))
     # Every call after the first of each tool was served from the cache.
     assert status["cache"]["hits"] == len(hit_search) + len(hit_week), status["cache"]
     noop = await minimal_noop()

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.mcp_client import mcp_session, structured
-from tests.perf.bench import REPORT, BenchAccount, timed
+from tests.perf.bench import REPORT, BenchAccount, timed_side_by_side
 
 pytestmark = pytest.mark.anyio
 
@@ -139,17 +139,15 @@ async def test_calendar_tools_beside_their_floors(
             busy_and_free,
         ),
     }
-    floors: dict[str, list[float]] = {}
-    for name, case in cases.items():
-
-        async def floor_call(case: Case = case) -> int:
-            return case.floor()
-
-        floors[name] = await timed(floor_call, ROUNDS)
-
     env = {**bench_env, "MAILBOX_CACHE_CALENDAR_TTL": "0", "MAILBOX_CALL_TIMEOUT": "120"}
     async with mcp_session(env, tmp_path / "calendar.log") as session:
         for name, case in cases.items():
             case.check(structured(await session.call_tool(case.tool, case.args)))
-            ours = await timed(lambda case=case: session.call_tool(case.tool, case.args), ROUNDS)
-            REPORT.latency(name, ours, floors[name], floor=case.floor_is, target=case.target)
+
+            async def floor_call(case: Case = case) -> int:
+                return case.floor()
+
+            ours, floor = await timed_side_by_side(
+                lambda case=case: session.call_tool(case.tool, case.args), floor_call, ROUNDS
+            )
+            REPORT.latency(name, ours, floor, floor=case.floor_is, target=case.target)
