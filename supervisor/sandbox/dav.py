@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
-from supervisor.sandbox.ports import free_port, terminate
+from supervisor.sandbox.ports import free_port, stop_with_parent, terminate
 from supervisor.sandbox.tls import TestCertificates
 
 CALENDAR_NAME = "Calendar"
@@ -150,6 +150,7 @@ class DavServer(ABC):
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
                 env=env,
+                preexec_fn=stop_with_parent,
             )
         try:
             self._wait_until_serving()

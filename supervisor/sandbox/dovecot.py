@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from supervisor.sandbox.ports import free_port, terminate, wait_for_port
+from supervisor.sandbox.ports import free_port, stop_with_parent, terminate, wait_for_port
 from supervisor.sandbox.tls import TestCertificates
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -168,6 +168,7 @@ class DovecotServer:
             [DOVECOT, "-F", "-c", str(self.config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            preexec_fn=stop_with_parent,
         )
         try:
             wait_for_port(self.imaps_port)

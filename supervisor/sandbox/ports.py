@@ -1,10 +1,12 @@
-"""Free loopback ports for servers that cannot bind port 0 themselves."""
+"""Ports and processes of the local servers: free ports, waiting, stopping."""
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 
@@ -36,3 +38,14 @@ def terminate(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> N
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def stop_with_parent() -> None:
+    """``preexec_fn`` for a server process: on Linux it gets SIGTERM when the process
+    that started it dies, even by SIGKILL, so no server outlives its sandbox or test run."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -80,6 +81,10 @@ def started_sandbox() -> Iterator[Sandbox]:
     root = Path(tempfile.mkdtemp(prefix="mailbox-mcp-sandbox-"))
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, root, True)
+        # A client may stop the server with SIGTERM (the MCP Inspector does). The MCP
+        # loop would then wait forever for its thread blocked reading stdin, so stop
+        # the servers and delete their files right here, then leave.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: _stop_now(stack))
         certificates = make_certificates(root / "tls")
         radicale = RadicaleServer(certificates)
         radicale.start()
@@ -122,6 +127,11 @@ def started_sandbox() -> Iterator[Sandbox]:
         env |= {"MAILBOX_EMAIL": email, "MAILBOX_PASSWORD": password}
         log.info("sandbox.ready", messages=messages, events=events, mail=dovecot_available())
         yield Sandbox(env, messages, events, dovecot_available())
+
+
+def _stop_now(stack: contextlib.ExitStack) -> None:
+    stack.close()
+    os._exit(0)  # the worker processes exit by themselves when their pipes close
 
 
 def _seed_mailbox(dovecot: DovecotServer, email: str, password: str, now: datetime) -> int:

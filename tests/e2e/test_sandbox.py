@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -110,3 +112,76 @@ def test_the_mcp_inspector_lists_tools_and_reads_folders_in_the_sandbox(tmp_path
     assert names == set(available_tools(read_only=False))
     text = called["content"][0]["text"]  # type: ignore[index]
     assert "INBOX [inbox]" in text and "Projects/Garden" in text
+
+
+def started_sandbox_process() -> tuple[subprocess.Popen[bytes], list[int]]:
+    """A sandbox serving MCP on pipes, after its first answer; and its server processes."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "--sandbox"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env=user_env(),
+    )
+    assert process.stdin is not None and process.stdout is not None
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    }
+    process.stdin.write(json.dumps(hello).encode() + b"\n")
+    process.stdin.flush()
+    assert b'"result"' in process.stdout.readline()  # served only once the servers run
+    return process, children_of(process.pid)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((proc / "stat").read_text().rpartition(")")[2].split()[1])
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if parent == pid and (b"dovecot" in command or b"radicale" in command):
+            found.append(int(proc.name))
+    return found
+
+
+def gone(pids: list[int], within: float = 15.0) -> bool:
+    limit = time.monotonic() + within
+    while time.monotonic() < limit:
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def server_folders(pids: list[int]) -> list[Path]:
+    """The temporary folders the servers were started with (their --config / -c file's)."""
+    folders = []
+    for pid in pids:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        config = next(w for w in words if w.endswith(b".conf"))
+        folders.append(Path(config.decode()).parent)
+    return folders
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_stopping_the_sandbox_stops_its_servers(stop: signal.Signals) -> None:
+    process, servers = started_sandbox_process()
+    assert len(servers) == 2  # Dovecot's master and Radicale
+    folders = server_folders(servers)
+    process.send_signal(stop)
+    process.wait(timeout=30)
+    assert gone(servers)
+    if stop == signal.SIGTERM:  # SIGKILL leaves no chance to delete files
+        assert not any(folder.exists() for folder in folders)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
