@@ -49,20 +49,54 @@ def _unfenced(text: str) -> str:
 
 
 def render_search(result: email.SearchEmailsResult) -> str:
+    """One line a message, all inside one fence: a 20-result page stays under 4 KB.
+
+    Previews stay in the structured result; get_email reads a message whole.
+    """
     if not result.emails:
         return "No messages match."
-    lines = [f"{len(result.emails)} of {result.total} matching messages, newest first:"]
+    # The folder is a column only when the page spans several (a search of '*').
+    several = len({e.folder for e in result.emails}) > 1
+    head = (
+        f"{len(result.emails)} of {result.total} matching messages, newest first "
+        f"(id | received | from | {'folder, ' if several else ''}flags | subject):"
+    )
+    rows = []
     for e in result.emails:
-        flags = f" [{', '.join(e.flags)}]" if e.flags else ""
-        clip = " (has attachments)" if e.has_attachments else ""
-        summary = f"Subject: {e.subject}\nPreview: {e.preview}"
-        lines.append(
-            f"- id {e.id} | {e.date} | from {e.from_} | {e.folder}{flags}{clip}\n"
-            + fence(e.from_, summary)
+        marks = [f for f in e.flags if f != "seen"]
+        marks += [] if "seen" in e.flags else ["unread"]
+        marks += ["attachments"] if e.has_attachments else []
+        where = ", ".join([e.folder, *marks] if several else marks) or "-"
+        rows.append(
+            f"{e.id} | {_minutes(e.date)} | {_sender(e.from_)} | {where} | {_clip(e.subject, 80)}"
         )
+    lines = [head, fence("the senders listed", "\n".join(rows))]
     if result.next_cursor:
         lines.append(f"More results: call again with cursor={result.next_cursor}")
     return "\n".join(lines)
+
+
+def _minutes(iso: str | None) -> str:
+    """``2026-11-24T17:02:11+01:00`` as ``2026-11-24 17:02``: the offset and seconds are
+    in the structured result; a list needs the day and the time."""
+    if not iso:
+        return "?"
+    return iso[:16].replace("T", " ") if len(iso) >= 16 and iso[10] == "T" else iso
+
+
+def _sender(text: str, limit: int = 50) -> str:
+    """A sender short enough for a row; a long display name gives way to the address,
+    which is what a reply needs."""
+    flat = " ".join(text.split())
+    if len(flat) > limit and flat.endswith(">") and "<" in flat:
+        return _clip(flat[flat.rindex("<") + 1 : -1], limit)
+    return _clip(flat, limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters (a list row must not break)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def render_email(result: email.Email) -> str:
@@ -90,16 +124,16 @@ def render_email(result: email.Email) -> str:
 
 def render_thread(result: conversation.EmailThread) -> str:
     shown = len(result.messages)
-    lines = [
+    head = (
         f"{shown} of {result.total} messages in the conversation, oldest first "
         f"(searched {', '.join(result.searched)}):"
+    )
+    parts = [
+        f"- id {m.id} | {_minutes(m.date)} | from {_clip(m.from_, 60)} | {m.folder}\n"
+        f"  Subject: {_clip(m.subject, 120)}\n  {m.excerpt}"
+        for m in result.messages
     ]
-    for m in result.messages:
-        lines.append(
-            f"- id {m.id} | {m.date} | from {m.from_} | {m.folder}\n"
-            + fence(m.from_, f"Subject: {m.subject}\n{m.excerpt}")
-        )
-    return "\n".join(lines)
+    return head + "\n" + fence("the senders listed", "\n".join(parts))
 
 
 def render_attachment(result: attachment.AttachmentContent) -> str:
@@ -166,17 +200,34 @@ def render_calendars(result: calendar.ListCalendarsResult) -> str:
 
 
 def render_events(result: calendar.EventsResult) -> str:
-    lines = [f"{len(result.events)} events:" if result.events else "No events in that range."]
+    if not result.events:
+        return "\n".join(["No events in that range.", *(f"Note: {n}" for n in result.notes)])
+    rows = []
     for e in result.events:
-        when = f"{e.start} (all day)" if e.all_day and e.start == e.end else f"{e.start} to {e.end}"
         state = f" [{e.status.lower()}]" if e.status and e.status != "CONFIRMED" else ""
-        where = f" @ {e.location}" if e.location else ""
-        text = f"Summary: {e.summary}{where}"
+        where = f" @ {_clip(e.location, 80)}" if e.location else ""
+        rows.append(
+            f"- {_span(e)}{state} | {_clip(e.summary, 100)}{where} | {e.calendar} | id {e.id}"
+        )
         if e.description:
-            text += f"\nDescription: {e.description[:500]}"
-        lines.append(f"- {when}{state} | {e.calendar} | id {e.id}\n" + fence("the calendar", text))
+            rows.append(f"  {_clip(e.description, 300)}")
+    lines = [f"{len(result.events)} events:", fence("the calendar", "\n".join(rows))]
     lines += [f"Note: {note}" for note in result.notes]
     return "\n".join(lines)
+
+
+def _span(e: calendar.Event) -> str:
+    """When, as short as is still exact: the end's date is left out when it is the
+    start's, and the offset is written once when both share it."""
+    if e.all_day:
+        return f"{e.start} (all day)" if e.start == e.end else f"{e.start} to {e.end} (all day)"
+    start, end = e.start, e.end
+    if len(start) == len(end) == 25 and start[19:] == end[19:]:
+        offset = start[19:]
+        start, end = start[:19].replace("T", " "), end[:19].replace("T", " ")
+        end = end[11:] if end[:10] == start[:10] else end
+        return f"{start[:16]} to {end[:-3]} ({offset})"
+    return f"{start} to {end}"
 
 
 def render_free_busy(result: calendar.FreeBusyResult) -> str:

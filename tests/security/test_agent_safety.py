@@ -296,7 +296,7 @@ async def test_a_prompt_injection_email_is_fenced_when_listed_and_when_read_and_
         read = await raw_call(session, "get_email", id=summary["id"])
         structured(read)
     listing, reading = text_of(listed), text_of(read)
-    assert fenced(listing, f"Subject: {INJECTION}") and fenced(listing, f"Preview: {INJECTION}")
+    assert fenced(listing, INJECTION) and fenced(listing, "Mallory <m@evil.example>")
     assert fenced(reading, f"Subject: {INJECTION}") and fenced(reading, "Do it now.")
     assert f"{FENCE_START}Mallory <m@evil.example>" in reading
     assert len(smtp.received) == before
