@@ -278,3 +278,21 @@ async def test_messages_that_arrived_in_the_same_second_list_the_later_one_first
     async with mcp_session(server_env, tmp_path / "err.log") as session:
         found = await search(session)
     assert subjects(found) == ["third", "second", "first"]
+
+
+async def test_with_a_big_inbox_a_cache_check_runs_where_inbox_is_already_open(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    # Dovecot opens an unselected mailbox anew for each STATUS (about 90 ms at 100,000
+    # messages) but answers for the selected one from memory after a NOOP.
+    raw = [(message("Bulk", sender="anna@example.test").as_bytes(), BASE_TIME)]
+    dovecot.seed_maildir(account, "INBOX", raw * 20_000)
+    dovecot.record_commands(account)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        first = await search(session, sender="anna")
+        await search(session, sender="anna")
+        before = dovecot.commands_sent(account)
+        again = await search(session, sender="anna")
+        after = dovecot.commands_sent(account)
+    assert again == first and first["total"] == 20_000
+    assert [c.split(" ")[1].upper() for c in after[len(before) :]] == ["NOOP", "STATUS"]
