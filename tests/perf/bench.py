@@ -113,8 +113,13 @@ class Report:
     ) -> Row:
         """Add (and print) a latency row; the floor is its samples' median."""
         floor_p50 = statistics.median(floor_samples) * 1000 if floor_samples else None
-        row = Row(**summary(samples), samples=len(samples), floor_p50_ms=floor_p50, floor=floor)
-        row.target = target
+        row = Row(
+            **summary(samples),
+            samples=len(samples),
+            floor_p50_ms=floor_p50,
+            floor=floor,
+            target=target,
+        )
         self.rows[measure] = row
         print(_row_line(measure, row))
         return row

@@ -10,16 +10,25 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Callable
+from email.parser import BytesHeaderParser
 from typing import Any
 
 PAGE = 20
 PAGE_ITEMS = ["ENVELOPE", "FLAGS", "RFC822.SIZE", "BODYSTRUCTURE", "INTERNALDATE", "PREVIEW"]
 THREAD_HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO SUBJECT DATE)]"
 LIST_STATUS = "(SPECIAL-USE STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ))"
+MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 Imap = Any  # a logged-in imapclient.IMAPClient
 
 
+def unselect(imap: Imap) -> None:
+    """Leave the selected folder, if any: the state our worker checks freshness and lists in."""
+    if imap._imap.state == "SELECTED":
+        imap.unselect_folder()
+
+
 def list_status(imap: Imap) -> int:
+    """LIST-STATUS sent raw (imapclient has no call for it); the answer is not parsed."""
     typ, _ = imap._imap._simple_command("LIST", '""', '"*"', "RETURN", LIST_STATUS)
     listed = len(imap._imap.untagged_responses.pop("LIST", []))
     imap._imap.untagged_responses.clear()
@@ -82,8 +91,12 @@ def gather_thread(uid: int) -> Callable[[Imap], int]:
     def run(imap: Imap) -> int:
         imap.select_folder("INBOX", readonly=True)
         first = imap.fetch([uid], [THREAD_HEADERS, "INTERNALDATE", "BODYSTRUCTURE"])[uid]
-        headers = next(v for k, v in first.items() if k.startswith(b"BODY[HEADER"))
-        ids = re.findall(rb"<[^<>\s]+>", headers)
+        raw = next(v for k, v in first.items() if k.startswith(b"BODY[HEADER"))
+        headers = BytesHeaderParser().parsebytes(raw)
+        named = ("Message-ID", "In-Reply-To", "References")
+        ids = sorted(
+            {i for name in named for v in headers.get_all(name, []) for i in MESSAGE_ID.findall(v)}
+        )
         terms = [["HEADER", h, i] for i in ids for h in ("Message-ID", "In-Reply-To", "References")]
         criteria = [item for term in terms[:-1] for item in ("OR", *term)] + terms[-1]
         found = {}

@@ -18,9 +18,11 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from tests.imap_client import other_client
 from tests.mcp_client import REPO, mcp_session, structured
-from tests.perf.bench import REPORT, timed, timed_side_by_side
+from tests.perf.bench import REPORT, BenchAccount, timed, timed_side_by_side
 from tests.perf.seed_mail import frequent_sender
+from tests.servers.dovecot import DovecotServer
 
 pytestmark = pytest.mark.anyio
 
@@ -93,4 +95,32 @@ async def test_cache_hits_beside_cold_calls_and_the_mcp_round_trip(
         noop,
         floor="no-op tool on the minimal SDK server",
         target=2.0,
+    )
+
+
+async def test_what_a_freshness_check_costs_the_server(
+    dovecot: DovecotServer, bench_account: BenchAccount
+) -> None:
+    """The one round trip of a validated mail hit, by bare imapclient: STATUS of the
+    100,000-message INBOX from a connection with nothing selected (where our worker
+    checks), beside NOOP + STATUS on a connection that has INBOX selected."""
+    items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "HIGHESTMODSEQ"]
+    with other_client(dovecot, bench_account.account) as imap:
+
+        async def status() -> None:
+            assert imap.folder_status("INBOX", items)[b"MESSAGES"] == bench_account.mail.inbox
+
+        unselected = await timed(status)
+        imap.select_folder("INBOX", readonly=True)
+
+        async def noop_and_status() -> None:
+            imap.noop()
+            await status()
+
+        selected = await timed(noop_and_status)
+    REPORT.latency(
+        "IMAP STATUS INBOX with nothing selected (bare)",
+        unselected,
+        selected,
+        floor="NOOP + STATUS INBOX with INBOX selected (bare)",
     )

@@ -38,6 +38,7 @@ from tests.perf.imap_floors import (
     read_part,
     sort_and_page,
     sort_everywhere,
+    unselect,
 )
 from tests.perf.seed_mail import LANDMARKS, frequent_sender
 from tests.servers.dovecot import DovecotServer
@@ -58,8 +59,16 @@ class Case:
     floor_is: str
     check: Callable[[Any, int], None]
     target: float | None = None
-    folder: str = "INBOX"  # selected before the floor is timed, as a warm client has it
+    # Selected before the floor is timed, as a warm client has it; None: nothing selected.
+    folder: str | None = "INBOX"
     rounds: int = ROUNDS
+
+
+def settle(imap: Imap, case: Case) -> None:
+    if case.folder is None:
+        unselect(imap)
+    else:
+        imap.select_folder(case.folder, readonly=True)
 
 
 # -- sanity checks on our answers -----------------------------------------------------
@@ -117,7 +126,14 @@ async def test_mail_tools_beside_their_floors(
 
     since, before = date(2025, 3, 1), date(2025, 3, 15)
     cases = {
-        "get_folders": Case("get_folders", {}, list_status, "LIST-STATUS", folder_count),
+        "get_folders": Case(
+            "get_folders",
+            {},
+            list_status,
+            "LIST-STATUS, nothing selected, answer not parsed",
+            folder_count,
+            folder=None,
+        ),
         "search_emails sender (INBOX)": Case(
             "search_emails",
             {"sender": SENDER},
@@ -189,14 +205,14 @@ async def test_mail_tools_beside_their_floors(
         async with mcp_session(cold_env, tmp_path / "recorded.log") as session:
             with other_client(dovecot, account) as imap:
                 for name, case in cases.items():
-                    imap.select_folder(case.folder, readonly=True)
+                    settle(imap, case)
                     floor_found = case.floor(imap)
                     case.check(
                         structured(await session.call_tool(case.tool, case.args)), floor_found
                     )
                     with commands_of(dovecot, account) as ours:
                         await session.call_tool(case.tool, case.args)
-                    imap.select_folder(case.folder, readonly=True)
+                    settle(imap, case)
                     with commands_of(dovecot, account) as floor:
                         case.floor(imap)
                     recorded[name] = (ours, floor)
@@ -208,7 +224,7 @@ async def test_mail_tools_beside_their_floors(
                 async def floor_call(case: Case = case) -> int:
                     return case.floor(imap)
 
-                imap.select_folder(case.folder, readonly=True)
+                settle(imap, case)
                 ours, floor = await timed_side_by_side(
                     lambda case=case: session.call_tool(case.tool, case.args),
                     floor_call,
