@@ -8,9 +8,10 @@ import struct
 import anyio
 import msgspec
 import pytest
+from anyio.abc import ByteReceiveStream, ObjectReceiveStream
 
 from protocol.errors import ProtocolViolation
-from protocol.framing import FrameTooLarge, MessageChannel, encode_frame
+from protocol.framing import FrameReader, FrameTooLarge, MessageChannel, encode_frame
 from protocol.messages import Ping, Request, Shutdown, ToWorker
 from workers.pipe import FdReceiveStream, FdSendStream
 
@@ -77,3 +78,37 @@ async def test_garbage_inside_a_frame_is_a_protocol_violation() -> None:
 def test_encoding_refuses_a_payload_over_the_limit() -> None:
     with pytest.raises(FrameTooLarge, match="larger than the 10-byte limit"):
         encode_frame(b"x" * 11, limit=10)
+
+
+async def test_frames_split_across_reads_and_packed_into_one_read_all_arrive() -> None:
+    send, receive = anyio.create_memory_object_stream[bytes](10)
+    reader = FrameReader(_BytesFromMemory(receive))
+    frames = [encode_frame(b"a" * 10), encode_frame(b""), encode_frame(b"b" * 100_000)]
+    wire = b"".join(frames)
+    await send.send(wire[:3])  # half a header
+    await send.send(wire[3:20])  # the rest of the first frame and part of the second
+    await send.send(wire[20:])
+    send.close()
+    assert [await reader.read_frame() for _ in range(4)] == [b"a" * 10, b"", b"b" * 100_000, None]
+
+
+async def test_a_stream_ending_inside_a_header_is_a_protocol_violation() -> None:
+    send, receive = anyio.create_memory_object_stream[bytes](10)
+    reader = FrameReader(_BytesFromMemory(receive))
+    await send.send(b"\x00\x00")
+    send.close()
+    with pytest.raises(ProtocolViolation):
+        await reader.read_frame()
+
+
+class _BytesFromMemory(ByteReceiveStream):
+    """A byte stream handing out exactly the chunks written to a memory stream."""
+
+    def __init__(self, receive: ObjectReceiveStream[bytes]) -> None:
+        self._receive = receive
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        return await self._receive.receive()
+
+    async def aclose(self) -> None:
+        await self._receive.aclose()
