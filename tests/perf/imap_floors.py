@@ -21,12 +21,6 @@ MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
 Imap = Any  # a logged-in imapclient.IMAPClient
 
 
-def unselect(imap: Imap) -> None:
-    """Leave the selected folder, if any: the state our worker checks freshness and lists in."""
-    if imap._imap.state == "SELECTED":
-        imap.unselect_folder()
-
-
 def list_status(imap: Imap) -> int:
     """LIST-STATUS sent raw (imapclient has no call for it); the answer is not parsed."""
     typ, _ = imap._imap._simple_command("LIST", '""', '"*"', "RETURN", LIST_STATUS)
