@@ -19,21 +19,29 @@ REPO = Path(__file__).resolve().parent.parent
 
 @asynccontextmanager
 async def mcp_session(
-    env: dict[str, str], stderr_path: Path, args: tuple[str, ...] = ()
+    env: dict[str, str],
+    stderr_path: Path,
+    args: tuple[str, ...] = (),
+    *,
+    command: tuple[str, ...] = (sys.executable, "-m", "supervisor"),
+    cwd: Path = REPO,
+    **session_options: Any,
 ) -> AsyncIterator[ClientSession]:
     """An initialized MCP session with a fresh server; its stderr goes to ``stderr_path``.
 
-    Every answer and the log are checked for passwords (tests/leak_watch.py).
+    ``command`` starts the server (an installed script, say); ``session_options``
+    go to the ClientSession (a logging callback, say). Every answer and the log
+    are checked for passwords (tests/leak_watch.py).
     """
     WATCH.secret(env.get("MAILBOX_PASSWORD"))
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "supervisor", *args], env=env, cwd=str(REPO)
+        command=command[0], args=[*command[1:], *args], env=env, cwd=str(cwd)
     )
     try:
         with open(stderr_path, "a") as errlog:
             async with (
                 stdio_client(params, errlog=errlog) as (read, write),
-                WatchedSession(read, write) as session,
+                WatchedSession(read, write, **session_options) as session,
             ):
                 await session.initialize()
                 yield session

@@ -4,45 +4,32 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import mcp_types as types
 import pytest
 from mcp.client.session import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.leak_watch import WATCH
-from tests.mcp_client import REPO, structured
+from tests.mcp_client import mcp_session, structured
 
 pytestmark = pytest.mark.anyio
 
 
 @asynccontextmanager
 async def logging_session(
-    env: dict[str, str],
-    stderr: Path,
-    received: list[types.LoggingMessageNotificationParams],
-    **kw: Any,
+    env: dict[str, str], stderr: Path, received: list[types.LoggingMessageNotificationParams]
 ) -> AsyncIterator[ClientSession]:
+    """A session that asks for warnings and keeps the log messages it gets."""
+
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         WATCH.output("client log message", params.model_dump())
         received.append(params)
 
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "supervisor"], env=env, cwd=str(REPO)
-    )
-    with open(stderr, "a") as errlog:
-        async with (
-            stdio_client(params, errlog=errlog) as (read, write),
-            ClientSession(read, write, logging_callback=on_log, **kw) as session,
-        ):
-            await session.initialize()
-            yield session
-    WATCH.log(stderr)
+    async with mcp_session(env, stderr, logging_callback=on_log, log_level="warning") as session:
+        yield session
 
 
 async def test_an_unknown_setting_is_reported_to_a_client_that_asks_for_warnings(
@@ -50,12 +37,10 @@ async def test_an_unknown_setting_is_reported_to_a_client_that_asks_for_warnings
 ) -> None:
     server_env["MAILBOX_IMAP_HOTS"] = "imap.example.org"
     received: list[types.LoggingMessageNotificationParams] = []
-    async with logging_session(server_env, tmp_path / "err.log", received, log_level="warning"):
+    async with logging_session(server_env, tmp_path / "err.log", received):
         pass
     assert received == []  # nothing before a tool call: logs ride its answer
-    async with logging_session(
-        server_env, tmp_path / "err.log", received, log_level="warning"
-    ) as session:
+    async with logging_session(server_env, tmp_path / "err.log", received) as session:
         structured(await session.call_tool("get_folders", {}))
     (message,) = received
     assert message.level == "warning" and message.logger == "mailbox-mcp-server"
@@ -66,9 +51,7 @@ async def test_a_worker_restart_is_reported_with_the_next_answer(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
     received: list[types.LoggingMessageNotificationParams] = []
-    async with logging_session(
-        server_env, tmp_path / "err.log", received, log_level="warning"
-    ) as session:
+    async with logging_session(server_env, tmp_path / "err.log", received) as session:
         structured(await session.call_tool("get_folders", {}))  # the IMAP worker is up
         status = structured(await session.call_tool("server_status", {}))
         imap_pid = next(w["pid"] for w in status["workers"] if w["name"] == "imap")

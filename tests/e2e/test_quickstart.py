@@ -11,17 +11,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
-from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from supervisor.tools import available_tools
 from tests.leak_watch import WATCH
-from tests.mcp_client import REPO, WatchedSession, structured
+from tests.mcp_client import REPO, mcp_session, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -77,31 +74,15 @@ def test_the_installed_command_reports_ready_in_diagnose(
     assert "FAIL" not in done.stdout, done.stdout
 
 
-@asynccontextmanager
-async def desktop_session(
-    command: Path, env: dict[str, str], workdir: Path
-) -> AsyncIterator[WatchedSession]:
-    """The installed command started as claude_desktop_config.json starts it."""
-    params = StdioServerParameters(command=str(command), args=[], env=env, cwd=str(workdir))
-    stderr_path = workdir / "stderr.log"
-    try:
-        with open(stderr_path, "a") as errlog:
-            async with (
-                stdio_client(params, errlog=errlog) as (read, write),
-                WatchedSession(read, write) as session,
-            ):
-                await session.initialize()
-                yield session
-    finally:
-        WATCH.log(stderr_path)
-
-
 async def test_an_mcp_client_lists_every_tool_and_reads_the_folders(
     installed_command: Path, server_env: dict[str, str], tmp_path: Path
 ) -> None:
     WATCH.secret(server_env["MAILBOX_PASSWORD"])
     with anyio.fail_after(MCP_TIMEOUT):
-        async with desktop_session(installed_command, server_env, tmp_path) as session:
+        # Started as claude_desktop_config.json starts it: the installed command alone.
+        async with mcp_session(
+            server_env, tmp_path / "stderr.log", command=(str(installed_command),), cwd=tmp_path
+        ) as session:
             listed = await session.list_tools()
             folders = structured(await session.call_tool("get_folders", {}))["folders"]
     assert {tool.name for tool in listed.tools} == set(available_tools(read_only=False))

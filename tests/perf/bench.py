@@ -113,12 +113,15 @@ class Report:
     ) -> Row:
         """Add (and print) a latency row; the floor is its samples' median."""
         floor_p50 = statistics.median(floor_samples) * 1000 if floor_samples else None
+        stats = summary(samples)
         row = Row(
-            **summary(samples),
-            samples=len(samples),
-            floor_p50_ms=floor_p50,
-            floor=floor,
-            target=target,
+            stats["p50_ms"],
+            stats["p95_ms"],
+            stats["max_ms"],
+            len(samples),
+            floor_p50,
+            floor,
+            target,
         )
         self.rows[measure] = row
         print(_row_line(measure, row))

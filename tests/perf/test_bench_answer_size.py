@@ -36,7 +36,7 @@ async def test_answer_sizes_and_a_newsletter_read_as_plain_text(
             found = structured(await session.call_tool("search_emails", {**args, "limit": 1}))
             return str(found["emails"][0]["id"])
 
-        calls = {
+        calls: dict[str, tuple[str, dict[str, Any]]] = {
             "search_emails, 20 results": ("search_emails", {"subject": "contract", "limit": 20}),
             "get_email typical": ("get_email", {"id": await newest_id(subject=LANDMARKS.typical)}),
             "get_email newsletter (HTML)": (
@@ -53,7 +53,9 @@ async def test_answer_sizes_and_a_newsletter_read_as_plain_text(
                 {"start": "2026-03-09", "end": "2026-03-15"},
             ),
         }
-        answers = {name: await session.call_tool(*call) for name, call in calls.items()}
+        answers = {
+            name: await session.call_tool(tool, args) for name, (tool, args) in calls.items()
+        }
 
     assert len(structured(answers["search_emails, 20 results"])["emails"]) == 20
     newsletter = answers["get_email newsletter (HTML)"]

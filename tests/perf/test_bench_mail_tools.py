@@ -198,25 +198,24 @@ async def test_mail_tools_beside_their_floors(
                     case.check(
                         structured(await session.call_tool(case.tool, case.args)), floor_found
                     )
-                    with commands_of(dovecot, account) as ours:
+                    with commands_of(dovecot, account) as sent:
                         await session.call_tool(case.tool, case.args)
                     imap.select_folder(case.folder, readonly=True)
-                    with commands_of(dovecot, account) as floor:
+                    with commands_of(dovecot, account) as floor_sent:
                         case.floor(imap)
-                    recorded[name] = (ours, floor)
+                    recorded[name] = (sent, floor_sent)
 
     async with mcp_session(cold_env, tmp_path / "timed.log") as session:
         with other_client(dovecot, account) as imap:
             for name, case in cases.items():
 
+                async def our_call(case: Case = case) -> object:
+                    return await session.call_tool(case.tool, case.args)
+
                 async def floor_call(case: Case = case) -> int:
                     return case.floor(imap)
 
                 imap.select_folder(case.folder, readonly=True)
-                ours, floor = await timed_side_by_side(
-                    lambda case=case: session.call_tool(case.tool, case.args),
-                    floor_call,
-                    case.rounds,
-                )
+                ours, floor = await timed_side_by_side(our_call, floor_call, case.rounds)
                 REPORT.latency(name, ours, floor, floor=case.floor_is, target=case.target)
                 REPORT.record_commands(name, *recorded[name])
