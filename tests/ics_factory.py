@@ -36,3 +36,44 @@ def ten_thousand_events() -> str:
         ]
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"
+
+
+def daily_series(uid: str, summary: str, first: datetime, days: int) -> str:
+    """One object: a one-hour event every day for ``days`` days from ``first`` (UTC)."""
+    return "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//mailbox-mcp-server//tests//EN",
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            "DTSTAMP:20260101T000000Z",
+            f"DTSTART:{first:%Y%m%dT%H%M%SZ}",
+            f"DTEND:{first + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
+            f"RRULE:FREQ=DAILY;COUNT={days}",
+            f"SUMMARY:{summary}",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )
+
+
+def single_event(uid: str, summary: str, start: datetime) -> str:
+    """One object: a one-hour event at ``start`` (UTC)."""
+    return "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//mailbox-mcp-server//tests//EN",
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            "DTSTAMP:20260101T000000Z",
+            f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+            f"DTEND:{start + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
+            f"SUMMARY:{summary}",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )

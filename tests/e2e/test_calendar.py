@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from tests.ics_factory import ten_thousand_events
+from tests.ics_factory import daily_series, single_event, ten_thousand_events
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dav import SERVER_TYPES, DavAccount, DavServer
 from tests.servers.dovecot import Account
@@ -189,6 +190,25 @@ async def test_search_finds_words_in_summary_location_and_attendees_case_insensi
     assert [e["summary"] for e in by_title["events"]] == ["Call with New York"]
     assert [e["summary"] for e in by_place["events"]] == ["Stand-up (moved)"]
     assert [e["id"] for e in by_person["events"]] == [created["id"]]
+
+
+async def test_search_looks_through_every_occurrence_not_only_the_first_two_thousand(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    login = DavAccount(account.email, account.password, dav_server.url)
+    first = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    for n in range(3):  # 2,190 occurrences in the two years, before the one that matches
+        dav_server.put_object(
+            login, f"daily-{n}.ics", daily_series(f"daily-{n}@tests", f"Routine {n}", first, 730)
+        )
+    dentist = datetime(2027, 12, 20, 9, tzinfo=UTC)
+    dav_server.put_object(login, "dentist.ics", single_event("dentist@tests", "Dentist", dentist))
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        found = await call(
+            session, "search_calendar", query="dentist", start="2026-01-01", end="2027-12-31"
+        )
+    assert [e["summary"] for e in found["events"]] == ["Dentist"]
+    assert found["notes"] == []
 
 
 async def test_free_busy_merges_busy_time_and_finds_the_free_slots(

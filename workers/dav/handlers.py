@@ -6,12 +6,12 @@ import base64
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from time import monotonic
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -181,7 +181,14 @@ async def _occurrences(
     refs: list[str] | None,
     start: datetime,
     end: datetime,
+    keep: Callable[[Any], bool] | None = None,
 ) -> tuple[list[expand.Occurrence], list[str]]:
+    """Every occurrence between ``start`` and ``end``, in order, at most MAX_EVENTS.
+
+    With ``keep``, only occurrences whose VEVENT (the series or its override) it
+    accepts, and an object none of whose VEVENTs it accepts is not expanded at all:
+    a search pays for the matching events only, and the cap counts matches.
+    """
     calendars = _choose(await _recent_listing(state, ctx), refs)
     # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
     ctx.validator = _token(calendars)
@@ -199,6 +206,11 @@ async def _occurrences(
             for stored in answer.objects:
                 try:
                     parsed = state.parsed(stored)
+                    # Every VEVENT is judged here, inside this object's guard.
+                    if keep is not None and not any(
+                        [keep(c) for c in parsed.calendar.walk("VEVENT")]
+                    ):
+                        continue
                     expand.expand(
                         parsed,
                         start,
@@ -218,6 +230,8 @@ async def _occurrences(
         return out
 
     found = await state.pool.run(run, deadline=ctx.deadline)
+    if keep is not None:
+        found.occurrences = [o for o in found.occurrences if keep(o.component)]
     ordered = sorted(
         found.occurrences,
         key=lambda o: (_sort_key(o.start, state.zone), _sort_key(o.end, state.zone)),
@@ -242,18 +256,36 @@ def _event(occurrence: expand.Occurrence) -> api.Event:
     end = occurrence.end
     if occurrence.all_day and isinstance(end, date) and end > occurrence.start:
         end = end - timedelta(days=1)  # shown inclusive, as people say it
+    text = _event_text(c)
     return api.Event(
         id=str(event_id),
         uid=uid,
         calendar=occurrence.calendar,
-        summary=_text(c.get("SUMMARY")) or "(no title)",
+        summary=text.summary,
         start=occurrence.start.isoformat(),
         end=end.isoformat(),
         all_day=occurrence.all_day,
-        location=_text(c.get("LOCATION")) or None,
-        description=str(c.get("DESCRIPTION"))[:5000] if c.get("DESCRIPTION") else None,
+        location=text.location,
+        description=text.description,
         recurring=occurrence.recurring,
         status=_text(c.get("STATUS")).upper() or None,
+        attendees=text.attendees,
+    )
+
+
+class _EventText(NamedTuple):
+    summary: str
+    location: str | None
+    description: str | None
+    attendees: list[str]
+
+
+def _event_text(c: Any) -> _EventText:
+    """The words of a VEVENT as an answer shows them (and a search looks through)."""
+    return _EventText(
+        summary=_text(c.get("SUMMARY")) or "(no title)",
+        location=_text(c.get("LOCATION")) or None,
+        description=str(c.get("DESCRIPTION"))[:5000] if c.get("DESCRIPTION") else None,
         attendees=_attendees(c)[:50],
     )
 
@@ -289,13 +321,24 @@ async def search_calendar(
     start_text = args.start or (today - timedelta(days=365)).isoformat()
     end_text = args.end or (today + timedelta(days=365)).isoformat()
     start, end = _bounds(start_text, end_text, state.zone)
-    found, notes = await _occurrences(state, ctx, args.calendars, start, end)
     words = args.query.casefold().split()
-    events = [e for e in (_event(o) for o in found) if _matches(e, words)]
-    return api.EventsResult(events=events, notes=notes)
+    # By id(), as a series' occurrences share its component; the component is kept
+    # beside its verdict so that its id cannot pass to another one during this call.
+    judged: dict[int, tuple[Any, bool]] = {}
+
+    def matches(component: Any) -> bool:
+        if id(component) not in judged:
+            judged[id(component)] = (component, _matches(component, words))
+        return judged[id(component)][1]
+
+    found, notes = await _occurrences(state, ctx, args.calendars, start, end, keep=matches)
+    return api.EventsResult(events=[_event(o) for o in found], notes=notes)
 
 
-def _matches(event: api.Event, words: list[str]) -> bool:
+def _matches(component: Any, words: list[str]) -> bool:
+    """Whether every word is in the event's summary, description, location or attendees,
+    as ``_event`` shows them."""
+    event = _event_text(component)
     haystack = " ".join(
         [event.summary, event.description or "", event.location or "", *event.attendees]
     ).casefold()
