@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from icalendar import Calendar
-
 from protocol.email import Invitation
 from workers.imap.decode import decode_text
 
@@ -22,6 +20,9 @@ def summarise(data: bytes, charset: str | None) -> tuple[list[Invitation], str |
     """The events of an invitation, or a note saying why it could not be read."""
     if len(data) > MAX_ICS_BYTES:
         return [], "A calendar invitation was too large to read."
+    # Imported here: icalendar costs the worker about 8 MB, and few messages carry one.
+    from icalendar import Calendar
+
     try:
         calendar = Calendar.from_ical(decode_text(data, charset))
         method = _text(calendar.get("METHOD")) or None
