@@ -12,15 +12,19 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import mcp_types as types
 from caldav.davclient import DAVClient
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.mcp_client import REPO, text_of
 from tests.perf.seed_mail import Seeded
@@ -29,6 +33,7 @@ from tests.servers.dovecot import Account, DovecotServer
 
 ROUNDS = 40
 RESULTS = REPO / "tests" / "perf" / "results"
+MINIMAL_SERVER = REPO / "tests" / "perf" / "minimal_server.py"
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -175,6 +180,46 @@ def _row_line(name: str, row: Row) -> str:
 def _figure_line(name: str, figure: Figure) -> str:
     note = f"  ({figure.note})" if figure.note else ""
     return f"{name:<52} {figure.value:12.2f}  {figure.unit}{note}"
+
+
+# -- the MCP floor: the minimal SDK server, answering nothing or one of our answers ------
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One of our answers, to be delivered again by the minimal server's ``replay`` tool."""
+
+    output_schema: dict[str, Any]
+    text: str
+    structured: dict[str, Any]
+
+
+async def answer_of(session: ClientSession, tool: str, args: dict[str, Any]) -> Replay:
+    """What ``tool`` answers ``args`` on our server, with the output schema it declares."""
+    listed = {t.name: t for t in (await session.list_tools()).tools}
+    answer = await session.call_tool(tool, args)
+    assert not answer.is_error and answer.structured_content is not None, text_of(answer)
+    schema = listed[tool].output_schema
+    assert schema is not None
+    return Replay(dict(schema), text_of(answer), dict(answer.structured_content))
+
+
+@asynccontextmanager
+async def minimal_server(replay: Replay | None = None) -> AsyncIterator[ClientSession]:
+    """A session with tests/perf/minimal_server.py: ``noop``, and ``replay`` if given."""
+    with tempfile.TemporaryDirectory() as workdir:
+        env = None
+        if replay is not None:
+            path = Path(workdir) / "replay.json"
+            path.write_text(json.dumps(asdict(replay)))
+            env = {"FLOOR_REPLAY": str(path)}
+        params = StdioServerParameters(
+            command=sys.executable, args=[str(MINIMAL_SERVER)], env=env, cwd=workdir
+        )
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            await session.list_tools()  # the client validates replay's answer from now on
+            yield session
 
 
 # -- the seeded account and what its IMAP sessions sent ------------------------------

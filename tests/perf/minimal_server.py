@@ -1,10 +1,18 @@
 """The floor for start-up and MCP round trips: the smallest server on the same SDK.
 
-One tool that does nothing; no workers, no config. ``python tests/perf/minimal_server.py``.
+``python tests/perf/minimal_server.py``: one tool, ``noop``, that does nothing;
+no workers, no config. With ``FLOOR_REPLAY`` naming a JSON file
+(``{"output_schema": …, "text": …, "structured": …}``, see bench.replaying),
+a second tool, ``replay``, declares that output schema and answers that text and
+structured content at once: what the SDK alone costs to deliver one of our answers,
+client-side schema validation included.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,18 +21,35 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
-TOOL = types.Tool(name="noop", input_schema={"type": "object", "properties": {}})
+NOOP = types.Tool(name="noop", input_schema={"type": "object", "properties": {}})
+REPLAY: dict[str, Any] = (
+    json.loads(Path(os.environ["FLOOR_REPLAY"]).read_text()) if "FLOOR_REPLAY" in os.environ else {}
+)
+TOOLS = [NOOP]
+if REPLAY:
+    TOOLS.append(
+        types.Tool(
+            name="replay",
+            input_schema={"type": "object", "properties": {}},
+            output_schema=REPLAY["output_schema"],
+        )
+    )
 
 
 async def list_tools(
     _ctx: ServerRequestContext[Any], _params: types.PaginatedRequestParams | None
 ) -> types.ListToolsResult:
-    return types.ListToolsResult(tools=[TOOL])
+    return types.ListToolsResult(tools=TOOLS)
 
 
 async def call_tool(
-    _ctx: ServerRequestContext[Any], _params: types.CallToolRequestParams
+    _ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
 ) -> types.CallToolResult:
+    if params.name == "replay":
+        return types.CallToolResult(
+            content=[types.TextContent(text=REPLAY["text"])],
+            structured_content=REPLAY["structured"],
+        )
     return types.CallToolResult(content=[types.TextContent(text="ok")])
 
 

@@ -7,6 +7,11 @@ one warm connection in the same run: for a search, UID SORT and one FETCH of the
 page; for get_email, the structure/header FETCH and the text-part FETCH. Before
 timing, one call of each is recorded in Dovecot's rawlog, so the table shows how
 many IMAP commands ours and the floor sent (``cmds``) and bench.json lists them.
+
+For the tools whose bare floor is under a millisecond (less than the MCP round
+trip of a no-op), a second row ("vs bare + MCP") times the same call beside the
+bare work followed by the minimal SDK server delivering the very same answer
+(tests/perf/minimal_server.py's ``replay``): the floor of a tool served over MCP.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.client.session import ClientSession
 
 from tests.imap_client import other_client
 from tests.mcp_client import mcp_session, structured
@@ -25,7 +31,9 @@ from tests.perf.bench import (
     REPORT,
     ROUNDS,
     BenchAccount,
+    answer_of,
     commands_of,
+    minimal_server,
     recording,
     timed_side_by_side,
 )
@@ -62,6 +70,10 @@ class Case:
     # of a selected folder from memory, of another by opening it anew (see test_bench_cache).
     folder: str = "INBOX"
     rounds: int = ROUNDS
+    # Also timed beside the bare work plus the minimal SDK server delivering the same
+    # answer: for the tools whose bare floor is below a millisecond, under the MCP round
+    # trip itself, this shows what is ours.
+    with_mcp_floor: bool = False
 
 
 # -- sanity checks on our answers -----------------------------------------------------
@@ -120,7 +132,12 @@ async def test_mail_tools_beside_their_floors(
     since, before = date(2025, 3, 1), date(2025, 3, 15)
     cases = {
         "get_folders": Case(
-            "get_folders", {}, list_status, "LIST-STATUS, answer not parsed", folder_count
+            "get_folders",
+            {},
+            list_status,
+            "LIST-STATUS, answer not parsed",
+            folder_count,
+            with_mcp_floor=True,
         ),
         "search_emails sender (INBOX)": Case(
             "search_emails",
@@ -161,6 +178,7 @@ async def test_mail_tools_beside_their_floors(
             "FETCH BODYSTRUCTURE+HEADER, FETCH text part",
             has_body,
             1.3,
+            with_mcp_floor=True,
         ),
         "get_email newsletter (HTML)": Case(
             "get_email",
@@ -169,6 +187,7 @@ async def test_mail_tools_beside_their_floors(
             "FETCH BODYSTRUCTURE+HEADER, FETCH HTML part",
             has_body,
             1.3,
+            with_mcp_floor=True,
         ),
         "get_email_thread (6 messages, INBOX+Sent)": Case(
             "get_email_thread",
@@ -184,6 +203,7 @@ async def test_mail_tools_beside_their_floors(
             read_part(uids[LANDMARKS.text_attachment], "2"),
             "FETCH BODYSTRUCTURE, FETCH part",
             attachment_text,
+            with_mcp_floor=True,
         ),
     }
 
@@ -219,3 +239,24 @@ async def test_mail_tools_beside_their_floors(
                 ours, floor = await timed_side_by_side(our_call, floor_call, case.rounds)
                 REPORT.latency(name, ours, floor, floor=case.floor_is, target=case.target)
                 REPORT.record_commands(name, *recorded[name])
+                if not case.with_mcp_floor:
+                    continue
+                async with minimal_server(await answer_of(session, case.tool, case.args)) as sdk:
+
+                    async def bare_work_and_delivery(
+                        case: Case = case, sdk: ClientSession = sdk
+                    ) -> int:
+                        await sdk.call_tool("replay", {})
+                        return case.floor(imap)
+
+                    imap.select_folder(case.folder, readonly=True)
+                    ours, floor = await timed_side_by_side(
+                        our_call, bare_work_and_delivery, case.rounds
+                    )
+                REPORT.latency(
+                    f"{name} vs bare + MCP",
+                    ours,
+                    floor,
+                    floor=f"{case.floor_is}, then the minimal SDK server delivering the same answer",
+                    target=case.target,
+                )
