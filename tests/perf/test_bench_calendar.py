@@ -5,6 +5,12 @@ recurring (seed_calendar.py). Each floor is the same request sent by a bare
 caldav DAVClient over a warm session in the same run (a PROPFIND of the home for
 the listing, a time-range calendar-query REPORT otherwise); ours adds parsing,
 local recurrence expansion, the pipe and MCP. The cache is off.
+
+The event lists are large answers (a week of this calendar is about 600
+occurrences, 270 KB of JSON), so they are also timed beside the bare REPORT plus
+the minimal SDK server delivering the very same answer ("vs bare + MCP"): the
+Python client alone spends a good part of a call validating such an answer
+against its outputSchema.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from mcp.client.session import ClientSession
 
 from tests.mcp_client import mcp_session, structured
-from tests.perf.bench import REPORT, BenchAccount, timed_side_by_side
+from tests.perf.bench import REPORT, BenchAccount, answer_of, minimal_server, timed_side_by_side
 
 pytestmark = pytest.mark.anyio
 
@@ -152,3 +159,21 @@ async def test_calendar_tools_beside_their_floors(
 
             ours, floor = await timed_side_by_side(our_call, floor_call, ROUNDS)
             REPORT.latency(name, ours, floor, floor=case.floor_is, target=case.target)
+            if case.tool != "get_calendar_events":
+                continue
+            async with minimal_server(await answer_of(session, case.tool, case.args)) as sdk:
+
+                async def bare_work_and_delivery(
+                    case: Case = case, sdk: ClientSession = sdk
+                ) -> int:
+                    await sdk.call_tool("replay", {})
+                    return case.floor()
+
+                ours, floor = await timed_side_by_side(our_call, bare_work_and_delivery, ROUNDS)
+            REPORT.latency(
+                f"{name} vs bare + MCP",
+                ours,
+                floor,
+                floor=f"{case.floor_is}, then the minimal SDK server delivering the same answer",
+                target=case.target,
+            )
