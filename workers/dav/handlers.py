@@ -6,12 +6,11 @@ import base64
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from time import monotonic
-from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -25,6 +24,7 @@ from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.settings import DavSettings
 from workers.dav import client as dav
 from workers.dav import editing, expand, freebusy
+from workers.dav.event_text import TextQuery, event_text, one_line
 from workers.dav.ids import EventId
 from workers.dav.pool import DavPool
 from workers.dav.zones import user_zone
@@ -181,13 +181,13 @@ async def _occurrences(
     refs: list[str] | None,
     start: datetime,
     end: datetime,
-    keep: Callable[[Any], bool] | None = None,
+    search: TextQuery | None = None,
 ) -> tuple[list[expand.Occurrence], list[str]]:
     """Every occurrence between ``start`` and ``end``, in order, at most MAX_EVENTS.
 
-    With ``keep``, only occurrences whose VEVENT (the series or its override) it
-    accepts, and an object none of whose VEVENTs it accepts is not expanded at all:
-    a search pays for the matching events only, and the cap counts matches.
+    With ``search``, only occurrences whose VEVENT (the series or its override)
+    matches; an object that cannot match is neither parsed nor expanded, so a
+    search pays for the matching events only, and the cap counts matches.
     """
     calendars = _choose(await _recent_listing(state, ctx), refs)
     # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
@@ -204,11 +204,13 @@ async def _occurrences(
                     "malformed), so the whole calendar was read."
                 )
             for stored in answer.objects:
+                if search is not None and not search.may_match(stored.data):
+                    continue
                 try:
                     parsed = state.parsed(stored)
                     # Every VEVENT is judged here, inside this object's guard.
-                    if keep is not None and not any(
-                        [keep(c) for c in parsed.calendar.walk("VEVENT")]
+                    if search is not None and not any(
+                        [search.matches(c) for c in parsed.calendar.walk("VEVENT")]
                     ):
                         continue
                     expand.expand(
@@ -230,8 +232,8 @@ async def _occurrences(
         return out
 
     found = await state.pool.run(run, deadline=ctx.deadline)
-    if keep is not None:
-        found.occurrences = [o for o in found.occurrences if keep(o.component)]
+    if search is not None:
+        found.occurrences = [o for o in found.occurrences if search.matches(o.component)]
     ordered = sorted(
         found.occurrences,
         key=lambda o: (_sort_key(o.start, state.zone), _sort_key(o.end, state.zone)),
@@ -256,54 +258,21 @@ def _event(occurrence: expand.Occurrence) -> api.Event:
     end = occurrence.end
     if occurrence.all_day and isinstance(end, date) and end > occurrence.start:
         end = end - timedelta(days=1)  # shown inclusive, as people say it
-    text = _event_text(c)
+    text = event_text(c)
     return api.Event(
         id=str(event_id),
         uid=uid,
         calendar=occurrence.calendar,
-        summary=text.summary,
+        summary=text.summary or "(no title)",
         start=occurrence.start.isoformat(),
         end=end.isoformat(),
         all_day=occurrence.all_day,
         location=text.location,
         description=text.description,
         recurring=occurrence.recurring,
-        status=_text(c.get("STATUS")).upper() or None,
+        status=one_line(c.get("STATUS")).upper() or None,
         attendees=text.attendees,
     )
-
-
-class _EventText(NamedTuple):
-    summary: str
-    location: str | None
-    description: str | None
-    attendees: list[str]
-
-
-def _event_text(c: Any) -> _EventText:
-    """The words of a VEVENT as an answer shows them (and a search looks through)."""
-    return _EventText(
-        summary=_text(c.get("SUMMARY")) or "(no title)",
-        location=_text(c.get("LOCATION")) or None,
-        description=str(c.get("DESCRIPTION"))[:5000] if c.get("DESCRIPTION") else None,
-        attendees=_attendees(c)[:50],
-    )
-
-
-def _text(value: Any) -> str:
-    return " ".join(str(value).split()) if value is not None else ""
-
-
-def _attendees(component: Any) -> list[str]:
-    found = component.get("ATTENDEE")
-    if found is None:
-        return []
-    result = []
-    for attendee in found if isinstance(found, list) else [found]:
-        address = str(attendee).removeprefix("mailto:").removeprefix("MAILTO:")
-        name = getattr(attendee, "params", {}).get("CN")
-        result.append(f"{name} <{address}>" if name else address)
-    return result
 
 
 async def get_calendar_events(
@@ -321,28 +290,9 @@ async def search_calendar(
     start_text = args.start or (today - timedelta(days=365)).isoformat()
     end_text = args.end or (today + timedelta(days=365)).isoformat()
     start, end = _bounds(start_text, end_text, state.zone)
-    words = args.query.casefold().split()
-    # By id(), as a series' occurrences share its component; the component is kept
-    # beside its verdict so that its id cannot pass to another one during this call.
-    judged: dict[int, tuple[Any, bool]] = {}
-
-    def matches(component: Any) -> bool:
-        if id(component) not in judged:
-            judged[id(component)] = (component, _matches(component, words))
-        return judged[id(component)][1]
-
-    found, notes = await _occurrences(state, ctx, args.calendars, start, end, keep=matches)
+    search = TextQuery(args.query)
+    found, notes = await _occurrences(state, ctx, args.calendars, start, end, search)
     return api.EventsResult(events=[_event(o) for o in found], notes=notes)
-
-
-def _matches(component: Any, words: list[str]) -> bool:
-    """Whether every word is in the event's summary, description, location or attendees,
-    as ``_event`` shows them."""
-    event = _event_text(component)
-    haystack = " ".join(
-        [event.summary, event.description or "", event.location or "", *event.attendees]
-    ).casefold()
-    return all(word in haystack for word in words)
 
 
 async def get_free_busy(
@@ -354,12 +304,14 @@ async def get_free_busy(
     for o in found:
         c = o.component
         if (
-            _text(c.get("STATUS")).upper() == "CANCELLED"
-            or _text(c.get("TRANSP")).upper() == "TRANSPARENT"
+            one_line(c.get("STATUS")).upper() == "CANCELLED"
+            or one_line(c.get("TRANSP")).upper() == "TRANSPARENT"
         ):
             continue
         first, last = _local(o.start, state.zone, False), _local(o.end, state.zone, False)
-        periods.append(freebusy.Period(first, last, _text(c.get("STATUS")).upper() == "TENTATIVE"))
+        periods.append(
+            freebusy.Period(first, last, one_line(c.get("STATUS")).upper() == "TENTATIVE")
+        )
     busy = freebusy.busy_periods(periods, start, end)
     windows = freebusy.working_windows(
         start, end, args.working_hours, args.working_days, state.zone
