@@ -77,6 +77,19 @@ def test_calendars_are_listed_with_a_version_that_changes_with_content(
     assert answer.objects[0].etag and not answer.unfiltered
 
 
+def test_a_calendar_without_a_ctag_is_versioned_by_its_sync_token(dav_server: DavServer) -> None:
+    """The fallback for servers that offer no CS:getctag: a sync-token, asked separately."""
+    login = dav_server.add_user()
+    settings = settings_for(dav_server, login)
+    client = dav.open_client(settings)
+    with dav.dav_errors(settings):
+        (calendar,) = dav.list_calendars(client, dav.discover_home(client))
+        before = dav._sync_token(client, calendar.url)
+        dav_server.put_object(login, "lunch.ics", (ICS / "floating.ics").read_text())
+        after = dav._sync_token(client, calendar.url)
+    assert before and after and after != before
+
+
 def server_free_busy(
     server: DavServer, login: DavAccount, start: str, end: str
 ) -> list[tuple[str, str, bool]]:

@@ -37,7 +37,7 @@ LIST_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
   <d:prop>
     <d:resourcetype/><d:displayname/><a:calendar-color/><c:calendar-description/>
     <c:supported-calendar-component-set/><d:current-user-privilege-set/>
-    <cs:getctag/><d:sync-token/>
+    <cs:getctag/>
   </d:prop>
 </d:propfind>"""
 QUERY = """<?xml version="1.0" encoding="utf-8"?>

@@ -44,9 +44,14 @@ _LIST_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
   <d:prop>
     <d:resourcetype/><d:displayname/><a:calendar-color/><c:calendar-description/>
     <c:supported-calendar-component-set/><d:current-user-privilege-set/>
-    <cs:getctag/><d:sync-token/>
+    <cs:getctag/>
   </d:prop>
 </d:propfind>"""
+# Asked only of calendars without a ctag: Radicale computes a sync-token by walking
+# every object's history (with 5,000 events, 510 ms for ctag and sync-token, 210 ms
+# for the ctag alone), and the listing is also the freshness check of every hit.
+_SYNC_TOKEN = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>"""
 
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
@@ -196,7 +201,7 @@ def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
             privileges.find(f"d:privilege/d:{p}", NS) is not None
             for p in ("write", "write-content", "all", "bind")
         )
-        version = _text(props, "cs:getctag") or _text(props, "d:sync-token") or ""
+        version = _text(props, "cs:getctag") or _sync_token(client, url)
         path = unquote(urlsplit(url).path)
         result.append(
             CalendarMeta(
@@ -211,6 +216,16 @@ def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
             )
         )
     return result
+
+
+def _sync_token(client: DAVClient, calendar_url: str) -> str:
+    """The calendar's sync-token, or "" (then no cached answer from it is ever reused)."""
+    response = client.propfind(calendar_url, _SYNC_TOKEN, depth=0)
+    if int(getattr(response, "status", 0) or 0) != 207 or response.tree is None:
+        return ""
+    item = response.tree.find("d:response", NS)
+    props = _ok_props(item) if item is not None else None
+    return _text(props, "d:sync-token") if props is not None else ""
 
 
 def _ok_props(response: Any) -> Any:
