@@ -40,27 +40,11 @@ def ten_thousand_events() -> str:
 
 def daily_series(uid: str, summary: str, first: datetime, days: int) -> str:
     """One object: a one-hour event every day for ``days`` days from ``first`` (UTC)."""
-    return "\r\n".join(
-        [
-            "BEGIN:VCALENDAR",
-            "VERSION:2.0",
-            "PRODID:-//mailbox-mcp-server//tests//EN",
-            "BEGIN:VEVENT",
-            f"UID:{uid}",
-            "DTSTAMP:20260101T000000Z",
-            f"DTSTART:{first:%Y%m%dT%H%M%SZ}",
-            f"DTEND:{first + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
-            f"RRULE:FREQ=DAILY;COUNT={days}",
-            f"SUMMARY:{summary}",
-            "END:VEVENT",
-            "END:VCALENDAR",
-            "",
-        ]
-    )
+    return single_event(uid, summary, first, rrule=f"FREQ=DAILY;COUNT={days}")
 
 
-def single_event(uid: str, summary: str, start: datetime) -> str:
-    """One object: a one-hour event at ``start`` (UTC)."""
+def single_event(uid: str, summary: str, start: datetime, rrule: str | None = None) -> str:
+    """One object: a one-hour event at ``start`` (UTC), repeating by ``rrule`` if given."""
     return "\r\n".join(
         [
             "BEGIN:VCALENDAR",
@@ -71,6 +55,7 @@ def single_event(uid: str, summary: str, start: datetime) -> str:
             "DTSTAMP:20260101T000000Z",
             f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
             f"DTEND:{start + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
+            *([f"RRULE:{rrule}"] if rrule else []),
             f"SUMMARY:{summary}",
             "END:VEVENT",
             "END:VCALENDAR",

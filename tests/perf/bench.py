@@ -222,6 +222,39 @@ async def minimal_server(replay: Replay | None = None) -> AsyncIterator[ClientSe
             yield session
 
 
+async def beside_bare_work_and_delivery(
+    measure: str,
+    session: ClientSession,
+    call: tuple[str, dict[str, Any]],
+    bare_work: Callable[[], Any],
+    *,
+    floor_is: str,
+    rounds: int,
+    target: float | None,
+) -> None:
+    """Time ``call`` on our server beside ``bare_work`` followed by the minimal SDK
+    server delivering the very answer ``call`` gives: the floor of a tool over MCP.
+    Adds the row "<measure> vs bare + MCP"."""
+    tool, args = call
+    async with minimal_server(await answer_of(session, tool, args)) as sdk:
+
+        async def ours() -> object:
+            return await session.call_tool(tool, args)
+
+        async def floor() -> object:
+            await sdk.call_tool("replay", {})
+            return bare_work()
+
+        samples, floor_samples = await timed_side_by_side(ours, floor, rounds)
+    REPORT.latency(
+        f"{measure} vs bare + MCP",
+        samples,
+        floor_samples,
+        floor=f"{floor_is}, then the minimal SDK server delivering the same answer",
+        target=target,
+    )
+
+
 # -- the seeded account and what its IMAP sessions sent ------------------------------
 
 

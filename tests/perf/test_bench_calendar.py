@@ -23,10 +23,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from mcp.client.session import ClientSession
 
 from tests.mcp_client import mcp_session, structured
-from tests.perf.bench import REPORT, BenchAccount, answer_of, minimal_server, timed_side_by_side
+from tests.perf.bench import REPORT, BenchAccount, beside_bare_work_and_delivery, timed_side_by_side
 
 pytestmark = pytest.mark.anyio
 
@@ -161,19 +160,12 @@ async def test_calendar_tools_beside_their_floors(
             REPORT.latency(name, ours, floor, floor=case.floor_is, target=case.target)
             if case.tool != "get_calendar_events":
                 continue
-            async with minimal_server(await answer_of(session, case.tool, case.args)) as sdk:
-
-                async def bare_work_and_delivery(
-                    case: Case = case, sdk: ClientSession = sdk
-                ) -> int:
-                    await sdk.call_tool("replay", {})
-                    return case.floor()
-
-                ours, floor = await timed_side_by_side(our_call, bare_work_and_delivery, ROUNDS)
-            REPORT.latency(
-                f"{name} vs bare + MCP",
-                ours,
-                floor,
-                floor=f"{case.floor_is}, then the minimal SDK server delivering the same answer",
+            await beside_bare_work_and_delivery(
+                name,
+                session,
+                (case.tool, case.args),
+                case.floor,
+                floor_is=case.floor_is,
+                rounds=ROUNDS,
                 target=case.target,
             )

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp.client.session import ClientSession
 
 from tests.imap_client import other_client
 from tests.mcp_client import mcp_session, structured
@@ -31,9 +30,8 @@ from tests.perf.bench import (
     REPORT,
     ROUNDS,
     BenchAccount,
-    answer_of,
+    beside_bare_work_and_delivery,
     commands_of,
-    minimal_server,
     recording,
     timed_side_by_side,
 )
@@ -241,22 +239,17 @@ async def test_mail_tools_beside_their_floors(
                 REPORT.record_commands(name, *recorded[name])
                 if not case.with_mcp_floor:
                     continue
-                async with minimal_server(await answer_of(session, case.tool, case.args)) as sdk:
 
-                    async def bare_work_and_delivery(
-                        case: Case = case, sdk: ClientSession = sdk
-                    ) -> int:
-                        await sdk.call_tool("replay", {})
-                        return case.floor(imap)
+                def bare_work(case: Case = case) -> int:
+                    return case.floor(imap)
 
-                    imap.select_folder(case.folder, readonly=True)
-                    ours, floor = await timed_side_by_side(
-                        our_call, bare_work_and_delivery, case.rounds
-                    )
-                REPORT.latency(
-                    f"{name} vs bare + MCP",
-                    ours,
-                    floor,
-                    floor=f"{case.floor_is}, then the minimal SDK server delivering the same answer",
+                imap.select_folder(case.folder, readonly=True)
+                await beside_bare_work_and_delivery(
+                    name,
+                    session,
+                    (case.tool, case.args),
+                    bare_work,
+                    floor_is=case.floor_is,
+                    rounds=case.rounds,
                     target=case.target,
                 )
