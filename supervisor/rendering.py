@@ -203,13 +203,17 @@ def render_events(result: calendar.EventsResult) -> str:
     if not result.events:
         return "\n".join(["No events in that range.", *(f"Note: {n}" for n in result.notes)])
     rows = []
+    # A series repeats its description in every occurrence: the text gives it once (the
+    # structured result keeps it on each), so a busy week does not repeat paragraphs.
+    described: set[tuple[str, str, str]] = set()
     for e in result.events:
         state = f" [{e.status.lower()}]" if e.status and e.status != "CONFIRMED" else ""
         where = f" @ {_clip(e.location, 80)}" if e.location else ""
         rows.append(
             f"- {_span(e)}{state} | {_clip(e.summary, 100)}{where} | {e.calendar} | id {e.id}"
         )
-        if e.description:
+        if e.description and (e.calendar, e.uid, e.description) not in described:
+            described.add((e.calendar, e.uid, e.description))
             rows.append(f"  {_clip(e.description, 300)}")
     lines = [f"{len(result.events)} events:", fence("the calendar", "\n".join(rows))]
     lines += [f"Note: {note}" for note in result.notes]

@@ -89,3 +89,27 @@ def test_events_stand_inside_one_fence() -> None:
     ]
     text = render_events(EventsResult(events=many))
     assert text.count(FENCE_START) == 1 and text.count("Team meeting") == 5
+
+
+def test_a_series_description_is_given_once_not_with_every_occurrence() -> None:
+    weekly = [
+        event(
+            f"2026-03-{d:02}T09:00:00+01:00",
+            f"2026-03-{d:02}T10:00:00+01:00",
+            description="Agenda: budget",
+        )
+        for d in (2, 9, 16)
+    ]
+    changed = event(
+        "2026-03-23T09:00:00+01:00", "2026-03-23T10:00:00+01:00", description="Moved room"
+    )
+    other = event(
+        "2026-03-02T12:00:00+01:00",
+        "2026-03-02T13:00:00+01:00",
+        uid="u2",
+        description="Agenda: budget",
+    )
+    text = render_events(EventsResult(events=[*weekly, changed, other]))
+    assert text.count("Team meeting") == 5
+    assert text.count("Agenda: budget") == 2  # once for the series, once for the other event
+    assert text.count("Moved room") == 1
