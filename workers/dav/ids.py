@@ -22,7 +22,12 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
     recurrence: str = ""
 
     def __str__(self) -> str:
-        raw = msgspec.msgpack.encode(self)
+        # A model reads every id of a long list: the href is written relative to the
+        # calendar, and the UID left out where it is the file name (the usual case).
+        inside = self.calendar.rstrip("/") + "/"
+        href = self.href.removeprefix(inside) if self.href.startswith(inside) else self.href
+        uid = None if self.uid and _stem(self.href) == self.uid else self.uid
+        raw = msgspec.msgpack.encode(_Written(self.calendar, href, uid, self.recurrence))
         return "ev_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
@@ -32,9 +37,16 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
         body = text[3:]
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            found = msgspec.msgpack.decode(raw, type=cls)
+            written = msgspec.msgpack.decode(raw, type=_Written)
         except (binascii.Error, ValueError, msgspec.DecodeError):
             raise _not_an_id(text) from None
+        href = written.href
+        if not href.startswith("/"):
+            href = written.calendar.rstrip("/") + "/" + href
+        uid = written.uid if written.uid is not None else _stem(href)
+        if uid is None:
+            raise _not_an_id(text)
+        found = cls(written.calendar, href, uid, written.recurrence)
         # Only a path on our own server, inside its calendar: the id comes back from the
         # model and must not steer a request (which carries the password) anywhere else.
         if not (
@@ -46,6 +58,21 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
         ):
             raise _not_an_id(text)
         return found
+
+
+class _Written(msgspec.Struct, array_like=True, frozen=True):
+    """An id as written: ids of the older, longer form (absolute href, UID always
+    there) read the same way."""
+
+    calendar: str
+    href: str  # relative to the calendar unless it starts with "/"
+    uid: str | None  # None: the object's file name without ".ics"
+    recurrence: str = ""
+
+
+def _stem(href: str) -> str | None:
+    name = href.rsplit("/", 1)[-1]
+    return name.removesuffix(".ics") if name.endswith(".ics") and len(name) > 4 else None
 
 
 def _not_an_id(text: str) -> InvalidArgument:

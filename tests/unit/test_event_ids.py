@@ -1,0 +1,62 @@
+"""Event ids: short, exact round trips, and never a path outside their calendar."""
+
+from __future__ import annotations
+
+import base64
+
+import msgspec
+import pytest
+
+from protocol.errors import InvalidArgument
+from workers.dav.ids import EventId
+
+CALENDAR = "/anna@example.org/calendars/calendar/"
+
+
+def legacy(calendar: str, href: str, uid: str, recurrence: str = "") -> str:
+    """An id in the first, longer form: absolute href, UID always written."""
+    raw = msgspec.msgpack.encode([calendar, href, uid, recurrence])
+    return "ev_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        EventId(CALENDAR, CALENDAR + "standup@tests.ics", "standup@tests", "20260309T090000Z"),
+        EventId(CALENDAR, CALENDAR + "file-name.ics", "another-uid", ""),
+        EventId(CALENDAR, CALENDAR + "no-suffix", "no-suffix", ""),
+        EventId(CALENDAR, CALENDAR + "Caf%C3%A9.ics", "Café", ""),
+        EventId("/cal", "/cal/x.ics", "x", ""),
+    ],
+)
+def test_an_id_reads_back_as_exactly_the_event_it_names(event: EventId) -> None:
+    assert EventId.parse(str(event)) == event
+
+
+def test_an_id_names_the_calendar_once_and_the_uid_only_where_the_file_name_differs() -> None:
+    usual = EventId(CALENDAR, CALENDAR + "standup@tests.ics", "standup@tests", "20260309T090000Z")
+    assert len(str(usual)) < len(legacy(*msgspec.structs.astuple(usual))) * 2 / 3
+
+
+def test_ids_of_the_older_longer_form_still_read() -> None:
+    href = CALENDAR + "standup@tests.ics"
+    assert EventId.parse(legacy(CALENDAR, href, "standup@tests")) == EventId(
+        CALENDAR, href, "standup@tests"
+    )
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["../other/x.ics", "/elsewhere/x.ics", "//evil.example/x.ics", "a/../../x.ics", "x\r\n.ics"],
+)
+def test_an_id_pointing_outside_its_calendar_is_refused(href: str) -> None:
+    raw = msgspec.msgpack.encode([CALENDAR, href, "x", ""])
+    forged = "ev_" + base64.urlsafe_b64encode(raw).decode()
+    with pytest.raises(InvalidArgument, match="is not an event id"):
+        EventId.parse(forged)
+
+
+def test_an_id_without_uid_needs_a_file_name_to_take_it_from() -> None:
+    raw = msgspec.msgpack.encode([CALENDAR, "no-suffix", None, ""])
+    with pytest.raises(InvalidArgument):
+        EventId.parse("ev_" + base64.urlsafe_b64encode(raw).decode())
