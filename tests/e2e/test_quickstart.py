@@ -17,6 +17,7 @@ import anyio
 import pytest
 
 from supervisor.tools import available_tools
+from tests.ci import unavailable
 from tests.leak_watch import WATCH
 from tests.mcp_client import REPO, mcp_session, structured
 
@@ -42,7 +43,7 @@ def installed_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=120,
     )
     if made.returncode != 0:
-        pytest.skip(f"cannot create a virtual environment here: {made.stderr.strip()}")
+        unavailable(f"cannot create a virtual environment here: {made.stderr.strip()}")
     start = time.perf_counter()
     installed = subprocess.run(
         [str(venv_command(venv, "python")), "-m", "pip", "install", "--quiet", str(REPO)],

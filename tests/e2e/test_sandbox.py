@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from supervisor.tools import available_tools
+from tests.ci import unavailable
 from tests.mcp_client import REPO, mcp_session, structured, text_of
 
 pytestmark = pytest.mark.anyio
@@ -85,9 +86,10 @@ def test_in_a_terminal_the_sandbox_prints_the_claude_desktop_snippet() -> None:
     assert entry == {"command": sys.executable, "args": ["-m", "supervisor", "--sandbox"]}
 
 
-@pytest.mark.skipif(shutil.which("npx") is None, reason="Node (npx) is not installed")
 def test_the_mcp_inspector_lists_tools_and_reads_folders_in_the_sandbox(tmp_path: Path) -> None:
     """A second, independent MCP client: the MCP Inspector's CLI from the npm registry."""
+    if shutil.which("npx") is None:
+        unavailable("Node (npx) is not installed")
 
     def inspector(*method: str) -> dict[str, object]:
         command = ["npx", "-y", "@modelcontextprotocol/inspector", "--cli"]
@@ -101,7 +103,7 @@ def test_the_mcp_inspector_lists_tools_and_reads_folders_in_the_sandbox(tmp_path
             timeout=300,
         )
         if done.returncode != 0 and "npm error" in done.stderr and "ERR" in done.stderr:
-            pytest.skip(f"the npm registry could not be reached: {done.stderr[-300:]}")
+            unavailable(f"the npm registry could not be reached: {done.stderr[-300:]}")
         assert done.returncode == 0, done.stderr[-2000:]
         answer: dict[str, object] = json.loads(done.stdout)
         return answer
