@@ -467,3 +467,18 @@ async def test_an_event_id_naming_another_server_sends_that_server_nothing(
         answers.append(await send(mailbox, "update_event", id=forged, summary="Changed"))
     assert all(answer.is_error for answer in answers)
     assert (foreign_server.connections, foreign_server.credentials) == (0, 0)
+
+
+async def test_an_event_id_naming_the_calendar_itself_deletes_and_changes_nothing(
+    mailbox: Mailbox,
+) -> None:
+    """Radicale answers a GET of the collection with every event in it: an id whose
+    object is the calendar would make delete_event remove the whole calendar."""
+    before = stored(mailbox.calendar_folder)
+    answers = []
+    for href in (mailbox.calendar, mailbox.calendar.rstrip("/"), mailbox.calendar + "sub/"):
+        forged = str(EventId(mailbox.calendar, href, "standup@tests", ""))
+        answers.append(await send(mailbox, "delete_event", id=forged))
+        answers.append(await send(mailbox, "update_event", id=forged, summary="Changed"))
+    assert all(answer.is_error for answer in answers)
+    assert stored(mailbox.calendar_folder) == before

@@ -47,7 +47,18 @@ def test_ids_of_the_older_longer_form_still_read() -> None:
 
 @pytest.mark.parametrize(
     "href",
-    ["../other/x.ics", "/elsewhere/x.ics", "//evil.example/x.ics", "a/../../x.ics", "x\r\n.ics"],
+    [
+        "../other/x.ics",
+        "/elsewhere/x.ics",
+        "//evil.example/x.ics",
+        "a/../../x.ics",
+        "x\r\n.ics",
+        "",
+        "sub/",
+        "sub/x.ics",
+        CALENDAR,
+        CALENDAR.rstrip("/"),
+    ],
 )
 def test_an_id_pointing_outside_its_calendar_is_refused(href: str) -> None:
     raw = msgspec.msgpack.encode([CALENDAR, href, "x", ""])

@@ -26,7 +26,7 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
         # calendar, and the UID left out where it is the file name (the usual case).
         inside = self.calendar.rstrip("/") + "/"
         href = self.href.removeprefix(inside) if self.href.startswith(inside) else self.href
-        uid = None if self.uid and _stem(self.href) == self.uid else self.uid
+        uid = None if _stem(self.href) == self.uid else self.uid
         raw = msgspec.msgpack.encode(_Written(self.calendar, href, uid, self.recurrence))
         return "ev_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -47,13 +47,18 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
         if uid is None:
             raise _not_an_id(text)
         found = cls(written.calendar, href, uid, written.recurrence)
-        # Only a path on our own server, inside its calendar: the id comes back from the
-        # model and must not steer a request (which carries the password) anywhere else.
+        # Only an object on our own server, directly inside its calendar: the id comes
+        # back from the model and must not steer a request (which carries the password)
+        # anywhere else, nor name the calendar itself (Radicale answers a GET of it with
+        # every event, so deleting "the event" would delete the calendar).
+        inside = found.calendar.rstrip("/") + "/"
+        name = found.href.removeprefix(inside)
         if not (
             found.calendar.startswith("/")
-            and found.href.startswith(found.calendar.rstrip("/") + "/")
+            and found.href.startswith(inside)
             and not found.href.startswith("//")
-            and ".." not in found.href.split("/")
+            and name not in ("", ".", "..")
+            and "/" not in name
             and not any(c in found.href + found.uid + found.recurrence for c in "\r\n\x00")
         ):
             raise _not_an_id(text)
