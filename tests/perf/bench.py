@@ -231,10 +231,10 @@ async def beside_bare_work_and_delivery(
     floor_is: str,
     rounds: int,
     target: float | None,
-) -> None:
+) -> int:
     """Time ``call`` on our server beside ``bare_work`` followed by the minimal SDK
     server delivering the very answer ``call`` gives: the floor of a tool over MCP.
-    Adds the row "<measure> vs bare + MCP"."""
+    Adds the row "<measure> vs bare + MCP"; returns how many calls it made."""
     tool, args = call
     async with minimal_server(await answer_of(session, tool, args)) as sdk:
 
@@ -253,6 +253,7 @@ async def beside_bare_work_and_delivery(
         floor=f"{floor_is}, then the minimal SDK server delivering the same answer",
         target=target,
     )
+    return len(samples) + 2  # answer_of's call and the warm-up
 
 
 # -- the seeded account and what its IMAP sessions sent ------------------------------
