@@ -102,12 +102,12 @@ def _clip(text: str, limit: int) -> str:
 def render_email(result: email.Email) -> str:
     head = [
         f"id: {result.id}",
-        f"From: {result.from_}",
-        f"To: {', '.join(result.to)}",
+        f"From: {result.from_ or 'unknown'}",
+        f"To: {', '.join(result.to) or 'none'}",
     ]
     if result.cc:
         head.append(f"Cc: {', '.join(result.cc)}")
-    head += [f"Date: {result.date}", f"Message-ID: {result.message_id}"]
+    head += [f"Date: {result.date or 'unknown'}", f"Message-ID: {result.message_id or 'none'}"]
     for a in result.attachments:
         head.append(
             f"Attachment part {a.part}: {a.filename or '(no name)'} ({a.content_type}, {a.size} bytes)"

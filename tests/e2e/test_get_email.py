@@ -9,7 +9,7 @@ import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = pytest.mark.anyio
@@ -202,3 +202,30 @@ async def test_read_only_mode_refuses_to_mark_a_message_read(
     with other_client(dovecot, account) as imap:
         imap.select_folder("INBOX", readonly=True)
         assert imap.search(["UNSEEN"]) != []
+
+
+async def test_a_missing_date_sender_or_message_id_is_said_in_words_never_as_none(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    bare = b"Subject: Bare\r\n\r\nNo From, To, Date or Message-ID.\r\n"
+    bad_date = (
+        message("Bad date")
+        .as_bytes()
+        .replace(b"Date: Thu, 01 Oct 2026 09:00:00 +0200", b"Date: the day after tomorrow")
+    )
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", bare)
+        deliver(imap, "INBOX", bad_date)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        found = structured(await session.call_tool("search_emails", {}))["emails"]
+        ids = {e["subject"]: e["id"] for e in found}
+        missing = await session.call_tool("get_email", {"id": ids["Bare"]})
+        unreadable = await session.call_tool("get_email", {"id": ids["Bad date"]})
+    missing_text, unreadable_text = text_of(missing), text_of(unreadable)
+    assert structured(missing)["date"] is None and structured(unreadable)["date"] is None
+    for text in (missing_text, unreadable_text):
+        assert "None" not in text and "Date: unknown" in text
+    assert "From: unknown" in missing_text and "Message-ID: none" in missing_text
+    assert "Note: The Date header is not a date that can be read." in unreadable_text
+    assert "Note: The Date header" not in missing_text
+    assert "the day after tomorrow" not in unreadable_text

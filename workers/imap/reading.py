@@ -99,6 +99,9 @@ def read_email(
             "winmail.dat is an Outlook (TNEF) container; its files cannot be opened here. "
             "Ask the sender to send the files as ordinary attachments."
         )
+    date = header_date(headers.get("Date"))
+    if date is None and (headers.get("Date") or "").strip():
+        notes.append("The Date header is not a date that can be read.")
     if args.mark_read:
         conn.client.add_flags([uid], [b"\\Seen"])
     page = body[args.offset : args.offset + args.max_chars]
@@ -109,7 +112,7 @@ def read_email(
         to=header_addresses(headers.get_all("To", []))[:MAX_HEADER_ADDRESSES],
         cc=header_addresses(headers.get_all("Cc", []))[:MAX_HEADER_ADDRESSES],
         subject=decode_words(headers.get("Subject", "")),
-        date=header_date(headers.get("Date")),
+        date=date,
         body=page,
         body_chars=len(body),
         offset=args.offset,
