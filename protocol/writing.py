@@ -274,3 +274,24 @@ class AppendArgs(msgspec.Struct, frozen=True):
 class Appended(msgspec.Struct, frozen=True):
     folder: str
     id: str | None
+
+
+class ClaimDraftArgs(msgspec.Struct, frozen=True):
+    """Take a draft for sending: only one caller (in any process) wins it."""
+
+    id: str
+
+
+class ClaimedDraft(msgspec.Struct, frozen=True):
+    raw: bytes
+
+
+class SettleDraftArgs(msgspec.Struct, frozen=True):
+    """After a claimed draft's send: remove it (``sent``) or give it back (nothing was sent)."""
+
+    id: str
+    sent: bool
+
+
+class SettledDraft(msgspec.Struct, frozen=True):
+    done: bool

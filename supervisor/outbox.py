@@ -25,10 +25,10 @@ from protocol.writing import (
     MAY_HAVE_BEEN_SENT,
     AppendArgs,
     Appended,
+    ClaimDraftArgs,
+    ClaimedDraft,
     Composed,
     ComposeRequest,
-    DeleteEmailArgs,
-    DeleteEmailResult,
     DraftResult,
     MarkEmailArgs,
     MarkEmailResult,
@@ -39,6 +39,8 @@ from protocol.writing import (
     SendEmailResult,
     SendOutcome,
     SendRawRequest,
+    SettledDraft,
+    SettleDraftArgs,
 )
 from supervisor.cache import SessionCache
 from supervisor.worker_handle import WorkerHandle
@@ -104,17 +106,26 @@ class Outbox:
         return DraftResult(id=appended.id, message_id=composed.message_id, folder=appended.folder)
 
     async def send_draft(self, args: SendDraftArgs) -> SendEmailResult:
-        draft = await self._read(OriginalArgs(args.id, raw=True))
-        assert draft.raw is not None
-        outcome = await self._send("send_raw", SendRawRequest(draft.raw))
+        """Claim the draft (only one caller wins it), send it, then remove it.
+
+        A draft that was not sent is given back; one that may have been sent keeps
+        its claim, so that no later call sends it again.
+        """
+        self._check_hourly_limit()
+        claimed = await self._write("claim_draft", ClaimDraftArgs(args.id), ClaimedDraft)
+        try:
+            outcome = await self._send("send_raw", SendRawRequest(claimed.raw))
+        except MailError as exc:
+            if not exc.may_have_happened:
+                await self._settle_draft(args.id, sent=False)
+            raise
         notes: list[str] = []
         sent_id, saved = await self._save_to_sent(outcome, notes)
-        try:
-            await self._write(
-                "delete_email", DeleteEmailArgs([args.id], permanent=True), DeleteEmailResult
+        if not await self._settle_draft(args.id, sent=True):
+            notes.append(
+                "The draft could not be removed from Drafts; it is marked as sent there, so "
+                "send_draft will not send it again. Delete it in a mail app."
             )
-        except MailError as exc:
-            notes.append(f"The draft could not be removed from Drafts: {exc.message}")
         return _result(outcome, saved, sent_id, notes)
 
     # -- steps ---------------------------------------------------------------------------
@@ -161,6 +172,14 @@ class Outbox:
             )
             return None, False
         return appended.id, True
+
+    async def _settle_draft(self, draft_id: str, *, sent: bool) -> bool:
+        try:
+            await self._write("settle_draft", SettleDraftArgs(draft_id, sent), SettledDraft)
+        except MailError as exc:
+            log.warning("outbox.draft_not_settled", sent=sent, error=exc.message)
+            return False
+        return True
 
     async def _mark_answered(self, email_id: str, notes: list[str]) -> None:
         try:

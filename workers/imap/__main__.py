@@ -10,10 +10,12 @@ from protocol.fingerprint import FreshnessArgs
 from protocol.settings import ImapSettings
 from protocol.writing import (
     AppendArgs,
+    ClaimDraftArgs,
     DeleteEmailArgs,
     MarkEmailArgs,
     MoveEmailArgs,
     OriginalArgs,
+    SettleDraftArgs,
 )
 from workers.imap import handlers, write_tools
 from workers.imap.diagnose import diagnose
@@ -35,6 +37,8 @@ SPEC: WorkerSpec[ImapSettings, handlers.ImapState] = WorkerSpec(
         "delete_email": Route(DeleteEmailArgs, write_tools.delete_email),
         "fetch_original": Route(OriginalArgs, write_tools.fetch_original),
         "append_message": Route(AppendArgs, write_tools.append_message),
+        "claim_draft": Route(ClaimDraftArgs, write_tools.claim_draft),
+        "settle_draft": Route(SettleDraftArgs, write_tools.settle_draft),
         "check_fresh": Route(FreshnessArgs, handlers.check_fresh),
         "diagnose": Route(DiagnoseArgs, diagnose),
     },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import anyio
@@ -34,6 +34,7 @@ from protocol.settings import ImapSettings
 from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors, server_text
+from workers.imap.folder_locks import FolderLocks
 from workers.imap.ids import EmailId
 from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
 from workers.runtime import CallContext
@@ -49,6 +50,8 @@ class ImapState:
     _delimiter: tuple[str | None] | None = None
     big_inbox: bool = False
     """INBOX held BIG_INBOX messages or more when last seen (see STATUS_HOME)."""
+    locks: FolderLocks = field(default_factory=FolderLocks)
+    """Held by writes that take messages out of a folder (see folder_locks)."""
 
     def delimiter(self, conn: ImapConnection) -> str | None:
         """The server's hierarchy delimiter, asked once per worker (blocking)."""

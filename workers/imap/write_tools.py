@@ -12,6 +12,8 @@ from protocol.errors import NotFound, Refused
 from protocol.writing import (
     AppendArgs,
     Appended,
+    ClaimDraftArgs,
+    ClaimedDraft,
     DeleteEmailArgs,
     DeleteEmailResult,
     MarkEmailArgs,
@@ -20,8 +22,10 @@ from protocol.writing import (
     MoveEmailResult,
     Original,
     OriginalArgs,
+    SettledDraft,
+    SettleDraftArgs,
 )
-from workers.imap import folders, writing
+from workers.imap import drafts, folders, writing
 from workers.imap.handlers import FOLDERS_TAG, ImapState, folder_tag
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
@@ -61,7 +65,8 @@ async def move_email(args: MoveEmailArgs, state: ImapState, ctx: CallContext) ->
         moved, not_moved, notes = writing.move(conn, ids, target, delimiter, _reporter(ctx))
         return MoveEmailResult(moved=moved, not_moved=not_moved, notes=notes)
 
-    return await state.pool.run(run, deadline=ctx.deadline)
+    async with state.locks.hold(*(i.folder for i in ids)):
+        return await state.pool.run(run, deadline=ctx.deadline)
 
 
 async def mark_email(args: MarkEmailArgs, state: ImapState, ctx: CallContext) -> MarkEmailResult:
@@ -113,7 +118,8 @@ async def delete_email(
             deleted=deleted, moved_to_trash=moved_to_trash, not_found=not_found
         )
 
-    return await state.pool.run(run, deadline=ctx.deadline)
+    async with state.locks.hold(*(i.folder for i in ids)):
+        return await state.pool.run(run, deadline=ctx.deadline)
 
 
 async def fetch_original(args: OriginalArgs, state: ImapState, ctx: CallContext) -> Original:
@@ -134,3 +140,27 @@ async def append_message(args: AppendArgs, state: ImapState, ctx: CallContext) -
         return Appended(folder=folders.to_display(raw, state.delimiter(conn)), id=new_id)
 
     return await state.pool.run(run, deadline=ctx.deadline)
+
+
+async def claim_draft(args: ClaimDraftArgs, state: ImapState, ctx: CallContext) -> ClaimedDraft:
+    draft = EmailId.parse(args.id)
+
+    def run(conn: ImapConnection) -> ClaimedDraft:
+        drafts_folder = writing.folder_with_role(conn, "drafts")
+        raw = drafts.claim(conn, draft, drafts_folder, state.delimiter(conn))
+        _touched(ctx, draft.folder)
+        return ClaimedDraft(raw)
+
+    async with state.locks.hold(draft.folder):
+        return await state.pool.run(run, deadline=ctx.deadline)
+
+
+async def settle_draft(args: SettleDraftArgs, state: ImapState, ctx: CallContext) -> SettledDraft:
+    draft = EmailId.parse(args.id)
+
+    def run(conn: ImapConnection) -> SettledDraft:
+        _touched(ctx, draft.folder)
+        return SettledDraft(drafts.settle(conn, draft, args.sent))
+
+    async with state.locks.hold(draft.folder):
+        return await state.pool.run(run, deadline=ctx.deadline)

@@ -1,0 +1,185 @@
+"""Writes that must happen once, under misuse: send_draft given a message that is not a
+draft, send_draft called in parallel or twice, and parallel moves of one message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from tests.imap_client import other_client
+from tests.mail_factory import deliver, message
+from tests.mcp_client import error_text, mcp_session, structured, text_of
+from tests.servers.dovecot import Account, DovecotServer
+from tests.servers.smtp import SmtpServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def call(session: Any, tool: str, **args: Any) -> Any:
+    return structured(await session.call_tool(tool, args))
+
+
+async def emails(session: Any, folder: str = "INBOX") -> list[dict[str, Any]]:
+    return list((await call(session, "search_emails", folder=folder))["emails"])
+
+
+def subjects_in(dovecot: DovecotServer, account: Account, folder: str) -> list[str]:
+    with other_client(dovecot, account) as imap:
+        imap.select_folder(folder, readonly=True)
+        data = imap.fetch(imap.search(), ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
+    return sorted(
+        item[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().partition(":")[2].strip()
+        for item in data.values()
+    )
+
+
+def deliveries(smtp: SmtpServer, subject: str) -> int:
+    return sum(1 for d in smtp.received if f"Subject: {subject}".encode() in d.data)
+
+
+@pytest.mark.parametrize("folder", ["INBOX", "Sent", "Archive"])
+async def test_send_draft_refuses_a_message_outside_drafts_and_keeps_it(
+    folder: str,
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    with other_client(dovecot, account) as imap:
+        if folder == "Archive" and not imap.folder_exists("Archive"):
+            imap.create_folder("Archive")
+        deliver(imap, folder, message("Old news", to="ben@example.test"), flags=("\\Seen",))
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (original,) = await emails(session, folder)
+        text = error_text(await session.call_tool("send_draft", {"id": original["id"]}))
+    assert "Drafts" in text and text.startswith("Nothing was sent"), text
+    assert len(smtp.received) == before
+    assert subjects_in(dovecot, account, folder) == ["Old news"]
+
+
+async def test_send_draft_refuses_a_message_in_drafts_without_the_draft_flag(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "Drafts", message("Filed here", to="ben@example.test"))
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (filed,) = await emails(session, "Drafts")
+        text = error_text(await session.call_tool("send_draft", {"id": filed["id"]}))
+    assert "draft" in text.lower() and text.startswith("Nothing was sent"), text
+    assert len(smtp.received) == before
+    assert subjects_in(dovecot, account, "Drafts") == ["Filed here"]
+
+
+async def test_parallel_send_draft_calls_send_the_draft_exactly_once(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    answers: list[Any] = []
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        draft = await call(
+            session, "create_draft", to=[account.email], subject="Once only", body="x"
+        )
+
+        async def send() -> None:
+            answers.append(await session.call_tool("send_draft", {"id": draft["id"]}))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(send)
+    succeeded = [a for a in answers if not a.is_error]
+    refused = [text_of(a) for a in answers if a.is_error]
+    assert len(succeeded) == 1, [text_of(a) for a in answers]
+    assert deliveries(smtp, "Once only") == 1
+    for text in refused:
+        assert "already" in text and "Sent" in text, text
+    assert subjects_in(dovecot, account, "Drafts") == []
+    assert subjects_in(dovecot, account, "Sent") == ["Once only"]
+
+
+async def test_a_sent_draft_is_removed_even_when_permanent_delete_is_off_and_not_sent_again(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    server_env["MAILBOX_ALLOW_PERMANENT_DELETE"] = "0"
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        draft = await call(
+            session, "create_draft", to=[account.email], subject="Just one", body="x"
+        )
+        sent = await call(session, "send_draft", id=draft["id"])
+        again = error_text(await session.call_tool("send_draft", {"id": draft["id"]}))
+    assert sent["notes"] == [], sent["notes"]
+    assert deliveries(smtp, "Just one") == 1
+    assert "Sent" in again, again
+    assert subjects_in(dovecot, account, "Drafts") == []
+
+
+async def test_parallel_moves_of_one_message_leave_it_in_exactly_one_folder(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    tries = 6
+    with other_client(dovecot, account) as imap:
+        for name in ("Left", "Right"):
+            imap.create_folder(name)
+        for n in range(tries):
+            deliver(imap, "INBOX", message(f"Contested {n}"))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        for summary in await emails(session):
+            answers: list[Any] = []
+
+            async def move(destination: str, email_id: str, into: list[Any]) -> None:
+                args = {"ids": [email_id], "destination": destination}
+                into.append(await session.call_tool("move_email", args))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(move, "Left", summary["id"], answers)
+                tg.start_soon(move, "Right", summary["id"], answers)
+            moved = [structured(a)["moved"] for a in answers]
+            assert sum(len(m) for m in moved) == 1, [text_of(a) for a in answers]
+    left = subjects_in(dovecot, account, "Left")
+    right = subjects_in(dovecot, account, "Right")
+    assert sorted(left + right) == sorted(f"Contested {n}" for n in range(tries))
+    assert subjects_in(dovecot, account, "INBOX") == []
+
+
+async def test_two_servers_sending_one_draft_at_once_send_it_once(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    """Two Claude Desktop windows (two server processes): the claim is decided by the
+    IMAP server, not by a lock inside one process."""
+    answers: list[Any] = []
+    async with (
+        mcp_session(server_env, tmp_path / "one.log") as one,
+        mcp_session(server_env, tmp_path / "two.log") as two,
+    ):
+        draft = await call(one, "create_draft", to=[account.email], subject="Shared", body="x")
+        await emails(two, "Drafts")  # both servers logged in and warm
+
+        async def send(session: Any) -> None:
+            answers.append(await session.call_tool("send_draft", {"id": draft["id"]}))
+
+        async with anyio.create_task_group() as tg:
+            for session in (one, two, one, two):
+                tg.start_soon(send, session)
+    assert sum(1 for a in answers if not a.is_error) == 1, [text_of(a) for a in answers]
+    assert deliveries(smtp, "Shared") == 1
+    assert subjects_in(dovecot, account, "Sent") == ["Shared"]
