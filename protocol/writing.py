@@ -40,6 +40,24 @@ def check_address(value: str, field: str) -> None:
             f"{value!r} in {field} is not one email address; write it as "
             "'name@example.org' or 'Name <name@example.org>', one per list item."
         )
+    check_sendable(pairs[0][1], field)
+
+
+def check_sendable(address: str, field: str) -> None:
+    """Raises ValueError for an address SMTP cannot carry: letters outside ASCII before
+    the @ (that needs SMTPUTF8, which we do not use), or a domain with no IDNA form."""
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise ValueError(
+            f"{address!r} in {field} has letters outside ASCII before the @, which this server "
+            "cannot send to; ask for another address of that person. Nothing was sent."
+        )
+    try:
+        domain.encode("idna")
+    except UnicodeError:
+        raise ValueError(
+            f"The domain of {address!r} in {field} is not a valid international domain name."
+        ) from None
 
 
 class SendEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

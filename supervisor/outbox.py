@@ -78,8 +78,8 @@ class Outbox:
         if len(self._sent_at) >= self._send_limit:
             minutes = max(1, int((3600 - (now - self._sent_at[0])) // 60) + 1)
             raise RateLimited(
-                f"Nothing was sent: {len(self._sent_at)} messages went out in the last hour, the "
-                f"limit set by MAILBOX_SEND_LIMIT_PER_HOUR. The next can go in about {minutes} "
+                f"Nothing was sent: {_messages(len(self._sent_at))} went out in the last hour, "
+                f"the limit set by MAILBOX_SEND_LIMIT_PER_HOUR. The next can go in about {minutes} "
                 "minutes; ask the user before sending more."
             )
 
@@ -146,7 +146,10 @@ class Outbox:
 
     async def _send(self, tool: str, request: msgspec.Struct) -> SendOutcome:
         self._check_hourly_limit()
-        self._sent_at.append(self._clock())  # counted even if its outcome is unknown
+        # The slot is booked before sending, so that parallel sends cannot pass the limit
+        # together, and given back when nothing reached the server's DATA phase.
+        stamp = self._clock()
+        self._sent_at.append(stamp)
         try:
             outcome, _ = await self._workers["smtp"].call(
                 tool, request, SendOutcome, timeout=self._timeout, idempotent=False
@@ -155,6 +158,10 @@ class Outbox:
             # The worker died or went silent after the request left: it may have sent.
             log.warning("outbox.outcome_unknown", error=exc.message)
             raise Unavailable(MAY_HAVE_BEEN_SENT, may_have_happened=True) from None
+        except MailError as exc:
+            if not exc.may_have_happened and stamp in self._sent_at:
+                self._sent_at.remove(stamp)
+            raise
         log.info("outbox.sent", message_id=outcome.message_id, accepted=len(outcome.accepted))
         return outcome
 
@@ -201,6 +208,10 @@ class Outbox:
                 self._cache.invalidate_prefix(IMAP_TAG_PREFIX)
             else:
                 self._cache.invalidate(*frame.tags)
+
+
+def _messages(count: int) -> str:
+    return "1 message" if count == 1 else f"{count} messages"
 
 
 def _result(

@@ -11,7 +11,9 @@ import binascii
 import codecs
 import quopri
 from datetime import datetime
+from email.errors import HeaderParseError, InvalidHeaderDefect
 from email.header import decode_header, make_header
+from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
@@ -150,11 +152,22 @@ def decode_words(value: Any) -> str:
     return " ".join(decoded.split())
 
 
+_SPECIALS = frozenset('()[]:;@\\,."')
+
+
 def format_address(name: str, address: str) -> str:
-    name = name.replace('"', "").strip()
-    if name and address:
-        return f"{name} <{address}>"
-    return address or name
+    """'Name <address>', the name quoted where RFC 5322 needs it ("Berg, Anna" <a@b>), so
+    that what the model reads it can pass back to send_email as one address.
+
+    Angle brackets in a name become look-alikes: a name is for reading, and one
+    holding '<' could be read as a second address.
+    """
+    name = " ".join(name.split()).replace("<", "\u2039").replace(">", "\u203a")
+    if not (name and address):
+        return address or name
+    if any(c in _SPECIALS for c in name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
 
 
 def envelope_addresses(addresses: Any) -> list[str]:
@@ -168,13 +181,48 @@ def envelope_addresses(addresses: Any) -> list[str]:
     return result
 
 
-def header_addresses(values: list[str]) -> list[str]:
-    """Address headers (already unfolded) to 'Name <address>' strings."""
+_HEADERS = HeaderRegistry()
+_UNPARSABLE = (
+    RecursionError,  # nested comments of a hostile header
+    ValueError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    LookupError,
+    AssertionError,
+    HeaderParseError,
+)
+
+
+def _lenient_addresses(value: str) -> list[tuple[str, str]]:
     try:
-        pairs = getaddresses([decode_words(v) for v in values])
-    except (ValueError, RecursionError, IndexError):
-        return [decode_words(v) for v in values if v.strip()]
-    return [format_address(name, addr) for name, addr in pairs if name or addr]
+        return [(decode_words(n), a) for n, a in getaddresses([value]) if "@" in a]
+    except _UNPARSABLE:
+        return []
+
+
+def header_addresses(values: list[str]) -> list[str]:
+    """Address headers (already unfolded) to 'Name <address>' strings.
+
+    Parsed before encoded words are decoded (the email package's header
+    registry does both in the right order), so a comma inside a name, quoted or
+    encoded, never splits one address into two.
+    """
+    found: list[str] = []
+    for value in values:
+        try:
+            header = _HEADERS("to", value)
+            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
+            if any(isinstance(d, InvalidHeaderDefect) for d in header.defects):
+                # The registry gives up at the first broken entry; the lenient parser
+                # still finds the addresses after it.
+                pairs = _lenient_addresses(value) or pairs
+        except _UNPARSABLE:
+            pairs = _lenient_addresses(value) or (
+                [("", decode_words(value))] if value.strip() else []
+            )
+        found += [format_address(name, addr) for name, addr in pairs if name or addr]
+    return found
 
 
 def header_date(value: str | None) -> str | None:

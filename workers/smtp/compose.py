@@ -19,7 +19,7 @@ from pathlib import Path
 
 from protocol.errors import InvalidArgument, Refused
 from protocol.settings import SmtpSettings
-from protocol.writing import ComposeRequest, Original, SendEmailArgs
+from protocol.writing import ComposeRequest, Original, SendEmailArgs, check_sendable
 
 _PREFIX = re.compile(r"^\s*((re|aw|sv|antw|fwd?|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
@@ -69,7 +69,13 @@ def header_addresses(items: list[str]) -> list[Address]:
         name, address = pairs[0]
         local, _, domain = address.rpartition("@")
         try:
-            found.append(Address(display_name=name.strip(), username=local, domain=domain))
+            check_sendable(address, "the recipients")
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+        try:
+            found.append(
+                Address(display_name=name.strip(), username=local, domain=ascii_domain(domain))
+            )
         except (ValueError, IndexError, AttributeError):
             raise InvalidArgument(
                 f"{item!r} could not be written as an address; give it without a display name."
@@ -100,13 +106,30 @@ def without_bcc(raw: bytes) -> bytes:
     return b"\r\n".join(kept) + sep + body
 
 
+def ascii_domain(domain: str) -> str:
+    """The domain as SMTP and every server can carry it: IDNA ('exämple.de' becomes
+    'xn--exmple-cua.de'). Raises InvalidArgument for one that has no such form."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidArgument(
+            f"The domain {domain!r} is not a valid international domain name; check the address."
+        ) from None
+
+
 def _recipients(
     args: SendEmailArgs, original: Original | None, me: str
 ) -> tuple[list[str], list[str]]:
     to, cc = list(args.to), list(args.cc)
     if args.reply_to_id and original is not None:
         if not to:
-            to = list(original.reply_to or original.from_)
+            # A reply to one's own message goes where that message went, as mail clients do.
+            mine = bool(original.from_) and all(
+                _address(a).lower() == _address(me).lower() for a in original.from_
+            )
+            to = list(original.to if mine and original.to else original.reply_to or original.from_)
         if args.reply_all:
             taken = {_address(a).lower() for a in [*to, *cc, me]}
             for address in [*original.from_, *original.to, *original.cc]:

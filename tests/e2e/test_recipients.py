@@ -1,0 +1,160 @@
+"""Who a message goes to, as an agent would get it wrong: display names with commas,
+replies to one's own mail, non-ASCII addresses, and the hourly limit's count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.imap_client import other_client
+from tests.mail_factory import deliver, message
+from tests.mcp_client import error_text, mcp_session, structured
+from tests.servers.dovecot import Account, DovecotServer
+from tests.servers.smtp import SmtpServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def call(session: Any, tool: str, **args: Any) -> Any:
+    return structured(await session.call_tool(tool, args))
+
+
+async def only_email(session: Any, folder: str = "INBOX") -> dict[str, Any]:
+    (found,) = (await call(session, "search_emails", folder=folder))["emails"]
+    return dict(found)
+
+
+async def test_reply_all_keeps_recipients_whose_names_contain_a_comma(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(
+            imap,
+            "INBOX",
+            message(
+                "Plans",
+                sender='"Dave, Jr." <dave@example.test>',
+                to=f'"Berg, Anna" <anna@example.test>, Me <{account.email}>',
+                cc='"Smith, Carol" <carol@example.test>',
+            ),
+        )
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        original = await call(session, "get_email", id=(await only_email(session))["id"])
+        await call(
+            session,
+            "send_email",
+            reply_to_id=original["id"],
+            reply_all=True,
+            body="Count me in.",
+        )
+    (reply,) = smtp.received[before:]
+    assert sorted(reply.rcpt_tos) == [
+        "anna@example.test",
+        "carol@example.test",
+        "dave@example.test",
+    ]
+    assert original["from"] == '"Dave, Jr." <dave@example.test>'
+    assert '"Berg, Anna" <anna@example.test>' in original["to"]
+
+
+async def test_an_address_with_a_comma_in_its_name_as_get_email_shows_it_can_be_sent_to(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Hi", sender=f'"Last, First" <{account.email}>'))
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        summary = await only_email(session)
+        read = await call(session, "get_email", id=summary["id"])
+        await call(session, "send_email", to=[read["from"], summary["from"]], body="x")
+    (sent,) = smtp.received[before:]
+    assert sent.rcpt_tos == [account.email]
+    assert summary["from"] == read["from"] == f'"Last, First" <{account.email}>'
+
+
+async def test_a_reply_to_ones_own_sent_message_goes_to_its_recipients(
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+    smtp: SmtpServer,
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(
+            imap,
+            "Sent",
+            message(
+                "Checking in",
+                sender=f"Me <{account.email}>",
+                to="Ben <ben@example.test>",
+                cc="Cleo <cleo@example.test>",
+            ),
+        )
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        mine = await only_email(session, "Sent")
+        await call(session, "send_email", reply_to_id=mine["id"], body="Any news?")
+        await call(session, "send_email", reply_to_id=mine["id"], reply_all=True, body="All?")
+    reply, reply_all = smtp.received[before:]
+    assert reply.rcpt_tos == ["ben@example.test"]
+    assert sorted(reply_all.rcpt_tos) == ["ben@example.test", "cleo@example.test"]
+
+
+async def test_a_non_ascii_domain_is_sent_to_in_its_ascii_form(
+    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer
+) -> None:
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        sent = await call(session, "send_email", to=["Jürgen <juergen@exämple.de>"], body="x")
+    assert sent["accepted"] == ["juergen@xn--exmple-cua.de"]
+    assert smtp.received[before].rcpt_tos == ["juergen@xn--exmple-cua.de"]
+
+
+async def test_a_non_ascii_mailbox_name_is_refused_before_anything_is_sent(
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+) -> None:
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        text = error_text(
+            await session.call_tool(
+                "send_email", {"to": [account.email], "cc": ["jürgen@exämple.de"], "body": "x"}
+            )
+        )
+        draft = error_text(
+            await session.call_tool("create_draft", {"to": ["zoë@example.test"], "body": "x"})
+        )
+    assert "jürgen@exämple.de" in text and "unexpectedly" not in text, text
+    assert "zoë@example.test" in draft
+    assert len(smtp.received) == before
+
+
+async def test_the_hourly_limit_counts_only_messages_that_were_handed_over(
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+) -> None:
+    server_env["MAILBOX_SEND_LIMIT_PER_HOUR"] = "2"
+    server_env["MAILBOX_SEND_ALLOW"] = account.email
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        for _ in range(3):
+            refused = error_text(
+                await session.call_tool("send_email", {"to": ["eve@evil.example"], "body": "x"})
+            )
+            assert "MAILBOX_SEND_ALLOW" in refused
+        for n in (1, 2):
+            await call(session, "send_email", to=[account.email], subject=f"N{n}", body="x")
+        third = error_text(
+            await session.call_tool("send_email", {"to": [account.email], "body": "x"})
+        )
+    assert len(smtp.received) == before + 2
+    assert "2 messages" in third and "MAILBOX_SEND_LIMIT_PER_HOUR" in third, third
