@@ -51,7 +51,15 @@ class AttachmentContent(msgspec.Struct, frozen=True):
     part: str
     filename: str | None
     content_type: str
-    size: Annotated[int, msgspec.Meta(description="Bytes after decoding (saved) or as sent.")]
+    size: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Size in bytes once decoded; exact unless size_estimated (a very large "
+                "text attachment read only in part)."
+            )
+        ),
+    ]
     text: Annotated[
         str | None, msgspec.Meta(description="The text of a text-like attachment, this page.")
     ] = None
@@ -64,3 +72,6 @@ class AttachmentContent(msgspec.Struct, frozen=True):
         str | None, msgspec.Meta(description="Where the file was saved, if it was.")
     ] = None
     notes: list[str] = []
+    size_estimated: Annotated[
+        bool, msgspec.Meta(description="size is estimated from the encoded size.")
+    ] = False

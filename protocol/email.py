@@ -215,7 +215,33 @@ class Attachment(msgspec.Struct, frozen=True):
     part: Annotated[str, msgspec.Meta(description="Pass to get_attachment.")]
     filename: str | None
     content_type: str
-    size: Annotated[int, msgspec.Meta(description="Approximate size in bytes.")]
+    size: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Size in bytes once decoded, as get_attachment saves it; an estimate when "
+                "size_estimated is true (get_attachment gives the exact size)."
+            )
+        ),
+    ]
+    size_estimated: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "size is estimated from the encoded size (base64: within about 1%; "
+                "quoted-printable: an upper bound)."
+            )
+        ),
+    ] = False
+    inside: Annotated[
+        str | None,
+        msgspec.Meta(
+            description=(
+                "For a file inside an attached email: that email's part. Null for the "
+                "message's own attachments."
+            )
+        ),
+    ] = None
 
 
 class Invitation(msgspec.Struct, frozen=True):

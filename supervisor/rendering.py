@@ -133,7 +133,11 @@ def render_email(result: email.Email) -> str:
     ]
     for a in result.attachments:
         name = plain(a.filename or "(no name)")
-        head.append(f"Attachment part {a.part}: {name} ({plain(a.content_type)}, {a.size} bytes)")
+        inside = f"; inside the attached email, part {a.inside}" if a.inside else ""
+        head.append(
+            f"Attachment part {a.part}: {name} "
+            f"({plain(a.content_type)}, {_size(a.size, a.size_estimated)}{inside})"
+        )
     head += _notes(result.notes)
     body = fence(result.from_, f"Subject: {result.subject}\n\n{result.body}")
     tail = ""
@@ -141,6 +145,15 @@ def render_email(result: email.Email) -> str:
         end = result.offset + len(result.body)
         tail = f"\n[Body truncated: characters {result.offset}-{end} of {result.body_chars}; call again with offset={end} for more.]"
     return "\n".join(head) + "\n\n" + body + tail
+
+
+def _size(size: int, estimated: bool) -> str:
+    """Bytes; an estimate rounded to three figures and said to be one."""
+    if size == 1:
+        return "about 1 byte" if estimated else "1 byte"
+    if not estimated:
+        return f"{size} bytes"
+    return f"about {round(size, min(0, 3 - len(str(size)))):,} bytes"
 
 
 def render_thread(result: conversation.EmailThread) -> str:
@@ -161,7 +174,7 @@ def render_attachment(result: attachment.AttachmentContent) -> str:
     name = plain(result.filename or "(no name)")
     head = [
         f"Attachment part {result.part} of {plain(result.id)}: {name} "
-        f"({plain(result.content_type)}, {result.size} bytes)"
+        f"({plain(result.content_type)}, {_size(result.size, result.size_estimated)})"
     ]
     head += _notes(result.notes)
     if result.path is not None:

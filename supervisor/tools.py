@@ -158,7 +158,8 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         description=(
             "Read one message by the 'id' that search_emails returned: sender, recipients, "
             "subject, date, the text body (HTML converted to text, links kept) and the list "
-            "of attachments (their 'part' goes to get_attachment). Long bodies come in pages: "
+            "of attachments, files inside attached emails included (their 'part' goes to "
+            "get_attachment). Long bodies come in pages: "
             "if 'truncated' is true, call again with 'offset'. Reading does not mark the "
             "message as read unless 'mark_read' is true."
         ),

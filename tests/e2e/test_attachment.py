@@ -11,7 +11,7 @@ import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = pytest.mark.anyio
@@ -149,3 +149,67 @@ async def test_an_unknown_part_gets_a_clear_error(
         malformed = await session.call_tool("get_attachment", {"id": email["id"], "part": "../1"})
     assert missing.is_error and "no part 7" in error_text(missing)
     assert malformed.is_error and "part must be a part number" in error_text(malformed)
+
+
+async def test_get_email_gives_the_decoded_size_of_an_attachment_and_says_it_is_an_estimate(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    payload = os.urandom(300_000)
+    with other_client(dovecot, account) as imap:
+        deliver(
+            imap, "INBOX", message("Report", attachment=("report.pdf", payload, "application/pdf"))
+        )
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (summary,) = structured(await session.call_tool("search_emails", {}))["emails"]
+        read = await session.call_tool("get_email", {"id": summary["id"]})
+        (listed,) = structured(read)["attachments"]
+        saved = await fetch(session, id=summary["id"], part=listed["part"])
+    assert saved["size"] == len(payload)  # get_attachment: exact, after decoding
+    assert abs(listed["size"] - len(payload)) <= len(payload) // 100  # base64 was 410,000
+    assert listed["size_estimated"] is True
+    assert "about 300,000 bytes" in text_of(read)
+
+
+def _with_file(subject: str, name: str, data: bytes) -> EmailMessage:
+    return message(subject, attachment=(name, data, "application/octet-stream"))
+
+
+async def test_files_inside_attached_emails_are_listed_with_part_numbers_get_attachment_fetches(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    offer, deep = os.urandom(5000), os.urandom(700)
+    middle = message("Middle", body="See the one below.")
+    middle.add_attachment(_with_file("Deepest", "deep.bin", deep))  # middle: 1 text, 2 message
+    outer = message("Fwd: two", body="See below.")
+    outer.add_attachment(_with_file("Original offer", "offer.bin", offer))  # part 2
+    outer.add_attachment(middle)  # part 3
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", outer)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        listed = {a["part"]: a for a in email["attachments"]}
+        got_offer = await fetch(session, id=email["id"], part="2.2")
+        got_deep = await fetch(session, id=email["id"], part="3.2.2")
+        as_text = await fetch(session, id=email["id"], part="2")
+    assert sorted(listed) == ["2", "2.2", "3", "3.2", "3.2.2"]
+    assert (listed["2.2"]["filename"], listed["2.2"]["inside"]) == ("offer.bin", "2")
+    assert (listed["3.2.2"]["filename"], listed["3.2.2"]["inside"]) == ("deep.bin", "3.2")
+    assert listed["2"]["inside"] is None and listed["3.2"]["inside"] == "3"
+    assert Path(got_offer["path"]).read_bytes() == offer
+    assert Path(got_deep["path"]).read_bytes() == deep
+    assert "offer.bin (part 2.2)" in as_text["text"]
+
+
+async def test_an_attached_email_without_a_date_says_so_in_words(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    inner = message("Undated", body="No date here.")
+    del inner["Date"]
+    outer = message("Fwd: undated", body="See below.")
+    outer.add_attachment(inner)
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", outer)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        email = await first_email(session)
+        text = await fetch(session, id=email["id"], part=email["attachments"][0]["part"])
+    assert "Date: unknown" in text["text"] and "None" not in text["text"]

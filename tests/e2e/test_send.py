@@ -168,11 +168,15 @@ async def test_a_forward_carries_the_original_with_its_attachment(
         await call(session, "send_email", forward_id=original["id"], to=[account.email], body="FYI")
         (forwarded,) = await emails(session)
         read = await call(session, "get_email", id=forwarded["id"])
-        (attached,) = read["attachments"]
+        attached, pdf = read["attachments"]
         inner = await call(session, "get_attachment", id=forwarded["id"], part=attached["part"])
+        saved = await call(session, "get_attachment", id=forwarded["id"], part=pdf["part"])
     assert read["subject"] == "Fwd: Offer" and read["body"] == "FYI"
     assert attached["content_type"] == "message/rfc822"
-    assert "See attached." in inner["text"] and "[Attached: offer.pdf]" in inner["text"]
+    assert (pdf["filename"], pdf["inside"]) == ("offer.pdf", attached["part"])
+    assert Path(saved["path"]).read_bytes() == payload
+    assert "See attached." in inner["text"]
+    assert f"[Attached: offer.pdf (part {pdf['part']})]" in inner["text"]
 
 
 @pytest.mark.parametrize(

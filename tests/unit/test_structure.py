@@ -126,3 +126,35 @@ def test_encoded_word_file_names_are_decoded_as_the_sender_wrote_them() -> None:
     (part,) = list(walk(structure(doc)))
     # Shown as written; workers.files makes it safe when it is saved.
     assert part.filename == "../../etc/passwdä.zip"
+
+
+def attached_email(body: tuple[object, ...]) -> tuple[object, ...]:
+    """A message/rfc822 part as Dovecot describes it: envelope, then the inner body raw."""
+    envelope = (None, b"Inner", None, None, None, None, None, None, None, b"<i@x>")
+    return (b"message", b"rfc822", None, None, None, b"7bit", 900, envelope, body, 20, None)
+
+
+def test_parts_inside_attached_emails_follow_them_numbered_as_imap_does() -> None:
+    multipart = (PLAIN, PDF, b"mixed", (b"boundary", b"d"), None, None, None)
+    outer = structure(
+        (PLAIN, attached_email(multipart), attached_email(PLAIN), b"mixed", (b"boundary", b"e"))
+    )
+    assert [p.number for p in walk(outer)] == ["1", "2", "3"]  # the message's own parts
+    inner = list(walk(outer, into_messages=True))
+    assert [(p.number, p.content_type, p.enclosed_in) for p in inner] == [
+        ("1", "text/plain", None),
+        ("2", "message/rfc822", None),
+        ("2.1", "text/plain", "2"),
+        ("2.2", "application/pdf", "2"),
+        ("3", "message/rfc822", None),
+        ("3.1", "text/plain", "3"),  # a single-part body is part 1 of its email
+    ]
+    assert [p.number for p in attachments(inner)] == ["2", "2.2", "3"]
+
+
+def test_a_base64_part_s_decoded_size_is_estimated_and_says_so() -> None:
+    big = tuple(410_528 if i == 6 else field for i, field in enumerate(PDF))  # 300,000 bytes
+    (pdf,) = list(walk(structure(big)))
+    assert pdf.size_estimated and abs(pdf.decoded_size - 300_000) < 300
+    (plain,) = list(walk(structure(PLAIN)))
+    assert not plain.size_estimated and plain.decoded_size == 39

@@ -8,7 +8,7 @@ as it arrives, so a 30 MB attachment never sits in memory whole.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
@@ -29,7 +29,7 @@ from workers.imap.html_text import html_to_text
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
 from workers.imap.reading import MAX_TEXT_PART_BYTES, section_bytes
-from workers.imap.structure import Part, walk
+from workers.imap.structure import MAX_DEPTH, Part, walk
 from workers.imap.transfer import decoder_for
 
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -66,7 +66,7 @@ def find_part(conn: ImapConnection, email_id: EmailId, display: str, number: str
         raise NotFound(
             f"That email is no longer in {display} (it was moved or deleted); search again."
         )
-    for part in walk(item.get(b"BODYSTRUCTURE")):
+    for part in walk(item.get(b"BODYSTRUCTURE"), into_messages=True):
         if part.number == number:
             return part
     raise NotFound(
@@ -93,7 +93,8 @@ def _as_text(
 ) -> AttachmentContent:
     notes = []
     section = f"BODY.PEEK[{part.number}]"
-    if part.size > MAX_TEXT_PART_BYTES:
+    partial = part.size > MAX_TEXT_PART_BYTES
+    if partial:
         section += f"<0.{MAX_TEXT_PART_BYTES}>"
         notes.append(
             "The attachment is very large; only its first 8 MB were read. Save it to read all of it."
@@ -107,7 +108,7 @@ def _as_text(
     if not clean:
         notes.append(f"The attachment was damaged ({part.encoding}); what could be read is shown.")
     if part.maintype == "message":
-        text = render_message(data)
+        text = render_message(data, part.number)
     elif part.subtype == "html":
         text = html_to_text(decode_text(data, part.charset))
     else:
@@ -117,7 +118,9 @@ def _as_text(
         part=part.number,
         filename=part.filename,
         content_type=part.content_type,
-        size=len(data),
+        # Read in part: only the encoded size tells how large the whole is.
+        size=part.decoded_size if partial else len(data),
+        size_estimated=partial and part.size_estimated,
         text=text[args.offset : args.offset + args.max_chars],
         text_chars=len(text),
         offset=args.offset,
@@ -126,34 +129,36 @@ def _as_text(
     )
 
 
-def render_message(raw: bytes) -> str:
-    """An attached email as its main headers and its text."""
+def render_message(raw: bytes, number: str) -> str:
+    """An attached email (part ``number``) as its main headers and its text; the files
+    it carries are named with the part numbers that fetch them."""
     try:
         inner = BytesParser(policy=compat32).parsebytes(raw)
         head = parse_header_block(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
     except (RecursionError, ValueError, IndexError, TypeError, LookupError):
         return raw.decode("utf-8", "replace")
     lines = [
-        f"From: {', '.join(header_addresses(head.get_all('From', [])))}",
-        f"To: {', '.join(header_addresses(head.get_all('To', []))[:50])}",
-        f"Date: {header_date(head.get('Date'))}",
+        f"From: {', '.join(header_addresses(head.get_all('From', []))) or 'unknown'}",
+        f"To: {', '.join(header_addresses(head.get_all('To', []))[:50]) or 'none'}",
+        f"Date: {header_date(head.get('Date')) or 'unknown'}",
         f"Subject: {decode_words(head.get('Subject', ''))}",
         "",
-        _message_text(inner),
+        _message_text(inner, number),
     ]
     return "\n".join(lines).strip()
 
 
-def _message_text(message: Message) -> str:
+def _message_text(message: Message, number: str) -> str:
     plain: list[str] = []
     html: list[str] = []
     files: list[str] = []
-    for index, leaf in enumerate(message.walk()):
-        if index > 500 or leaf.is_multipart():
-            continue
+    for index, (part, leaf) in enumerate(_numbered(message, number)):
+        if index > 500:
+            break
         name = leaf.get_filename()
-        if name or leaf.get_content_disposition() == "attachment":
-            files.append(decode_words(name or leaf.get_content_type()))
+        attached = leaf.get_content_disposition() == "attachment"
+        if name or attached or leaf.get_content_maintype() == "message":
+            files.append(f"{decode_words(name or leaf.get_content_type())} (part {part})")
             continue
         if leaf.get_content_maintype() != "text":
             continue
@@ -165,6 +170,28 @@ def _message_text(message: Message) -> str:
     if files:
         body += "\n\n[Attached: " + ", ".join(files) + "]"
     return body.replace("\r\n", "\n")
+
+
+def _numbered(message: Message, number: str) -> Iterator[tuple[str, Message]]:
+    """The leaves of an attached email (part ``number``) with their IMAP part numbers:
+    its parts are number.1, number.2, ...; a single-part body is number.1. An email
+    attached inside it is one leaf, as get_email lists it."""
+    if not message.is_multipart():
+        return iter([(f"{number}.1", message)])
+    return _children(message, number, 0)
+
+
+def _children(message: Message, number: str, depth: int) -> Iterator[tuple[str, Message]]:
+    if depth > MAX_DEPTH:
+        return
+    payload = message.get_payload()
+    for index, child in enumerate(payload if isinstance(payload, list) else [], start=1):
+        if not isinstance(child, Message):
+            continue
+        if child.is_multipart() and child.get_content_maintype() == "multipart":
+            yield from _children(child, f"{number}.{index}", depth + 1)
+        else:
+            yield f"{number}.{index}", child
 
 
 def _default_name(part: Part) -> str:

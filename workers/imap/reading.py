@@ -71,7 +71,8 @@ def read_email(
         )
     notes: list[str] = []
     headers = _parse_headers(item.get(b"BODY[HEADER]") or b"", notes)
-    parts = list(walk(item.get(b"BODYSTRUCTURE")))
+    structure = item.get(b"BODYSTRUCTURE")
+    parts = list(walk(structure))
     readable, calendars = text_parts(parts), calendar_parts(parts)[:MAX_INVITATION_PARTS]
     sections = _fetch_sections(conn, uid, readable + calendars, notes)
     body = "\n\n".join(
@@ -118,8 +119,16 @@ def read_email(
         offset=args.offset,
         truncated=args.offset + args.max_chars < len(body),
         attachments=[
-            Attachment(p.number, p.filename, p.content_type, p.size)
-            for p in attachments(parts)
+            Attachment(
+                p.number,
+                p.filename,
+                p.content_type,
+                p.decoded_size,
+                size_estimated=p.size_estimated,
+                inside=p.enclosed_in,
+            )
+            # Files inside attached emails too, by the numbers get_attachment fetches.
+            for p in attachments(list(walk(structure, into_messages=True)))
             if not is_signature(p)
         ],
         signed=security.signed,

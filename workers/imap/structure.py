@@ -1,7 +1,9 @@
 """Reading IMAP BODYSTRUCTURE: which part holds the text, which are attachments.
 
 Working from the structure lets get_email fetch only the text parts, never the
-attachment bodies. Part numbers follow RFC 3501 section 6.4.5.
+attachment bodies. Part numbers follow RFC 3501 section 6.4.5: the parts of an
+attached email (message/rfc822, part 2 say) are 2.1, 2.2, ..., or 2.1 alone when
+its body is a single part.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ MAX_DEPTH = 40
 
 @dataclass(frozen=True)
 class Part:
-    """One leaf of the MIME tree (message/rfc822 counts as a leaf: it is an attachment)."""
+    """One leaf of the MIME tree (message/rfc822 counts as a leaf: it is an attachment,
+    and its own parts, when asked for, follow it with ``enclosed_in`` set)."""
 
     number: str
     maintype: str
@@ -30,10 +33,34 @@ class Part:
     disposition: str | None
     filename: str | None
     in_alternative: bool
+    enclosed_in: str | None = None
+    """The number of the attached email this part is inside; None for the message's own."""
 
     @property
     def content_type(self) -> str:
         return f"{self.maintype}/{self.subtype}"
+
+    @property
+    def size_estimated(self) -> bool:
+        """Whether ``decoded_size`` is an estimate (the transfer encoding changes the size)."""
+        return self.encoding in ("base64", "quoted-printable")
+
+    @property
+    def decoded_size(self) -> int:
+        """Bytes once the transfer encoding is undone, from the encoded size IMAP gives.
+
+        base64 is estimated as lines of 76 characters and a CRLF (78 bytes) holding
+        57 bytes each: within a fraction of a percent for what mail software writes.
+        quoted-printable shrinks by an amount only the content knows: the encoded size
+        is the upper bound given. Other encodings leave the bytes as they are.
+        """
+        if self.encoding == "base64":
+            return self.size * 57 // 78
+        return self.size
+
+    @property
+    def is_message(self) -> bool:
+        return self.maintype == "message" and self.subtype in ("rfc822", "global")
 
     @property
     def charset(self) -> str | None:
@@ -106,22 +133,68 @@ def _decode_pieces(pieces: list[tuple[str, bool]]) -> str:
 
 
 def walk(
-    body: Any, prefix: str = "", depth: int = 0, in_alternative: bool = False
+    body: Any,
+    prefix: str = "",
+    depth: int = 0,
+    in_alternative: bool = False,
+    *,
+    into_messages: bool = False,
+    enclosed_in: str | None = None,
 ) -> Iterator[Part]:
-    """Every leaf part of an imapclient BODYSTRUCTURE, with its part number."""
+    """Every leaf part of an imapclient BODYSTRUCTURE, with its part number.
+
+    An attached email is one leaf; with ``into_messages`` its own parts follow it,
+    numbered as IMAP numbers them, so each can be fetched by that number.
+    """
     if depth > MAX_DEPTH or not isinstance(body, tuple | list) or not body:
         return
-    if isinstance(body[0], list):  # imapclient's multipart: ([children], subtype, params, ...)
-        children = [child for child in body[0] if isinstance(child, tuple | list)]
-        subtype = to_str(body[1]).lower() if len(body) > 1 else "mixed"
+    split = _multipart(body)
+    if split is not None:
+        children, subtype = split
         for index, child in enumerate(children, start=1):
             number = f"{prefix}.{index}" if prefix else str(index)
-            yield from walk(child, number, depth + 1, in_alternative or subtype == "alternative")
+            yield from walk(
+                child,
+                number,
+                depth + 1,
+                in_alternative or subtype == "alternative",
+                into_messages=into_messages,
+                enclosed_in=enclosed_in,
+            )
         return
-    yield _leaf(body, prefix or "1", in_alternative)
+    # A single-part body is part 1 of the message, or of the attached email it is in.
+    if not prefix:
+        number = "1"
+    elif prefix == enclosed_in:
+        number = f"{prefix}.1"
+    else:
+        number = prefix
+    part = _leaf(body, number, in_alternative, enclosed_in)
+    yield part
+    if into_messages and part.is_message and len(body) > 8:
+        # message/rfc822: (type, subtype, params, id, description, encoding, size,
+        # envelope, body, lines, ...); the body's parts are numbered under this part.
+        yield from walk(body[8], number, depth + 1, into_messages=True, enclosed_in=number)
 
 
-def _leaf(body: Any, number: str, in_alternative: bool) -> Part:
+def _multipart(body: Any) -> tuple[list[Any], str] | None:
+    """The children and subtype of a multipart body, or None for a single part.
+
+    imapclient nests the top-level children in a list (([children], subtype, ...));
+    inside an attached email they stay a flat run of tuples ((child), (child), subtype, ...).
+    """
+    if isinstance(body[0], list):
+        children, rest = list(body[0]), list(body[1:])
+    elif isinstance(body[0], tuple):
+        count = next((i for i, f in enumerate(body) if not isinstance(f, tuple | list)), len(body))
+        children, rest = list(body[:count]), list(body[count:])
+    else:
+        return None
+    subtype = to_str(rest[0]).lower() if rest else "mixed"
+    return [child for child in children if isinstance(child, tuple | list)], subtype
+
+
+def _leaf(body: Any, number: str, in_alternative: bool, enclosed_in: str | None = None) -> Part:
     fields = list(body)
     maintype = to_str(fields[0]).lower() or "application"
     subtype = to_str(fields[1]).lower() if len(fields) > 1 else "octet-stream"
@@ -151,6 +224,7 @@ def _leaf(body: Any, number: str, in_alternative: bool) -> Part:
         disposition=disposition,
         filename=_filename(params, disposition_params),
         in_alternative=in_alternative,
+        enclosed_in=enclosed_in,
     )
 
 
