@@ -158,3 +158,13 @@ def test_a_base64_part_s_decoded_size_is_estimated_and_says_so() -> None:
     assert pdf.size_estimated and abs(pdf.decoded_size - 300_000) < 300
     (plain,) = list(walk(structure(PLAIN)))
     assert not plain.size_estimated and plain.decoded_size == 39
+
+
+def test_an_attached_email_described_without_an_envelope_is_one_part_and_nothing_more() -> None:
+    flat = (b"message", b"global", None, None, None, b"8bit", 900, None)
+    flat += ((b"attachment", (b"filename", b"m.eml")), None, None)
+    parts = list(walk(structure((PLAIN, flat, b"mixed", (b"boundary", b"f"))), into_messages=True))
+    assert [(p.number, p.content_type) for p in parts] == [
+        ("1", "text/plain"),
+        ("2", "message/global"),
+    ]

@@ -171,9 +171,16 @@ def walk(
         number = prefix
     part = _leaf(body, number, in_alternative, enclosed_in)
     yield part
-    if into_messages and part.is_message and len(body) > 8:
-        # message/rfc822: (type, subtype, params, id, description, encoding, size,
-        # envelope, body, lines, ...); the body's parts are numbered under this part.
+    # message/rfc822: (type, subtype, params, id, description, encoding, size, envelope,
+    # body, lines, ...); the body's parts are numbered under this part. A server that
+    # describes the part as a plain one (no envelope) has no parts to offer.
+    if (
+        into_messages
+        and part.is_message
+        and len(body) > 8
+        and isinstance(body[7], tuple | list)
+        and isinstance(body[8], tuple | list)
+    ):
         yield from walk(body[8], number, depth + 1, into_messages=True, enclosed_in=number)
 
 
