@@ -23,8 +23,12 @@ def render_folders(result: email.GetFoldersResult) -> str:
         if not folder.selectable:
             lines.append(f"{plain(folder.name)}{role} (container only)")
             continue
+        if folder.messages is None:  # the server gave no count for it
+            lines.append(f"{plain(folder.name)}{role}: message count unknown")
+            continue
         count = "1 message" if folder.messages == 1 else f"{folder.messages} messages"
-        lines.append(f"{plain(folder.name)}{role}: {count}, {folder.unseen} unread")
+        unread = "unread count unknown" if folder.unseen is None else f"{folder.unseen} unread"
+        lines.append(f"{plain(folder.name)}{role}: {count}, {unread}")
     return f"{len(result.folders)} folders:\n" + "\n".join(lines)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from protocol.calendar import Event, EventsResult
-from protocol.email import Email, EmailSummary, SearchEmailsResult
+from protocol.email import Email, EmailSummary, Folder, GetFoldersResult, SearchEmailsResult
 from protocol.writing import DraftResult, SendEmailResult
 from supervisor.rendering import (
     _unfenced,
@@ -11,6 +11,7 @@ from supervisor.rendering import (
     render_draft,
     render_email,
     render_events,
+    render_folders,
     render_search,
     render_sent,
 )
@@ -142,3 +143,17 @@ def test_a_sent_copy_or_a_draft_without_an_id_is_said_in_words() -> None:
     draft = render_draft(DraftResult(id=None, message_id="<m@x>", folder="Drafts"))
     assert "None" not in sent + draft
     assert "A copy is in Sent." in sent and "search Drafts for its id" in draft
+
+
+def test_a_folder_whose_counts_the_server_did_not_give_says_so_in_words() -> None:
+    text = render_folders(
+        GetFoldersResult(
+            folders=[
+                Folder("Shared/Team", None, None, None),
+                Folder("INBOX", "inbox", 3, None),
+            ]
+        )
+    )
+    assert "None" not in text
+    assert "Shared/Team: message count unknown" in text
+    assert "INBOX [inbox]: 3 messages, unread count unknown" in text
