@@ -18,7 +18,15 @@ from typing import TypeVar
 import msgspec
 import structlog
 
-from protocol.errors import MailError, RateLimited, ServerTimeout, Unavailable, WorkerCrashed
+from protocol.errors import (
+    AuthFailed,
+    MailError,
+    NotFound,
+    RateLimited,
+    ServerTimeout,
+    Unavailable,
+    WorkerCrashed,
+)
 from protocol.fingerprint import IMAP_TAG_PREFIX
 from protocol.messages import Result
 from protocol.writing import (
@@ -174,8 +182,8 @@ class Outbox:
             )
         except MailError as exc:
             notes.append(
-                f"The message was sent, but its copy could not be saved to Sent ({exc.message}). "
-                "Do not send it again."
+                f"The message was sent, but its copy could not be saved to Sent because "
+                f"{_imap_trouble(exc)}. Do not send it again."
             )
             return None, False
         return appended.id, True
@@ -194,7 +202,9 @@ class Outbox:
                 "mark_email", MarkEmailArgs([email_id], answered=True), MarkEmailResult
             )
         except MailError as exc:
-            notes.append(f"The original could not be marked as answered: {exc.message}")
+            notes.append(
+                f"The original could not be marked as answered because {_imap_trouble(exc)}."
+            )
 
     async def _write(self, tool: str, args: msgspec.Struct, result_type: type[R]) -> R:
         frame: Result | None = None
@@ -208,6 +218,18 @@ class Outbox:
                 self._cache.invalidate_prefix(IMAP_TAG_PREFIX)
             else:
                 self._cache.invalidate(*frame.tags)
+
+
+def _imap_trouble(exc: MailError) -> str:
+    """Why a step after sending failed, as a clause: the error's own sentence would say
+    'Nothing was changed', which is not true of a message that went out."""
+    if isinstance(exc, Unavailable | ServerTimeout | WorkerCrashed):
+        return "the IMAP server could not be reached"
+    if isinstance(exc, AuthFailed):
+        return "the IMAP server refused the login"
+    if isinstance(exc, NotFound):
+        return exc.message[:1].lower() + exc.message[1:].rstrip(".")
+    return "the IMAP server refused it"
 
 
 def _messages(count: int) -> str:

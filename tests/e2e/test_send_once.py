@@ -13,6 +13,7 @@ from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dovecot import Account, DovecotServer
+from tests.servers.ports import free_port
 from tests.servers.smtp import SmtpServer
 
 pytestmark = pytest.mark.anyio
@@ -183,3 +184,39 @@ async def test_two_servers_sending_one_draft_at_once_send_it_once(
     assert sum(1 for a in answers if not a.is_error) == 1, [text_of(a) for a in answers]
     assert deliveries(smtp, "Shared") == 1
     assert subjects_in(dovecot, account, "Sent") == ["Shared"]
+
+
+async def test_moving_into_a_folder_that_holds_only_folders_is_refused_and_nothing_moves(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        delimiter = imap.namespace().personal[0][1] or "/"
+        imap.create_folder(f"Projects{delimiter}Garden")
+        deliver(imap, "INBOX", message("Seeds"))
+        flags = {name: f for f, _d, name in imap.list_folders()}
+    assert b"\\Noselect" in flags["Projects"] or b"\\NoSelect" in flags["Projects"]
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (seeds,) = await emails(session)
+        answer = await session.call_tool(
+            "move_email", {"ids": [seeds["id"]], "destination": "Projects"}
+        )
+    text = error_text(answer)
+    assert text.startswith("Nothing was moved") and "Projects/Garden" in text, text
+    assert "b'" not in text and "[" not in text, text
+    assert subjects_in(dovecot, account, "INBOX") == ["Seeds"]
+
+
+async def test_a_message_sent_while_imap_is_down_is_reported_sent_without_contradiction(
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+) -> None:
+    server_env["MAILBOX_IMAP_PORT"] = str(free_port())
+    before = len(smtp.received)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        # A failed read first, so the server is known to be unreachable.
+        assert (await session.call_tool("get_folders", {})).is_error
+        sent = await call(session, "send_email", to=[account.email], subject="Out", body="x")
+    assert len(smtp.received) == before + 1
+    assert sent["saved_to_sent"] is False
+    (note,) = sent["notes"]
+    assert "was sent" in note and "could not be reached" in note, note
+    assert "Nothing was" not in note and "not changed" not in note.lower(), note

@@ -46,11 +46,24 @@ def _reporter(ctx: CallContext) -> writing.Progress:
 
 
 def _destination(conn: ImapConnection, display: str, delimiter: str | None) -> str:
+    """The server name of a folder that can take messages; raises a sentence otherwise."""
     raw = folders.to_server(display.strip("/"), delimiter)
-    if not conn.client.folder_exists(raw):
+    # LIST takes a pattern ('*' and '%' match), so only an exact name counts.
+    listed = [flags for flags, _d, name in conn.client.list_folders("", raw) if name == raw]
+    if not listed:
         raise NotFound(
-            f"There is no folder named '{display}'; get_folders lists them and "
-            "create_directory makes a new one."
+            f"Nothing was moved: there is no folder named '{display}'; get_folders lists them "
+            "and create_directory makes a new one."
+        )
+    if {bytes(f).lower() for f in listed[0]} & {b"\\noselect", b"\\nonexistent"}:
+        children = [
+            folders.to_display(name, delimiter)
+            for _f, _d, name in conn.client.list_folders(raw + (delimiter or "/"), "%")
+        ]
+        inside = f" (inside it: {', '.join(sorted(children)[:10])})" if children else ""
+        raise Refused(
+            f"Nothing was moved: '{display}' only holds other folders and cannot hold "
+            f"messages{inside}; choose one of those, or create_directory a new one."
         )
     return raw
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import imapclient.exceptions as imap_exc
+import structlog
 
 from protocol.email import GetEmailArgs
 from protocol.errors import MailError, NotFound, Refused, Unavailable
@@ -22,6 +23,8 @@ from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
 from workers.imap.reading import read_email
 from workers.imap.thread import message_ids
+
+log = structlog.get_logger()
 
 MAX_FORWARD_BYTES = 30 * 1024 * 1024
 
@@ -130,8 +133,13 @@ def move(
                     may_have_happened=True,
                 ) from exc
             settled = {m.id for m in moved} | set(not_moved)
-            not_moved += [str(i) for i in group if str(i) not in settled]
-            notes.append(f"Moving from {display} failed: {' '.join(str(exc).split())[:200]}.")
+            left = [str(i) for i in group if str(i) not in settled]
+            not_moved += left
+            log.warning("imap.move_refused", folder=display, error=str(exc)[:200])
+            notes.append(
+                f"The server refused to move {len(left)} message(s) out of {display}; they are "
+                "still there. Try again, or move them in a mail app."
+            )
     return moved, not_moved, notes
 
 
