@@ -20,6 +20,7 @@ import structlog
 
 from protocol.errors import (
     AuthFailed,
+    InvalidArgument,
     MailError,
     NotFound,
     RateLimited,
@@ -92,6 +93,12 @@ class Outbox:
             )
 
     async def send_email(self, args: SendEmailArgs) -> SendEmailResult:
+        if not (args.to or args.cc or args.bcc or args.reply_to_id):
+            # Checked here, before any worker: a wrong call costs no rate-limit token.
+            raise InvalidArgument(
+                "Nothing was sent: say who the message is for; give at least one address in "
+                "to, cc or bcc."
+            )
         request = ComposeRequest(args, await self._original_for(args))
         outcome = await self._send("send_message", request)
         notes: list[str] = []

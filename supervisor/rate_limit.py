@@ -2,8 +2,9 @@
 
 mailbox.org allows about 1,500 CalDAV requests per 300 s per account; going over
 it gets the account throttled for everyone using it. Short bursts pass at once,
-a steady stream is slowed down, and a flood gets a clear error instead of a
-queue that grows without end.
+a steady stream is slowed down: a call waits its turn as long as it can still
+finish within its own deadline, and only one that could not gets a clear error
+instead of a queue that grows without end.
 """
 
 from __future__ import annotations
@@ -45,13 +46,17 @@ class TokenBucket:
     def __repr__(self) -> str:
         return f"<TokenBucket {self._label} tokens={self._tokens:.1f}/{self._capacity:.0f}>"
 
-    def reserve(self) -> float:
-        """Book one request; returns how long it must wait first. Raises RateLimited."""
+    def reserve(self, max_wait: float | None = None) -> float:
+        """Book one request; returns how long it must wait first.
+
+        Raises RateLimited when the wait would pass ``max_wait`` (the bucket's own
+        limit when not given): a call that could not finish in time anyway.
+        """
         now = self._clock()
         self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
         self._stamp = now
         wait = (1.0 - self._tokens) / self._rate if self._tokens < 1.0 else 0.0
-        if wait > self._max_wait:
+        if wait > (self._max_wait if max_wait is None else max_wait):
             self.refused += 1
             raise RateLimited(
                 f"Too many {self._label} requests in a short time (the limit is "
@@ -63,9 +68,9 @@ class TokenBucket:
             self.delayed += 1
         return wait
 
-    async def acquire(self) -> None:
-        """Wait for a token (bounded by ``max_wait``). Raises RateLimited."""
-        wait = self.reserve()
+    async def acquire(self, max_wait: float | None = None) -> None:
+        """Wait for a token, at most ``max_wait`` seconds. Raises RateLimited."""
+        wait = self.reserve(max_wait)
         if wait > 0:
             await anyio.sleep(wait)
 

@@ -70,6 +70,12 @@ class _Pending:
     on_progress: ProgressCallback | None = None
 
 
+def queue_budget(timeout: float) -> float:
+    """How long a call may wait for its turn under the rate limit: its whole deadline but
+    the time the work itself needs (half of it, 10 s at most)."""
+    return max(0.0, timeout - min(10.0, timeout / 2))
+
+
 class WorkerHandle:
     """Talks to one worker process and keeps one running."""
 
@@ -372,7 +378,9 @@ class WorkerHandle:
         if not idempotent:
             self.reachability.check_write()
         if self._rate_limit is not None:
-            await self._rate_limit.acquire()
+            queued = time.monotonic()
+            await self._rate_limit.acquire(max_wait=queue_budget(timeout))
+            timeout -= time.monotonic() - queued
         try:
             answer = await self._call_retrying_reads(
                 tool, args, result_type, timeout, idempotent, on_progress

@@ -360,8 +360,8 @@ async def test_a_worker_that_grows_past_its_memory_ceiling_is_replaced_between_r
 async def test_a_model_calling_in_a_loop_is_slowed_then_told_to_wait(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # 6 a minute with a burst of 1: the second call would wait 10 s, more than the 5 s allowed.
-    env = {**server_env, "MAILBOX_RATE_LIMIT_CALDAV": "6", "MAILBOX_CACHE_CALENDAR_TTL": "0"}
+    # 1 a minute: the second call would wait 60 s, longer than its own 60 s deadline allows.
+    env = {**server_env, "MAILBOX_RATE_LIMIT_CALDAV": "1", "MAILBOX_CACHE_CALENDAR_TTL": "0"}
     async with mcp_session(env, tmp_path / "err.log") as session:
         structured(await session.call_tool("list_calendars", {}))
         text = error_text(await session.call_tool("list_calendars", {}))

@@ -60,3 +60,11 @@ def test_a_refused_request_does_not_use_up_a_token() -> None:
         bucket.reserve()
     clock.now += 1.0
     assert bucket.reserve() == 0.0
+
+
+def test_a_caller_may_allow_a_longer_wait_than_the_buckets_own() -> None:
+    bucket = TokenBucket("IMAP", per_minute=60, burst=1, max_wait=0.5, clock=FakeClock())
+    bucket.reserve()
+    assert bucket.reserve(max_wait=30.0) == pytest.approx(1.0)
+    with pytest.raises(RateLimited):
+        bucket.reserve(max_wait=1.5)
