@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -126,11 +126,16 @@ class SearchEmailsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     ] = None
     since: Annotated[
         str | None,
-        msgspec.Meta(description="Received on or after this ISO date or date-time."),
+        msgspec.Meta(
+            description=(
+                "Sent on or after this ISO date or date-time (by the message's Date header, "
+                "as mail clients show it; by when it was received if it has none)."
+            )
+        ),
     ] = None
     before: Annotated[
         str | None,
-        msgspec.Meta(description="Received before this ISO date or date-time."),
+        msgspec.Meta(description="Sent before this ISO date or date-time (as for since)."),
     ] = None
     unread: Annotated[
         bool | None, msgspec.Meta(description="true: only unread; false: only read.")
@@ -160,20 +165,36 @@ class SearchEmailsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             if value is not None:
                 reject_control_characters(value, what)
         when = [parse_when(v, w) for v, w in ((self.since, "since"), (self.before, "before")) if v]
-        if len(when) == 2 and _as_datetime(when[0]) >= _as_datetime(when[1]):
+        if len(when) == 2 and instant(when[0]) >= instant(when[1]):
             raise ValueError("since must be earlier than before.")
 
 
-def _as_datetime(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.astimezone()
-    return datetime(value.year, value.month, value.day).astimezone()
+def instant(value: date | datetime) -> float:
+    """Seconds since 1970-01-01 UTC; a date means its midnight, and a date or time
+    without a zone is in local time. Exact from year 1 to year 9999, whatever the zone
+    (``astimezone`` overflows there)."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        try:
+            value = value.astimezone()
+        except (OverflowError, ValueError, OSError):  # the first or last day of year 1 / 9999
+            value = value.replace(tzinfo=UTC)
+    return value.timestamp()
 
 
 class EmailSummary(msgspec.Struct, frozen=True):
     id: str
     folder: str
-    date: Annotated[str | None, msgspec.Meta(description="When it was received, ISO 8601.")]
+    date: Annotated[
+        str | None,
+        msgspec.Meta(
+            description=(
+                "When it was sent (its Date header, as mail clients show it), ISO 8601; "
+                "when it was received if it has no readable Date."
+            )
+        ),
+    ]
     from_: Annotated[str, msgspec.Meta(description="Sender as 'Name <address>'.")] = msgspec.field(
         name="from"
     )
@@ -185,6 +206,15 @@ class EmailSummary(msgspec.Struct, frozen=True):
     size: int = 0
     has_attachments: bool = False
     preview: Annotated[str, msgspec.Meta(description="The first words of the text.")] = ""
+    received: Annotated[
+        str | None,
+        msgspec.Meta(
+            description=(
+                "When the server received it, ISO 8601: given only where that is more than a "
+                "day from date (mail moved in by a migration, or long delayed); else null."
+            )
+        ),
+    ] = None
 
 
 class SearchEmailsResult(msgspec.Struct, frozen=True):

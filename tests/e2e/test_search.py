@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +18,27 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def mailbox(dovecot: DovecotServer, account: Account) -> None:
-    """Five messages over five days, newest last; one unread, one flagged, one with a file."""
+    """Five messages over five days, newest last; one unread, one flagged, one with a file.
+
+    Each arrived when it was written (its Date header and its received time agree)."""
     day = timedelta(days=1)
     with other_client(dovecot, account) as imap:
         deliver(
             imap,
             "INBOX",
-            message("Budget 2027 draft", body="Numbers for the budget."),
+            message("Budget 2027 draft", body="Numbers for the budget.", sent=BASE_TIME),
             received=BASE_TIME,
             flags=("\\Seen",),
         )
         deliver(
             imap,
             "INBOX",
-            message("Lunch?", sender="Ben Ott <ben@example.test>", body="Shall we?"),
+            message(
+                "Lunch?",
+                sender="Ben Ott <ben@example.test>",
+                body="Shall we?",
+                sent=BASE_TIME + day,
+            ),
             received=BASE_TIME + day,
             flags=("\\Seen", "\\Flagged"),
         )
@@ -43,6 +50,7 @@ def mailbox(dovecot: DovecotServer, account: Account) -> None:
                 sender="Jürgen <j@example.test>",
                 body="Anbei die Rechnung.",
                 attachment=("Rechnung März.pdf", b"%PDF-1.4", "application/pdf"),
+                sent=BASE_TIME + 2 * day,
             ),
             received=BASE_TIME + 2 * day,
             flags=("\\Seen",),
@@ -51,14 +59,17 @@ def mailbox(dovecot: DovecotServer, account: Account) -> None:
             imap,
             "INBOX",
             message(
-                "Budget approved", cc="Carla <carla@example.test>", body="The budget is approved."
+                "Budget approved",
+                cc="Carla <carla@example.test>",
+                body="The budget is approved.",
+                sent=BASE_TIME + 3 * day,
             ),
             received=BASE_TIME + 3 * day,
         )
         deliver(
             imap,
             "Archive",
-            message("Old budget", body="Last year's budget."),
+            message("Old budget", body="Last year's budget.", sent=BASE_TIME - 30 * day),
             received=BASE_TIME - 30 * day,
             flags=("\\Seen",),
         )
@@ -167,7 +178,8 @@ async def test_a_message_that_arrives_between_pages_does_not_repeat_one(
     async with mcp_session(server_env, tmp_path / "err.log") as session:
         first = await search(session, limit=2)
         with other_client(dovecot, account) as imap:
-            deliver(imap, "INBOX", message("Breaking news"), received=BASE_TIME + timedelta(days=9))
+            news = message("Breaking news", sent=BASE_TIME + timedelta(days=9))
+            deliver(imap, "INBOX", news, received=BASE_TIME + timedelta(days=9))
         second = await search(session, limit=2, cursor=first["next_cursor"])
     assert subjects(first) == ["Budget approved", "Rechnung für Oktober"]
     assert subjects(second) == ["Lunch?", "Budget 2027 draft"]
@@ -296,3 +308,176 @@ async def test_with_a_big_inbox_a_cache_check_runs_where_inbox_is_already_open(
         after = dovecot.commands_sent(account)
     assert again == first and first["total"] == 20_000
     assert [c.split(" ")[1].upper() for c in after[len(before) :]] == ["NOOP", "STATUS"]
+
+
+# -- dates as people see them: the Date header, not when the server stored the message --
+
+MOVED_IN = datetime.now(UTC).replace(microsecond=0)
+"""When a migration put every message of the mailbox in: the received time of them all."""
+CET, CEST = timezone(timedelta(hours=1)), timezone(timedelta(hours=2))
+
+
+def undated(subject: str) -> bytes:
+    return f"From: Anna <anna@example.test>\r\nSubject: {subject}\r\n\r\nNo date.\r\n".encode()
+
+
+@pytest.fixture
+def migrated(dovecot: DovecotServer, account: Account) -> None:
+    """A mailbox moved in today: each message stamped with the day of the move, its Date
+    header months earlier; delivered out of order. Two have no Date header at all."""
+    with other_client(dovecot, account) as imap:
+        for subject, sent in [
+            ("Late March", datetime(2026, 3, 20, 10, 0, tzinfo=CET)),
+            ("February", datetime(2026, 2, 20, 10, 0, tzinfo=CET)),
+            ("April", datetime(2026, 4, 2, 10, 0, tzinfo=CEST)),
+            ("Early March", datetime(2026, 3, 5, 10, 0, tzinfo=CET)),
+        ]:
+            deliver(imap, "INBOX", message(subject, sent=sent), received=MOVED_IN)
+        deliver(
+            imap, "INBOX", undated("Undated, March"), received=datetime(2026, 3, 10, tzinfo=UTC)
+        )
+        deliver(imap, "INBOX", undated("Undated, today"), received=MOVED_IN)
+        deliver(
+            imap,
+            "Archive",
+            message("Archived mid-March", sent=datetime(2026, 3, 15, 10, 0, tzinfo=CET)),
+            received=MOVED_IN,
+        )
+
+
+@pytest.mark.usefixtures("migrated")
+async def test_a_migrated_mailbox_is_searched_by_the_date_each_message_was_sent(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        march = await search(session, since="2026-03-01", before="2026-04-01")
+        everywhere = await search(session, folder="*", since="2026-03-01", before="2026-04-01")
+    assert subjects(march) == ["Late March", "Undated, March", "Early March"]
+    assert march["total"] == 3
+    assert subjects(everywhere) == [
+        "Late March",
+        "Archived mid-March",
+        "Undated, March",
+        "Early March",
+    ]
+
+
+@pytest.mark.usefixtures("migrated")
+async def test_a_migrated_mailbox_is_listed_newest_first_by_the_sent_date_with_the_move_beside_it(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        inbox = await search(session)
+        everywhere = await search(session, folder="*")
+        paged = [await search(session, limit=2)]
+        while paged[-1]["next_cursor"]:
+            paged.append(await search(session, limit=2, cursor=paged[-1]["next_cursor"]))
+    assert subjects(inbox) == [
+        "Undated, today",
+        "April",
+        "Late March",
+        "Undated, March",
+        "Early March",
+        "February",
+    ]
+    assert [s for page in paged for s in subjects(page)] == subjects(inbox)
+    assert subjects(everywhere)[3] == "Archived mid-March"
+    by_subject = {e["subject"]: e for e in inbox["emails"]}
+    late = by_subject["Late March"]
+    assert late["date"] == "2026-03-20T10:00:00+01:00"
+    assert datetime.fromisoformat(late["received"]) == MOVED_IN
+    # Where the two agree (or the message has no Date), only the one date is given.
+    assert by_subject["Undated, today"]["received"] is None
+    assert datetime.fromisoformat(by_subject["Undated, today"]["date"]) == MOVED_IN
+    assert by_subject["Undated, March"]["date"].startswith("2026-03-10T00:00:00")
+
+
+@pytest.mark.usefixtures("mailbox")
+async def test_a_summary_gives_no_separate_received_time_when_it_agrees_with_the_date(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await search(session, folder="*")
+    assert [e["received"] for e in result["emails"]] == [None] * 5
+
+
+@pytest.fixture
+def around_nine(dovecot: DovecotServer, account: Account) -> None:
+    """Messages sent either side of 2026-03-10 09:00 UTC in several time zones, all moved in
+    today; one without a Date header received at 09:30 UTC."""
+    with other_client(dovecot, account) as imap:
+        for subject, sent in [
+            ("Just before, London", datetime(2026, 3, 10, 8, 59, 59, tzinfo=UTC)),
+            ("Just after, Berlin", datetime(2026, 3, 10, 10, 0, 1, tzinfo=CET)),
+            ("Tokyo morning", datetime(2026, 3, 11, 8, 0, tzinfo=timezone(timedelta(hours=9)))),
+            ("New York evening", datetime(2026, 3, 9, 21, 0, tzinfo=timezone(timedelta(hours=-5)))),
+        ]:
+            deliver(imap, "INBOX", message(subject, sent=sent), received=MOVED_IN)
+        deliver(
+            imap, "INBOX", undated("Undated"), received=datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+        )
+
+
+@pytest.mark.usefixtures("around_nine")
+@pytest.mark.parametrize("folder", ["INBOX", "*"])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            {"since": "2026-03-10T09:00:00Z"},
+            ["Tokyo morning", "Undated", "Just after, Berlin"],
+        ),
+        (
+            {"since": "2026-03-10T10:00:00+01:00", "limit": 1},
+            ["Tokyo morning", "Undated", "Just after, Berlin"],
+        ),
+        ({"before": "2026-03-10T09:00:00+00:00"}, ["Just before, London", "New York evening"]),
+        (
+            {"since": "2026-03-10T02:00:00-07:00", "before": "2026-03-10T23:00:00Z"},
+            ["Undated", "Just after, Berlin"],
+        ),
+        # A date alone is the date written on the message, in the sender's own zone.
+        (
+            {"since": "2026-03-10", "before": "2026-03-11"},
+            ["Undated", "Just after, Berlin", "Just before, London"],
+        ),
+    ],
+)
+async def test_a_time_of_day_bound_compares_the_sent_time_to_the_second(
+    args: dict[str, Any],
+    expected: list[str],
+    folder: str,
+    server_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await search(session, folder=folder, **args)
+    assert subjects(result) == expected[: args.get("limit", 20)]
+    assert result["total"] == len(expected)
+
+
+@pytest.mark.usefixtures("mailbox")
+@pytest.mark.parametrize(
+    ("args", "found"),
+    [
+        ({"since": "0001-01-01"}, 4),
+        ({"since": "0001-01-01T00:00:00+05:00"}, 4),
+        ({"before": "9999-12-31T23:59:59+00:00"}, 4),
+        ({"before": "9999-12-31T23:59:59-05:00"}, 4),
+        ({"before": "9999-12-31"}, 4),
+        ({"since": "0001-01-01", "before": "9999-12-31"}, 4),
+        ({"since": "9999-12-31"}, 0),
+        ({"since": "9999-12-31T23:59:59-05:00"}, 0),
+        ({"before": "0001-01-01"}, 0),
+        ({"before": "0001-01-01T00:00:00+05:00"}, 0),
+    ],
+)
+@pytest.mark.parametrize("folder", ["INBOX", "*"])
+async def test_dates_in_year_1_and_year_9999_are_searched_like_any_other(
+    args: dict[str, Any], found: int, folder: str, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool("search_emails", {"folder": folder, **args})
+    assert not result.is_error, error_text(result)
+    expected = found + (1 if folder == "*" and found else 0)  # the Archive's one
+    assert structured(result)["total"] == expected

@@ -60,3 +60,30 @@ def test_a_timeout_breaks_the_connection_but_a_refusal_does_not() -> None:
     assert is_connection_broken(ServerTimeout("slow"))
     assert not is_connection_broken(Refused("no"))
     assert not is_connection_broken(imap_exc.IMAPClientError("NO"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (
+            "UID command error: BAD [b'Error in IMAP command UID SORT: Invalid search date "
+            "parameter (0.001 + 0.000 secs).']",
+            "Invalid search date parameter",
+        ),
+        ("create failed: [ALREADYEXISTS] Mailbox exists.", "Mailbox exists"),
+        (
+            "select failed: [NONEXISTENT] Mailbox doesn't exist: Nope (0.001 + 0.000 secs).",
+            "Mailbox doesn't exist: Nope",
+        ),
+        (
+            "APPEND command error: NO [b'[OVERQUOTA] Quota exceeded \\xc3\\xbc\\x00']",
+            "Quota exceeded ü",
+        ),
+    ],
+)
+def test_a_server_refusal_is_read_without_library_quoting_command_echo_or_timing(
+    raw: str, said: str
+) -> None:
+    error = t(imap_exc.IMAPClientError(raw))
+    assert isinstance(error, Refused)
+    assert error.message == f"The IMAP server refused the request: {said}."

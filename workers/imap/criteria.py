@@ -12,27 +12,46 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from imapclient.datetime_util import format_criteria_date
 from imapclient.imapclient import _quoted
 from imapclient.response_parser import parse_message_list
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class Value(str):
     """A user-supplied search value: always sent quoted (or as a literal)."""
 
 
-def normalise(items: list[Any]) -> list[bytes]:
-    """Criteria items (keywords as str, user values as Value, ints, dates) to wire bytes."""
+class Group(tuple[Any, ...]):
+    """Search keys sent in parentheses, as one key (the operand of an OR or a NOT).
+
+    Only our own keywords, numbers and dates: a value that might go out as a literal
+    cannot stand inside one wire item."""
+
+
+def imap_date(day: date) -> bytes:
+    """An IMAP search date (RFC 3501 ``date``): ``1-Jan-0001`` with all four digits of
+    the year (imapclient writes ``01-Jan-1``, which servers refuse)."""
+    return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year:04d}".encode("ascii")
+
+
+def normalise(items: list[Any] | tuple[Any, ...]) -> list[bytes]:
+    """Criteria items (keywords as str, user values as Value, ints, dates, Groups of
+    those but Values) to wire bytes."""
     out: list[bytes] = []
     for item in items:
-        if isinstance(item, Value):
+        if isinstance(item, Group):
+            if any(isinstance(i, Value | Group) for i in item):
+                raise TypeError("a group holds only keywords, numbers and dates")
+            out.append(b"(" + b" ".join(normalise(item)) + b")")
+        elif isinstance(item, Value):
             out.append(quote(item))
         elif isinstance(item, bool):
             raise TypeError("a boolean is not a search item")
         elif isinstance(item, int):
             out.append(str(item).encode("ascii"))
         elif isinstance(item, date):
-            out.append(format_criteria_date(item))
+            out.append(imap_date(item))
         elif isinstance(item, str) and item.replace("-", "").isalnum() and item.isascii():
             out.append(item.encode("ascii"))  # one of our keywords
         else:

@@ -5,6 +5,7 @@ This is the only place in the IMAP worker that knows library exception types.
 
 from __future__ import annotations
 
+import ast
 import re
 import socket
 import ssl
@@ -25,6 +26,11 @@ from protocol.errors import (
 from workers.tls import certificate_problem
 
 _RESP_CODE = re.compile(r"^\s*\[[A-Z-]+\]\s*")
+# imaplib's own form: "UID command error: BAD [b'Error in IMAP command UID SORT: ...']".
+_IMAPLIB_ERROR = re.compile(r"^[A-Za-z ]+ command error: [A-Z]+ \[(.*)\]\s*$", re.DOTALL)
+# Dovecot names the command it refuses, and appends how long it took.
+_COMMAND_ECHO = re.compile(r"^Error in IMAP command [^:]*:\s*")
+_TIMING = re.compile(r"\s*\(\d+(?:\.\d+)?(?: \+ \d+(?:\.\d+)?)* secs\)\.?\s*$")
 
 
 def is_connection_broken(exc: BaseException) -> bool:
@@ -41,12 +47,29 @@ def is_connection_broken(exc: BaseException) -> bool:
 
 
 def server_text(exc: BaseException) -> str:
-    """The human part of an IMAP NO/BAD answer, without the command echo."""
+    """The human part of an IMAP NO/BAD answer: without the command echo, the response
+    code, the server's timing, or the library's quoting of bytes."""
     text = str(exc)
-    if isinstance(text, str) and ":" in text and text.split(":", 1)[0].endswith("failed"):
+    wrapped = _IMAPLIB_ERROR.match(text)
+    if wrapped:
+        text = _unquoted(wrapped.group(1))
+    elif ":" in text and text.split(":", 1)[0].endswith("failed"):
         text = text.split(":", 1)[1]
     text = text.strip().strip("'\"").removeprefix("b'").strip()
-    return _RESP_CODE.sub("", text).strip().rstrip(".")
+    text = _TIMING.sub("", _COMMAND_ECHO.sub("", _RESP_CODE.sub("", text).strip()))
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(text.split()).rstrip(".")
+
+
+def _unquoted(listed: str) -> str:
+    """The text of imaplib's list of response lines (``b'...', b'...'``)."""
+    try:
+        lines = ast.literal_eval(f"[{listed}]")
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return listed
+    return " ".join(
+        line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line) for line in lines
+    )
 
 
 def translate(exc: BaseException, host: str, port: int, username: str) -> MailError:
@@ -98,6 +121,18 @@ def imap_errors(host: str, port: int, username: str) -> Iterator[None]:
         yield
     except (imap_exc.IMAPClientError, OSError, EOFError) as exc:
         raise translate(exc, host, port, username) from exc
+
+
+@contextmanager
+def refused_as(message: str) -> Iterator[None]:
+    """The server refusing a command (NO, BAD) becomes Refused with ``message``, a
+    sentence in our words; a lost connection stays what it is."""
+    try:
+        yield
+    except imap_exc.IMAPClientError as exc:
+        if isinstance(exc, imap_exc.IMAPClientAbortError):
+            raise
+        raise Refused(message) from exc
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import anyio
 import imapclient.exceptions as imap_exc
@@ -166,17 +166,14 @@ def _subscribe_with_parents(conn: ImapConnection, raw: str, delimiter: str | Non
 async def search_emails(
     args: SearchEmailsArgs, state: ImapState, ctx: CallContext
 ) -> SearchEmailsResult:
-    now = datetime.now(UTC)
     cursor = search.read_cursor(args)
     if args.folder.strip() == "*":
-        return await _search_everywhere(args, state, ctx, now, cursor)
+        return await _search_everywhere(args, state, ctx, cursor)
 
     def run(conn: ImapConnection) -> SearchEmailsResult:
         delimiter = state.delimiter(conn)
         raw = folders.to_server(args.folder, delimiter)
-        searched = search.search_with_status(
-            conn, raw, args.folder, search.criteria(args, conn, now)
-        )
+        searched = search.search_with_status(conn, raw, args.folder, search.query(args))
         token = freshness.token_of(raw, searched.folder_status)
         _note_inbox_size(state, raw, searched.folder_status)
         hits = searched.hits
@@ -201,9 +198,9 @@ def _start_in_folder(hits: search.FolderHits, cursor: search.Cursor | None) -> i
     try:
         anchor = EmailId.parse(cursor.anchor)
         if anchor.folder == hits.raw_name and anchor.uidvalidity == hits.uidvalidity:
-            # Newest first: the page continues with the UIDs below the last one shown.
-            return next((i for i, uid in enumerate(hits.uids) if uid < anchor.uid), len(hits.uids))
-    except MailError:
+            # The page continues after the last message shown, wherever new mail came in.
+            return hits.uids.index(anchor.uid) + 1
+    except (MailError, ValueError):  # that message is gone: count instead
         pass
     return cursor.offset
 
@@ -220,7 +217,6 @@ async def _search_everywhere(
     args: SearchEmailsArgs,
     state: ImapState,
     ctx: CallContext,
-    now: datetime,
     cursor: search.Cursor | None,
 ) -> SearchEmailsResult:
     def list_all(conn: ImapConnection) -> tuple[str, list[str], str | None]:
@@ -236,7 +232,7 @@ async def _search_everywhere(
         )
 
         def search_one(conn: ImapConnection, raw_name: str = raw_name) -> search.FolderHits:
-            return search.search_folder(conn, raw_name, search.criteria(args, conn, now))
+            return search.search_folder(conn, raw_name, search.query(args))
 
         found.append(await state.pool.run(search_one, folder=raw_name, deadline=ctx.deadline))
     total = sum(len(h.uids) for h in found)
@@ -245,7 +241,7 @@ async def _search_everywhere(
     depth = (cursor.offset if cursor else 0) + args.limit + 1
 
     def dates(conn: ImapConnection) -> list[tuple[search.FolderHits, list[tuple[datetime, int]]]]:
-        return [(h, search.received_dates(conn, h, h.uids[:depth])) for h in found if h.uids]
+        return [(h, search.sort_dates(conn, h, h.uids[:depth])) for h in found if h.uids]
 
     merged = search.merge_newest_first(await state.pool.run(dates, deadline=ctx.deadline))
     ordered = [str(EmailId(h.raw_name, h.uidvalidity, uid)) for _d, h, uid in merged]

@@ -11,16 +11,17 @@ import hashlib
 import heapq
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import msgspec
 
-from protocol.email import EmailSummary, SearchEmailsArgs, parse_when
+from protocol.email import EmailSummary, SearchEmailsArgs, instant, parse_when
 from protocol.errors import InvalidArgument
 from workers.imap import folders, freshness, pipeline
-from workers.imap.criteria import Value, charset_for, normalise, uid_search, uid_sort
-from workers.imap.decode import decode_words, envelope_addresses, to_str
-from workers.imap.errors import missing_folder_as_not_found
+from workers.imap.criteria import Group, Value, charset_for, normalise, uid_search, uid_sort
+from workers.imap.decode import decode_words, envelope_addresses, parse_header_block, to_str
+from workers.imap.errors import missing_folder_as_not_found, refused_as
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
 from workers.imap.structure import attachments, walk
@@ -47,8 +48,47 @@ class FolderHits:
     uids: list[int]
 
 
-def criteria(args: SearchEmailsArgs, conn: ImapConnection, now: datetime) -> list[Any]:
-    """IMAP SEARCH criteria for ``args`` as an imapclient list."""
+# -- dates: the Date header, as mail clients show and sort by ---------------------------
+#
+# SORT DATE (RFC 5256) orders by the Date header and, where a message has none that can
+# be read, by when it was received. SENTSINCE and SENTBEFORE compare the date written in
+# the header, without its time or zone; Dovecot gives a message without a readable Date
+# (or one before 1970) the sent date 1970-01-01 there, not its received time, so the
+# criteria ask for the received time of those messages themselves.
+
+UNDATED_DAY = date(1970, 1, 1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ZONE_MARGIN = timedelta(hours=26)
+"""More than any time zone's offset (-12:00 to +14:00): the date written on a message
+lies within this of the UTC date of the moment it was sent."""
+SORT_BY_DATE = b"(DATE)"
+DATE_ITEMS = ["BODY.PEEK[HEADER.FIELDS (DATE)]", "INTERNALDATE"]
+TRIM_CHUNK = 100
+SEPARATE_RECEIVED = timedelta(days=1)
+"""A summary gives the received time too where it is further than this from the date."""
+SEARCH_REFUSED = (
+    "The mail server would not run this search; try again with fewer or simpler criteria."
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search: the server's criteria (dates to the day) and, where a time of day was
+    given, the exact bounds its sorted answer is trimmed to."""
+
+    items: list[Any]
+    since: float | None = None
+    """Seconds since 1970 UTC: only messages sent at or after this."""
+    before: float | None = None
+    """Seconds since 1970 UTC: only messages sent before this."""
+
+    @property
+    def exact(self) -> bool:
+        return self.since is not None or self.before is not None
+
+
+def query(args: SearchEmailsArgs) -> Query:
+    """The IMAP SEARCH criteria for ``args`` (an imapclient list) and exact date bounds."""
     items: list[Any] = []
     if args.query:
         items += ["TEXT", Value(args.query)]
@@ -58,10 +98,19 @@ def criteria(args: SearchEmailsArgs, conn: ImapConnection, now: datetime) -> lis
         items += ["OR", "TO", Value(args.recipient), "CC", Value(args.recipient)]
     if args.subject:
         items += ["SUBJECT", Value(args.subject)]
+    since = before = None
     if args.since:
-        items += _bound(parse_when(args.since, "since"), "SINCE", "YOUNGER", conn, now)
+        day, since = _since_day(parse_when(args.since, "since"))
+        if day is not None:
+            items += ["OR", "SENTSINCE", day, Group(("SENTON", UNDATED_DAY, "SINCE", day))]
     if args.before:
-        items += _bound(parse_when(args.before, "before"), "BEFORE", "OLDER", conn, now)
+        day, before = _before_day(parse_when(args.before, "before"))
+        if day is not None:
+            items += [
+                "OR",
+                Group(("NOT", "SENTON", UNDATED_DAY, "SENTBEFORE", day)),
+                Group(("SENTON", UNDATED_DAY, "BEFORE", day)),
+            ]
     if args.unread is not None:
         items.append("UNSEEN" if args.unread else "SEEN")
     if args.flagged is not None:
@@ -70,32 +119,126 @@ def criteria(args: SearchEmailsArgs, conn: ImapConnection, now: datetime) -> lis
         # IMAP cannot search for attachments; a mixed multipart is what carries them.
         mixed = ["HEADER", Value("Content-Type"), Value("multipart/mixed")]
         items += mixed if args.has_attachments else ["NOT", *mixed]
-    return items or ["ALL"]
+    return Query(items or ["ALL"], since, before)
 
 
-def _bound(
-    when: date | datetime, by_date: str, by_age: str, conn: ImapConnection, now: datetime
-) -> list[Any]:
-    if isinstance(when, datetime):
-        moment = when if when.tzinfo else when.astimezone()
-        if conn.has("WITHIN"):  # RFC 5032: exact to the second
-            return [by_age, max(0, int((now - moment).total_seconds()))]
-        day = moment.date()
-        return [by_date, day + timedelta(days=1) if by_date == "BEFORE" else day]
-    return [by_date, when]
+def _since_day(when: date | datetime) -> tuple[date | None, float | None]:
+    """The first day to ask the server for (None: no lower bound), and the exact bound."""
+    if not isinstance(when, datetime):
+        return when, None
+    moment = instant(when)
+    return _utc_day(moment - ZONE_MARGIN.total_seconds()), moment
+
+
+def _before_day(when: date | datetime) -> tuple[date | None, float | None]:
+    """The day to ask the server for mail before (None: no upper bound), and the exact
+    bound."""
+    if not isinstance(when, datetime):
+        return when, None
+    moment = instant(when)
+    last = _utc_day(moment + ZONE_MARGIN.total_seconds())
+    if last is None or last == date.max:
+        return None, moment
+    return last + timedelta(days=1), moment
+
+
+def _utc_day(moment: float) -> date | None:
+    """The UTC date of a moment; None outside the years 1 to 9999."""
+    try:
+        return (EPOCH + timedelta(seconds=moment)).date()
+    except OverflowError:
+        return None
+
+
+def sent_time(date_header: Any) -> datetime | None:
+    """The moment a Date header names (UTC where it gives no zone); None where it cannot
+    be read or lies before 1970: Dovecot sorts those by when they were received."""
+    if date_header is None:
+        return None
+    try:
+        sent = parsedate_to_datetime(to_str(date_header))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if not isinstance(sent, datetime):
+        return None
+    sent = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
+    return sent if sent > EPOCH else None
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def date_keys(conn: ImapConnection, uids: list[int]) -> dict[int, datetime]:
+    """What SORT DATE orders ``uids`` by: the Date header, else the received time (one
+    FETCH in the selected folder). A message gone meanwhile has no key."""
+    if not uids:
+        return {}
+    data = conn.client.fetch(uids, DATE_ITEMS)
+    keys = {}
+    for uid in uids:
+        item = data.get(uid)
+        if item is None:
+            continue
+        raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
+        try:
+            header = parse_header_block(raw or b"").get("Date")
+        except ValueError:
+            header = None
+        keys[uid] = sent_time(header) or _aware(item.get(b"INTERNALDATE")) or EPOCH
+    return keys
+
+
+def trim(conn: ImapConnection, uids: list[int], q: Query) -> list[int]:
+    """``uids`` (newest first by SORT DATE, found with whole days) cut to the exact
+    bounds of ``q``. Those outside lie at the two ends; their dates are fetched from
+    each end until one inside is met: a day or two of mail, one FETCH as a rule."""
+    start, end = 0, len(uids)
+    from_newest, from_oldest = q.before is not None, q.since is not None
+    chunk = TRIM_CHUNK
+    while (from_newest or from_oldest) and start < end:
+        head = uids[start : min(end, start + chunk)] if from_newest else []
+        tail = uids[max(start, end - chunk) : end] if from_oldest else []
+        keys = date_keys(conn, sorted(set(head + tail)))
+        if q.before is not None and from_newest:
+            cut = _outside(head, keys, lambda key: key >= q.before)
+            start += cut
+            from_newest = cut == len(head)
+        if q.since is not None and from_oldest:
+            tail = uids[max(start, end - chunk) : end]  # the head's cut may reach into it
+            cut = _outside(tail[::-1], keys, lambda key: key < q.since)
+            end -= cut
+            from_oldest = cut == len(tail)
+        chunk *= 2
+    return uids[start:end]
+
+
+def _outside(uids: list[int], keys: dict[int, datetime], outside: Any) -> int:
+    """How many of ``uids``, from the first, lie outside the bound (or are gone)."""
+    count = 0
+    for uid in uids:
+        if uid in keys and not outside(keys[uid].timestamp()):
+            break
+        count += 1
+    return count
 
 
 def search_folder(
-    conn: ImapConnection, raw_name: str, items: list[Any], readonly: bool = True
+    conn: ImapConnection, raw_name: str, q: Query, readonly: bool = True
 ) -> FolderHits:
-    """Matching UIDs of one folder, newest first (SORT where offered)."""
+    """Matching UIDs of one folder, newest first by when they were sent (SORT DATE where
+    offered; else by arrival, with date bounds to the day)."""
     info = conn.select(raw_name, readonly=readonly)
-    if conn.has("SORT"):
-        # Not REVERSE ARRIVAL: ties (same second) would stay in ascending order. Reversing
-        # the ascending answer puts the later-arrived (higher) UID first among equals.
-        uids = uid_sort(conn.client, b"(ARRIVAL)", items)[::-1]
-    else:
-        uids = sorted(uid_search(conn.client, items), reverse=True)
+    with refused_as(SEARCH_REFUSED):
+        if conn.has("SORT"):
+            # Not REVERSE DATE: ties (same second) would stay in ascending order. Reversing
+            # the ascending answer puts the later-arrived (higher) UID first among equals.
+            uids = uid_sort(conn.client, SORT_BY_DATE, q.items)[::-1]
+            uids = trim(conn, uids, q) if q.exact else uids
+        else:
+            uids = sorted(uid_search(conn.client, q.items), reverse=True)
     return FolderHits(raw_name, int(info[b"UIDVALIDITY"]), uids)
 
 
@@ -106,9 +249,7 @@ class Searched:
     """The folder's STATUS (freshness items), taken just before the search."""
 
 
-def search_with_status(
-    conn: ImapConnection, raw_name: str, display: str, items: list[Any]
-) -> Searched:
+def search_with_status(conn: ImapConnection, raw_name: str, display: str, q: Query) -> Searched:
     """search_folder, and the folder's STATUS for a freshness token taken before it.
 
     Where the folder is open already, the sync, the STATUS and the SORT go out in
@@ -117,24 +258,27 @@ def search_with_status(
     with missing_folder_as_not_found(display):
         info = conn.select(raw_name, readonly=True, sync=False)
     uidvalidity = int(info[b"UIDVALIDITY"])
-    charset = charset_for(items)
+    charset = charset_for(q.items)
     if not conn.has("SORT") or charset != b"US-ASCII":  # an 8-bit value goes as a literal
         conn.sync()
         status = folders.status(conn, raw_name, freshness.items(conn))
-        return Searched(search_folder(conn, raw_name, items), status)
+        return Searched(search_folder(conn, raw_name, q), status)
     commands = [] if conn.synced else [pipeline.noop()]
     commands += [
         pipeline.status(conn, raw_name, freshness.items(conn)),
-        pipeline.uid_sort(b"(ARRIVAL)", charset, normalise(items)),
+        pipeline.uid_sort(SORT_BY_DATE, charset, normalise(q.items)),
     ]
-    answers = pipeline.run(conn, commands)
-    *_, status_data, sort_data = answers.data
-    uids = pipeline.sorted_uids(sort_data)
-    if answers.view_changed:  # the SORT saw the folder as it was before the sync
-        uids = uid_sort(conn.client, b"(ARRIVAL)", items)
-    # Newest first; see search_folder for why not REVERSE ARRIVAL.
-    hits = FolderHits(raw_name, uidvalidity, uids[::-1])
-    return Searched(hits, pipeline.status_items(status_data))
+    with refused_as(SEARCH_REFUSED):
+        answers = pipeline.run(conn, commands)
+        *_, status_data, sort_data = answers.data
+        uids = pipeline.sorted_uids(sort_data)
+        if answers.view_changed:  # the SORT saw the folder as it was before the sync
+            uids = uid_sort(conn.client, SORT_BY_DATE, q.items)
+        # Newest first; see search_folder for why not REVERSE DATE.
+        uids = uids[::-1]
+        if q.exact:
+            uids = trim(conn, uids, q)
+    return Searched(FolderHits(raw_name, uidvalidity, uids), pipeline.status_items(status_data))
 
 
 def fetch_summaries(
@@ -178,10 +322,12 @@ def _summary(email_id: str, folder: str, item: dict[bytes, Any]) -> EmailSummary
     senders = envelope_addresses(envelope.from_) if envelope else []
     subject = decode_words(envelope.subject) if envelope else ""
     structure = item.get(b"BODYSTRUCTURE")
+    sent = envelope.date if envelope and isinstance(envelope.date, datetime) else None
+    shown = sent or received
     return EmailSummary(
         id=email_id,
         folder=folder,
-        date=received.isoformat() if isinstance(received, datetime) else None,
+        date=shown.isoformat() if isinstance(shown, datetime) else None,
         from_=senders[0] if senders else "",
         to=recipients,
         subject=_clip(subject, SUBJECT_CHARS),
@@ -189,7 +335,17 @@ def _summary(email_id: str, folder: str, item: dict[bytes, Any]) -> EmailSummary
         size=int(item.get(b"RFC822.SIZE") or 0),
         has_attachments=bool(structure and attachments(list(walk(structure)))),
         preview=_clip(" ".join(to_str(item.get(b"PREVIEW")).split()), PREVIEW_CHARS),
+        received=_received_apart(sent, received),
     )
+
+
+def _received_apart(sent: datetime | None, received: Any) -> str | None:
+    """The received time, where it is more than a day from the date shown."""
+    arrived = _aware(received)
+    if sent is None or arrived is None:
+        return None
+    apart = abs((sent if sent.tzinfo else sent.replace(tzinfo=UTC)) - arrived)
+    return arrived.isoformat() if apart > SEPARATE_RECEIVED else None
 
 
 def flag_names(flags: Any) -> list[str]:
@@ -254,22 +410,19 @@ def page_start(ordered: list[str], cursor: Cursor | None) -> int:
 def merge_newest_first(
     per_folder: list[tuple[FolderHits, list[tuple[datetime, int]]]],
 ) -> list[tuple[datetime, FolderHits, int]]:
-    """Merge folders' (date, uid) lists, each already newest first."""
-    streams = [[(-d.timestamp(), uid, hits) for d, uid in dated] for hits, dated in per_folder]
-    merged = heapq.merge(*streams, key=lambda t: (t[0], -t[1]))
-    return [(datetime.fromtimestamp(-ts, UTC), hits, uid) for ts, uid, hits in merged]
+    """Merge folders' (date, uid) lists, each already newest first as SORT DATE gives
+    them: among equal dates the later-arrived (higher UID) first."""
+    streams = [[(d, uid, hits) for d, uid in dated] for hits, dated in per_folder]
+    merged = heapq.merge(*streams, key=lambda t: (-t[0].timestamp(), -t[1]))
+    return [(d, hits, uid) for d, uid, hits in merged]
 
 
-def received_dates(
+def sort_dates(
     conn: ImapConnection, hits: FolderHits, uids: list[int]
 ) -> list[tuple[datetime, int]]:
+    """Each of ``uids`` with the date SORT DATE put it in order by, to merge folders."""
     if not uids:
         return []
     conn.select(hits.raw_name)
-    data = conn.client.fetch(uids, ["INTERNALDATE"])
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    dated = []
-    for uid in uids:
-        value = data.get(uid, {}).get(b"INTERNALDATE")
-        dated.append((value if isinstance(value, datetime) else epoch, uid))
-    return dated
+    keys = date_keys(conn, uids)
+    return [(keys[uid], uid) for uid in uids if uid in keys]
