@@ -120,3 +120,28 @@ async def test_a_stale_id_gets_a_clear_error(
         result = await session.call_tool("get_email_thread", {"id": "INBOX#1.99"})
     assert result.is_error
     assert "search again" in error_text(result)
+
+
+async def test_an_id_whose_message_does_not_exist_gets_a_clear_error(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Only one"))
+        uidvalidity = imap.folder_status("INBOX", ["UIDVALIDITY"])[b"UIDVALIDITY"]
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool("get_email_thread", {"id": f"INBOX#{uidvalidity}.999"})
+    assert result.is_error
+    assert error_text(result) == (
+        "That email is no longer in INBOX (it was moved or deleted); search again."
+    )
+
+
+async def test_an_id_in_a_folder_that_does_not_exist_gets_a_clear_error(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool("get_email_thread", {"id": "Nowhere#1.1"})
+    assert result.is_error
+    assert error_text(result) == (
+        "There is no folder named 'Nowhere'; get_folders lists the folders."
+    )

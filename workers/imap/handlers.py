@@ -33,7 +33,7 @@ from protocol.fingerprint import (
 from protocol.settings import ImapSettings
 from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
-from workers.imap.errors import imap_errors, server_text
+from workers.imap.errors import imap_errors, missing_folder_as_not_found, server_text
 from workers.imap.folder_locks import FolderLocks
 from workers.imap.ids import EmailId
 from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
@@ -284,13 +284,14 @@ async def get_email_thread(
     def run(conn: ImapConnection) -> EmailThread:
         delimiter = state.delimiter(conn)
         display = folders.to_display(email_id.folder, delimiter)
-        info = conn.select(email_id.folder)
+        with missing_folder_as_not_found(display):
+            info = conn.select(email_id.folder)
         email_id.check_validity(int(info[b"UIDVALIDITY"]), display)
         searched = thread.folders_to_search(conn, email_id.folder)
         # Taken before searching: a reply arriving meanwhile makes the answer stale, not wrong.
         token = freshness.token_now(conn, searched)
         conversation = thread.Conversation(searched)
-        found = thread.gather(conn, email_id, conversation)
+        found = thread.gather(conn, email_id, display, conversation)
         shown = found[-args.limit :]
         thread.add_excerpts(conn, shown)
         ctx.validator, ctx.tags = token, [folder_tag(name) for name in searched]

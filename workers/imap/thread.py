@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from protocol.conversation import ThreadMessage
+from protocol.errors import NotFound
 from workers.imap import folders
 from workers.imap.criteria import Value, uid_search
 from workers.imap.decode import decode_words, header_addresses, header_date, parse_header_block
@@ -89,10 +90,19 @@ def folders_to_search(conn: ImapConnection, own: str) -> list[str]:
     return [own, *(name for _rank, name in sorted(found))]
 
 
-def gather(conn: ImapConnection, start: EmailId, conversation: Conversation) -> list[Found]:
-    """Every message of the conversation of ``start`` in the folders to search."""
+def gather(
+    conn: ImapConnection, start: EmailId, display_folder: str, conversation: Conversation
+) -> list[Found]:
+    """Every message of the conversation of ``start`` in the folders to search.
+
+    Raises NotFound when ``start`` is no longer in its folder."""
     conn.select(start.folder)
-    (first,) = _fetch(conn, start.folder, start.uidvalidity, [start.uid])
+    fetched = _fetch(conn, start.folder, start.uidvalidity, [start.uid])
+    if not fetched:
+        raise NotFound(
+            f"That email is no longer in {display_folder} (it was moved or deleted); search again."
+        )
+    first = fetched[0]
     conversation.found[(start.folder, start.uid)] = first
     pending = first.related
     for _round in range(MAX_ROUNDS):
