@@ -51,13 +51,18 @@ class CreateDirectoryArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
             max_length=1000,
             description=(
                 "Folder to create. Use '/' between levels, e.g. 'Projects/2026'; "
-                "missing parent folders are created too. Any Unicode name is allowed."
+                "missing parent folders are created too. Any Unicode name is allowed, "
+                "except for '*' and '%' (IMAP wildcards)."
             ),
         ),
     ]
 
     def __post_init__(self) -> None:
         reject_control_characters(self.name, "Folder names")
+        if "*" in self.name or "%" in self.name:
+            raise ValueError(
+                "Folder names cannot contain '*' or '%': IMAP servers read them as wildcards."
+            )
         parts = self.name.split("/")
         if any(not part.strip() for part in parts):
             raise ValueError(

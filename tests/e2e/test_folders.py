@@ -124,6 +124,21 @@ async def test_create_directory_refuses_an_existing_folder(
     assert message == "The folder 'Receipts' already exists."
 
 
+@pytest.mark.parametrize("name", ["*", "%", "Projects/*", "Arch%", "Receipts*2026"])
+async def test_create_directory_refuses_list_wildcards_in_a_name_and_creates_nothing(
+    name: str, server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        message = error_text(await session.call_tool("create_directory", {"name": name}))
+    assert message == (
+        "Invalid arguments for create_directory: "
+        "Folder names cannot contain '*' or '%': IMAP servers read them as wildcards."
+    )
+    with other_client(dovecot, account) as imap:
+        names = {name for _flags, _delim, name in imap.list_folders()}
+    assert names == {"INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"}
+
+
 @pytest.mark.parametrize(
     "hostile",
     ["Evil\r\nA1 DELETE INBOX", "Evil\nA1 DELETE INBOX", "Evil\x00name"],

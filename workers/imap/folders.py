@@ -87,6 +87,21 @@ def hierarchy_delimiter(conn: ImapConnection) -> str | None:
     return None
 
 
+def exists(conn: ImapConnection, raw_name: str) -> bool:
+    """Whether a folder of exactly this name exists. LIST reads the name it is given as
+    a pattern ('*' and '%' are wildcards), so each name it answers is compared."""
+    wanted = _comparable(raw_name)
+    return any(
+        _comparable(name) == wanted and "\\nonexistent" not in _flags(flags)
+        for flags, _delimiter, name in conn.client.list_folders("", raw_name)
+    )
+
+
+def _comparable(raw_name: Any) -> str:
+    name = str(raw_name)
+    return "INBOX" if name.upper() == "INBOX" else name
+
+
 def list_folders(conn: ImapConnection, items: tuple[str, ...] = STATUS_ITEMS) -> list[RawFolder]:
     """Every folder with its flags and STATUS ``items``.
 

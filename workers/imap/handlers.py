@@ -134,7 +134,7 @@ async def create_directory(
         delimiter = folders.hierarchy_delimiter(conn)
         display = "/".join(part.strip() for part in args.name.split("/"))
         raw = folders.to_server(display, delimiter)
-        if conn.client.folder_exists(raw):
+        if folders.exists(conn, raw):
             raise AlreadyExists(f"The folder '{display}' already exists.")
         try:
             conn.client.create_folder(raw)
