@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
+import time
 import unicodedata
 from pathlib import Path
 from types import TracebackType
@@ -69,7 +71,53 @@ def download_folder(configured: str) -> Path:
             f"The download folder {folder} cannot be created ({exc.strerror}); "
             "set MAILBOX_DOWNLOAD_DIR to a folder you can write to."
         ) from None
-    return folder.resolve()
+    folder = folder.resolve()
+    remove_abandoned_parts(folder)
+    return folder
+
+
+PART_SUFFIX = ".part"
+_PART_NAME = re.compile(r"^\.(?:(\d+)-)?[0-9a-f]{16}\.part$")
+ABANDONED_AFTER = 24 * 3600
+"""A part file of a process that cannot be checked (Windows; older names) counts as
+abandoned after a day without writes."""
+
+
+def remove_abandoned_parts(folder: Path) -> list[Path]:
+    """Delete the unfinished downloads of processes that ended (a worker killed mid-save);
+    the ones of running processes, this one's or another server's, stay. Returns those removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = _PART_NAME.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        owner = int(match.group(1)) if match.group(1) else None
+        try:
+            stale = now - entry.stat(follow_symlinks=False).st_mtime > ABANDONED_AFTER
+            if (owner is not None and not process_alive(owner)) or stale:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on Windows, where signal 0 would kill it: assumed so)."""
+    if sys.platform == "win32":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 class NewFile:
@@ -83,7 +131,7 @@ class NewFile:
     def __init__(self, folder: Path, name: str | None, fallback: str) -> None:
         self.folder = folder
         self.name = safe_filename(name, safe_filename(fallback))
-        self._temp = folder / f".{secrets.token_hex(8)}.part"
+        self._temp = folder / f".{os.getpid()}-{secrets.token_hex(8)}{PART_SUFFIX}"
         self.path: Path | None = None
         self.size = 0
         self._file: BinaryIO | None = None

@@ -32,6 +32,7 @@ from protocol.fingerprint import (
 )
 from protocol.settings import ImapSettings
 from workers.imap import attachment, folders, freshness, reading, search, thread
+from workers.files import remove_abandoned_parts
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors, missing_folder_as_not_found, server_text
 from workers.imap.folder_locks import FolderLocks
@@ -62,7 +63,11 @@ class ImapState:
 
 @asynccontextmanager
 async def open_imap_state(settings: ImapSettings) -> AsyncIterator[ImapState]:
-    """The pool for this worker's life; warmed in the background, logged out at the end."""
+    """The pool for this worker's life; warmed in the background, logged out at the end.
+
+    Downloads a killed worker left unfinished are removed first.
+    """
+    remove_abandoned_parts(Path(settings.download_dir).expanduser())
     pool = ImapPool(
         lambda: open_client(settings),
         settings.pool,
