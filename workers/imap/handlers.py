@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import anyio
 import imapclient.exceptions as imap_exc
@@ -31,8 +32,8 @@ from protocol.fingerprint import (
     imap_folder_tag,
 )
 from protocol.settings import ImapSettings
-from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.files import remove_abandoned_parts
+from workers.imap import attachment, folders, freshness, reading, search, thread
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors, missing_folder_as_not_found, server_text
 from workers.imap.folder_locks import FolderLocks
