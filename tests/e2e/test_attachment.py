@@ -213,3 +213,13 @@ async def test_an_attached_email_without_a_date_says_so_in_words(
         email = await first_email(session)
         text = await fetch(session, id=email["id"], part=email["attachments"][0]["part"])
     assert "Date: unknown" in text["text"] and "None" not in text["text"]
+
+
+async def test_an_id_in_a_folder_that_does_not_exist_gets_a_clear_error(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await session.call_tool("get_attachment", {"id": "Nowhere#1.1", "part": "2"})
+    assert error_text(result) == (
+        "There is no folder named 'Nowhere'; get_folders lists the folders."
+    )

@@ -25,6 +25,7 @@ from workers.imap.decode import (
     parse_header_block,
     transfer_decode,
 )
+from workers.imap.errors import missing_folder_as_not_found
 from workers.imap.html_text import html_to_text
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
@@ -59,7 +60,8 @@ def is_text_like(part: Part) -> bool:
 
 
 def find_part(conn: ImapConnection, email_id: EmailId, display: str, number: str) -> Part:
-    info = conn.select(email_id.folder)
+    with missing_folder_as_not_found(display):
+        info = conn.select(email_id.folder)
     email_id.check_validity(int(info[b"UIDVALIDITY"]), display)
     item = conn.client.fetch([email_id.uid], ["BODYSTRUCTURE"]).get(email_id.uid)
     if item is None:
