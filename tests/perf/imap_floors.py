@@ -10,7 +10,9 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 PAGE = 20
@@ -18,7 +20,20 @@ PAGE_ITEMS = ["ENVELOPE", "FLAGS", "RFC822.SIZE", "BODYSTRUCTURE", "INTERNALDATE
 THREAD_HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO SUBJECT DATE)]"
 LIST_STATUS = "(SPECIAL-USE STATUS (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ))"
 MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+DATE_ITEMS = ["BODY.PEEK[HEADER.FIELDS (DATE)]", "INTERNALDATE"]
+UNDATED = date(1970, 1, 1)  # Dovecot's sent date of a message without a readable Date
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Imap = Any  # a logged-in imapclient.IMAPClient
+
+
+def sent_between(since: date, before: date) -> list[Any]:
+    """Sent from ``since`` to before ``before`` by the Date header; by the received time
+    where a message has none (what a client that sorts by Date has to ask)."""
+    return [
+        *("OR", "SENTSINCE", since, ["SENTON", UNDATED, "SINCE", since]),
+        *("OR", ["NOT", "SENTON", UNDATED, "SENTBEFORE", before]),
+        ["SENTON", UNDATED, "BEFORE", before],
+    ]
 
 
 def list_status(imap: Imap) -> int:
@@ -31,8 +46,10 @@ def list_status(imap: Imap) -> int:
 
 
 def sort_and_page(criteria: list[Any]) -> Callable[[Imap], int]:
+    """SORT by the Date header, newest first, and FETCH the page's summaries."""
+
     def run(imap: Imap) -> int:
-        uids: list[int] = imap.sort(["ARRIVAL"], criteria)[::-1]
+        uids: list[int] = imap.sort(["DATE"], criteria)[::-1]
         imap.fetch(uids[:PAGE], PAGE_ITEMS)
         return len(uids)
 
@@ -40,7 +57,8 @@ def sort_and_page(criteria: list[Any]) -> Callable[[Imap], int]:
 
 
 def sort_everywhere(criteria: list[Any]) -> Callable[[Imap], int]:
-    """SORT in every folder, dates of each folder's newest to merge, the page's summaries."""
+    """SORT DATE in every folder, the dates of each folder's newest to merge (the Date
+    header, else the received time, as SORT DATE has them), the page's summaries."""
 
     def run(imap: Imap) -> int:
         newest: list[tuple[Any, str, int]] = []
@@ -49,10 +67,10 @@ def sort_everywhere(criteria: list[Any]) -> Callable[[Imap], int]:
             if any(flag.lower() == b"\\noselect" for flag in flags):
                 continue
             imap.select_folder(name, readonly=True)
-            uids = imap.sort(["ARRIVAL"], criteria)[::-1]
+            uids = imap.sort(["DATE"], criteria)[::-1]
             total += len(uids)
-            dates = imap.fetch(uids[: PAGE + 1], ["INTERNALDATE"]) if uids else {}
-            newest += [(item[b"INTERNALDATE"], name, uid) for uid, item in dates.items()]
+            dates = imap.fetch(uids[: PAGE + 1], DATE_ITEMS) if uids else {}
+            newest += [(_sort_date(item), name, uid) for uid, item in dates.items()]
         page = heapq.nlargest(PAGE, newest)
         for name in {name for _date, name, _uid in page}:
             imap.select_folder(name, readonly=True)
@@ -60,6 +78,19 @@ def sort_everywhere(criteria: list[Any]) -> Callable[[Imap], int]:
         return total
 
     return run
+
+
+def _sort_date(item: dict[bytes, Any]) -> datetime:
+    raw = next(v for k, v in item.items() if k.startswith(b"BODY[HEADER"))
+    try:
+        sent = parsedate_to_datetime(raw.decode("ascii", "replace").partition(":")[2].strip())
+        sent = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
+    except (TypeError, ValueError, IndexError):
+        sent = None
+    if sent is not None and sent > EPOCH:
+        return sent
+    received: datetime = item[b"INTERNALDATE"]
+    return received if received.tzinfo else received.replace(tzinfo=UTC)
 
 
 def read_message(uid: int) -> Callable[[Imap], int]:
