@@ -23,14 +23,13 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
+from supervisor.sandbox.leftovers import private_dir
 from supervisor.sandbox.ports import free_port, stop_with_parent, terminate
 from supervisor.sandbox.tls import TestCertificates
 
@@ -109,7 +108,7 @@ class DavServer(ABC):
 
     def __init__(self, certificates: TestCertificates) -> None:
         self.certificates = certificates
-        self.root = Path(tempfile.mkdtemp(prefix=f"mailbox-mcp-{self.name}-"))
+        self.root = private_dir(self.name)
         self.port = free_port()
         self.htpasswd = self.root / "htpasswd"
         self.log_file = self.root / f"{self.name}.log"

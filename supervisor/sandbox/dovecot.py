@@ -14,13 +14,13 @@ import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from supervisor.sandbox.leftovers import private_dir
 from supervisor.sandbox.ports import free_port, stop_with_parent, terminate, wait_for_port
 from supervisor.sandbox.tls import TestCertificates
 
@@ -125,7 +125,7 @@ class DovecotServer:
 
     def __init__(self, certificates: TestCertificates) -> None:
         self.certificates = certificates
-        self.root = Path(tempfile.mkdtemp(prefix="mailbox-mcp-dovecot-"))
+        self.root = private_dir("dovecot")
         self.imaps_port = free_port()
         self.lmtp_port = free_port()
         self._process: subprocess.Popen[bytes] | None = None

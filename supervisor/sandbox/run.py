@@ -15,11 +15,9 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TextIO
 
 import anyio
@@ -29,6 +27,7 @@ from imapclient import IMAPClient
 from supervisor.sandbox.dav import DavAccount, RadicaleServer
 from supervisor.sandbox.demo import demo_events, demo_messages
 from supervisor.sandbox.dovecot import DovecotServer, dovecot_available
+from supervisor.sandbox.leftovers import private_dir, remove_leftovers
 from supervisor.sandbox.ports import free_port
 from workers.tls import client_tls_context
 
@@ -78,7 +77,8 @@ def started_sandbox() -> Iterator[Sandbox]:
     from supervisor.sandbox.smtp import SmtpServer
     from supervisor.sandbox.tls import make_certificates
 
-    root = Path(tempfile.mkdtemp(prefix="mailbox-mcp-sandbox-"))
+    remove_leftovers()  # of sandboxes killed before they could clean up
+    root = private_dir("sandbox")
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, root, True)
         # A client may stop the server with SIGTERM (the MCP Inspector does). The MCP
