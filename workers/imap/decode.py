@@ -211,7 +211,7 @@ def header_addresses(values: list[str]) -> list[str]:
     found: list[str] = []
     for value in values:
         try:
-            header = _HEADERS("to", value)
+            header: Any = _HEADERS("to", value)  # an AddressHeader, as the name says
             pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
             if any(isinstance(d, InvalidHeaderDefect) for d in header.defects):
                 # The registry gives up at the first broken entry; the lenient parser
@@ -221,7 +221,11 @@ def header_addresses(values: list[str]) -> list[str]:
             pairs = _lenient_addresses(value) or (
                 [("", decode_words(value))] if value.strip() else []
             )
-        found += [format_address(name, addr) for name, addr in pairs if name or addr]
+        found += [
+            format_address(_undo_surrogates(name), _undo_surrogates(addr))
+            for name, addr in pairs
+            if name or addr
+        ]
     return found
 
 
