@@ -13,8 +13,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-import anyio
-import mcp_types as types
 from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,9 +20,9 @@ from hypothesis import strategies as st
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import mcp_session, structured, text_of
+from tests.security.test_fuzz_mail import bounded_call
 from tests.servers.dovecot import Account, DovecotServer
 
-CALL_LIMIT = 60.0
 CRASHES = re.compile(r"unexpectedly|traceback|internal error|error executing tool", re.I)
 LEAKS = re.compile(
     r"\bb'|\bb\"|<class |Error\(|Exception\(|object at 0x|\bNone\b"  # a Python repr
@@ -158,12 +156,6 @@ def calls(real: list[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
         tool("create_draft", to=st.lists(ADDRESSES, max_size=2), reply_to_id=ids),
         tool("send_draft", id=ids).filter(lambda c: "id" in c[1]),
     )
-
-
-async def bounded_call(session: Any, tool: str, args: dict[str, Any]) -> types.CallToolResult:
-    with anyio.fail_after(CALL_LIMIT):
-        result: types.CallToolResult = await session.call_tool(tool, args)
-    return result
 
 
 def test_no_mail_tool_answers_with_a_crash_a_repr_or_server_bytes_whatever_it_is_given(
