@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from tests.ci import unavailable
 from tests.imap_client import other_client
 from tests.mcp_client import REPO, mcp_session, structured
 from tests.servers.dovecot import Account, DovecotServer
@@ -26,17 +27,22 @@ pytestmark = pytest.mark.anyio
 CORPUS = REPO.parent / "shared" / "corpus" / "mail"
 
 
-def corpus_files() -> list[Path]:
-    files = sorted(CORPUS.glob("*/*.eml"))
+def shared_files(folder: Path, pattern: str) -> list[Path]:
+    """The corpus files ``pattern`` names under ``folder``. The corpus lives beside the
+    checkout (../shared), not in it: without it a fresh clone skips these tests, saying
+    so, and CI (which always has it) fails."""
+    files = sorted(folder.glob(pattern))
     if not files:
-        pytest.fail(f"the shared corpus is missing: expected .eml files under {CORPUS}")
+        unavailable(
+            f"the shared mail corpus is not beside this checkout (no {pattern} under {folder})"
+        )
     return files
 
 
 async def test_every_corpus_message_is_read_or_refused_clearly(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
-    files = corpus_files()
+    files = shared_files(CORPUS, "*/*.eml")
     with other_client(dovecot, account) as imap:
         imap.create_folder("Corpus")
         for path in files:
@@ -78,8 +84,7 @@ def mbox_messages(path: Path) -> list[bytes]:
 async def test_every_imaptest_mailbox_searches_reads_and_threads_without_harm(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
-    boxes = sorted(MBOX_CORPUS.glob("*.mbox"))
-    assert boxes, f"the shared corpus is missing: expected .mbox files under {MBOX_CORPUS}"
+    boxes = shared_files(MBOX_CORPUS, "*.mbox")
     with other_client(dovecot, account) as imap:
         for path in boxes:
             imap.create_folder(f"mbox/{path.stem}")
@@ -134,7 +139,7 @@ def conversations(raws: list[bytes]) -> list[frozenset[int]]:
 async def test_threads_of_the_imaptest_mailboxes_are_exactly_the_linked_messages(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
-    boxes = {path.stem: mbox_messages(path) for path in sorted(MBOX_CORPUS.glob("thread*.mbox"))}
+    boxes = {path.stem: mbox_messages(path) for path in shared_files(MBOX_CORPUS, "thread*.mbox")}
     with other_client(dovecot, account) as imap:
         for name, raws in boxes.items():
             imap.create_folder(name)
