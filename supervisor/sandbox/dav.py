@@ -197,7 +197,7 @@ class DavServer(ABC):
         """One HTTPS request as ``account``: (status, body)."""
         context = ssl.create_default_context(cafile=str(self.certificates.ca_file))
         connection = http.client.HTTPSConnection(
-            "localhost", self.port, context=context, timeout=30
+            "localhost", self.port, context=context, timeout=120
         )
         token = base64.b64encode(f"{account.username}:{account.password}".encode()).decode()
         all_headers = {
