@@ -175,6 +175,37 @@ async def test_an_id_from_an_older_folder_state_is_refused(
     assert "older state of the folder INBOX" in text
 
 
+@pytest.mark.parametrize("tool", ["get_email", "get_attachment"])
+async def test_a_made_up_uid_is_said_not_to_exist_rather_than_to_have_gone(
+    tool: str, server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Hi"))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        folder, _, suffix = (await only_id(session)).rpartition("#")
+        made_up = f"{folder}#{suffix.split('.')[0]}.99999"
+        extra = {"part": "2"} if tool == "get_attachment" else {}
+        text = error_text(await session.call_tool(tool, {"id": made_up, **extra}))
+    assert text == (
+        "There is no email with that id in INBOX; use an id exactly as search_emails returned it."
+    )
+
+
+async def test_an_id_newer_than_the_folder_is_not_called_an_older_state_of_it(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Hi"))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        folder, _, suffix = (await only_id(session)).rpartition("#")
+        validity, uid = suffix.split(".")
+        made_up = f"{folder}#{int(validity) + 1}.{uid}"
+        text = error_text(await session.call_tool("get_email", {"id": made_up}))
+    assert text == (
+        "There is no email with that id in INBOX; use an id exactly as search_emails returned it."
+    )
+
+
 async def test_the_text_rendering_fences_the_content_as_external(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:

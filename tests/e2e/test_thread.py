@@ -122,7 +122,7 @@ async def test_a_stale_id_gets_a_clear_error(
     assert "search again" in error_text(result)
 
 
-async def test_an_id_whose_message_does_not_exist_gets_a_clear_error(
+async def test_an_id_whose_message_never_existed_is_not_said_to_have_gone(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
     with other_client(dovecot, account) as imap:
@@ -132,7 +132,7 @@ async def test_an_id_whose_message_does_not_exist_gets_a_clear_error(
         result = await session.call_tool("get_email_thread", {"id": f"INBOX#{uidvalidity}.999"})
     assert result.is_error
     assert error_text(result) == (
-        "That email is no longer in INBOX (it was moved or deleted); search again."
+        "There is no email with that id in INBOX; use an id exactly as search_emails returned it."
     )
 
 

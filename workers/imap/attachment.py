@@ -65,9 +65,7 @@ def find_part(conn: ImapConnection, email_id: EmailId, display: str, number: str
     email_id.check_validity(int(info[b"UIDVALIDITY"]), display)
     item = conn.client.fetch([email_id.uid], ["BODYSTRUCTURE"]).get(email_id.uid)
     if item is None:
-        raise NotFound(
-            f"That email is no longer in {display} (it was moved or deleted); search again."
-        )
+        raise email_id.missing(display, info)
     for part in walk(item.get(b"BODYSTRUCTURE"), into_messages=True):
         if part.number == number:
             return part

@@ -7,7 +7,9 @@ any folder name round-trips (the suffix after the last '#' holds no '#').
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from protocol.errors import InvalidArgument, NotFound
 
@@ -38,9 +40,33 @@ class EmailId:
         return cls(folder, int(match.group(1)), uid)
 
     def check_validity(self, current: int, display_folder: str) -> None:
-        """Raise NotFound when the folder was rebuilt since the id was made."""
-        if current != self.uidvalidity:
+        """Raise NotFound when the id was not made from the folder as it is now.
+
+        A server that renumbers a folder gives it a higher UIDVALIDITY (RFC 3501
+        2.3.1.1), so only a lower one can come from an older state of it; a higher
+        one was never an id of this folder.
+        """
+        if current == self.uidvalidity:
+            return
+        if self.uidvalidity < current:
             raise NotFound(
                 f"The email id refers to an older state of the folder {display_folder} "
                 "(the server renumbered its messages); search again for a fresh id."
             )
+        raise NotFound(
+            f"There is no email with that id in {display_folder}; use an id exactly as "
+            "search_emails returned it."
+        )
+
+    def missing(self, display_folder: str, select_info: Mapping[bytes, Any]) -> NotFound:
+        """The error for an id of the folder as it is now whose message is not in it: one
+        that was there and went, or (a UID the folder never reached) one that never was."""
+        uidnext = select_info.get(b"UIDNEXT")
+        if isinstance(uidnext, int) and self.uid >= uidnext:
+            return NotFound(
+                f"There is no email with that id in {display_folder}; use an id exactly as "
+                "search_emails returned it."
+            )
+        return NotFound(
+            f"That email is no longer in {display_folder} (it was moved or deleted); search again."
+        )

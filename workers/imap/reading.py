@@ -12,7 +12,6 @@ from email.message import Message
 from typing import Any
 
 from protocol.email import Attachment, Email, GetEmailArgs, Invitation
-from protocol.errors import NotFound
 from workers.imap import freshness, pipeline
 from workers.imap.decode import (
     decode_text,
@@ -66,9 +65,7 @@ def read_email(
     if answers.view_changed:  # the FETCH may have missed a new message or seen a gone one
         item = conn.client.fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"]).get(uid)
     if item is None or b"BODYSTRUCTURE" not in item:
-        raise NotFound(
-            f"That email is no longer in {display_folder} (it was moved or deleted); search again."
-        )
+        raise email_id.missing(display_folder, info)
     notes: list[str] = []
     headers = _parse_headers(item.get(b"BODY[HEADER]") or b"", notes)
     structure = item.get(b"BODYSTRUCTURE")

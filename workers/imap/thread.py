@@ -18,7 +18,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from protocol.conversation import ThreadMessage
-from protocol.errors import NotFound
 from workers.imap import folders
 from workers.imap.criteria import Value, uid_search
 from workers.imap.decode import decode_words, header_addresses, header_date, parse_header_block
@@ -96,12 +95,10 @@ def gather(
     """Every message of the conversation of ``start`` in the folders to search.
 
     Raises NotFound when ``start`` is no longer in its folder."""
-    conn.select(start.folder)
+    info = conn.select(start.folder)
     fetched = _fetch(conn, start.folder, start.uidvalidity, [start.uid])
     if not fetched:
-        raise NotFound(
-            f"That email is no longer in {display_folder} (it was moved or deleted); search again."
-        )
+        raise start.missing(display_folder, info)
     first = fetched[0]
     conversation.found[(start.folder, start.uid)] = first
     pending = first.related
