@@ -16,6 +16,11 @@ import re
 from protocol import attachment, calendar, conversation, email, writing
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 message``, ``2 messages``: a count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def render_folders(result: email.GetFoldersResult) -> str:
     lines = []
     for folder in result.folders:
@@ -26,10 +31,10 @@ def render_folders(result: email.GetFoldersResult) -> str:
         if folder.messages is None:  # the server gave no count for it
             lines.append(f"{plain(folder.name)}{role}: message count unknown")
             continue
-        count = "1 message" if folder.messages == 1 else f"{folder.messages} messages"
+        count = counted(folder.messages, "message")
         unread = "unread count unknown" if folder.unseen is None else f"{folder.unseen} unread"
         lines.append(f"{plain(folder.name)}{role}: {count}, {unread}")
-    return f"{len(result.folders)} folders:\n" + "\n".join(lines)
+    return f"{counted(len(result.folders), 'folder')}:\n" + "\n".join(lines)
 
 
 def render_created(result: email.CreateDirectoryResult) -> str:
@@ -82,7 +87,7 @@ def render_search(result: email.SearchEmailsResult) -> str:
     # The folder is a column only when the page spans several (a search of '*').
     several = len({e.folder for e in result.emails}) > 1
     head = (
-        f"{len(result.emails)} of {result.total} matching messages, newest first "
+        f"{len(result.emails)} of {counted(result.total, 'matching message')}, newest first "
         f"(id | received | from | {'folder, ' if several else ''}flags | subject):"
     )
     rows = []
@@ -163,7 +168,7 @@ def _size(size: int, estimated: bool) -> str:
 def render_thread(result: conversation.EmailThread) -> str:
     shown = len(result.messages)
     head = (
-        f"{shown} of {result.total} messages in the conversation, oldest first "
+        f"{shown} of {counted(result.total, 'message')} in the conversation, oldest first "
         f"(searched {plain(', '.join(result.searched))}):"
     )
     parts = [
@@ -211,7 +216,7 @@ def render_draft(result: writing.DraftResult) -> str:
 
 
 def render_moved(result: writing.MoveEmailResult) -> str:
-    lines = [f"Moved {len(result.moved)} message(s)."]
+    lines = [f"Moved {counted(len(result.moved), 'message')}."]
     lines += [
         f"- {plain(m.id)} -> {plain(m.new_id or '(new id unknown; search again)')}"
         for m in result.moved
@@ -223,14 +228,14 @@ def render_moved(result: writing.MoveEmailResult) -> str:
 
 
 def render_marked(result: writing.MarkEmailResult) -> str:
-    text = f"Updated {len(result.updated)} message(s)."
+    text = f"Updated {counted(len(result.updated), 'message')}."
     if result.not_found:
         text += f" Not found (moved or deleted): {plain(', '.join(result.not_found))}"
     return text
 
 
 def render_deleted(result: writing.DeleteEmailResult) -> str:
-    text = f"Deleted {len(result.deleted)} message(s)"
+    text = f"Deleted {counted(len(result.deleted), 'message')}"
     text += (
         f", {len(result.moved_to_trash)} of them moved to Trash." if result.moved_to_trash else "."
     )
@@ -240,11 +245,19 @@ def render_deleted(result: writing.DeleteEmailResult) -> str:
 
 
 def render_calendars(result: calendar.ListCalendarsResult) -> str:
-    lines = [f"{len(result.calendars)} calendars:"]
+    """One line a calendar; descriptions, which whoever shares a calendar writes, in a
+    fence below."""
+    lines = [f"{counted(len(result.calendars), 'calendar')}:"]
+    described = []
     for c in result.calendars:
         extra = " (read-only)" if c.read_only else ""
         holds = plain(", ".join(c.components)) or "events"
-        lines.append(f"- {plain(c.name)}{extra}: id {plain(c.id)}; holds {holds}")
+        color = f"; color {plain(c.color)}" if c.color else ""
+        lines.append(f"- {plain(c.name)}{extra}: id {plain(c.id)}; holds {holds}{color}")
+        if c.description and c.description.strip():
+            described.append(f"{c.name}: {_clip(c.description, 300)}")
+    if described:
+        lines += ["Descriptions:", fence("the calendars' owners", "\n".join(described))]
     return "\n".join(lines)
 
 
@@ -264,7 +277,7 @@ def render_events(result: calendar.EventsResult) -> str:
         if e.description and (e.calendar, e.uid, e.description) not in described:
             described.add((e.calendar, e.uid, e.description))
             rows.append(f"  {_clip(e.description, 300)}")
-    lines = [f"{len(result.events)} events:", fence("the calendar", "\n".join(rows))]
+    lines = [f"{counted(len(result.events), 'event')}:", fence("the calendar", "\n".join(rows))]
     lines += _notes(result.notes)
     return "\n".join(lines)
 
