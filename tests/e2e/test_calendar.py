@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -252,6 +253,30 @@ async def test_free_busy_merges_busy_time_and_finds_the_free_slots(
         ("2026-03-10T15:00:00+01:00", "2026-03-10T17:00:00+01:00"),
         ("2026-03-11T11:00:00+01:00", "2026-03-11T12:00:00+01:00"),
         ("2026-03-11T13:00:00+01:00", "2026-03-11T17:00:00+01:00"),
+    ]
+
+
+async def test_free_busy_from_today_offers_no_time_that_has_passed(
+    calendar_env: dict[str, str], tmp_path: Path
+) -> None:
+    calendar_env["MAILBOX_TIMEZONE"] = "Europe/Berlin"
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).date().isoformat()
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        asked = datetime.now(UTC)
+        answer = await call(
+            session,
+            "get_free_busy",
+            start=today,
+            end=today,
+            working_hours="00:00-24:00",
+            working_days=[1, 2, 3, 4, 5, 6, 7],
+            duration_minutes=5,
+        )
+    starts = [datetime.fromisoformat(f["start"]) for f in answer["free"]]
+    assert all(start >= asked for start in starts), (asked, answer["free"])
+    assert all(start.minute % 5 == 0 and start.second == 0 for start in starts)
+    assert answer["notes"] == [
+        "Free slots start from now: earlier free time in the range has passed."
     ]
 
 

@@ -73,3 +73,21 @@ def test_working_hours_keep_their_local_time_across_the_spring_dst_change() -> N
 def test_a_window_ending_at_24_00_runs_to_midnight() -> None:
     (window,) = working_windows(at(10, 0), at(11, 0), "20:00-24:00", [2], BERLIN)
     assert window == (at(10, 20), at(11, 0))
+
+
+def test_free_time_that_has_already_passed_is_not_offered() -> None:
+    # Tuesday 10 March 2026 at 11:02:30: the morning is gone, and a slot starts on a
+    # round five minutes, not at the second it was asked.
+    windows = working_windows(at(10, 0), at(11, 0), "09:00-17:00", [1, 2, 3, 4, 5], BERLIN)
+    busy = busy_periods([Period(at(10, 13), at(10, 14))], at(10, 0), at(11, 0))
+    now = datetime(2026, 3, 10, 11, 2, 30, tzinfo=BERLIN)
+    slots = free_slots(windows, busy, 30, now=now)
+    assert slots == [(at(10, 11, 5), at(10, 13)), (at(10, 14), at(10, 17))]
+    assert free_slots(windows, busy, 30, now=at(10, 16, 40)) == []
+    assert free_slots(windows, busy, 30, now=at(9, 8)) == free_slots(windows, busy, 30)
+
+
+def test_a_range_that_has_wholly_passed_is_answered_whole() -> None:
+    windows = working_windows(at(10, 0), at(11, 0), "09:00-17:00", [1, 2, 3, 4, 5], BERLIN)
+    busy = busy_periods([Period(at(10, 13), at(10, 14))], at(10, 0), at(11, 0))
+    assert free_slots(windows, busy, 30, now=at(12, 9)) == free_slots(windows, busy, 30)

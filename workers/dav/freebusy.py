@@ -85,11 +85,31 @@ def working_windows(
 
 
 def free_slots(
-    windows: list[tuple[datetime, datetime]], busy: list[Period], minutes: int
+    windows: list[tuple[datetime, datetime]],
+    busy: list[Period],
+    minutes: int,
+    *,
+    now: datetime | None = None,
 ) -> list[tuple[datetime, datetime]]:
+    """Free time of at least ``minutes`` in ``windows``.
+
+    Free slots are for planning: when the windows reach past ``now``, none starts
+    before it (rounded up to a whole five minutes, in ``now``'s zone). A range that
+    has wholly passed is a question about the past and is answered whole.
+    """
     blocked = merge((p.start, p.end) for p in busy)
+    if now is not None and windows and max(b for _a, b in windows) > now:
+        earliest = _round_up(now)
+        windows = [(max(a, earliest), b) for a, b in windows if b > earliest]
     length = timedelta(minutes=minutes)
     return [(a, b) for a, b in subtract(windows, blocked) if b - a >= length]
+
+
+def _round_up(moment: datetime, step: int = 5) -> datetime:
+    """``moment`` moved forward to the next whole ``step`` minutes (itself if on one)."""
+    floor = moment.replace(second=0, microsecond=0)
+    floor -= timedelta(minutes=floor.minute % step)
+    return floor if floor == moment else floor + timedelta(minutes=step)
 
 
 def _clock(text: str) -> time | None:

@@ -316,7 +316,10 @@ async def get_free_busy(
     windows = freebusy.working_windows(
         start, end, args.working_hours, args.working_days, state.zone
     )
-    free = freebusy.free_slots(windows, busy, args.duration_minutes)
+    now = datetime.now(state.zone)
+    free = freebusy.free_slots(windows, busy, args.duration_minutes, now=now)
+    if start < now < end:
+        notes.append("Free slots start from now: earlier free time in the range has passed.")
     return api.FreeBusyResult(
         busy=[api.Busy(p.start.isoformat(), p.end.isoformat(), p.tentative) for p in busy],
         free=[
