@@ -88,7 +88,7 @@ def render_search(result: email.SearchEmailsResult) -> str:
     several = len({e.folder for e in result.emails}) > 1
     head = (
         f"{len(result.emails)} of {counted(result.total, 'matching message')}, newest first "
-        f"(id | received | from | {'folder, ' if several else ''}flags | subject):"
+        f"(id | date | from | {'folder, ' if several else ''}flags | subject):"
     )
     rows = []
     for e in result.emails:
@@ -96,9 +96,10 @@ def render_search(result: email.SearchEmailsResult) -> str:
         marks += [] if "seen" in e.flags else ["unread"]
         marks += ["attachments"] if e.has_attachments else []
         where = ", ".join([e.folder, *marks] if several else marks) or "-"
-        rows.append(
-            f"{e.id} | {_minutes(e.date)} | {_sender(e.from_)} | {where} | {_clip(e.subject, 80)}"
-        )
+        # The date written on the message; where it was received more than a day apart
+        # (a migrated mailbox), that too.
+        when = _minutes(e.date) + (f" (received {_minutes(e.received)})" if e.received else "")
+        rows.append(f"{e.id} | {when} | {_sender(e.from_)} | {where} | {_clip(e.subject, 80)}")
     lines = [head, fence("the senders listed", "\n".join(rows))]
     if result.next_cursor:
         lines.append(f"More results: call again with cursor={plain(result.next_cursor)}")

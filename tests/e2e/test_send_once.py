@@ -220,3 +220,103 @@ async def test_a_message_sent_while_imap_is_down_is_reported_sent_without_contra
     (note,) = sent["notes"]
     assert "was sent" in note and "could not be reached" in note, note
     assert "Nothing was" not in note and "not changed" not in note.lower(), note
+
+
+@pytest.mark.parametrize("second", ["move_email", "delete_email", "erase"])
+async def test_two_servers_moving_or_deleting_one_message_at_once_leave_exactly_one_copy(
+    second: str,
+    server_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    account: Account,
+) -> None:
+    tries = 6
+    with other_client(dovecot, account) as imap:
+        imap.create_folder("Left")
+        for n in range(tries):
+            deliver(imap, "INBOX", message(f"C{n}"))
+    calls = {
+        "move_email": ("move_email", {"destination": "Left"}),
+        "delete_email": ("delete_email", {}),
+        "erase": ("delete_email", {"permanent": True}),
+    }
+    async with (
+        mcp_session(server_env, tmp_path / "one.log") as one,
+        mcp_session(server_env, tmp_path / "two.log") as two,
+    ):
+        found = await emails(one)
+        await emails(two)
+        for summary in found:
+            answers: list[Any] = []
+
+            async def run(session: Any, tool: str, args: dict[str, Any], into: list[Any]) -> None:
+                into.append(await session.call_tool(tool, args))
+
+            tool, extra = calls[second]
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(
+                    run, one, "move_email", {"ids": [summary["id"]], "destination": "Left"}, answers
+                )
+                tg.start_soon(run, two, tool, {"ids": [summary["id"]], **extra}, answers)
+            done = [structured(a) for a in answers]
+            claimed = [len(d.get("moved", d.get("deleted", []))) for d in done]
+            assert sum(claimed) == 1, [text_of(a) for a in answers]
+    everywhere = [*subjects_in(dovecot, account, "Left"), *subjects_in(dovecot, account, "Trash")]
+    expected = sorted(f"C{n}" for n in range(tries))
+    if second == "erase":
+        assert sorted(everywhere) == sorted(set(everywhere)) and set(everywhere) <= set(expected)
+    else:
+        assert sorted(everywhere) == expected
+    assert subjects_in(dovecot, account, "INBOX") == []
+
+
+async def test_flags_changed_while_a_draft_is_claimed_do_not_look_like_a_second_send(
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        for n in range(4):
+            draft = await call(
+                session, "create_draft", to=[account.email], subject=f"MS{n}", body="x"
+            )
+            answers: list[Any] = []
+
+            async def send(draft_id: str, into: list[Any]) -> None:
+                into.append(await session.call_tool("send_draft", {"id": draft_id}))
+
+            async def mark(draft_id: str, k: int) -> None:
+                args = {"ids": [draft_id], "read": bool(k % 2), "flagged": bool(k % 3)}
+                await session.call_tool("mark_email", args)
+
+            async with anyio.create_task_group() as tg:
+                for k in range(4):
+                    tg.start_soon(mark, draft["id"], k)
+                tg.start_soon(send, draft["id"], answers)
+                for k in range(4):
+                    tg.start_soon(mark, draft["id"], k)
+            assert not answers[0].is_error, text_of(answers[0])
+            assert deliveries(smtp, f"MS{n}") == 1
+
+
+async def test_a_message_that_does_not_exist_is_not_reported_moved_into_its_own_folder(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", message("Here"))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (here,) = await emails(session)
+        fake = here["id"].rsplit(".", 1)[0] + ".999"
+        result = await call(session, "move_email", ids=[fake, here["id"]], destination="INBOX")
+    assert [m["id"] for m in result["moved"]] == [here["id"]]
+    assert result["not_moved"] == [fake]
+
+
+async def test_moving_from_a_folder_that_does_not_exist_says_so(
+    server_env: dict[str, str], tmp_path: Path, account: Account
+) -> None:
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        result = await call(session, "move_email", ids=["Nope#1.1"], destination="Trash")
+        marked = await call(session, "mark_email", ids=["Nope#1.1"], read=True)
+        erased = await call(session, "delete_email", ids=["Nope#1.1"], permanent=True)
+    assert result["moved"] == [] and result["not_moved"] == ["Nope#1.1"]
+    assert result["notes"] == ["There is no folder named 'Nope'; get_folders lists the folders."]
+    assert marked["not_found"] == ["Nope#1.1"] and erased["not_found"] == ["Nope#1.1"]

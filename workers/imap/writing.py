@@ -17,11 +17,13 @@ import structlog
 from protocol.email import GetEmailArgs
 from protocol.errors import MailError, NotFound, Refused, Unavailable
 from protocol.writing import Moved, Original
-from workers.imap import folders
-from workers.imap.decode import header_addresses, parse_header_block, to_str
+from workers.imap import claims, folders
+from workers.imap.decode import header_addresses, parse_header_block
+from workers.imap.errors import missing_folder_as_not_found
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
 from workers.imap.reading import read_email
+from workers.imap.response_codes import take_code, uid_set
 from workers.imap.thread import message_ids
 
 log = structlog.get_logger()
@@ -51,29 +53,50 @@ def folder_with_role(conn: ImapConnection, role: str) -> str:
 def existing_uids(
     conn: ImapConnection, raw: str, ids: list[EmailId], display: str
 ) -> dict[int, EmailId]:
-    """Those of ``ids`` still in ``raw`` under its current UIDVALIDITY (folder selected read-write)."""
-    info = conn.select(raw, readonly=False)
-    current = int(info[b"UIDVALIDITY"])
-    wanted = {i.uid: i for i in ids if i.uidvalidity == current}
+    """Those of ``ids`` still in ``raw`` under its current UIDVALIDITY (folder selected
+    read-write). Raises NotFound when there is no such folder."""
+    wanted = _select_for(conn, raw, ids, display)
     if not wanted:
         return {}
     present = conn.client.fetch(sorted(wanted), ["FLAGS"])
     return {uid: wanted[uid] for uid in wanted if uid in present}
 
 
-def _uid_set(text: str) -> list[int]:
-    uids: list[int] = []
-    for piece in text.split(","):
-        low, _, high = piece.partition(":")
-        start, end = int(low), int(high or low)
-        uids.extend(range(min(start, end), max(start, end) + 1))
-    return uids
+def _select_for(
+    conn: ImapConnection, raw: str, ids: list[EmailId], display: str
+) -> dict[int, EmailId]:
+    with missing_folder_as_not_found(display):
+        info = conn.select(raw, readonly=False)
+    current = int(info[b"UIDVALIDITY"])
+    return {i.uid: i for i in ids if i.uidvalidity == current}
 
 
-def take_code(conn: ImapConnection, name: str) -> list[str]:
-    """Response codes (COPYUID, APPENDUID) imaplib collected from the last command."""
-    found = conn.client._imap.untagged_responses.pop(name, [])
-    return [to_str(item) for item in found if item]
+def claimed_uids(
+    conn: ImapConnection, raw: str, ids: list[EmailId], display: str
+) -> tuple[dict[int, EmailId], list[str], list[str]]:
+    """Claim those of ``ids`` in ``raw`` for moving or erasing (see claims): (won UID ->
+    id, ids another call is moving or sending right now, ids no longer there)."""
+    wanted = _select_for(conn, raw, ids, display)
+    outcome = claims.claim(conn, wanted, claims.MOVING)
+    missing = [str(i) for i in ids if i.uid not in wanted] + [str(wanted[u]) for u in outcome.gone]
+    return (
+        {uid: wanted[uid] for uid in outcome.won},
+        [str(wanted[u]) for u in outcome.taken],
+        missing,
+    )
+
+
+def _claim_notes(display: str, taken: list[str], missing: list[str]) -> list[str]:
+    notes = []
+    if missing:
+        notes.append(f"{len(missing)} message(s) were no longer in {display}.")
+    if taken:
+        notes.append(
+            f"{len(taken)} message(s) in {display} were being moved, deleted or sent by another "
+            "call at the same moment, so this call left them alone; search again to see where "
+            "they are."
+        )
+    return notes
 
 
 def _copyuid(conn: ImapConnection) -> tuple[int, dict[int, int]] | None:
@@ -84,7 +107,7 @@ def _copyuid(conn: ImapConnection) -> tuple[int, dict[int, int]] | None:
         if len(parts) != 3:
             continue
         validity = int(parts[0])
-        mapping.update(zip(_uid_set(parts[1]), _uid_set(parts[2]), strict=False))
+        mapping.update(zip(uid_set(parts[1]), uid_set(parts[2]), strict=False))
     return (validity, mapping) if validity is not None else None
 
 
@@ -110,20 +133,31 @@ def move(
     notes: list[str] = []
     for raw, group in by_folder(ids).items():
         display = folders.to_display(raw, delimiter)
-        if raw == destination:
-            moved += [Moved(str(i), str(i)) for i in group]
-            continue
         try:
-            present = existing_uids(conn, raw, group, display)
-            missing = [str(i) for i in group if i.uid not in present]
-            if missing:
+            if raw == destination:
+                present = existing_uids(conn, raw, group, display)
+                moved += [Moved(str(i), str(i)) for i in present.values()]
+                missing = [str(i) for i in group if i.uid not in present]
                 not_moved += missing
-                notes.append(f"{len(missing)} message(s) were no longer in {display}.")
-            uids = sorted(present)
-            for start in range(0, len(uids), MOVE_BATCH):
-                moved += _move_batch(conn, uids[start : start + MOVE_BATCH], present, destination)
-                if progress is not None:
-                    progress(len(moved) + len(not_moved), len(ids))
+                notes += _claim_notes(display, [], missing)
+                continue
+            won, taken, missing = claimed_uids(conn, raw, group, display)
+            not_moved += taken + missing
+            notes += _claim_notes(display, taken, missing)
+            uids = sorted(won)
+            try:
+                for start in range(0, len(uids), MOVE_BATCH):
+                    batch = uids[start : start + MOVE_BATCH]
+                    moved += _move_batch(conn, batch, won, destination)
+                    if progress is not None:
+                        progress(len(moved) + len(not_moved), len(ids))
+            finally:
+                # What did not move keeps no claim (a refused batch, say).
+                settled = {m.id for m in moved}
+                claims.release(conn, [u for u in uids if str(won[u]) not in settled], claims.MOVING)
+        except NotFound as exc:
+            not_moved += [str(i) for i in group]
+            notes.append(exc.message)
         except imap_exc.IMAPClientError as exc:
             if isinstance(exc, imap_exc.IMAPClientAbortError):
                 done = ", ".join(m.id for m in moved) or "none"
@@ -140,7 +174,26 @@ def move(
                 f"The server refused to move {len(left)} message(s) out of {display}; they are "
                 "still there. Try again, or move them in a mail app."
             )
+    _unclaim_moved(conn, moved)
     return moved, not_moved, notes
+
+
+def _unclaim_moved(conn: ImapConnection, moved: list[Moved]) -> None:
+    """Take the claim keyword off the moved messages in their new folder (best effort: a
+    keyword left behind only makes a later move of that message skip it once)."""
+    by_new: dict[str, list[int]] = {}
+    for item in moved:
+        if item.new_id is not None and item.new_id != item.id:
+            new = EmailId.parse(item.new_id)
+            by_new.setdefault(new.folder, []).append(new.uid)
+    for raw, uids in by_new.items():
+        try:
+            conn.select(raw, readonly=False)
+            claims.release(conn, uids, claims.MOVING)
+        except imap_exc.IMAPClientError as exc:
+            if isinstance(exc, imap_exc.IMAPClientAbortError):
+                raise
+            log.warning("imap.claim_not_released", error=str(exc)[:200])
 
 
 def _move_batch(
@@ -174,7 +227,11 @@ def store_flags(
     updated: list[str] = []
     not_found: list[str] = []
     for raw, group in by_folder(ids).items():
-        present = existing_uids(conn, raw, group, folders.to_display(raw, delimiter))
+        try:
+            present = existing_uids(conn, raw, group, folders.to_display(raw, delimiter))
+        except NotFound:
+            not_found += [str(i) for i in group]
+            continue
         not_found += [str(i) for i in group if i.uid not in present]
         if not present:
             continue
@@ -203,14 +260,20 @@ def expunge_exactly(conn: ImapConnection, uids: list[int]) -> None:
 def erase(
     conn: ImapConnection, ids: list[EmailId], delimiter: str | None
 ) -> tuple[list[str], list[str]]:
+    """Erase ``ids`` for good: (erased ids, ids not erased: gone, or being moved or sent by
+    another call at the same moment)."""
     deleted: list[str] = []
     not_found: list[str] = []
     for raw, group in by_folder(ids).items():
-        present = existing_uids(conn, raw, group, folders.to_display(raw, delimiter))
-        not_found += [str(i) for i in group if i.uid not in present]
-        if present:
-            expunge_exactly(conn, sorted(present))
-            deleted += [str(present[uid]) for uid in sorted(present)]
+        try:
+            won, taken, missing = claimed_uids(conn, raw, group, folders.to_display(raw, delimiter))
+        except NotFound:
+            not_found += [str(i) for i in group]
+            continue
+        not_found += taken + missing
+        if won:
+            expunge_exactly(conn, sorted(won))
+            deleted += [str(won[uid]) for uid in sorted(won)]
     return deleted, not_found
 
 
