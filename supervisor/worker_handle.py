@@ -57,6 +57,9 @@ log = structlog.get_logger()
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
+# How long a worker that is still starting gets to end by itself at shutdown.
+BOOTING_GRACE = 0.5
+
 _PIPE_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, MailError)
 
 # Environment variables a worker must not inherit: credentials go over the pipe.
@@ -183,7 +186,8 @@ class WorkerHandle:
                 first = await channel.receive()
                 booted = isinstance(first, Ready)
             if not booted:
-                log.error("worker.boot_failed", worker=self.name, pid=process.pid)
+                if not self._closing:  # else stopped on purpose before it was ready
+                    log.error("worker.boot_failed", worker=self.name, pid=process.pid)
                 return False
             log.info("worker.ready", worker=self.name, pid=process.pid)
             self.started_at = self._clock()
@@ -206,7 +210,10 @@ class WorkerHandle:
             self._channel = None
             self._wake_waiters()
             with anyio.CancelScope(shield=True):
-                await self._reap(process)
+                if self._closing and not booted:
+                    await self._stop_booting(process)
+                else:
+                    await self._reap(process)
 
     def _wake_waiters(self) -> None:
         """Wake every call waiting for readiness so it re-checks the state."""
@@ -267,12 +274,20 @@ class WorkerHandle:
                 return
             await anyio.sleep(self._policy.ping_interval)
 
-    async def _reap(self, process: Process) -> None:
-        with anyio.move_on_after(self._policy.shutdown_timeout):
+    async def _reap(self, process: Process, grace: float | None = None) -> None:
+        with anyio.move_on_after(self._policy.shutdown_timeout if grace is None else grace):
             await process.wait()
             return
         process.kill()
         await process.wait()
+
+    async def _stop_booting(self, process: Process) -> None:
+        """A worker that never got to Ready has nothing to log out of: close its pipe,
+        which ends it once it reads, and kill it if it has not ended at once."""
+        if process.stdin is not None:
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await process.stdin.aclose()
+        await self._reap(process, BOOTING_GRACE)
 
     async def _recycle_if_too_big(self, channel: MessageChannel[FromWorker, ToWorker]) -> None:
         rss = self.metrics.get("rss_bytes", 0)
@@ -510,7 +525,11 @@ class WorkerHandle:
     # -- shutdown -------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Ask the worker to finish and log out; kill it if it does not exit in time."""
+        """Ask the worker to finish and log out; kill it if it does not exit in time.
+
+        A worker still starting is stopped at once (it has no session to log out of):
+        waiting for it would hold up the exit by the whole shutdown timeout.
+        """
         self._closing = True
         channel, process = self._channel, self._process
         with anyio.CancelScope(shield=True):
@@ -522,7 +541,10 @@ class WorkerHandle:
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                         pass
             if process is not None and process.returncode is None:
-                await self._reap(process)
+                if channel is None and self._recycling is None:
+                    await self._stop_booting(process)
+                else:
+                    await self._reap(process)
 
     @property
     def ready(self) -> bool:

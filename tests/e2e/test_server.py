@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -108,6 +110,18 @@ async def test_read_only_mode_hides_writing_tools(
     assert "no tool named 'create_directory'" in refused
 
 
+async def test_mailbox_tools_lists_only_the_chosen_families(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_TOOLS"] = "mail"
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        refused = error_text(await session.call_tool("list_calendars", {}))
+    assert {"get_folders", "send_email", "server_status"} <= names
+    assert not names & {"list_calendars", "get_calendar_events", "create_event"}
+    assert "no tool named 'list_calendars'" in refused
+
+
 async def test_a_wrong_password_gives_one_sentence_without_the_password(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -158,6 +172,47 @@ async def test_closing_stdin_stops_the_server_and_its_workers(
                 await anyio.sleep(0.05)
     assert log_events(log, "supervisor.stopped")
     assert len(log_events(log, "runtime.stopped")) == WORKERS
+
+
+def test_closing_stdin_while_the_workers_start_exits_within_a_second_without_errors(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Workers that take 5 s to boot: the server must not wait for them to finish
+    # booting, nor give each the whole shutdown timeout.
+    server_env["PYTHONPATH"] = str(REPO / "tests" / "data" / "slow_worker_boot")
+    server_env["SLOW_WORKER_BOOT_SECONDS"] = "5"
+    log = tmp_path / "stderr.log"
+    with open(log, "wb") as errlog:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "supervisor"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errlog,
+            cwd=REPO,
+            env=server_env,
+        )
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
+        server.stdin.flush()
+        assert b'"result"' in server.stdout.readline()
+        began = time.monotonic()
+        server.stdin.close()
+        server.wait(timeout=30)
+        took = time.monotonic() - began
+    assert took < 1.5, f"the server took {took:.1f} s to exit"
+    assert "error" not in log.read_text(), log.read_text()
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
 
 
 def _state(pid: int) -> str:
