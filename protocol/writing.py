@@ -16,16 +16,11 @@ MAY_HAVE_BEEN_SENT = (
     "may have been sent. It was not copied to the Sent folder, because that is done only for "
     "mail known to be sent: ask a recipient whether it arrived before sending it again."
 )
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}\.?\Z|^\[[0-9A-Fa-f:.]+\]\Z")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\Z")
 
-AddressText = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=3,
-        max_length=500,
-        description="An address such as 'anna@example.org' or 'Anna Berg <anna@example.org>'.",
-    ),
-]
+AddressText = Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
 Addresses = Annotated[list[AddressText], msgspec.Meta(max_length=MAX_RECIPIENTS)]
 
 
@@ -37,7 +32,7 @@ def check_address(value: str, field: str) -> None:
     # ('eve@evil.example( <anna@example.org>' is eve to the parser, anna to a person).
     if len(pairs) != 1 or not _ADDRESS.match(pairs[0][1]) or any(c in pairs[0][0] for c in "<>"):
         raise ValueError(
-            f"{value!r} in {field} is not one email address; write it as "
+            f"'{value}' in {field} is not one email address; write it as "
             "'name@example.org' or 'Name <name@example.org>', one per list item."
         )
     check_sendable(pairs[0][1], field)
@@ -49,66 +44,43 @@ def check_sendable(address: str, field: str) -> None:
     local, _, domain = address.rpartition("@")
     if not local.isascii():
         raise ValueError(
-            f"{address!r} in {field} has letters outside ASCII before the @, which this server "
+            f"'{address}' in {field} has letters outside ASCII before the @, which this server "
             "cannot send to; ask for another address of that person. Nothing was sent."
         )
     try:
-        domain.encode("idna")
+        ascii_form = domain.encode("idna").decode("ascii")
     except UnicodeError:
+        ascii_form = ""
+    if not _DOMAIN.match(ascii_form):
         raise ValueError(
-            f"The domain of {address!r} in {field} is not a valid international domain name."
-        ) from None
+            f"The domain of '{address}' in {field} is not a domain name mail can be sent to; "
+            "check the address. Nothing was sent."
+        )
 
 
 class SendEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    to: Annotated[Addresses, msgspec.Meta(description="Recipients.")] = []
+    # send_email's description explains these arguments; create_draft shares them.
+    to: Annotated[
+        Addresses,
+        msgspec.Meta(description="Each 'anna@example.org' or 'Anna Berg <anna@example.org>'."),
+    ] = []
     subject: Annotated[
         Annotated[str, msgspec.Meta(max_length=1000)] | None,
-        msgspec.Meta(
-            description="Subject; for a reply or forward it defaults to Re:/Fwd: of the original."
-        ),
+        msgspec.Meta(description="For a reply or forward, default Re:/Fwd: and the original's."),
     ] = None
-    body: Annotated[
-        str, msgspec.Meta(max_length=1_000_000, description="The message text (plain text).")
-    ] = ""
-    cc: Annotated[Addresses, msgspec.Meta(description="Copy recipients.")] = []
-    bcc: Annotated[Addresses, msgspec.Meta(description="Hidden recipients.")] = []
-    html_body: Annotated[
-        Annotated[str, msgspec.Meta(max_length=2_000_000)] | None,
-        msgspec.Meta(description="Optional HTML version of the body."),
-    ] = None
+    body: Annotated[str, msgspec.Meta(max_length=1_000_000, description="Plain text.")] = ""
+    cc: Addresses = []
+    bcc: Addresses = []
+    html_body: Annotated[str, msgspec.Meta(max_length=2_000_000)] | None = None
     attachments: Annotated[
         list[Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]],
-        msgspec.Meta(
-            max_length=50,
-            description="Files to attach: paths inside the folder the user allowed (MAILBOX_ATTACHMENT_DIR).",
-        ),
+        msgspec.Meta(max_length=50, description="Paths inside MAILBOX_ATTACHMENT_DIR."),
     ] = []
-    reply_to_id: Annotated[
-        EmailIdText | None,
-        msgspec.Meta(
-            description="Reply to this email: threads it and marks the original answered."
-        ),
-    ] = None
-    reply_all: Annotated[
-        bool,
-        msgspec.Meta(
-            description="With reply_to_id: also reply to the original's other recipients."
-        ),
-    ] = False
-    quote: Annotated[
-        bool, msgspec.Meta(description="With reply_to_id: quote the original below the body.")
-    ] = True
-    forward_id: Annotated[
-        EmailIdText | None,
-        msgspec.Meta(
-            description="Forward this email; it is attached whole (with its attachments)."
-        ),
-    ] = None
-    forward_inline: Annotated[
-        bool,
-        msgspec.Meta(description="With forward_id: put the original's text in the body instead."),
-    ] = False
+    reply_to_id: EmailIdText | None = None
+    reply_all: bool = False
+    quote: bool = True
+    forward_id: EmailIdText | None = None
+    forward_inline: bool = False
 
     def __post_init__(self) -> None:
         for field, values in (("to", self.to), ("cc", self.cc), ("bcc", self.bcc)):
@@ -157,10 +129,8 @@ class SendDraftArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 EmailIds = Annotated[
-    list[EmailIdText],
-    msgspec.Meta(
-        min_length=1, max_length=500, description="Email ids as search_emails returned them."
-    ),
+    list[Annotated[str, msgspec.Meta(min_length=3, max_length=2000)]],
+    msgspec.Meta(min_length=1, max_length=500, description="Email ids from search_emails."),
 ]
 
 
@@ -171,12 +141,7 @@ def _check_ids(ids: list[str]) -> None:
 
 class MoveEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     ids: EmailIds
-    destination: Annotated[
-        str,
-        msgspec.Meta(
-            min_length=1, max_length=1000, description="Folder to move to ('/' between levels)."
-        ),
-    ]
+    destination: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
     def __post_init__(self) -> None:
         _check_ids(self.ids)
@@ -200,11 +165,9 @@ class MoveEmailResult(msgspec.Struct, frozen=True):
 
 class MarkEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     ids: EmailIds
-    read: Annotated[bool | None, msgspec.Meta(description="true: mark read; false: unread.")] = None
-    flagged: Annotated[bool | None, msgspec.Meta(description="true: flag; false: unflag.")] = None
-    answered: Annotated[
-        bool | None, msgspec.Meta(description="true: mark answered; false: clear it.")
-    ] = None
+    read: bool | None = None
+    flagged: bool | None = None
+    answered: bool | None = None
 
     def __post_init__(self) -> None:
         _check_ids(self.ids)
@@ -219,10 +182,7 @@ class MarkEmailResult(msgspec.Struct, frozen=True):
 
 class DeleteEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     ids: EmailIds
-    permanent: Annotated[
-        bool,
-        msgspec.Meta(description="Erase for good instead of moving to Trash (cannot be undone)."),
-    ] = False
+    permanent: bool = False
 
     def __post_init__(self) -> None:
         _check_ids(self.ids)

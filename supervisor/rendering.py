@@ -55,7 +55,10 @@ def fence(sender: str, content: str) -> str:
     )
 
 
-_FENCE_BRACKETS = re.compile(r"<{3,}|>{3,}")
+# Look-alikes count too: a model reads three full-width or angle-quote brackets as the marker.
+_FENCE_BRACKETS = re.compile(
+    r"[<\uff1c\u2039\u2329\u27e8\u3008\ufe64]{3,}|[>\uff1e\u203a\u232a\u27e9\u3009\ufe65]{3,}"
+)
 
 
 def _unfenced(text: str) -> str:

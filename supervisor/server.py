@@ -19,6 +19,7 @@ from mcp.server.lowlevel import Server
 from protocol.errors import MailError
 from supervisor import __version__
 from supervisor.client_log import CLIENT_LOG
+from supervisor.rendering import plain
 from supervisor.runner import ToolRunner
 
 log = structlog.get_logger()
@@ -66,7 +67,8 @@ def build_server(runner: ToolRunner) -> Server[Any]:
             except MailError as exc:
                 log.info("tool.error", kind=exc.kind, error=exc.message)
                 await CLIENT_LOG.flush(ctx)
-                return _error(exc.message)
+                # Our sentence may quote a stranger (an address from a message, say).
+                return _error(plain(exc.message))
             except Exception:
                 log.exception("tool.crashed")
                 return _error(
@@ -82,7 +84,7 @@ def build_server(runner: ToolRunner) -> Server[Any]:
         spec = runner.tools[params.name]
         text = spec.render(answer.result)
         if answer.note:
-            text = f"Note: {answer.note}\n\n{text}"
+            text = f"Note: {plain(answer.note)}\n\n{text}"
         return types.CallToolResult(
             content=[types.TextContent(text=text)],
             structured_content=msgspec.to_builtins(answer.result),

@@ -13,13 +13,19 @@ import re
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
 
 from protocol.errors import InvalidArgument, Refused
 from protocol.settings import SmtpSettings
-from protocol.writing import ComposeRequest, Original, SendEmailArgs, check_sendable
+from protocol.writing import (
+    MAX_RECIPIENTS,
+    ComposeRequest,
+    Original,
+    SendEmailArgs,
+    check_sendable,
+)
 
 _PREFIX = re.compile(r"^\s*((re|aw|sv|antw|fwd?|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
@@ -30,6 +36,13 @@ def compose(request: ComposeRequest, settings: SmtpSettings) -> EmailMessage:
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = settings.from_address
     to, cc = _recipients(args, original, settings.from_address)
+    count = len(to) + len(cc) + len(args.bcc)
+    if count > MAX_RECIPIENTS:
+        raise InvalidArgument(
+            f"Nothing was sent: this would go to {count} addresses, more than the "
+            f"{MAX_RECIPIENTS} one message may have; name the recipients in to and cc instead "
+            "of replying to all."
+        )
     if to:
         msg["To"] = header_addresses(to)
     if cc:
@@ -78,7 +91,7 @@ def header_addresses(items: list[str]) -> list[Address]:
             )
         except (ValueError, IndexError, AttributeError):
             raise InvalidArgument(
-                f"{item!r} could not be written as an address; give it without a display name."
+                f"'{item}' could not be written as an address; give it without a display name."
             ) from None
     return found
 
@@ -91,6 +104,41 @@ def envelope(msg: Message) -> list[str]:
             if address:
                 seen.setdefault(address, None)
     return list(seen)
+
+
+def draft_envelope(raw: bytes) -> list[str]:
+    """The recipients of a saved draft (written by us or by any mail app), read by the
+    header registry and checked as send_email checks its arguments: international domains
+    in their ASCII (IDNA) form, anything SMTP cannot carry refused. Raises InvalidArgument."""
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        found: dict[str, None] = {}
+        for name in ("To", "Cc", "Bcc"):
+            for value in headers.get_all(name, []):
+                for address in value.addresses:
+                    spec = address.addr_spec.encode("utf-8", "surrogateescape").decode(
+                        "utf-8", "replace"
+                    )
+                    if spec and spec != "<>":
+                        found.setdefault(spec, None)
+    except (RecursionError, ValueError, IndexError, TypeError, AttributeError, LookupError):
+        raise InvalidArgument(
+            "Nothing was sent: the draft's recipients cannot be read; correct them in a mail app."
+        ) from None
+    envelope: list[str] = []
+    for spec in found:
+        try:
+            check_sendable(spec, "the draft")
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+        local, _, domain = spec.rpartition("@")
+        envelope.append(f"{local}@{ascii_domain(domain)}")
+    if len(envelope) > MAX_RECIPIENTS:
+        raise InvalidArgument(
+            f"Nothing was sent: the draft is addressed to {len(envelope)} addresses, more than "
+            f"the {MAX_RECIPIENTS} one message may have."
+        )
+    return list(dict.fromkeys(envelope))
 
 
 def without_bcc(raw: bytes) -> bytes:
@@ -115,7 +163,7 @@ def ascii_domain(domain: str) -> str:
         return domain.encode("idna").decode("ascii")
     except UnicodeError:
         raise InvalidArgument(
-            f"The domain {domain!r} is not a valid international domain name; check the address."
+            f"The domain '{domain}' is not a valid international domain name; check the address."
         ) from None
 
 

@@ -35,7 +35,13 @@ from protocol.writing import (
     SendRawRequest,
 )
 from workers.runtime import CallContext
-from workers.smtp.compose import compose, envelope, sender_address, without_bcc
+from workers.smtp.compose import (
+    compose,
+    draft_envelope,
+    envelope,
+    sender_address,
+    without_bcc,
+)
 from workers.smtp.connect import open_smtp
 from workers.smtp.pool import SmtpPool
 
@@ -78,7 +84,7 @@ async def send_message(request: ComposeRequest, state: SmtpState, ctx: CallConte
 
 async def send_raw(request: SendRawRequest, state: SmtpState, ctx: CallContext) -> SendOutcome:
     headers = BytesHeaderParser(policy=compat32).parsebytes(request.raw)
-    recipients = envelope(headers)
+    recipients = draft_envelope(request.raw)
     if not recipients:
         raise InvalidArgument("The draft has no recipients; add them to the draft first.")
     message_id = " ".join(str(headers.get("Message-ID", "")).split())
