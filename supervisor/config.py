@@ -28,6 +28,8 @@ T = TypeVar("T")
 PASSWORD_COMMAND_TIMEOUT = 30.0
 PASSWORD_COMMAND_EXAMPLE = "pass show mailbox.org"
 CA_FILE_EXAMPLE = "/etc/ssl/certs/my-company-ca.pem"
+# The families of tools MAILBOX_TOOLS chooses from (a family not built yet has no tools).
+TOOL_FAMILIES = ("mail", "calendar", "contacts", "filters", "tasks")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Settings:
     ca_file: str | None = None
     timezone: str | None = None
     read_only: bool = False
+    tool_families: tuple[str, ...] = TOOL_FAMILIES
     attachment_dir: str | None = None
     download_dir: str = str(Path.home() / "Downloads" / "mailbox-mcp")
     cache_email_ttl: float = 300.0
@@ -195,6 +198,7 @@ def _read_settings(reader: _Reader) -> Settings:
         ca_file=ca_file,
         timezone=reader.timezone("MAILBOX_TIMEZONE"),
         read_only=reader.flag("MAILBOX_READ_ONLY", False),
+        tool_families=reader.families("MAILBOX_TOOLS"),
         attachment_dir=reader.text("MAILBOX_ATTACHMENT_DIR", None, example="~/Documents/to-send"),
         download_dir=reader.text("MAILBOX_DOWNLOAD_DIR", None, example="~/Downloads/mail")
         or Settings.download_dir,
@@ -417,6 +421,23 @@ class _Reader:
             parse,
             "addresses or domains separated by commas",
             "'ben@example.org, example.com'",
+        )
+
+    def families(self, name: str) -> tuple[str, ...]:
+        """Tool families separated by commas, each named once; default: all of them."""
+
+        def parse(raw: str) -> tuple[str, ...]:
+            chosen = [entry.strip().lower() for entry in raw.split(",")]
+            if any(entry not in TOOL_FAMILIES for entry in chosen):
+                raise ValueError
+            return tuple(f for f in TOOL_FAMILIES if f in chosen)
+
+        return self._parse(
+            name,
+            TOOL_FAMILIES,
+            parse,
+            "tool families separated by commas, from " + ", ".join(TOOL_FAMILIES),
+            "'mail,calendar'",
         )
 
     def timezone(self, name: str) -> str | None:

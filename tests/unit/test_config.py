@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import ConfigError
-from supervisor.config import load_settings, resolve_password, setting_names
+from supervisor.config import TOOL_FAMILIES, load_settings, resolve_password, setting_names
 
 BASE = {"MAILBOX_EMAIL": "anna@mailbox.org", "MAILBOX_PASSWORD": "app-pass-1234"}
 
@@ -72,6 +72,12 @@ def test_the_password_is_not_in_the_settings_repr() -> None:
             "MAILBOX_READ_ONLY",
             "perhaps",
             "MAILBOX_READ_ONLY must be 1 (on) or 0 (off), such as 1; it is 'perhaps'.",
+        ),
+        (
+            "MAILBOX_TOOLS",
+            "mail,contact",
+            "MAILBOX_TOOLS must be tool families separated by commas, from mail, calendar, "
+            "contacts, filters, tasks, such as 'mail,calendar'; it is 'mail,contact'.",
         ),
         (
             "MAILBOX_TIMEZONE",
@@ -234,3 +240,10 @@ def test_every_documented_setting_is_known() -> None:
 def test_an_unrelated_variable_gets_no_guess() -> None:
     (warning,) = load_settings({**BASE, "MAILBOX_XYZZY": "1"}).warnings
     assert warning.endswith("is ignored; the README lists the settings.")
+
+
+def test_mailbox_tools_chooses_families_and_defaults_to_all_of_them() -> None:
+    assert load_settings(BASE).tool_families == TOOL_FAMILIES
+    chosen = load_settings({**BASE, "MAILBOX_TOOLS": " Calendar , mail,mail"}).tool_families
+    assert chosen == ("mail", "calendar")
+    assert load_settings({**BASE, "MAILBOX_TOOLS": "filters"}).tool_families == ("filters",)
