@@ -18,24 +18,14 @@ class GetAttachmentArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
         str,
         msgspec.Meta(
             max_length=300,
-            description="The attachment's 'part' from get_email, such as '2' or '1.3'.",
+            description="From get_email's attachments, such as '2' or '1.3'.",
         ),
     ]
-    save: Annotated[
-        bool,
-        msgspec.Meta(
-            description=(
-                "Save the file into the download folder even if it is text. Files that are "
-                "not text are always saved."
-            )
-        ),
-    ] = False
+    save: Annotated[bool, msgspec.Meta(description="Save it even if it is text.")] = False
     max_chars: Annotated[
-        int, msgspec.Meta(ge=100, le=200_000, description="Most text characters to return.")
+        int, msgspec.Meta(ge=100, le=200_000, description="Most text characters per page.")
     ] = 20_000
-    offset: Annotated[
-        int, msgspec.Meta(ge=0, description="Text character to start at, for the next part.")
-    ] = 0
+    offset: Annotated[int, msgspec.Meta(ge=0, description="Text character to start at.")] = 0
 
     def __post_init__(self) -> None:
         reject_control_characters(self.id, "The email id")

@@ -12,27 +12,19 @@ from protocol.email import parse_when, reject_control_characters
 
 Scope = Literal["occurrence", "series"]
 
-When = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=10,
-        max_length=40,
-        description=(
-            "ISO 8601 date (2026-11-24) or date-time (2026-11-24T09:30, with an offset or "
-            "in the user's time zone)."
-        ),
-    ),
-]
+# An ISO 8601 date (2026-11-24) or date-time (2026-11-24T09:30, with an offset or in the
+# user's time zone): the tool descriptions and the server's instructions say so once.
+When = Annotated[str, msgspec.Meta(min_length=10, max_length=40)]
 CalendarRefs = Annotated[
     list[Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]] | None,
-    msgspec.Meta(description="Calendar ids or names from list_calendars; default: all calendars."),
+    msgspec.Meta(description="Ids or names from list_calendars; default all."),
 ]
 EventIdText = Annotated[
     str,
     msgspec.Meta(
         min_length=4,
         max_length=4000,
-        description="An event id exactly as returned by a calendar tool (opaque; do not edit).",
+        description="An event id as a calendar tool gave it.",
     ),
 ]
 _HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)\Z")
@@ -119,16 +111,9 @@ class EventsResult(msgspec.Struct, frozen=True):
 
 
 class SearchCalendarArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    query: Annotated[
-        str,
-        msgspec.Meta(
-            min_length=1,
-            max_length=500,
-            description="Words to find in summary, description, location or attendee names.",
-        ),
-    ]
-    start: Annotated[When | None, msgspec.Meta(description="Default: one year ago.")] = None
-    end: Annotated[When | None, msgspec.Meta(description="Default: one year ahead.")] = None
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    start: When | None = None
+    end: When | None = None
     calendars: CalendarRefs = None
 
     def __post_init__(self) -> None:
@@ -141,16 +126,11 @@ class SearchCalendarArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True
 class GetFreeBusyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     start: When
     end: When
-    duration_minutes: Annotated[
-        int, msgspec.Meta(ge=5, le=24 * 60, description="Shortest free slot worth listing.")
-    ] = 30
-    working_hours: Annotated[
-        str, msgspec.Meta(description="Day window for free slots, 'HH:MM-HH:MM'.")
-    ] = "09:00-17:00"
-    working_days: Annotated[
-        list[Annotated[int, msgspec.Meta(ge=1, le=7)]],
-        msgspec.Meta(description="ISO weekdays for free slots: 1 = Monday … 7 = Sunday."),
-    ] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])
+    duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=24 * 60)] = 30
+    working_hours: str = "09:00-17:00"
+    working_days: list[Annotated[int, msgspec.Meta(ge=1, le=7)]] = msgspec.field(
+        default_factory=lambda: [1, 2, 3, 4, 5]
+    )
     calendars: CalendarRefs = None
 
     def __post_init__(self) -> None:
@@ -184,7 +164,7 @@ class FreeBusyResult(msgspec.Struct, frozen=True):
 Reminders = Annotated[
     Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=40320)]], msgspec.Meta(max_length=10)]
     | None,
-    msgspec.Meta(description="Alarms, in minutes before the start."),
+    msgspec.Meta(description="Alarms, minutes before the start."),
 ]
 
 
@@ -194,18 +174,16 @@ class _EventFields(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     attendees: Annotated[
         Annotated[list[Annotated[str, msgspec.Meta(max_length=500)]], msgspec.Meta(max_length=100)]
         | None,
-        msgspec.Meta(
-            description="Email addresses. Some servers (mailbox.org) email them invitations."
-        ),
+        msgspec.Meta(description="Addresses; the server may email them invitations."),
     ] = None
     rrule: Annotated[
         Annotated[str, msgspec.Meta(max_length=500)] | None,
-        msgspec.Meta(description="Recurrence, RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO,WE."),
+        msgspec.Meta(description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE."),
     ] = None
     reminders_minutes: Reminders = None
     timezone: Annotated[
         Annotated[str, msgspec.Meta(max_length=100)] | None,
-        msgspec.Meta(description="IANA zone of start/end, e.g. Europe/Berlin; default the user's."),
+        msgspec.Meta(description="IANA, e.g. Europe/Berlin."),
     ] = None
 
 
@@ -215,10 +193,10 @@ class CreateEventArgs(_EventFields, forbid_unknown_fields=True, frozen=True, kw_
     end: When
     calendar: Annotated[
         Annotated[str, msgspec.Meta(max_length=2000)] | None,
-        msgspec.Meta(description="Calendar id or name; default the first writable one."),
+        msgspec.Meta(description="Id or name; default the first writable calendar."),
     ] = None
     all_day: Annotated[
-        bool, msgspec.Meta(description="Whole days: start and end are dates, end inclusive.")
+        bool, msgspec.Meta(description="start and end are dates; end inclusive.")
     ] = False
 
     def __post_init__(self) -> None:
@@ -231,9 +209,7 @@ class CreateEventArgs(_EventFields, forbid_unknown_fields=True, frozen=True, kw_
 
 class UpdateEventArgs(_EventFields, forbid_unknown_fields=True, frozen=True, kw_only=True):
     id: EventIdText
-    scope: Annotated[
-        Scope, msgspec.Meta(description="occurrence: only this one; series: every occurrence.")
-    ] = "occurrence"
+    scope: Scope = "occurrence"
     summary: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None
     start: When | None = None
     end: When | None = None
@@ -250,9 +226,7 @@ class UpdateEventArgs(_EventFields, forbid_unknown_fields=True, frozen=True, kw_
 
 class DeleteEventArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     id: EventIdText
-    scope: Annotated[
-        Scope, msgspec.Meta(description="occurrence: only this one; series: every occurrence.")
-    ] = "occurrence"
+    scope: Scope = "occurrence"
 
     def __post_init__(self) -> None:
         reject_control_characters(self.id, "The event id")

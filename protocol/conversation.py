@@ -11,9 +11,7 @@ from protocol.email import EmailIdText, reject_control_characters
 
 class GetEmailThreadArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     id: EmailIdText
-    limit: Annotated[
-        int, msgspec.Meta(ge=1, le=200, description="Most messages to return (the newest).")
-    ] = 50
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200, description="Keeps the newest.")] = 50
 
     def __post_init__(self) -> None:
         reject_control_characters(self.id, "The email id")

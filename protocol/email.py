@@ -50,9 +50,8 @@ class CreateDirectoryArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
             min_length=1,
             max_length=1000,
             description=(
-                "Folder to create. Use '/' between levels, e.g. 'Projects/2026'; "
-                "missing parent folders are created too. Any Unicode name is allowed, "
-                "except for '*' and '%' (IMAP wildcards)."
+                "Full path, '/' between levels, e.g. 'Projects/2026' (missing parents are "
+                "created too). Any Unicode name but '*' and '%'."
             ),
         ),
     ]
@@ -100,22 +99,16 @@ EmailIdText = Annotated[
     msgspec.Meta(
         min_length=3,
         max_length=2000,
-        description="An email id exactly as returned by search_emails (opaque; do not edit).",
+        description="An email id as search_emails gave it.",
     ),
 ]
 
 
 class SearchEmailsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    folder: Annotated[
-        str,
-        msgspec.Meta(
-            max_length=1000,
-            description="Folder to search ('/' between levels); '*' searches every folder.",
-        ),
-    ] = "INBOX"
+    folder: Annotated[str, msgspec.Meta(max_length=1000)] = "INBOX"
     query: Annotated[
         Annotated[str, msgspec.Meta(max_length=1000)] | None,
-        msgspec.Meta(description="Words anywhere in the message (full text)."),
+        msgspec.Meta(description="Words anywhere in the message."),
     ] = None
     sender: Annotated[
         Annotated[str, msgspec.Meta(max_length=500)] | None,
@@ -132,30 +125,23 @@ class SearchEmailsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     since: Annotated[
         str | None,
         msgspec.Meta(
-            description=(
-                "Sent on or after this ISO date or date-time (by the message's Date header, "
-                "as mail clients show it; by when it was received if it has none)."
-            )
+            description=("ISO date or date-time, by the Date header (received time where none).")
         ),
     ] = None
     before: Annotated[
         str | None,
-        msgspec.Meta(description="Sent before this ISO date or date-time (as for since)."),
+        msgspec.Meta(description="Sent before this; as for since."),
     ] = None
-    unread: Annotated[
-        bool | None, msgspec.Meta(description="true: only unread; false: only read.")
-    ] = None
-    flagged: Annotated[
-        bool | None, msgspec.Meta(description="true: only flagged; false: only unflagged.")
-    ] = None
+    unread: Annotated[bool | None, msgspec.Meta(description="false: only read ones.")] = None
+    flagged: Annotated[bool | None, msgspec.Meta(description="false: only unflagged ones.")] = None
     has_attachments: Annotated[
         bool | None,
-        msgspec.Meta(description="true: only messages with attachments; false: only without."),
+        msgspec.Meta(description="false: only ones without."),
     ] = None
-    limit: Annotated[int, msgspec.Meta(ge=1, le=200, description="Results per page.")] = 20
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200, description="Per page.")] = 20
     cursor: Annotated[
         Annotated[str, msgspec.Meta(max_length=4000)] | None,
-        msgspec.Meta(description="next_cursor of the previous page."),
+        msgspec.Meta(description="The previous page's next_cursor."),
     ] = None
 
     def __post_init__(self) -> None:
@@ -233,14 +219,10 @@ class SearchEmailsResult(msgspec.Struct, frozen=True):
 class GetEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     id: EmailIdText
     max_chars: Annotated[
-        int, msgspec.Meta(ge=100, le=200_000, description="Most body characters to return.")
+        int, msgspec.Meta(ge=100, le=200_000, description="Most body characters per page.")
     ] = 20_000
-    offset: Annotated[
-        int, msgspec.Meta(ge=0, description="Body character to start at, for the next part.")
-    ] = 0
-    mark_read: Annotated[
-        bool, msgspec.Meta(description="Also mark the message as read (default: leave it).")
-    ] = False
+    offset: Annotated[int, msgspec.Meta(ge=0, description="Body character to start at.")] = 0
+    mark_read: bool = False
 
     def __post_init__(self) -> None:
         reject_control_characters(self.id, "The email id")

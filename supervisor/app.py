@@ -32,7 +32,7 @@ async def serve_stdio(settings: Settings | None, config_error: ConfigError | Non
     )
     cache = SessionCache(effective.cache_max_entries, effective.cache_max_bytes)
     runner = ToolRunner(
-        available_tools(effective.read_only),
+        available_tools(effective.read_only, effective.tool_families),
         workers,
         cache,
         effective,

@@ -6,7 +6,7 @@ Structs; annotations tell clients which tools only read and which destroy.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +15,9 @@ import msgspec
 
 from protocol import attachment, calendar, conversation, email, writing
 from protocol.fingerprint import IMAP_FOLDERS_TAG
-from protocol.schema import object_schema
+from protocol.schema import input_schema, object_schema
 from protocol.status import ServerStatusArgs, ServerStatusResult
+from supervisor.config import TOOL_FAMILIES
 from supervisor.rendering import (
     render_attachment,
     render_calendars,
@@ -55,6 +56,12 @@ class ToolSpec:
     args_type: type[msgspec.Struct]
     result_type: type[msgspec.Struct]
     render: Callable[[Any], str]
+    # The family MAILBOX_TOOLS turns on and off (config.TOOL_FAMILIES); None: always listed.
+    family: str | None = None
+    # The arguments of another tool (create_draft: send_email's), which its schema and
+    # description explain: those that this tool shares keep their types here, not their
+    # descriptions, and this description names that tool.
+    arguments_of: type[msgspec.Struct] | None = None
     writes: bool = False
     destructive: bool = False
     idempotent: bool = True
@@ -71,11 +78,17 @@ class ToolSpec:
     local: bool = False
 
     def to_mcp(self) -> types.Tool:
+        arguments = input_schema(self.args_type)
+        if self.arguments_of is not None:
+            explained = input_schema(self.arguments_of)["properties"]
+            for name, argument in arguments["properties"].items():
+                if name in explained:
+                    argument.pop("description", None)
         return types.Tool(
             name=self.name,
             title=self.title,
             description=self.description,
-            input_schema=object_schema(self.args_type),
+            input_schema=arguments,
             output_schema=object_schema(self.result_type),
             annotations=types.ToolAnnotations(
                 title=self.title,
@@ -102,6 +115,7 @@ def _writing_tool(
     destructive: bool,
     idempotent: bool = False,
     composite: Callable[[Any, Any], Awaitable[msgspec.Struct]] | None = None,
+    arguments_of: type[msgspec.Struct] | None = None,
 ) -> ToolSpec:
     return ToolSpec(
         name=name,
@@ -111,6 +125,8 @@ def _writing_tool(
         args_type=args_type,
         result_type=result_type,
         render=render,
+        family="calendar" if worker == "dav" else "mail",
+        arguments_of=arguments_of,
         writes=True,
         destructive=destructive,
         idempotent=idempotent,
@@ -123,13 +139,13 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         name="get_folders",
         title="List mail folders",
         description=(
-            "List every mail folder of the account with its role (inbox, sent, drafts, trash, "
-            "junk, archive or null), its number of messages and of unread messages. Folder names "
-            "use '/' between levels (e.g. 'Projects/2026') and are what other email tools take "
-            "as 'folder' or 'destination'. Call it to find where mail lives before searching or "
-            "moving; it is cheap and its answer is kept up to date."
+            "List the mail folders with their role (inbox, sent, drafts, trash, junk, archive "
+            "or null) and message and unread counts. Names, with '/' between levels, are what "
+            "search_emails takes as 'folder' and move_email as 'destination'. Cheap: call it to "
+            "find where mail lives."
         ),
         worker="imap",
+        family="mail",
         args_type=email.GetFoldersArgs,
         result_type=email.GetFoldersResult,
         render=render_folders,
@@ -139,14 +155,13 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         name="search_emails",
         title="Search email",
         description=(
-            "Search one mail folder (default INBOX) or all of them (folder='*'), newest first. "
-            "Filters combine: 'query' (words anywhere in the message), 'sender', 'recipient', "
-            "'subject', 'since'/'before' (ISO dates like 2026-11-01 or date-times), 'unread', "
-            "'flagged', 'has_attachments'. Returns summaries (id, date, from, to, subject, "
-            "flags, preview), the total count and next_cursor for the next page ('limit' per "
-            "page, default 20). Pass an id to get_email to read the message."
+            "Find emails in one folder ('folder': a name from get_folders; default INBOX) or "
+            "all ('*'), newest first; filters combine ('query' is full text). Returns "
+            "summaries, the total and next_cursor: pass it as 'cursor' for the next page. "
+            "Read one with get_email, its conversation with get_email_thread."
         ),
         worker="imap",
+        family="mail",
         args_type=email.SearchEmailsArgs,
         result_type=email.SearchEmailsResult,
         render=render_search,
@@ -156,14 +171,13 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         name="get_email",
         title="Read an email",
         description=(
-            "Read one message by the 'id' that search_emails returned: sender, recipients, "
-            "subject, date, the text body (HTML converted to text, links kept) and the list "
-            "of attachments, files inside attached emails included (their 'part' goes to "
-            "get_attachment). Long bodies come in pages: "
-            "if 'truncated' is true, call again with 'offset'. Reading does not mark the "
-            "message as read unless 'mark_read' is true."
+            "Read one email by its 'id': headers, the body as text (HTML converted, links kept), "
+            "invitations and attachments, also those inside attached emails, each with the "
+            "'part' get_attachment takes. A long body comes in pages: when 'truncated', call "
+            "again with 'offset'. It stays unread unless 'mark_read' is true."
         ),
         worker="imap",
+        family="mail",
         args_type=email.GetEmailArgs,
         result_type=email.Email,
         render=render_email,
@@ -174,14 +188,13 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         name="get_email_thread",
         title="Read a conversation",
         description=(
-            "Show the whole conversation an email belongs to: every message linked to it by "
-            "replies (Message-ID, In-Reply-To, References), gathered from its own folder, "
-            "INBOX, Sent and Archive, each once, oldest first, with the sender, date, subject "
-            "and an excerpt of what that message adds. Takes the 'id' from search_emails or "
-            "get_email; 'limit' keeps the newest messages (default 50). Use get_email with a "
-            "message's id to read it in full."
+            "The whole conversation of the email 'id': every message linked to it by replies, "
+            "from its folder, INBOX, Sent and Archive, oldest first, each with sender, date, "
+            "subject and an excerpt of what it adds. Use it to follow a discussion; get_email "
+            "reads one message in full."
         ),
         worker="imap",
+        family="mail",
         args_type=conversation.GetEmailThreadArgs,
         result_type=conversation.EmailThread,
         render=render_thread,
@@ -191,14 +204,13 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         name="get_attachment",
         title="Open or save an attachment",
         description=(
-            "Get one attachment of an email: pass the email 'id' and the attachment's 'part' "
-            "from get_email. Text-like attachments (text, calendar invitations, attached "
-            "emails, JSON, XML, CSV) come back as text, in pages ('max_chars', 'offset', "
-            "'truncated'). Anything else, or any attachment with 'save' true, is saved into "
-            "the user's download folder under a safe name that never replaces an existing "
-            "file, and the saved path is returned. It never changes the mailbox."
+            "Open an attachment: the email 'id' and the 'part' get_email listed. Text-like "
+            "ones (text, invitations, attached emails, JSON, XML, CSV) come back as text, in "
+            "pages ('offset' when 'truncated'); any other, or with 'save', is saved in the "
+            "user's download folder, never over a file, and its path returned."
         ),
         worker="imap",
+        family="mail",
         args_type=attachment.GetAttachmentArgs,
         result_type=attachment.AttachmentContent,
         render=render_attachment,
@@ -209,12 +221,11 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
         name="create_directory",
         title="Create a mail folder",
         description=(
-            "Create a mail folder. 'name' is the full path with '/' between levels, e.g. "
-            "'Projects/2026' (missing parents are created too); any Unicode name works. The "
-            "new folder is subscribed so it shows in other mail apps. Fails with a clear "
-            "message if the folder already exists."
+            "Create the mail folder 'name', subscribed so other mail apps show it; fails if "
+            "it exists. Make one here before move_email files mail into it."
         ),
         worker="imap",
+        family="mail",
         args_type=email.CreateDirectoryArgs,
         result_type=email.CreateDirectoryResult,
         render=render_created,
@@ -231,13 +242,13 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         "smtp",
         "send_email",
         "Send an email",
-        "Send an email from the user's address. 'to', 'cc', 'bcc' are lists of addresses; "
-        "'subject' and 'body' (plain text), optional 'html_body' and 'attachments' (paths in "
-        "the folder the user allowed). To answer a message pass 'reply_to_id' (threads it, adds "
-        "'Re:', quotes it unless 'quote' is false, marks it answered; 'reply_all' adds the other "
-        "recipients; 'to' defaults to the sender). To forward pass 'forward_id' (attached whole, "
-        "or in the body with 'forward_inline'). A copy is saved to Sent. Never call it twice "
-        "for one message: if the result says the outcome is unknown, check Sent first.",
+        "Send an email now from the user's address (create_draft saves one for review "
+        "instead): 'to', 'cc', 'bcc', 'subject', 'body', optional 'html_body' and "
+        "'attachments'. To answer pass 'reply_to_id' (threads, adds 'Re:', quotes unless "
+        "'quote' is false, marks it answered; 'to' defaults to the sender, 'reply_all' adds "
+        "the others); to forward, 'forward_id' (attached whole, or 'forward_inline'). A copy "
+        "goes to Sent. Never call it twice for one message: if the outcome is unknown, look "
+        "in Sent first.",
         writing.SendEmailArgs,
         writing.SendEmailResult,
         render_sent,
@@ -248,21 +259,22 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         "smtp",
         "create_draft",
         "Save a draft",
-        "Save a message in Drafts without sending it; same arguments as send_email (including "
-        "reply_to_id and forward_id). Returns the draft's 'id' for send_draft. Use it when the "
-        "user wants to review a message before it goes out.",
+        "Save an email in Drafts without sending it, for the user to review: the same "
+        "arguments as send_email, replies and forwards too. Returns the draft's id for "
+        "send_draft.",
         writing.SendEmailArgs,
         writing.DraftResult,
         render_draft,
         destructive=False,
         composite=lambda outbox, args: outbox.create_draft(args),
+        arguments_of=writing.SendEmailArgs,
     ),
     _writing_tool(
         "smtp",
         "send_draft",
         "Send a saved draft",
-        "Send a draft saved in Drafts (its 'id' from create_draft or search_emails) to the "
-        "recipients written in it, save the copy to Sent and remove the draft.",
+        "Send the draft 'id' (from create_draft or search_emails in Drafts) to the "
+        "recipients written in it; the copy goes to Sent and the draft is removed.",
         writing.SendDraftArgs,
         writing.SendEmailResult,
         render_sent,
@@ -273,9 +285,8 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         "imap",
         "move_email",
         "Move emails",
-        "Move one or more emails ('ids' from search_emails) to the folder 'destination' "
-        "('/' between levels, e.g. 'Projects/Budget'). Returns each message's new id; old ids "
-        "stop working.",
+        "Move emails ('ids') to the existing folder 'destination' ('/' between levels; "
+        "create_directory makes one). Returns each new id: the old ones stop working.",
         writing.MoveEmailArgs,
         writing.MoveEmailResult,
         render_moved,
@@ -286,8 +297,8 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         "imap",
         "mark_email",
         "Mark emails",
-        "Mark one or more emails ('ids'): 'read', 'flagged', 'answered' each true (set) or "
-        "false (clear); leave out what should not change.",
+        "Mark emails ('ids') 'read', 'flagged' or 'answered': true sets, false clears, "
+        "left out stays. To file or remove mail use move_email or delete_email.",
         writing.MarkEmailArgs,
         writing.MarkEmailResult,
         render_marked,
@@ -298,9 +309,9 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         "imap",
         "delete_email",
         "Delete emails",
-        "Delete one or more emails ('ids'): moved to Trash, where they can be restored; a "
-        "message already in Trash is erased. 'permanent' true erases at once and cannot be "
-        "undone — only when the user asked for exactly that.",
+        "Delete emails ('ids'): to Trash, where they can be restored (move_email brings them "
+        "back); in Trash they are erased. 'permanent' true erases at once, for good: only "
+        "when the user asked for exactly that.",
         writing.DeleteEmailArgs,
         writing.DeleteEmailResult,
         render_deleted,
@@ -318,11 +329,12 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         name="list_calendars",
         title="List calendars",
         description=(
-            "List the user's calendars: id, name, color, description, whether it is read-only "
-            "and what it holds (events, tasks). Pass an id or name as 'calendars' or 'calendar' "
-            "to the other calendar tools."
+            "List the user's calendars: id, name, color, description, read-only, and what "
+            "each holds. Other calendar tools take an id or name as 'calendars' or 'calendar' "
+            "(get_calendar_events, create_event)."
         ),
         worker="dav",
+        family="calendar",
         args_type=calendar.ListCalendarsArgs,
         result_type=calendar.ListCalendarsResult,
         render=render_calendars,
@@ -332,12 +344,13 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         name="get_calendar_events",
         title="Calendar events in a range",
         description=(
-            "Every event occurrence between 'start' and 'end' (ISO dates or date-times), with "
-            "repeating events expanded, sorted, times with offsets in the user's time zone; "
-            "all-day events as dates. 'calendars' limits it to some calendars (ids or names). "
-            "Each occurrence has an 'id' for update_event and delete_event."
+            "Every event between 'start' and 'end' (ISO dates or date-times), repeating ones "
+            "expanded, sorted, with offsets in the user's zone; all-day events as dates. Each "
+            "occurrence's id goes to update_event or delete_event. To find an event by its "
+            "words use search_calendar."
         ),
         worker="dav",
+        family="calendar",
         args_type=calendar.GetCalendarEventsArgs,
         result_type=calendar.EventsResult,
         render=render_events,
@@ -347,11 +360,12 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         name="search_calendar",
         title="Search the calendar",
         description=(
-            "Find event occurrences whose summary, description, location or attendees contain "
-            "'query' (case-insensitive), between 'start' and 'end' (default: a year back to a "
-            "year ahead), in all or some 'calendars'."
+            "Find events whose summary, description, location or attendees contain 'query' "
+            "(any case), between 'start' and 'end' (default a year back to a year ahead). For "
+            "all events of some days use get_calendar_events."
         ),
         worker="dav",
+        family="calendar",
         args_type=calendar.SearchCalendarArgs,
         result_type=calendar.EventsResult,
         render=render_events,
@@ -361,12 +375,13 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         name="get_free_busy",
         title="Free and busy time",
         description=(
-            "When the user is busy and free between 'start' and 'end': merged busy periods "
-            "(tentative ones marked; cancelled and transparent events never block) and free "
-            "slots of at least 'duration_minutes' inside 'working_hours' ('09:00-17:00') on "
-            "'working_days' (ISO weekdays, 1 = Monday). Use it to find a time for a meeting."
+            "Find time for a meeting between 'start' and 'end': merged busy time (tentative "
+            "marked; cancelled and transparent events never block) and free slots from now "
+            "on of at least 'duration_minutes' within 'working_hours' (HH:MM-HH:MM) on "
+            "'working_days' (1 = Monday; default Monday to Friday). Then create_event."
         ),
         worker="dav",
+        family="calendar",
         args_type=calendar.GetFreeBusyArgs,
         result_type=calendar.FreeBusyResult,
         render=render_free_busy,
@@ -376,10 +391,10 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         "dav",
         "create_event",
         "Create an event",
-        "Create an event: 'summary', 'start' and 'end' (date-times, or dates with 'all_day' "
-        "true — the end date is the last day), optional 'calendar', 'timezone' (IANA), "
-        "'location', 'description', 'attendees', 'rrule' (e.g. FREQ=WEEKLY;BYDAY=MO) and "
-        "'reminders_minutes'. Attendees may get an invitation from the server.",
+        "Create an event: 'summary', 'start' and 'end' (ISO date-times, without an offset "
+        "in 'timezone' or the user's zone; or dates with 'all_day'), optional 'calendar', "
+        "'location', 'description', 'attendees', 'rrule', 'reminders_minutes'. To change "
+        "one use update_event.",
         calendar.CreateEventArgs,
         calendar.EventWritten,
         render_written,
@@ -389,21 +404,21 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         "dav",
         "update_event",
         "Change an event",
-        "Change an event by its 'id' from get_calendar_events: give only the fields to change. "
-        "For a repeating event, 'scope' 'occurrence' (default) changes just that one date, "
-        "'series' changes all of them. Fails with a clear message if the event was changed "
-        "elsewhere meanwhile.",
+        "Change the event 'id' (from get_calendar_events or search_calendar): give only what "
+        "changes, as for create_event. For a repeating event 'scope' 'occurrence' changes "
+        "that date, 'series' all of them. Fails if it was changed elsewhere meanwhile.",
         calendar.UpdateEventArgs,
         calendar.EventWritten,
         render_written,
         destructive=False,
+        arguments_of=calendar.CreateEventArgs,
     ),
     _writing_tool(
         "dav",
         "delete_event",
         "Delete an event",
-        "Delete an event by its 'id'. For a repeating event 'scope' 'occurrence' (default) "
-        "removes only that date, 'series' removes every occurrence.",
+        "Delete the event 'id' (from get_calendar_events or search_calendar). For a "
+        "repeating event 'scope' 'occurrence' removes that date, 'series' all of them.",
         calendar.DeleteEventArgs,
         calendar.EventDeleted,
         render_event_deleted,
@@ -416,11 +431,9 @@ STATUS_TOOL = ToolSpec(
     name="server_status",
     title="Server status",
     description=(
-        "How this mail server itself is doing: for each worker (imap, smtp, dav) whether it "
-        "is ready, its process id, restarts after crashes, memory, requests served and "
-        "failed, connections in use and idle, waits for a connection, whether a login was "
-        "refused, and rate limiting; plus the cache. Use it when tools fail or are slow. "
-        "It reads no mail and contacts no server."
+        "How this server itself is doing: per worker (imap, smtp, dav) readiness, restarts, "
+        "memory, requests and failures, connections, refused logins, rate limiting; and "
+        "the cache. Use it when other tools fail or are slow; it reads no mail."
     ),
     worker="supervisor",
     args_type=ServerStatusArgs,
@@ -431,7 +444,16 @@ STATUS_TOOL = ToolSpec(
 )
 
 
-def available_tools(read_only: bool) -> dict[str, ToolSpec]:
-    """The tools to list: every tool, or only the reading ones in read-only mode."""
-    every = (*EMAIL_TOOLS, *WRITING_TOOLS, *CALENDAR_TOOLS, STATUS_TOOL)
-    return {spec.name: spec for spec in every if not (read_only and spec.writes)}
+ALL_TOOLS: tuple[ToolSpec, ...] = (*EMAIL_TOOLS, *WRITING_TOOLS, *CALENDAR_TOOLS, STATUS_TOOL)
+
+
+def available_tools(
+    read_only: bool, families: Collection[str] = TOOL_FAMILIES
+) -> dict[str, ToolSpec]:
+    """The tools to list: those of the chosen families (MAILBOX_TOOLS) and the ones that
+    belong to none, and in read-only mode only the reading ones."""
+    return {
+        spec.name: spec
+        for spec in ALL_TOOLS
+        if not (read_only and spec.writes) and (spec.family is None or spec.family in families)
+    }

@@ -29,6 +29,12 @@ def test_every_description_names_the_required_and_key_arguments(name: str) -> No
         assert argument in spec.description, f"{name}'s description does not name '{argument}'"
 
 
+@pytest.mark.parametrize("name", sorted(set(TOOLS) - {"server_status"}))
+def test_every_description_says_which_neighbour_to_use_instead_or_next(name: str) -> None:
+    others = [other for other in TOOLS if other != name and other in TOOLS[name].description]
+    assert others, f"{name}'s description names no other tool"
+
+
 @pytest.mark.parametrize("name", sorted(TOOLS))
 def test_every_description_is_a_paragraph_written_for_the_model(name: str) -> None:
     description = TOOLS[name].description

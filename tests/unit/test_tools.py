@@ -7,10 +7,10 @@ import pytest
 
 from protocol.email import CreateDirectoryArgs
 from protocol.schema import object_schema
-from supervisor.tools import EMAIL_TOOLS, available_tools
+from supervisor.tools import ALL_TOOLS, EMAIL_TOOLS, available_tools
 
 
-@pytest.mark.parametrize("spec", EMAIL_TOOLS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", ALL_TOOLS, ids=lambda spec: spec.name)
 def test_every_schema_has_an_object_at_its_root(spec: object) -> None:
     tool = spec.to_mcp()  # type: ignore[attr-defined]
     for schema in (tool.input_schema, tool.output_schema):
