@@ -116,7 +116,10 @@ class Outbox:
             idempotent=True,
         )
         appended = await self._write(
-            "append_message", AppendArgs("drafts", composed.raw, ["\\Draft", "\\Seen"]), Appended
+            "append_message",
+            AppendArgs("drafts", composed.raw, ["\\Draft", "\\Seen"]),
+            Appended,
+            follow_up=False,
         )
         return DraftResult(id=appended.id, message_id=composed.message_id, folder=appended.folder)
 
@@ -127,7 +130,9 @@ class Outbox:
         its claim, so that no later call sends it again.
         """
         self._check_hourly_limit()
-        claimed = await self._write("claim_draft", ClaimDraftArgs(args.id), ClaimedDraft)
+        claimed = await self._write(
+            "claim_draft", ClaimDraftArgs(args.id), ClaimedDraft, follow_up=False
+        )
         try:
             outcome = await self._send("send_raw", SendRawRequest(claimed.raw))
         except MailError as exc:
@@ -213,11 +218,20 @@ class Outbox:
                 f"The original could not be marked as answered because {_imap_trouble(exc)}."
             )
 
-    async def _write(self, tool: str, args: msgspec.Struct, result_type: type[R]) -> R:
+    async def _write(
+        self, tool: str, args: msgspec.Struct, result_type: type[R], *, follow_up: bool = True
+    ) -> R:
+        """An IMAP write; a ``follow_up`` (the default: every write after sending) is not
+        held back by the rate limit (see WorkerHandle.call)."""
         frame: Result | None = None
         try:
             result, frame = await self._workers["imap"].call(
-                tool, args, result_type, timeout=self._timeout, idempotent=False
+                tool,
+                args,
+                result_type,
+                timeout=self._timeout,
+                idempotent=False,
+                follow_up=follow_up,
             )
             return result
         finally:

@@ -383,16 +383,21 @@ class WorkerHandle:
         timeout: float,
         idempotent: bool,
         on_progress: ProgressCallback | None = None,
+        follow_up: bool = False,
     ) -> tuple[R, Result]:
         """Run ``tool`` in the worker; reads are retried once if the worker dies under them.
+
+        ``follow_up``: a step of a call already under way whose first part happened (the
+        Sent copy of a message that went out): neither the rate limit nor a recent
+        failure holds it back, since not doing it loses more than trying.
 
         Returns the decoded result and the raw Result frame. Raises the
         MailError the worker reported, WorkerCrashed (for a write, marked as
         possibly applied), ServerTimeout or Unavailable.
         """
-        if not idempotent:
+        if not idempotent and not follow_up:
             self.reachability.check_write()
-        if self._rate_limit is not None:
+        if self._rate_limit is not None and not follow_up:
             queued = time.monotonic()
             await self._rate_limit.acquire(max_wait=queue_budget(timeout))
             timeout -= time.monotonic() - queued

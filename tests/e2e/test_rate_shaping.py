@@ -55,3 +55,19 @@ async def test_send_email_without_recipients_is_refused_before_it_counts_against
     for text in texts:
         assert text.startswith("Nothing was sent: say who the message is for"), text
     assert metrics["rate_delayed"] == 0 and metrics["rate_refused"] == 0
+
+
+async def test_the_sent_copy_of_a_message_that_went_out_is_never_held_back_by_the_rate_limit(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    # 12 a minute, 2 at once, and calls that may wait 3 s at most: the searches use up the
+    # turns, so an ordinary IMAP call after them would be refused.
+    server_env |= {"MAILBOX_RATE_LIMIT_IMAP": "12", "MAILBOX_CALL_TIMEOUT": "6"}
+    me = server_env["MAILBOX_EMAIL"]
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        for query in "abc":
+            await session.call_tool("search_emails", {"query": query})
+        sent = structured(
+            await session.call_tool("send_email", {"to": [me], "subject": "RL", "body": "x"})
+        )
+    assert sent["saved_to_sent"] is True, sent["notes"]
