@@ -6,6 +6,7 @@ import argparse
 import functools
 import os
 import sys
+from typing import NoReturn
 
 import anyio
 import structlog
@@ -15,10 +16,19 @@ from protocol.logs import configure_logging
 from supervisor import __version__
 from supervisor.config import Settings, load_settings
 
+USAGE = "mailbox-mcp-server [--sandbox] [--diagnose [--json] [--verbose]] | --version"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, where argparse prints the usage and the error on two."""
+        self.exit(2, f"{self.prog}: {message} (usage: {USAGE})\n")
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mailbox-mcp-server",
+        usage=USAGE,
         description=(
             "MCP server (stdio) giving Claude Desktop access to a mailbox.org (or any "
             "IMAP/SMTP/CalDAV) account. Configured by MAILBOX_* environment variables; "
@@ -29,9 +39,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--diagnose",
         action="store_true",
         help="check the configuration and the connection to the servers, then exit "
-        "(status 0 when everything works)",
+        "(status 0 when everything works); with --sandbox, check the sandbox",
     )
     parser.add_argument("--json", action="store_true", help="with --diagnose: print JSON")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="with --diagnose: also the worker processes, and every skipped check on its line",
+    )
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -40,7 +55,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "snippet for it. Needs: pip install 'mailbox-mcp-server[sandbox]'",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for option in ("json", "verbose"):
+        if getattr(args, option) and not args.diagnose:
+            parser.error(f"--{option} works only with --diagnose")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.diagnose:
         from supervisor.diagnose import run_diagnose
 
-        return anyio.run(functools.partial(run_diagnose, settings, error, sys.stdout, args.json))
+        check = functools.partial(
+            run_diagnose, settings, error, sys.stdout, args.json, verbose=args.verbose
+        )
+        return anyio.run(check)
     from supervisor.app import serve_stdio
 
     anyio.run(serve_stdio, settings, error)

@@ -11,8 +11,10 @@ status 0 only when nothing failed (warnings pass).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import time
+from collections.abc import Mapping
 from typing import TextIO
 
 import anyio
@@ -48,12 +50,22 @@ _MARKS = {"ok": "ok", "warning": "WARN", "failed": "FAIL", "skipped": "skip"}
 
 
 async def run_diagnose(
-    settings: Settings | None, config_error: ConfigError | None, out: TextIO, as_json: bool
+    settings: Settings | None,
+    config_error: ConfigError | None,
+    out: TextIO,
+    as_json: bool,
+    *,
+    verbose: bool = False,
+    unavailable: Mapping[str, MailError] | None = None,
 ) -> int:
-    """Run every check, print the report, return the exit status."""
+    """Run every check, print the report, return the exit status.
+
+    ``verbose`` adds a line per worker process and prints every skipped check on
+    its own line; ``unavailable`` names workers not to start, with the reason.
+    """
     start = time.perf_counter()
-    checks = await collect_checks(settings, config_error)
-    report(checks, out, as_json, time.perf_counter() - start)
+    checks = await collect_checks(settings, config_error, verbose=verbose, unavailable=unavailable)
+    report(checks, out, as_json, time.perf_counter() - start, verbose=verbose)
     return 0 if passed(checks) else 1
 
 
@@ -62,7 +74,11 @@ def passed(checks: list[Check]) -> bool:
 
 
 async def collect_checks(
-    settings: Settings | None, config_error: ConfigError | None
+    settings: Settings | None,
+    config_error: ConfigError | None,
+    *,
+    verbose: bool = False,
+    unavailable: Mapping[str, MailError] | None = None,
 ) -> list[Check]:
     if settings is None:
         message = config_error.message if config_error else "The configuration could not be read."
@@ -92,18 +108,26 @@ async def collect_checks(
         checks.append(
             Check("password", True, "MAILBOX_PASSWORD_COMMAND printed a password", _since(start))
         )
-    return checks + await _ask_workers(settings, password)
+    return checks + await _ask_workers(settings, password, verbose, unavailable or {})
 
 
-async def _ask_workers(settings: Settings, password: PasswordSource) -> list[Check]:
-    """Every worker's checks, all at once, in a fixed order; then one line per process."""
+async def _ask_workers(
+    settings: Settings,
+    password: PasswordSource,
+    verbose: bool,
+    unavailable: Mapping[str, MailError],
+) -> list[Check]:
+    """Every worker's checks, all at once, in a fixed order; then, if ``verbose``, one
+    line per process."""
     # A health check must not retry a failing worker in a loop: one start, one answer.
     policy = RestartPolicy(max_restarts_in_window=0, circuit_cooldown=DIAGNOSE_TIMEOUT)
     # No pre-warmed connections: each check logs in exactly once, as it reports.
     quiet = dataclasses.replace(
         settings, imap_pool=msgspec.structs.replace(settings.imap_pool, min_size=0)
     )
-    workers = build_workers(quiet, policy, log_level="warning", password=password)
+    workers = build_workers(
+        quiet, policy, log_level="warning", password=password, unavailable=unavailable
+    )
     answers: dict[str, list[Check]] = {}
     async with anyio.create_task_group() as tg:
         for worker in workers.values():
@@ -111,14 +135,21 @@ async def _ask_workers(settings: Settings, password: PasswordSource) -> list[Che
         async with anyio.create_task_group() as calls:
             for name, worker in workers.items():
                 calls.start_soon(_ask_one, name, worker, answers)
-        await refresh_metrics(workers)
+        if verbose:
+            await refresh_metrics(workers)
         statuses = worker_statuses(workers)
         async with anyio.create_task_group() as closing:
             for worker in workers.values():
                 closing.start_soon(worker.aclose)
         tg.cancel_scope.cancel()
     checks = [check for name in workers for check in answers[name]]
-    return checks + [Check(f"{s.name} process", True, describe(s), 0.0) for s in statuses]
+    if not verbose:
+        return checks
+    return checks + [
+        Check(f"{s.name} process", True, describe(s), 0.0)
+        for s in statuses
+        if s.name not in unavailable
+    ]
 
 
 async def _ask_one(name: str, worker: WorkerHandle, answers: dict[str, list[Check]]) -> None:
@@ -129,7 +160,9 @@ async def _ask_one(name: str, worker: WorkerHandle, answers: dict[str, list[Chec
         )
         answers[name] = result.checks
     except MailError as exc:
-        failure = Check(f"{name} worker", False, exc.message, _since(start), advice=WORKER_ADVICE)
+        # A setting the worker cannot run with says itself what to do.
+        advice = "" if isinstance(exc, ConfigError) else WORKER_ADVICE
+        failure = Check(f"{name} worker", False, exc.message, _since(start), advice=advice)
         answers[name] = [failure, *(skipped(n, failure.name) for n in CHECKS_BY_WORKER[name])]
 
 
@@ -165,7 +198,13 @@ def verdict(checks: list[Check], seconds: float) -> str:
     return f"Ready: all {took}. Add the server to Claude Desktop."
 
 
-def report(checks: list[Check], out: TextIO, as_json: bool, seconds: float = 0.0) -> None:
+def report(
+    checks: list[Check], out: TextIO, as_json: bool, seconds: float = 0.0, *, verbose: bool = False
+) -> None:
+    """Print the report: text for people, JSON (every check) for scripts.
+
+    In text, checks skipped one after another for the same reason share one line,
+    unless ``verbose``."""
     if as_json:
         first = next((c for c in checks if c.status == "failed"), None)
         payload = {
@@ -191,14 +230,30 @@ def report(checks: list[Check], out: TextIO, as_json: bool, seconds: float = 0.0
         }
         out.write(json.dumps(payload, indent=2) + "\n")
         return
-    width = max(len(c.name) for c in checks)
+    lines = checks if verbose else _fold_skipped(checks)
+    width = max(len(c.name) for c in lines)
     indent = " " * (4 + 2 + width + 2 + 7 + 2)
-    for c in checks:
+    for c in lines:
         took = "" if c.skipped else f"{c.seconds * 1000:.0f} ms"
         out.write(f"{_MARKS[c.status]:<4}  {c.name:<{width}}  {took:>7}  {c.detail}\n")
         if c.advice and c.status in ("failed", "warning"):
             out.write(f"{indent}what to do: {c.advice}\n")
     out.write(verdict(checks, seconds) + "\n")
+
+
+def _fold_skipped(checks: list[Check]) -> list[Check]:
+    """Checks skipped in a row for the same reason, as one line naming the first and last."""
+    folded: list[Check] = []
+    for (skipped_run, detail), group in itertools.groupby(
+        checks, key=lambda c: (c.skipped, c.detail if c.skipped else id(c))
+    ):
+        run = list(group)
+        if not skipped_run or len(run) == 1:
+            folded += run
+            continue
+        span = f"{run[0].name} to {run[-1].name}"
+        folded.append(Check(f"{len(run)} checks", False, f"{detail} ({span})", 0.0, skipped=True))
+    return folded
 
 
 def _since(start: float) -> float:

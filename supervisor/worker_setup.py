@@ -7,13 +7,13 @@ same workers without importing the MCP SDK (over a second of start-up).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 import msgspec
 import structlog
 
-from protocol.errors import ConfigError
+from protocol.errors import ConfigError, MailError
 from protocol.logs import register_secret
 from supervisor.config import Settings, resolve_password
 from supervisor.rate_limit import TokenBucket
@@ -82,14 +82,22 @@ def build_workers(
     *,
     password: PasswordSource | None = None,
     limited: bool = False,
+    unavailable: Mapping[str, MailError] | None = None,
 ) -> dict[str, WorkerHandle]:
-    """One handle per worker process; none is started yet. ``limited``: with rate limits."""
+    """One handle per worker process; none is started yet. ``limited``: with rate limits.
+
+    A worker named in ``unavailable`` is never started: each of its calls raises
+    the error given for it (the sandbox without Dovecot has no mail server).
+    """
     password = password or PasswordSource(settings)
+    unavailable = unavailable or {}
 
     def settings_for(
-        make: Callable[[str], msgspec.Struct],
+        name: str, make: Callable[[str], msgspec.Struct]
     ) -> Callable[[], Awaitable[msgspec.Struct]]:
         async def factory() -> msgspec.Struct:
+            if name in unavailable:
+                raise unavailable[name]
             return make(await password.get())
 
         return factory
@@ -102,7 +110,7 @@ def build_workers(
     return {
         name: WorkerHandle(
             name,
-            settings_for(make),
+            settings_for(name, make),
             policy,
             label=label,
             log_level=log_level,

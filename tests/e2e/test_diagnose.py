@@ -20,15 +20,8 @@ from tests.mcp_client import REPO
 from tests.servers.dav import DavServer
 from tests.servers.smtp import SmtpServer
 
-EVERY_CHECK = [
-    "config",
-    *IMAP_CHECKS,
-    *SMTP_CHECKS,
-    *CALDAV_CHECKS,
-    "imap process",
-    "smtp process",
-    "dav process",
-]
+EVERY_CHECK = ["config", *IMAP_CHECKS, *SMTP_CHECKS, *CALDAV_CHECKS]
+PROCESSES = ["imap process", "smtp process", "dav process"]  # with --verbose
 _LINE = re.compile(r"^(ok|WARN|FAIL|skip)\s+(\S+(?: \S+)*)\s{2,}(?:(\d+) ms)?\s*(.*)$")
 
 
@@ -63,9 +56,9 @@ def diagnose(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[st
     return done
 
 
-def run(env: dict[str, str]) -> Report:
+def run(env: dict[str, str], *extra: str) -> Report:
     """The text report, taken apart: one Line per check, advice attached to its check."""
-    done = diagnose(env)
+    done = diagnose(env, *extra)
     *body, verdict = done.stdout.splitlines()
     lines: dict[str, Line] = {}
     order: list[str] = []
@@ -106,9 +99,33 @@ def test_a_good_configuration_passes_every_check_in_order_and_exits_0(
     assert report.order == EVERY_CHECK
     assert {line.status for line in report.lines.values()} == {"ok"}
     assert re.fullmatch(
-        r"Ready: all 23 checks passed in \d+\.\d s\. Add the server to Claude Desktop\.",
+        r"Ready: all 20 checks passed in \d+\.\d s\. Add the server to Claude Desktop\.",
         report.verdict,
     )
+
+
+def test_verbose_adds_a_line_for_each_worker_process(server_env: dict[str, str]) -> None:
+    report = run(server_env, "--verbose")
+    assert report.returncode == 0, report.output
+    assert report.order == EVERY_CHECK + PROCESSES
+    assert report.lines["imap process"].detail.startswith("imap: ready, pid ")
+
+
+@pytest.mark.parametrize("alone", ["--json", "--verbose"])
+def test_an_option_of_diagnose_without_diagnose_is_refused_in_one_line(alone: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "supervisor", alone],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,  # were it ignored, the server would start and serve
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"mailbox-mcp-server: {alone} works only with --diagnose (usage: mailbox-mcp-server "
+        "[--sandbox] [--diagnose [--json] [--verbose]] | --version)"
+    ]
 
 
 def test_a_good_configuration_names_the_sent_drafts_and_trash_folders(
@@ -185,15 +202,35 @@ def test_a_closed_imap_port_fails_the_connect_check_with_port_advice(
     )
 
 
-def test_checks_after_a_failure_are_skipped_and_the_other_servers_still_checked(
+def test_checks_after_a_failure_are_skipped_on_one_line_and_the_other_servers_still_checked(
     server_env: dict[str, str],
 ) -> None:
     server_env["MAILBOX_IMAP_PORT"] = str(free_port())
-    lines = run(server_env).lines
+    report = run(server_env)
     after = IMAP_CHECKS[IMAP_CHECKS.index("imap connect") + 1 :]
+    assert report.order[: IMAP_CHECKS.index("imap connect") + 3] == [
+        "config",
+        *IMAP_CHECKS[: IMAP_CHECKS.index("imap connect") + 1],
+        f"{len(after)} checks",
+    ]
+    skipped = report.lines[f"{len(after)} checks"]
+    assert (skipped.status, skipped.detail) == (
+        "skip",
+        "not checked, because imap connect failed (imap tls to imap trash folder)",
+    )
+    lines = report.lines
+    assert {lines[name].status for name in (*SMTP_CHECKS, *CALDAV_CHECKS)} == {"ok"}
+
+
+def test_json_and_verbose_list_each_skipped_check(server_env: dict[str, str]) -> None:
+    server_env["MAILBOX_IMAP_PORT"] = str(free_port())
+    after = IMAP_CHECKS[IMAP_CHECKS.index("imap connect") + 1 :]
+    _, report = run_json(server_env)
+    statuses = {check["name"]: check["status"] for check in report["checks"]}
+    assert {statuses[name] for name in after} == {"skipped"}
+    lines = run(server_env, "--verbose").lines
     assert {lines[name].status for name in after} == {"skip"}
     assert lines["imap tls"].detail == "not checked, because imap connect failed"
-    assert {lines[name].status for name in (*SMTP_CHECKS, *CALDAV_CHECKS)} == {"ok"}
 
 
 def test_a_wrong_password_fails_the_login_with_app_password_advice(
@@ -258,15 +295,19 @@ def test_a_server_without_starttls_is_refused_with_advice(
     assert "MAILBOX_SMTP_SECURITY=tls" in failed.advice
 
 
-def test_a_configuration_error_fails_config_and_skips_every_server_check(
+def test_a_configuration_error_fails_config_and_skips_every_server_check_on_one_line(
     server_env: dict[str, str],
 ) -> None:
     del server_env["MAILBOX_EMAIL"]
     report = run(server_env)
     assert report.returncode == 1
-    assert report.order == EVERY_CHECK[:-3]
+    assert report.order == ["config", "19 checks"]
     assert report.lines["config"].status == "FAIL"
-    assert {report.lines[name].status for name in report.order[1:]} == {"skip"}
+    skipped = report.lines["19 checks"]
+    assert (skipped.status, skipped.detail) == (
+        "skip",
+        "not checked, because config failed (imap dns to caldav calendars)",
+    )
     assert report.verdict == (
         "Not ready: config failed: MAILBOX_EMAIL must be set to your full mail address, such "
         'as you@mailbox.org. What to do: Correct the variable in the "env" section of '

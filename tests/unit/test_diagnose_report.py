@@ -26,9 +26,9 @@ NO_SENT = Check(
 )
 
 
-def text_of(checks: list[Check], seconds: float = 1.5) -> list[str]:
+def text_of(checks: list[Check], seconds: float = 1.5, *, verbose: bool = False) -> list[str]:
     out = io.StringIO()
-    report(checks, out, as_json=False, seconds=seconds)
+    report(checks, out, as_json=False, seconds=seconds, verbose=verbose)
     return out.getvalue().splitlines()
 
 
@@ -104,3 +104,41 @@ def test_json_has_status_advice_and_milliseconds_for_every_check() -> None:
     ]
     assert payload["checks"][1]["advice"] == REFUSED.advice
     assert payload["verdict"].startswith("Not ready: imap connect failed")
+
+
+SKIPPED_AFTER_CONNECT = [
+    skipped(n, "imap connect") for n in ("imap tls", "imap login", "imap folders")
+]
+
+
+def test_checks_skipped_in_a_row_for_one_reason_share_one_line() -> None:
+    lines = text_of([OK, REFUSED, *SKIPPED_AFTER_CONNECT, LOGIN])
+    assert [line.split()[:3] for line in lines if line.startswith("skip")] == [
+        ["skip", "3", "checks"]
+    ]
+    folded = next(line for line in lines if line.startswith("skip"))
+    assert folded.endswith("not checked, because imap connect failed (imap tls to imap folders)"), (
+        folded
+    )
+    assert lines[-3].startswith("FAIL  smtp login")  # what comes after is its own line
+
+
+def test_skips_for_different_reasons_keep_their_own_lines() -> None:
+    lines = text_of([REFUSED, skipped("imap tls", "imap connect"), skipped("smtp tls", "smtp dns")])
+    assert [line.split()[1] for line in lines if line.startswith("skip")] == ["imap", "smtp"]
+
+
+def test_verbose_prints_every_skipped_check_on_its_own_line() -> None:
+    lines = text_of([REFUSED, *SKIPPED_AFTER_CONNECT], verbose=True)
+    assert [" ".join(line.split()[1:3]) for line in lines if line.startswith("skip")] == [
+        "imap tls",
+        "imap login",
+        "imap folders",
+    ]
+
+
+def test_json_lists_every_skipped_check_even_when_text_folds_them() -> None:
+    out = io.StringIO()
+    report([REFUSED, *SKIPPED_AFTER_CONNECT], out, as_json=True, seconds=1.0)
+    names = [c["name"] for c in json.loads(out.getvalue())["checks"]]
+    assert names == ["imap connect", "imap tls", "imap login", "imap folders"]
