@@ -32,7 +32,7 @@ class GetAttachmentArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
         if not _PART.match(self.part):
             raise ValueError(
                 f"part must be a part number from get_email's attachment list, such as '2' "
-                f"or '1.3'; got {self.part!r}."
+                f"or '1.3'; got '{self.part}'."
             )
 
 

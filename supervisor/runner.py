@@ -23,6 +23,7 @@ from protocol.errors import (
 )
 from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.messages import Result
+from supervisor.argument_errors import reworded
 from supervisor.cache import CacheEntry, SessionCache
 from supervisor.config import Settings
 from supervisor.outbox import Outbox
@@ -79,7 +80,9 @@ class ToolRunner:
         try:
             args = msgspec.convert(dict(arguments or {}), spec.args_type)
         except msgspec.ValidationError as exc:
-            raise InvalidArgument(f"Invalid arguments for {name}: {exc}") from None
+            raise InvalidArgument(
+                f"Invalid arguments for {name}: {reworded(str(exc), name)}"
+            ) from None
         if spec.local:  # about the server itself: works even when the settings are wrong
             return ToolAnswer(await server_status(self._workers, self._cache))
         if self._blocked is not None:

@@ -175,7 +175,11 @@ async def test_unknown_arguments_get_a_clear_error(
             await session.call_tool("create_directory", {"name": "A", "colour": "red"})
         )
         missing = error_text(await session.call_tool("create_directory", {}))
-    assert (
-        message == "Invalid arguments for create_directory: Object contains unknown field `colour`"
+    assert message == (
+        "Invalid arguments for create_directory: create_directory has no argument named "
+        "colour; leave it out (tools/list shows the arguments)."
     )
-    assert missing == "Invalid arguments for create_directory: Object missing required field `name`"
+    assert missing == (
+        "Invalid arguments for create_directory: create_directory needs name; give it and "
+        "call again."
+    )

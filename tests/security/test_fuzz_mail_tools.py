@@ -29,6 +29,7 @@ LEAKS = re.compile(
     r"|\[(TRYCREATE|NONEXISTENT|ALREADYEXISTS|CANNOT|UNAVAILABLE|SERVERBUG|CLIENTBUG|"
     r"PARSE|CORRUPTION|EXPUNGEISSUED|INUSE|LIMIT|OVERQUOTA|NOPERM)\]"  # IMAP response codes
     r"|\bsecs\)|command error|BAD \[|\bNO \["  # Dovecot's timing, imaplib's echo
+    r"|- at `\$|Object missing required|Object contains unknown"  # msgspec notation
 )
 
 FOLDERS = st.sampled_from(

@@ -83,5 +83,5 @@ def _stem(href: str) -> str | None:
 def _not_an_id(text: str) -> InvalidArgument:
     shown = text if len(text) < 60 else text[:57] + "..."
     return InvalidArgument(
-        f"{shown!r} is not an event id; use an id exactly as get_calendar_events returned it."
+        f"'{shown}' is not an event id; use an id exactly as get_calendar_events returned it."
     )

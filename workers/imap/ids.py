@@ -32,11 +32,11 @@ class EmailId:
         match = _SUFFIX.match(suffix)
         if not sep or not folder or match is None or any(c in folder for c in "\r\n\x00"):
             raise InvalidArgument(
-                f"{text!r} is not an email id; use an id exactly as search_emails returned it."
+                f"'{text}' is not an email id; use an id exactly as search_emails returned it."
             )
         uid = int(match.group(2))
         if uid == 0:
-            raise InvalidArgument(f"{text!r} is not an email id (UID 0 does not exist).")
+            raise InvalidArgument(f"'{text}' is not an email id (UID 0 does not exist).")
         return cls(folder, int(match.group(1)), uid)
 
     def check_validity(self, current: int, display_folder: str) -> None:
