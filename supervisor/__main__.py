@@ -68,10 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         from supervisor.client_log import CLIENT_LOG
         from supervisor.sandbox.run import run_sandbox
 
-        level = os.environ.get("MAILBOX_LOG_LEVEL", "info")
+        level = "warning" if args.diagnose else os.environ.get("MAILBOX_LOG_LEVEL", "info")
         configure_logging("supervisor", level, "console", also=(CLIENT_LOG.processor,))
 
-        return run_sandbox(sys.stdout)
+        return run_sandbox(
+            sys.stdout, diagnose=args.diagnose, as_json=args.json, verbose=args.verbose
+        )
     settings: Settings | None
     error: ConfigError | None = None
     try:

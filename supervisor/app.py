@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import anyio
 import structlog
 from mcp.server.stdio import stdio_server
 
-from protocol.errors import ConfigError
+from protocol.errors import ConfigError, MailError
 from supervisor.cache import SessionCache
 from supervisor.config import Settings
 from supervisor.runner import ToolRunner
@@ -21,12 +23,27 @@ log = structlog.get_logger()
 PLACEHOLDER_SETTINGS = Settings(email="", password=None, password_command=None)
 
 
-async def serve_stdio(settings: Settings | None, config_error: ConfigError | None) -> None:
-    """Serve MCP on stdin/stdout until the client closes stdin, then stop the workers."""
+async def serve_stdio(
+    settings: Settings | None,
+    config_error: ConfigError | None,
+    *,
+    unavailable: Mapping[str, MailError] | None = None,
+) -> None:
+    """Serve MCP on stdin/stdout until the client closes stdin, then stop the workers.
+
+    Workers named in ``unavailable`` are not started; their tools answer with the
+    error given for them.
+    """
     effective = settings or PLACEHOLDER_SETTINGS
     password = PasswordSource(effective)
     workers = (
-        build_workers(effective, restart_policy(effective), password=password, limited=True)
+        build_workers(
+            effective,
+            restart_policy(effective),
+            password=password,
+            limited=True,
+            unavailable=unavailable,
+        )
         if settings is not None
         else {}
     )

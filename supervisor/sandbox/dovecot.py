@@ -21,7 +21,13 @@ from datetime import datetime
 from pathlib import Path
 
 from supervisor.sandbox.leftovers import private_dir
-from supervisor.sandbox.ports import free_port, stop_with_parent, terminate, wait_for_port
+from supervisor.sandbox.ports import (
+    free_port,
+    stop_with_parent,
+    terminate,
+    wait_for_port,
+    wait_until_gone,
+)
 from supervisor.sandbox.tls import TestCertificates
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -196,6 +202,21 @@ class DovecotServer:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def discard(self) -> None:
+        """Stop at once and delete everything: for mail nobody keeps (the sandbox's).
+
+        Dovecot's own shutdown waits a fixed second for its log process. Killed, the
+        master leaves its children to notice it is gone and exit, which they do within
+        milliseconds; the files are deleted once they have.
+        """
+        if self._process is not None:
+            children = self._children()
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+            wait_until_gone(children)
+        shutil.rmtree(self.root, ignore_errors=True)
+
     def add_user(self) -> Account:
         """A new account with an empty mailbox (its special folders appear on first login).
 
@@ -249,6 +270,10 @@ class DovecotServer:
 
     def _session_pids(self) -> list[int]:
         """The master's imap and imap-login children, which each serve one client."""
+        return self._children(b"dovecot/imap")
+
+    def _children(self, title_prefix: bytes = b"") -> list[int]:
+        """The master's child processes whose title starts so (Linux; elsewhere none)."""
         if self._process is None:
             return []
         pids = []
@@ -259,7 +284,7 @@ class DovecotServer:
             except OSError:
                 continue  # it exited meanwhile
             parent = int(stat.rpartition(")")[2].split()[1])
-            if parent == self._process.pid and title.startswith(b"dovecot/imap"):
+            if parent == self._process.pid and title.startswith(title_prefix):
                 pids.append(int(proc.name))
         return pids
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -38,6 +39,25 @@ def terminate(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> N
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until_gone(pids: list[int], timeout: float = 2.0) -> bool:
+    """Block until none of ``pids`` runs any more (a zombie counts as gone); False if
+    some still run after ``timeout``. Linux only: elsewhere it returns at once."""
+    limit = time.monotonic() + timeout
+    while any(_running(pid) for pid in pids):
+        if time.monotonic() > limit:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != b"Z"
 
 
 _PR_SET_PDEATHSIG = 1

@@ -9,26 +9,31 @@ stops again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 import anyio
 import structlog
 from imapclient import IMAPClient
 
+from protocol.errors import ConfigError, MailError
+from supervisor.config import Settings
+from supervisor.quickstart import dovecot_install_line
 from supervisor.sandbox.dav import DavAccount, RadicaleServer
 from supervisor.sandbox.demo import demo_events, demo_messages
 from supervisor.sandbox.dovecot import DovecotServer, dovecot_available
+from supervisor.sandbox.launcher import launcher
 from supervisor.sandbox.leftovers import private_dir, remove_leftovers
-from supervisor.sandbox.ports import free_port
 from workers.tls import client_tls_context
 
 log = structlog.get_logger()
@@ -39,11 +44,16 @@ MISSING_EXTRA = (
     "pip install 'mailbox-mcp-server[sandbox]' (or: uvx --from "
     "'mailbox-mcp-server[sandbox]' mailbox-mcp-server --sandbox)."
 )
+NEEDS_DOVECOT = (
+    "The sandbox's mail server needs Dovecot, which is not installed here: {line}. Then "
+    "start the sandbox again (Claude Desktop: quit it and start it again)."
+)
 NO_DOVECOT = (
     "Dovecot is not installed, so the sandbox has no mail server: the email tools will say "
-    "the IMAP and SMTP servers cannot be reached, and the calendar tools work. For the mail "
-    "tools too, install Dovecot (Debian/Ubuntu: apt-get install dovecot-imapd dovecot-lmtpd)."
+    "so, and the calendar tools work. For the mail tools too: {line}."
 )
+# The user's settings the sandbox honours; every other MAILBOX_* is its own.
+KEPT_SETTINGS = ("MAILBOX_READ_ONLY", "MAILBOX_TIMEZONE", "MAILBOX_LOG_LEVEL", "MAILBOX_LOG_FORMAT")
 
 
 @dataclass(frozen=True)
@@ -54,19 +64,28 @@ class Sandbox:
     messages: int
     events: int
     has_mail: bool
+    # Workers with no server to talk to, and what their tools say instead.
+    unavailable: dict[str, MailError] = field(default_factory=dict)
 
 
-def run_sandbox(out: TextIO) -> int:
-    """Entry point of ``--sandbox``; returns the exit status."""
+def run_sandbox(
+    out: TextIO, *, diagnose: bool = False, as_json: bool = False, verbose: bool = False
+) -> int:
+    """Entry point of ``--sandbox`` (and ``--diagnose --sandbox``); returns the exit status."""
     missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
     if missing:
         print(MISSING_EXTRA.format(missing=", ".join(missing)), file=sys.stderr)
         return 2
     with started_sandbox() as sandbox:
+        if diagnose:
+            return _diagnose(sandbox, out, as_json=as_json, verbose=verbose)
         if sys.stdin.isatty():
             out.write(_introduction(sandbox))
             return 0
         _serve(sandbox)
+    # Everything is stopped and deleted: leave without tearing down the interpreter
+    # (a third of a second), as a client that restarts its servers often waits for it.
+    _leave(0)
     return 0
 
 
@@ -81,14 +100,17 @@ def started_sandbox() -> Iterator[Sandbox]:
     root = private_dir("sandbox")
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, root, True)
+        # The servers stop side by side: one after the other adds up at every exit.
+        stops: list[Callable[[], None]] = []
+        stack.callback(_all_at_once, stops)
         # A client may stop the server with SIGTERM (the MCP Inspector does). The MCP
         # loop would then wait forever for its thread blocked reading stdin, so stop
         # the servers and delete their files right here, then leave.
         signal.signal(signal.SIGTERM, lambda _signum, _frame: _stop_now(stack))
         certificates = make_certificates(root / "tls")
         radicale = RadicaleServer(certificates)
+        stops.append(radicale.cleanup)
         radicale.start()
-        stack.callback(radicale.cleanup)
         now = datetime.now(UTC)
         env = {
             "MAILBOX_CA_FILE": str(certificates.ca_file),
@@ -100,13 +122,15 @@ def started_sandbox() -> Iterator[Sandbox]:
             "MAILBOX_ATTACHMENT_DIR": str(root / "attachments"),
         }
         messages = 0
-        if dovecot_available():
+        unavailable: dict[str, MailError] = {}
+        has_mail = dovecot_available()
+        if has_mail:
             dovecot = DovecotServer(certificates)
+            stops.append(dovecot.discard)
             dovecot.start()
-            stack.callback(dovecot.cleanup)
             smtp = SmtpServer(dovecot)
             smtp.start()
-            stack.callback(smtp.stop)
+            stops.append(smtp.stop)
             account = dovecot.add_user()
             smtp.users[account.email] = account.password
             email, password = account.email, account.password
@@ -116,22 +140,38 @@ def started_sandbox() -> Iterator[Sandbox]:
             )
             messages = _seed_mailbox(dovecot, email, password, now)
         else:
-            log.warning("sandbox.no_dovecot", message=NO_DOVECOT)
+            line = dovecot_install_line()
+            log.warning("sandbox.no_dovecot", message=NO_DOVECOT.format(line=line))
             email, password = "you@sandbox.example", "sandbox"
-            # Nothing listens there: the mail tools say so in their own words.
-            env["MAILBOX_IMAP_PORT"], env["MAILBOX_SMTP_PORT"] = str(free_port()), str(free_port())
+            # No mail server: the mail workers are not started, their tools say why.
+            needs = ConfigError(NEEDS_DOVECOT.format(line=line))
+            unavailable = {"imap": needs, "smtp": needs}
         dav_account = radicale.add_user(email, password)
         events = _seed_calendar(radicale, dav_account, now)
         (root / "attachments").mkdir()
         (root / "attachments" / "notes.txt").write_text("Notes to attach to a test message.\n")
         env |= {"MAILBOX_EMAIL": email, "MAILBOX_PASSWORD": password}
-        log.info("sandbox.ready", messages=messages, events=events, mail=dovecot_available())
-        yield Sandbox(env, messages, events, dovecot_available())
+        log.info("sandbox.ready", messages=messages, events=events, mail=has_mail)
+        yield Sandbox(env, messages, events, has_mail, unavailable)
+
+
+def _all_at_once(stops: list[Callable[[], None]]) -> None:
+    threads = [threading.Thread(target=stop) for stop in stops]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def _stop_now(stack: contextlib.ExitStack) -> None:
     stack.close()
-    os._exit(0)  # the worker processes exit by themselves when their pipes close
+    _leave(0)  # the worker processes exit by themselves when their pipes close
+
+
+def _leave(status: int) -> NoReturn:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _seed_mailbox(dovecot: DovecotServer, email: str, password: str, now: datetime) -> int:
@@ -156,26 +196,47 @@ def _seed_calendar(radicale: RadicaleServer, account: DavAccount, now: datetime)
     return len(events)
 
 
-def _serve(sandbox: Sandbox) -> None:
-    from supervisor.app import serve_stdio
+def _use_sandbox_settings(sandbox: Sandbox) -> tuple[Settings | None, ConfigError | None]:
+    """The sandbox's settings, in this process's environment too (the workers inherit
+    it): the user's real account must never mix in, but read-only mode, the time zone
+    and logging are theirs to choose."""
     from supervisor.config import load_settings
 
-    for name in [n for n in os.environ if n.startswith("MAILBOX_") and n != "MAILBOX_LOG_LEVEL"]:
-        del os.environ[name]  # the user's real settings must never mix in
+    for name in [n for n in os.environ if n.startswith("MAILBOX_") and n not in KEPT_SETTINGS]:
+        del os.environ[name]
     os.environ.update(sandbox.env)
-    anyio.run(serve_stdio, load_settings(), None)
+    try:
+        return load_settings(), None
+    except ConfigError as exc:  # a wrong MAILBOX_TIMEZONE, say: every tool says so
+        return None, exc
+
+
+def _serve(sandbox: Sandbox) -> None:
+    from supervisor.app import serve_stdio
+
+    settings, error = _use_sandbox_settings(sandbox)
+    anyio.run(functools.partial(serve_stdio, settings, error, unavailable=sandbox.unavailable))
+
+
+def _diagnose(sandbox: Sandbox, out: TextIO, *, as_json: bool, verbose: bool) -> int:
+    from supervisor.diagnose import run_diagnose
+
+    settings, error = _use_sandbox_settings(sandbox)
+    check = functools.partial(
+        run_diagnose,
+        settings,
+        error,
+        out,
+        as_json,
+        verbose=verbose,
+        unavailable=sandbox.unavailable,
+    )
+    return anyio.run(check)
 
 
 def claude_desktop_snippet() -> dict[str, object]:
     """The Claude Desktop entry that starts this same installation in sandbox mode."""
-    return {
-        "mcpServers": {
-            "mailbox-sandbox": {
-                "command": sys.executable,
-                "args": ["-m", "supervisor", "--sandbox"],
-            }
-        }
-    }
+    return {"mcpServers": {"mailbox-sandbox": launcher(["--sandbox"])}}
 
 
 def _introduction(sandbox: Sandbox) -> str:
