@@ -183,3 +183,34 @@ async def test_unknown_arguments_get_a_clear_error(
         "Invalid arguments for create_directory: create_directory needs name; give it and "
         "call again."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("a/../b", "does not allow a folder named 'a/../b'"),
+        ("~home", "does not allow a folder named '~home'"),
+        ("\u202eevil", "invisible characters"),
+        ("a\u00adb", "invisible characters"),
+    ],
+)
+async def test_create_directory_refuses_names_the_server_or_a_reader_would_trip_on_in_our_words(
+    name: str, words: str, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        message = error_text(await session.call_tool("create_directory", {"name": name}))
+    assert words in message, message
+    assert "Invalid mailbox name" not in message and "Contains" not in message, message
+
+
+async def test_moving_to_a_bare_slash_names_no_folder(
+    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        imap.append("INBOX", b"Subject: x\r\n\r\nx\r\n")
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        (found,) = structured(await session.call_tool("search_emails", {}))["emails"]
+        message = error_text(
+            await session.call_tool("move_email", {"ids": [found["id"]], "destination": "/"})
+        )
+    assert message.startswith("Nothing was moved: '/' names no folder"), message

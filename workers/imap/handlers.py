@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 import imapclient.exceptions as imap_exc
+import structlog
 
 from protocol.attachment import AttachmentContent, GetAttachmentArgs
 from protocol.conversation import EmailThread, GetEmailThreadArgs
@@ -40,6 +41,8 @@ from workers.imap.folder_locks import FolderLocks
 from workers.imap.ids import EmailId
 from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
 from workers.runtime import CallContext
+
+log = structlog.get_logger()
 
 FOLDERS_TAG = IMAP_FOLDERS_TAG
 folder_tag = imap_folder_tag
@@ -149,8 +152,10 @@ async def create_directory(
                 raise
             if "ALREADYEXISTS" in str(exc).upper():
                 raise AlreadyExists(f"The folder '{display}' already exists.") from exc
+            log.info("imap.create_refused", error=server_text(exc)[:200])
             raise Refused(
-                f"The server would not create the folder '{display}': {server_text(exc)}."
+                f"The mail server does not allow a folder named '{display}'; choose another "
+                "name (letters, digits, spaces, '-' and '_' work on every server)."
             ) from exc
         # Mail clients (and the mailbox.org web mailer) show subscribed folders.
         _subscribe_with_parents(conn, raw, delimiter)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import anyio
 
-from protocol.errors import NotFound, Refused
+from protocol.errors import InvalidArgument, NotFound, Refused
 from protocol.writing import (
     AppendArgs,
     Appended,
@@ -47,6 +47,11 @@ def _reporter(ctx: CallContext) -> writing.Progress:
 
 def _destination(conn: ImapConnection, display: str, delimiter: str | None) -> str:
     """The server name of a folder that can take messages; raises a sentence otherwise."""
+    if not display.strip("/ "):
+        raise InvalidArgument(
+            f"Nothing was moved: '{display}' names no folder; give one such as 'Archive' or "
+            "'Projects/2026' (get_folders lists them)."
+        )
     raw = folders.to_server(display.strip("/"), delimiter)
     # LIST takes a pattern ('*' and '%' match), so only an exact name counts.
     listed = [flags for flags, _d, name in conn.client.list_folders("", raw) if name == raw]
