@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -62,6 +63,11 @@ class CreateDirectoryArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=Tru
             raise ValueError(
                 "Folder names cannot contain '*' or '%': IMAP servers read them as wildcards."
             )
+        if any(unicodedata.category(c) == "Cf" for c in self.name):
+            raise ValueError(
+                "Folder names cannot contain invisible characters (direction marks, soft "
+                "hyphens, zero-width spaces): a folder would look like another."
+            )
         parts = self.name.split("/")
         if any(not part.strip() for part in parts):
             raise ValueError(
@@ -90,7 +96,7 @@ def parse_when(value: str, what: str) -> date | datetime:
     except ValueError:
         raise ValueError(
             f"{what} must be an ISO 8601 date such as 2026-11-24 or a date-time such as "
-            f"2026-11-24T09:30:00+01:00; got {value!r}."
+            f"2026-11-24T09:30:00+01:00; got '{value}'."
         ) from None
 
 
