@@ -104,6 +104,7 @@ EMAIL_CACHE = CachePolicy(ttl=lambda settings: settings.cache_email_ttl)
 
 
 def _writing_tool(
+    family: str,
     worker: str,
     name: str,
     title: str,
@@ -125,7 +126,7 @@ def _writing_tool(
         args_type=args_type,
         result_type=result_type,
         render=render,
-        family="calendar" if worker == "dav" else "mail",
+        family=family,
         arguments_of=arguments_of,
         writes=True,
         destructive=destructive,
@@ -239,6 +240,7 @@ EMAIL_TOOLS: tuple[ToolSpec, ...] = (
 
 WRITING_TOOLS: tuple[ToolSpec, ...] = (
     _writing_tool(
+        "mail",
         "smtp",
         "send_email",
         "Send an email",
@@ -256,6 +258,7 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         composite=lambda outbox, args: outbox.send_email(args),
     ),
     _writing_tool(
+        "mail",
         "smtp",
         "create_draft",
         "Save a draft",
@@ -270,6 +273,7 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         arguments_of=writing.SendEmailArgs,
     ),
     _writing_tool(
+        "mail",
         "smtp",
         "send_draft",
         "Send a saved draft",
@@ -282,6 +286,7 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         composite=lambda outbox, args: outbox.send_draft(args),
     ),
     _writing_tool(
+        "mail",
         "imap",
         "move_email",
         "Move emails",
@@ -294,6 +299,7 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         idempotent=False,
     ),
     _writing_tool(
+        "mail",
         "imap",
         "mark_email",
         "Mark emails",
@@ -306,6 +312,7 @@ WRITING_TOOLS: tuple[ToolSpec, ...] = (
         idempotent=True,
     ),
     _writing_tool(
+        "mail",
         "imap",
         "delete_email",
         "Delete emails",
@@ -388,6 +395,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         cache=CALENDAR_CACHE,
     ),
     _writing_tool(
+        "calendar",
         "dav",
         "create_event",
         "Create an event",
@@ -401,6 +409,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
     ),
     _writing_tool(
+        "calendar",
         "dav",
         "update_event",
         "Change an event",
@@ -414,6 +423,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
         arguments_of=calendar.CreateEventArgs,
     ),
     _writing_tool(
+        "calendar",
         "dav",
         "delete_event",
         "Delete an event",
