@@ -49,9 +49,12 @@ class EmailId:
         if current == self.uidvalidity:
             return
         if self.uidvalidity < current:
+            # Either the server renumbered the folder since the id was made, or the id
+            # was made up: the answer must fit both.
             raise NotFound(
-                f"The email id refers to an older state of the folder {display_folder} "
-                "(the server renumbered its messages); search again for a fresh id."
+                f"There is no email with that id in {display_folder} as it is now: the id is "
+                "not one search_emails gave for it, or it is from before the server "
+                "renumbered the folder; search again for a fresh id."
             )
         raise NotFound(
             f"There is no email with that id in {display_folder}; use an id exactly as "
