@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from protocol.email import parse_when, reject_control_characters
+from protocol.email import reject_control_characters
+from protocol.when import EARLIEST, LATEST, parse_when, resolve
+from protocol.writing import check_address
 
 Scope = Literal["occurrence", "series"]
 
@@ -31,23 +33,21 @@ _HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)\Z")
 MAX_RANGE_DAYS = 3 * 366
 
 
-def check_range(start: str, end: str) -> tuple[date | datetime, date | datetime]:
-    """An end given as a date means the whole of that day, so start == end is one day."""
-    first, last = parse_when(start, "start"), parse_when(end, "end")
-    a, b = _comparable(first), _comparable(last)
-    if not isinstance(last, datetime):
-        b += timedelta(days=1)
+def check_range(start: str, end: str) -> tuple[datetime, datetime]:
+    """The instants ``start`` and ``end`` name in the user's zone; an end given as a date
+    means the whole of that day, so start == end is one day. Raises ValueError."""
+    a = resolve(parse_when(start, "start"), "start")
+    b = resolve(parse_when(end, "end"), "end", end=True)
+    for what, value in (("start", a), ("end", b)):
+        if not EARLIEST <= value <= LATEST + timedelta(days=1):
+            raise ValueError(
+                f"{what} must lie between the years 1 and 9999 (0001-01-02 to 9999-12-30)."
+            )
     if a >= b:
         raise ValueError("end must be later than start.")
     if (b - a).days > MAX_RANGE_DAYS:
         raise ValueError("Ask for at most three years at once; narrow start and end.")
-    return first, last
-
-
-def _comparable(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.astimezone()
-    return datetime(value.year, value.month, value.day).astimezone()
+    return a, b
 
 
 def _check_refs(refs: list[str] | None) -> None:
@@ -217,10 +217,9 @@ class UpdateEventArgs(_EventFields, forbid_unknown_fields=True, frozen=True, kw_
 
     def __post_init__(self) -> None:
         reject_control_characters(self.id, "The event id")
-        if self.start is not None:
-            parse_when(self.start, "start")
-        if self.end is not None:
-            parse_when(self.end, "end")
+        for what, value in (("start", self.start), ("end", self.end)):
+            if value is not None:
+                _check_moment(value, what)
         _check_texts(self)
 
 
@@ -250,8 +249,26 @@ def _check_days(start: str, end: str) -> None:
     first, last = parse_when(start, "start"), parse_when(end, "end")
     if isinstance(first, datetime) or isinstance(last, datetime):
         raise ValueError("For all-day events give start and end as dates, e.g. 2026-11-24.")
+    _check_day(first, "start")
+    _check_day(last, "end")
     if last < first:
         raise ValueError("end must not be earlier than start.")
+
+
+def _check_day(value: date, what: str) -> None:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError(f"{what} must lie between 0001-01-02 and 9999-12-30.")
+
+
+def _check_moment(text: str, what: str) -> None:
+    """A start or end of update_event: a date (all-day) or a time that exists."""
+    value = parse_when(text, what)
+    if isinstance(value, datetime):
+        instant = resolve(value, what)
+        if not EARLIEST <= instant <= LATEST:
+            raise ValueError(f"{what} must lie between 0001-01-02 and 9999-12-30.")
+    else:
+        _check_day(value, what)
 
 
 def _check_texts(fields: _EventFields) -> None:
@@ -264,4 +281,4 @@ def _check_texts(fields: _EventFields) -> None:
         if value is not None:
             reject_control_characters(value, what)
     for address in fields.attendees or ():
-        reject_control_characters(address, "Attendees")
+        check_address(address, "attendees")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import msgspec
+
+from protocol.when import instant, parse_when
 
 FolderRole = Literal["inbox", "sent", "drafts", "trash", "junk", "archive"]
 
@@ -80,26 +80,6 @@ class CreateDirectoryResult(msgspec.Struct, frozen=True):
     name: Annotated[str, msgspec.Meta(description="The folder as it now exists on the server.")]
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
-
-
-def parse_when(value: str, what: str) -> date | datetime:
-    """An ISO 8601 date (``2026-11-24``) or date-time (``2026-11-24T09:30:00+01:00``).
-
-    Raises ValueError with a sentence for the user.
-    """
-    reject_control_characters(value, what)
-    try:
-        if _DATE.match(value):
-            return date.fromisoformat(value)
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"{what} must be an ISO 8601 date such as 2026-11-24 or a date-time such as "
-            f"2026-11-24T09:30:00+01:00; got '{value}'."
-        ) from None
-
-
 EmailIdText = Annotated[
     str,
     msgspec.Meta(
@@ -164,20 +144,6 @@ class SearchEmailsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         when = [parse_when(v, w) for v, w in ((self.since, "since"), (self.before, "before")) if v]
         if len(when) == 2 and instant(when[0]) >= instant(when[1]):
             raise ValueError("since must be earlier than before.")
-
-
-def instant(value: date | datetime) -> float:
-    """Seconds since 1970-01-01 UTC; a date means its midnight, and a date or time
-    without a zone is in local time. Exact from year 1 to year 9999, whatever the zone
-    (``astimezone`` overflows there)."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        try:
-            value = value.astimezone()
-        except (OverflowError, ValueError, OSError):  # the first or last day of year 1 / 9999
-            value = value.replace(tzinfo=UTC)
-    return value.timestamp()
 
 
 class EmailSummary(msgspec.Struct, frozen=True):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import recurring_ical_events
 from icalendar import Calendar, vDDDTypes
+
+from protocol.when import aware
 
 MAX_OCCURRENCES_PER_OBJECT = 2000
 MAX_COMPONENTS_PER_OBJECT = 2000
@@ -262,13 +264,11 @@ def _occurrence(
 
 def _in_zone(value: datetime, zone: tzinfo) -> datetime:
     # A floating time means the user's own wall-clock time.
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+    return aware(value, zone).astimezone(zone)
 
 
 def _as_datetime(value: date | datetime, zone: tzinfo | None) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone)
-    return datetime.combine(value, time(0), tzinfo=zone)
+    return aware(value, zone or UTC)
 
 
 def _summary(component: Any) -> str:

@@ -362,17 +362,24 @@ async def update_event(
     event_id = EventId.parse(args.id)
     ctx.tags = [calendar_tag(event_id.calendar), CALENDARS_TAG]
 
-    def run(client: DAVClient) -> str:
+    def run(client: DAVClient) -> editing.Updated:
         stored = dav.fetch(client, event_id.href)
         parsed = expand.parse(stored.data)
-        recurrence = editing.update(parsed, event_id.uid, event_id.recurrence, args, state.zone)
+        updated = editing.update(
+            parsed,
+            event_id.uid,
+            event_id.recurrence,
+            args,
+            state.zone,
+            allow_series_delete=state.settings.allow_series_delete,
+        )
         dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
-        return recurrence
+        return updated
 
-    recurrence = await state.pool.run(run, deadline=ctx.deadline)
-    new_id = EventId(event_id.calendar, event_id.href, event_id.uid, recurrence)
+    updated = await state.pool.run(run, deadline=ctx.deadline)
+    new_id = EventId(event_id.calendar, event_id.href, event_id.uid, updated.recurrence)
     name = event_id.calendar.rstrip("/").rsplit("/", 1)[-1]
-    return api.EventWritten(str(new_id), event_id.uid, name)
+    return api.EventWritten(str(new_id), event_id.uid, name, updated.notes)
 
 
 async def delete_event(
@@ -385,8 +392,10 @@ async def delete_event(
         stored = dav.fetch(client, event_id.href)
         parsed = expand.parse(stored.data)
         master = editing.master_of(parsed, event_id.uid)  # NotFound if it is gone
+        if event_id.recurrence:  # NotFound if that occurrence is gone (or never was)
+            editing.check_occurrence(parsed, event_id.uid, event_id.recurrence, state.zone)
         if args.scope == "occurrence" and event_id.recurrence:
-            editing.exclude(parsed, event_id.uid, event_id.recurrence)
+            editing.exclude(parsed, event_id.uid, event_id.recurrence, state.zone)
             dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
             return "occurrence"
         repeats = master.get("RRULE") is not None or master.get("RDATE") is not None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from datetime import datetime
 
 import msgspec
 
@@ -60,6 +62,7 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
             and name not in ("", ".", "..")
             and "/" not in name
             and not any(c in found.href + found.uid + found.recurrence for c in "\r\n\x00")
+            and _is_recurrence(found.recurrence)
         ):
             raise _not_an_id(text)
         return found
@@ -73,6 +76,22 @@ class _Written(msgspec.Struct, array_like=True, frozen=True):
     href: str  # relative to the calendar unless it starts with "/"
     uid: str | None  # None: the object's file name without ".ics"
     recurrence: str = ""
+
+
+_RECURRENCE = re.compile(r"^\d{8}(T\d{6}Z?)?\Z")
+
+
+def _is_recurrence(text: str) -> bool:
+    """Empty (a single event or the series), or an iCalendar date or date-time."""
+    if not text:
+        return True
+    if not _RECURRENCE.match(text):
+        return False
+    try:
+        datetime.strptime(text[:15], "%Y%m%dT%H%M%S" if "T" in text else "%Y%m%d")
+    except ValueError:
+        return False
+    return True
 
 
 def _stem(href: str) -> str | None:

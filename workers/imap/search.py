@@ -16,8 +16,9 @@ from typing import Any
 
 import msgspec
 
-from protocol.email import EmailSummary, SearchEmailsArgs, instant, parse_when
+from protocol.email import EmailSummary, SearchEmailsArgs
 from protocol.errors import InvalidArgument
+from protocol.when import instant, parse_when
 from workers.imap import folders, freshness, pipeline
 from workers.imap.criteria import Group, Value, charset_for, normalise, uid_search, uid_sort
 from workers.imap.decode import decode_words, envelope_addresses, parse_header_block, to_str
