@@ -135,3 +135,46 @@ def test_an_event_can_become_all_day() -> None:
     )
     event = calendar.walk("VEVENT")[0]
     assert event["DTSTART"].dt == date(2026, 3, 12) and event["DTEND"].dt == date(2026, 3, 13)
+
+
+def test_a_later_series_start_given_through_an_occurrence_moves_until_along() -> None:
+    calendar = parse((ICS / "until-utc.ics").read_text())
+    update(
+        calendar,
+        "until@tests",
+        "20260316T100000",
+        UpdateEventArgs(id="x", scope="series", start="2026-03-17T14:00"),
+        BERLIN,
+    )
+    assert starts(calendar, at(3, 1), at(4, 30)) == [
+        at(3, 3, 14),
+        at(3, 10, 14),
+        at(3, 17, 14),
+        at(3, 24, 14),
+    ]
+
+
+def test_an_all_day_series_moved_through_an_occurrence_keeps_its_first_week() -> None:
+    calendar, uid = new_calendar(
+        CreateEventArgs(
+            summary="Bins",
+            start="2026-03-02",
+            end="2026-03-02",
+            all_day=True,
+            rrule="FREQ=WEEKLY;UNTIL=20260316",
+        ),
+        BERLIN,
+        "x",
+    )
+    update(
+        calendar,
+        uid,
+        "20260309",
+        UpdateEventArgs(id="x", scope="series", start="2026-03-10"),
+        BERLIN,
+    )
+    assert starts(calendar, at(3, 1), at(4, 30)) == [
+        date(2026, 3, 3),
+        date(2026, 3, 10),
+        date(2026, 3, 17),
+    ]
