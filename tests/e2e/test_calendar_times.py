@@ -207,7 +207,13 @@ async def test_year_9999_and_made_up_occurrence_ids_get_one_clear_sentence(
         first = (await events(session, "2026-03-01", "2026-03-03"))[0]
         made_up = [
             await session.call_tool(tool, {"id": with_recurrence(first["id"], recurrence), **more})
-            for recurrence in ("tomorrow", "20261399", "20260302T250000", "2026030")
+            for recurrence in (
+                "tomorrow",
+                "20261399",
+                "20260302T250000",
+                "2026030",
+                "99991231T235959Z",
+            )
             for tool, more in (("delete_event", {}), ("update_event", {"summary": "y"}))
         ]
         still = await events(session, "2026-03-01", "2026-03-31")

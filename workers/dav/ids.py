@@ -15,6 +15,7 @@ from datetime import datetime
 import msgspec
 
 from protocol.errors import InvalidArgument
+from protocol.when import EARLIEST, LATEST
 
 
 class EventId(msgspec.Struct, array_like=True, frozen=True):
@@ -88,10 +89,11 @@ def _is_recurrence(text: str) -> bool:
     if not _RECURRENCE.match(text):
         return False
     try:
-        datetime.strptime(text[:15], "%Y%m%dT%H%M%S" if "T" in text else "%Y%m%d")
+        moment = datetime.strptime(text[:15], "%Y%m%dT%H%M%S" if "T" in text else "%Y%m%d")
     except ValueError:
         return False
-    return True
+    # Only what an occurrence can be: every zone can hold it.
+    return EARLIEST.replace(tzinfo=None) <= moment <= LATEST.replace(tzinfo=None)
 
 
 def _stem(href: str) -> str | None:

@@ -1,0 +1,245 @@
+"""Every calendar tool, called as a confused or hostile agent would: dates in year 1 and
+9999, offsets, clock times the clocks skip or repeat, zones that are not zones, rules with
+impossible parts, ids with a made-up occurrence. Whatever it is given, a tool answers with
+a result or one sentence of ours: never "unexpectedly", a library's repr or msgspec's
+notation. Runs against Radicale and Xandikos.
+
+One MCP session, held open in a blocking portal, serves every example (see test_fuzz_mail).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from anyio.from_thread import start_blocking_portal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.mcp_client import mcp_session, structured, text_of
+from tests.security.test_fuzz_mail import bounded_call
+from tests.security.test_fuzz_mail_tools import CRASHES, LEAKS
+
+OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+DATES = (
+    st.sampled_from(
+        [
+            "0001-01-01",
+            "0001-01-01T00:00",
+            "9999-12-31",
+            "9999-12-30",
+            "9999-12-31T23:59:59+00:00",
+            "9999-12-31T23:00-05:00",
+            "0001-01-01T00:30+14:00",
+            "2026-02-30",
+            "2026-13-01",
+            "today",
+            "2026-03-29T02:30",
+            "2026-10-25T02:30",
+            "2026-12-16T09:00-05:00",
+            "2026-12-16T09:00Z",
+            "2026-12-16T09:00:00.123456",
+            "2026-12-16 09:00",
+            "20261216T090000Z",
+        ]
+    )
+    | st.dates().map(lambda d: d.isoformat())
+    | st.datetimes(datetime(2026, 3, 1), datetime(2026, 3, 31)).map(
+        lambda d: d.isoformat(timespec="minutes")
+    )
+    | st.datetimes().map(lambda d: d.isoformat(timespec="minutes"))
+    | st.datetimes(timezones=OFFSETS | st.just(UTC)).map(lambda d: d.isoformat())
+)
+ZONES = st.sampled_from(
+    [
+        "Europe/Berlin",
+        "America/New_York",
+        "UTC",
+        "Pacific/Kiritimati",
+        "Nope/Nowhere",
+        "",
+        "+05:00",
+        "../etc/passwd",
+        "EST5EDT",
+        "Etc/GMT+12",
+    ]
+) | st.text(max_size=20)
+RULE_PARTS = st.sampled_from(
+    [
+        "FREQ=DAILY",
+        "FREQ=WEEKLY",
+        "FREQ=MONTHLY",
+        "FREQ=YEARLY",
+        "FREQ=HOURLY",
+        "FREQ=FORTNIGHTLY",
+        "COUNT=-3",
+        "COUNT=0",
+        "COUNT=3",
+        "COUNT=99999999999999999999",
+        "UNTIL=20261209",
+        "UNTIL=20261209T120000Z",
+        "UNTIL=99991231",
+        "UNTIL=00010101",
+        "UNTIL=2026",
+        "INTERVAL=0",
+        "INTERVAL=2",
+        "BYDAY=MO,WE",
+        "BYDAY=5FR",
+        "BYDAY=-1SU",
+        "BYDAY=XX",
+        "BYMONTHDAY=31",
+        "BYMONTHDAY=0",
+        "BYMONTHDAY=-40",
+        "BYMONTH=2",
+        "BYMONTH=13",
+        "BYSETPOS=-1",
+        "BYHOUR=25",
+        "WKST=SU",
+        "WKST=XX",
+        "X-FOO=1",
+        "",
+        "=",
+    ]
+)
+RULES = st.lists(RULE_PARTS, min_size=1, max_size=4).map(";".join) | st.text(max_size=30)
+RECURRENCES = st.sampled_from(
+    [
+        "",
+        "tomorrow",
+        "20261399",
+        "20260302T250000",
+        "2026030",
+        "20260302",
+        "20260302T080000Z",
+        "99991231T235959Z",
+        "00010101",
+        "20260309T090000",
+    ]
+) | st.text(max_size=16)
+ADDRESSES = st.sampled_from(
+    [
+        "not an email",
+        "anna@example.org",
+        "Anna Berg <anna@example.org>",
+        "a@b",
+        "<>",
+        "x@y@z",
+        "jürgen@exämple.de",
+        "Berg, Anna <anna@example.org>",
+    ]
+) | st.text(max_size=30)
+
+
+def with_recurrence(event_id: str, recurrence: str) -> str:
+    body = event_id.removeprefix("ev_")
+    parts = list(msgspec.msgpack.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
+    parts[3:] = [recurrence]
+    return "ev_" + base64.urlsafe_b64encode(msgspec.msgpack.encode(parts)).decode().rstrip("=")
+
+
+def ids_from(real: list[str]) -> st.SearchStrategy[str]:
+    """Ids as get_calendar_events made them, with the occurrence made up, or from nowhere."""
+    changed = st.tuples(st.sampled_from(real), RECURRENCES).map(lambda p: with_recurrence(*p))
+    wrong_tool = st.sampled_from(["INBOX#1.1", "ev_", "ev_garbage", "ev_AAAA", "/calendar/x.ics"])
+    return st.sampled_from(real) | changed | wrong_tool | st.text(max_size=30)
+
+
+def calls(real: list[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    ids = ids_from(real)
+
+    def tool(tool_name: str, /, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return st.fixed_dictionaries({}, optional=fields).map(lambda args: (tool_name, args))
+
+    event_fields = {
+        "start": DATES,
+        "end": DATES,
+        "all_day": st.booleans(),
+        "timezone": ZONES,
+        "rrule": RULES,
+        "attendees": st.lists(ADDRESSES, max_size=2),
+        "reminders_minutes": st.lists(st.integers(-5, 50000), max_size=2),
+    }
+    return st.one_of(
+        tool("get_calendar_events", start=DATES, end=DATES),
+        tool("search_calendar", query=st.text(min_size=1, max_size=10), start=DATES, end=DATES),
+        tool(
+            "get_free_busy",
+            start=DATES,
+            end=DATES,
+            duration_minutes=st.integers(-1, 2000),
+            working_hours=st.sampled_from(["09:00-17:00", "17:00-09:00", "24:00-24:00", "9-5"]),
+            working_days=st.lists(st.integers(-1, 8), max_size=3),
+        ),
+        tool("create_event", summary=st.text(min_size=1, max_size=10), **event_fields),
+        tool(
+            "update_event",
+            id=ids,
+            scope=st.sampled_from(["occurrence", "series", "all"]),
+            summary=st.text(min_size=1, max_size=10),
+            **event_fields,
+        ).filter(lambda c: "id" in c[1]),
+        tool("delete_event", id=ids, scope=st.sampled_from(["occurrence", "series"])).filter(
+            lambda c: "id" in c[1]
+        ),
+    )
+
+
+def test_no_calendar_tool_answers_with_a_crash_or_a_repr_whatever_it_is_given(
+    calendar_env: dict[str, str], tmp_path: Path
+) -> None:
+    calendar_env |= {"MAILBOX_RATE_LIMIT_CALDAV": "0"}
+    answers = {"ok": 0, "refused": 0}
+    with (
+        start_blocking_portal("asyncio") as portal,
+        portal.wrap_async_context_manager(
+            mcp_session(calendar_env, tmp_path / "err.log")
+        ) as session,
+    ):
+        for summary, start, rule in (
+            ("Weekly", "2026-03-02T09:00", "FREQ=WEEKLY;COUNT=5"),
+            ("Single", "2026-03-04T12:00", None),
+        ):
+            args = {"summary": summary, "start": start, "end": start[:11] + "23:00"}
+            portal.call(
+                bounded_call, session, "create_event", args | ({"rrule": rule} if rule else {})
+            )
+        real = [
+            e["id"]
+            for e in structured(
+                portal.call(
+                    bounded_call,
+                    session,
+                    "get_calendar_events",
+                    {"start": "2026-03-01", "end": "2026-03-31"},
+                )
+            )["events"]
+        ]
+        assert real
+
+        @settings(
+            max_examples=150,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
+        @given(call=calls(real))
+        def answer_in_our_words(call: tuple[str, dict[str, Any]]) -> None:
+            name, args = call
+            result = portal.call(bounded_call, session, name, args)
+            text = text_of(result)
+            assert text.strip(), f"an empty answer to {name}"
+            if result.is_error:
+                found = CRASHES.search(text) or LEAKS.search(text)
+                assert found is None, f"{name}({args!r}) answered {text!r}"
+                answers["refused"] += 1
+            else:
+                answers["ok"] += 1
+
+        answer_in_our_words()
+        status = structured(portal.call(bounded_call, session, "server_status", {}))
+    for worker in status["workers"]:
+        assert worker["restarts"] == 0, worker
+    assert answers["ok"] >= 5 and answers["refused"] >= 10, answers
