@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vRecur
+from icalendar import Alarm, Calendar, Event
 
 from protocol.calendar import CreateEventArgs, UpdateEventArgs
-from protocol.email import parse_when
 from protocol.errors import InvalidArgument, NotFound, Refused
-from workers.dav import expand
+from protocol.when import parse_when, resolve
+from workers.dav import expand, rules
 
 PRODID = "-//mailbox-mcp-server//EN"
 
@@ -37,10 +37,13 @@ def zone_named(name: str | None, default: tzinfo) -> tzinfo:
 
 
 def moment(text: str, zone: tzinfo) -> datetime:
-    value = parse_when(text, "start/end")
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=zone)
-    return value if value.tzinfo else value.replace(tzinfo=zone)
+    """A start or end in the event's zone: a wall-clock time read there (refused where it
+    does not exist), a time with an offset converted to it (never a made-up TZID)."""
+    try:
+        value = resolve(parse_when(text, "start/end"), "start/end", zone)
+        return value.astimezone(zone)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
 
 
 def day(text: str) -> date:
@@ -94,36 +97,11 @@ def _set_fields(event: Event, args: CreateEventArgs | UpdateEventArgs) -> None:
     if args.attendees is not None:
         event.pop("ATTENDEE", None)
         for address in args.attendees:
-            attendee = vCalAddress(f"mailto:{address.strip()}")
-            attendee.params["RSVP"] = "TRUE"
-            event.add("ATTENDEE", attendee, encode=False)
+            event.add("ATTENDEE", rules.attendee(address), encode=False)
     if args.rrule is not None:
         event.pop("RRULE", None)
         if args.rrule:
-            try:
-                rule = vRecur.from_ical(args.rrule.removeprefix("RRULE:"))
-            except (ValueError, TypeError, KeyError):
-                raise InvalidArgument(
-                    f"{args.rrule!r} is not a recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=MO."
-                ) from None
-            freq = str((rule.get("FREQ") or [""])[0]).upper()
-            if freq not in (
-                "SECONDLY",
-                "MINUTELY",
-                "HOURLY",
-                "DAILY",
-                "WEEKLY",
-                "MONTHLY",
-                "YEARLY",
-            ):
-                raise InvalidArgument(
-                    f"{args.rrule!r} is not a recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=MO."
-                )
-            if freq in ("SECONDLY", "MINUTELY", "HOURLY"):
-                raise InvalidArgument(
-                    "Events can repeat daily at most often (FREQ=DAILY or longer)."
-                )
-            event.add("RRULE", rule)
+            event.add("RRULE", rules.checked_rule(args.rrule, event["DTSTART"].dt))
     if args.reminders_minutes is not None:
         event.subcomponents = [c for c in event.subcomponents if c.name != "VALARM"]
         for minutes in args.reminders_minutes:

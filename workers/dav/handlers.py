@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from time import monotonic
 from zoneinfo import ZoneInfo
 
@@ -18,16 +18,15 @@ import msgspec
 from caldav.davclient import DAVClient
 
 from protocol import calendar as api
-from protocol.email import parse_when
 from protocol.errors import InvalidArgument, Refused
 from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.settings import DavSettings
+from protocol.when import ambiguity, aware, parse_when, resolve, user_zone
 from workers.dav import client as dav
-from workers.dav import editing, expand, freebusy
+from workers.dav import editing, expand, freebusy, rules
 from workers.dav.event_text import TextQuery, event_text, one_line
 from workers.dav.ids import EventId
 from workers.dav.pool import DavPool
-from workers.dav.zones import user_zone
 from workers.runtime import CallContext
 
 CALENDARS_TAG = "dav:calendars"
@@ -163,16 +162,30 @@ def _choose(calendars: list[dav.CalendarMeta], refs: list[str] | None) -> list[d
 
 
 def _bounds(start: str, end: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    first, last = parse_when(start, "start"), parse_when(end, "end")
-    return _local(first, zone, False), _local(last, zone, True)
+    """The instants a range names (an end date means the whole of that day)."""
+    try:
+        first = resolve(parse_when(start, "start"), "start", zone)
+        last = resolve(parse_when(end, "end"), "end", zone, end=True)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+    if last <= first:
+        raise InvalidArgument("end must be later than start.")
+    return first, last
 
 
-def _local(value: date | datetime, zone: ZoneInfo, is_end: bool) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone)
-    # An end date means the whole of that day.
-    day = value + timedelta(days=1) if is_end else value
-    return datetime.combine(day, time(0), tzinfo=zone)
+def _local(value: date | datetime, zone: ZoneInfo) -> datetime:
+    return aware(value, zone)
+
+
+def _clock_notes(start: str | None, end: str | None, zone: tzinfo) -> list[str]:
+    """A note for a start or end that happens twice on the clock (the first was taken)."""
+    notes = []
+    for what, text in (("start", start), ("end", end)):
+        if text:
+            note = ambiguity(parse_when(text, what), what, zone)
+            if note:
+                notes.append(note)
+    return notes
 
 
 async def _occurrences(
@@ -248,7 +261,7 @@ async def _occurrences(
 
 
 def _sort_key(value: date | datetime, zone: ZoneInfo) -> datetime:
-    return _local(value, zone, False) if not isinstance(value, datetime) else value
+    return _local(value, zone)
 
 
 def _event(occurrence: expand.Occurrence) -> api.Event:
@@ -308,7 +321,7 @@ async def get_free_busy(
             or one_line(c.get("TRANSP")).upper() == "TRANSPARENT"
         ):
             continue
-        first, last = _local(o.start, state.zone, False), _local(o.end, state.zone, False)
+        first, last = _local(o.start, state.zone), _local(o.end, state.zone)
         periods.append(
             freebusy.Period(first, last, one_line(c.get("STATUS")).upper() == "TENTATIVE")
         )
@@ -348,11 +361,15 @@ async def create_event(
     zone = editing.zone_named(args.timezone, state.zone)
     domain = state.settings.username.rpartition("@")[2] or "mailbox-mcp"
     built, uid = editing.new_calendar(args, zone, domain)
+    for event in built.walk("VEVENT"):
+        rules.add_organizer(event, state.settings.username)
     href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
     ctx.tags = [calendar_tag(target.path), CALENDARS_TAG]
     text = built.to_ical().decode()
     await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
-    notes = ["The server may email invitations to the attendees."] if args.attendees else []
+    notes = _clock_notes(args.start, args.end, zone) if not args.all_day else []
+    if args.attendees:
+        notes.append("The server may email invitations to the attendees.")
     return api.EventWritten(str(EventId(target.path, href, uid, "")), uid, target.name, notes)
 
 
@@ -373,13 +390,18 @@ async def update_event(
             state.zone,
             allow_series_delete=state.settings.allow_series_delete,
         )
+        for event in parsed.walk("VEVENT"):
+            if str(event.get("UID")) == event_id.uid:
+                rules.add_organizer(event, state.settings.username)
         dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
         return updated
 
     updated = await state.pool.run(run, deadline=ctx.deadline)
     new_id = EventId(event_id.calendar, event_id.href, event_id.uid, updated.recurrence)
     name = event_id.calendar.rstrip("/").rsplit("/", 1)[-1]
-    return api.EventWritten(str(new_id), event_id.uid, name, updated.notes)
+    zone = editing.zone_named(args.timezone, state.zone)
+    notes = _clock_notes(args.start, args.end, zone) if not args.all_day else []
+    return api.EventWritten(str(new_id), event_id.uid, name, [*notes, *updated.notes])
 
 
 async def delete_event(
