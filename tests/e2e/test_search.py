@@ -224,7 +224,7 @@ async def test_an_unknown_folder_gets_a_clear_error(
         ({"query": 'x"\r\nA1 DELETE INBOX'}, "cannot contain line breaks"),
         ({"since": "last week"}, "must be an ISO 8601 date"),
         ({"since": "2026-10-05", "before": "2026-10-01"}, "since must be earlier than before"),
-        ({"limit": 0}, "Expected `int` >= 1"),
+        ({"limit": 0}, "limit must be at least 1."),
         ({"cursor": "garbage"}, "not one search_emails gave out"),
     ],
 )

@@ -152,17 +152,16 @@ def decode_words(value: Any) -> str:
     return " ".join(decoded.split())
 
 
-_SPECIALS = frozenset('()[]:;@\\,."')
+_SPECIALS = frozenset('()<>[]:;@\\,."')
 
 
 def format_address(name: str, address: str) -> str:
     """'Name <address>', the name quoted where RFC 5322 needs it ("Berg, Anna" <a@b>), so
     that what the model reads it can pass back to send_email as one address.
 
-    Angle brackets in a name become look-alikes: a name is for reading, and one
-    holding '<' could be read as a second address.
+    The name is kept as written (a hostile one too: the renderings escape it).
     """
-    name = " ".join(name.split()).replace("<", "\u2039").replace(">", "\u203a")
+    name = " ".join(name.split())
     if not (name and address):
         return address or name
     if any(c in _SPECIALS for c in name):
