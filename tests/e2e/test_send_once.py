@@ -320,3 +320,15 @@ async def test_moving_from_a_folder_that_does_not_exist_says_so(
     assert result["moved"] == [] and result["not_moved"] == ["Nope#1.1"]
     assert result["notes"] == ["There is no folder named 'Nope'; get_folders lists the folders."]
     assert marked["not_found"] == ["Nope#1.1"] and erased["not_found"] == ["Nope#1.1"]
+
+
+async def test_an_smtp_server_that_cannot_be_reached_is_described_in_our_words(
+    server_env: dict[str, str], tmp_path: Path, account: Account
+) -> None:
+    server_env["MAILBOX_SMTP_PORT"] = str(free_port())
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        text = error_text(
+            await session.call_tool("send_email", {"to": [account.email], "body": "x"})
+        )
+    assert "nothing accepted the connection on that port" in text, text
+    assert "Errno" not in text and "Error connecting" not in text, text

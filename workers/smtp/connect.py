@@ -99,6 +99,26 @@ async def login_once(client: SMTP, username: str, password: str) -> None:
     raise SMTPException("the server offers no login method we support (PLAIN, LOGIN, CRAM-MD5)")
 
 
+_CONNECT_PROBLEMS = (
+    (("errno 111", "refused"), "nothing accepted the connection on that port"),
+    (
+        ("errno -2", "errno -3", "name or service not known", "nodename nor servname"),
+        "the host name could not be resolved",
+    ),
+    (("errno 113", "errno 101", "unreachable"), "the network cannot reach it"),
+    (("timed out", "timeout"), "it did not answer in time"),
+    (("disconnect", "closed", "reset"), "it closed the connection"),
+)
+
+
 def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())[:200].rstrip(".")
+    """Why connecting or logging in failed, in our words: aiosmtplib's own text names the
+    library's call and the OS error number ("Error connecting to … [Errno 111] …")."""
+    text = " ".join(str(getattr(exc, "message", None) or exc).split()).lower()
+    for needles, reason in _CONNECT_PROBLEMS:
+        if any(needle in text for needle in needles):
+            return reason
+    if isinstance(exc, SMTPException) and not isinstance(exc, SMTPConnectError):
+        # Our own sentences (no login method) and the server's refusals.
+        return " ".join(str(getattr(exc, "message", exc)).split())[:200].rstrip(".")
+    return "the connection failed"
