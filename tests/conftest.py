@@ -132,3 +132,12 @@ def _logs_to_stderr() -> None:
     from protocol.logs import configure_logging
 
     configure_logging("tests", "info", "console")
+
+
+@pytest.fixture(autouse=True)
+def _no_password_leaked() -> Iterator[None]:
+    """Fail the test during which a password appeared in what the server said (see
+    tests/leak_watch.py): at once, and in whichever process of a parallel run saw it."""
+    seen = len(WATCH.leaks)
+    yield
+    assert WATCH.leaks[seen:] == [], WATCH.leaks[seen:]
