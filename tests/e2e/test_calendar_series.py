@@ -136,12 +136,16 @@ async def test_an_occurrence_id_from_before_a_series_change_is_answered_as_gone_
     assert "no longer exists" in error_text(update)
     assert "no longer exists" in error_text(delete)
     assert "no longer exists" in error_text(series)
-    assert after == moved == [
-        "2026-11-16T14:00:00+01:00",
-        "2026-11-23T14:00:00+01:00",
-        "2026-11-30T14:00:00+01:00",
-        "2026-12-07T14:00:00+01:00",
-    ]
+    assert (
+        after
+        == moved
+        == [
+            "2026-11-16T14:00:00+01:00",
+            "2026-11-23T14:00:00+01:00",
+            "2026-11-30T14:00:00+01:00",
+            "2026-12-07T14:00:00+01:00",
+        ]
+    )
 
 
 async def test_forged_occurrence_ids_are_answered_as_gone_and_change_nothing(
