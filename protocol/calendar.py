@@ -31,6 +31,13 @@ EventIdText = Annotated[
 ]
 _HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)\Z")
 MAX_RANGE_DAYS = 3 * 366
+Cursor = Annotated[
+    Annotated[str, msgspec.Meta(max_length=200)] | None,
+    msgspec.Meta(description="The previous page's next_cursor."),
+]
+NextCursor = Annotated[
+    str | None, msgspec.Meta(description="Pass as cursor for the next page; null at the end.")
+]
 
 
 def check_range(start: str, end: str) -> tuple[datetime, datetime]:
@@ -48,6 +55,11 @@ def check_range(start: str, end: str) -> tuple[datetime, datetime]:
     if (b - a).days > MAX_RANGE_DAYS:
         raise ValueError("Ask for at most three years at once; narrow start and end.")
     return a, b
+
+
+def _check_cursor(cursor: str | None) -> None:
+    if cursor is not None:
+        reject_control_characters(cursor, "The cursor")
 
 
 def _check_refs(refs: list[str] | None) -> None:
@@ -74,14 +86,20 @@ class ListCalendarsResult(msgspec.Struct, frozen=True):
     calendars: list[CalendarInfo]
 
 
+EventsLimit = Annotated[int, msgspec.Meta(ge=1, le=500, description="Occurrences per page.")]
+
+
 class GetCalendarEventsArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     start: When
     end: When
     calendars: CalendarRefs = None
+    limit: EventsLimit = 20
+    cursor: Cursor = None
 
     def __post_init__(self) -> None:
         check_range(self.start, self.end)
         _check_refs(self.calendars)
+        _check_cursor(self.cursor)
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -108,6 +126,10 @@ class Event(msgspec.Struct, frozen=True):
 class EventsResult(msgspec.Struct, frozen=True):
     events: list[Event]
     notes: list[str] = []
+    total: Annotated[
+        int | None, msgspec.Meta(description="Occurrences in the range, over all pages.")
+    ] = None
+    next_cursor: NextCursor = None
 
 
 class SearchCalendarArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -115,12 +137,15 @@ class SearchCalendarArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True
     start: When | None = None
     end: When | None = None
     calendars: CalendarRefs = None
+    limit: EventsLimit = 20
+    cursor: Cursor = None
 
     def __post_init__(self) -> None:
         reject_control_characters(self.query, "The query")
         if self.start and self.end:
             check_range(self.start, self.end)
         _check_refs(self.calendars)
+        _check_cursor(self.cursor)
 
 
 class GetFreeBusyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -132,10 +157,15 @@ class GetFreeBusyArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         default_factory=lambda: [1, 2, 3, 4, 5]
     )
     calendars: CalendarRefs = None
+    limit: Annotated[
+        int, msgspec.Meta(ge=1, le=1000, description="Busy and free entries per page.")
+    ] = 50
+    cursor: Cursor = None
 
     def __post_init__(self) -> None:
         check_range(self.start, self.end)
         _check_refs(self.calendars)
+        _check_cursor(self.cursor)
         match = _HOURS.match(self.working_hours)
         if not match or match.group(1, 2) >= match.group(3, 4):
             raise ValueError(
@@ -159,6 +189,10 @@ class FreeBusyResult(msgspec.Struct, frozen=True):
     busy: list[Busy]
     free: list[Free]
     notes: list[str] = []
+    total: Annotated[
+        int | None, msgspec.Meta(description="Busy and free entries, over all pages.")
+    ] = None
+    next_cursor: NextCursor = None
 
 
 Reminders = Annotated[

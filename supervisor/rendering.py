@@ -281,9 +281,20 @@ def render_events(result: calendar.EventsResult) -> str:
         if e.description and (e.calendar, e.uid, e.description) not in described:
             described.add((e.calendar, e.uid, e.description))
             rows.append(f"  {_clip(e.description, 300)}")
-    lines = [f"{counted(len(result.events), 'event')}:", fence("the calendar", "\n".join(rows))]
+    lines = [f"{_page_head(len(result.events), result.total, 'event')}:"]
+    lines += [fence("the calendar", "\n".join(rows)), *_more(result.next_cursor)]
     lines += _notes(result.notes)
     return "\n".join(lines)
+
+
+def _page_head(shown: int, total: int | None, noun: str) -> str:
+    if total is None or total == shown:
+        return counted(shown, noun)
+    return f"{shown} of {counted(total, noun)}"
+
+
+def _more(cursor: str | None) -> list[str]:
+    return [f"More: call again with cursor={plain(cursor)}"] if cursor else []
 
 
 def _span(e: calendar.Event) -> str:
@@ -305,6 +316,9 @@ def render_free_busy(result: calendar.FreeBusyResult) -> str:
         f"- {b.start} to {b.end}{' (tentative)' if b.tentative else ''}" for b in result.busy
     ]
     lines += ["Free:"] + [f"- {f.start} to {f.end} ({f.minutes} min)" for f in result.free]
+    if result.total is not None and result.total > len(result.busy) + len(result.free):
+        lines.insert(0, f"{len(result.busy) + len(result.free)} of {result.total} entries:")
+    lines += _more(result.next_cursor)
     lines += _notes(result.notes)
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.settings import DavSettings
 from protocol.when import ambiguity, aware, parse_when, resolve, user_zone
 from workers.dav import client as dav
-from workers.dav import editing, expand, freebusy, rules
+from workers.dav import editing, expand, freebusy, paging, rules
 from workers.dav.event_text import TextQuery, event_text, one_line
 from workers.dav.ids import EventId
 from workers.dav.pool import DavPool
@@ -288,12 +288,34 @@ def _event(occurrence: expand.Occurrence) -> api.Event:
     )
 
 
+def _events_page(
+    tool: str,
+    args: api.GetCalendarEventsArgs | api.SearchCalendarArgs,
+    start: datetime,
+    end: datetime,
+    found: list[expand.Occurrence],
+    notes: list[str],
+) -> api.EventsResult:
+    """One page of sorted occurrences, with the cursor of the next."""
+    question = paging.question_key(tool, args, start, end)
+    first = paging.read_offset(tool, args.cursor, question)
+    last = min(first + args.limit, len(found))
+    return api.EventsResult(
+        events=[_event(o) for o in found[first:last]],
+        notes=notes,
+        total=len(found),
+        next_cursor=paging.next_cursor(question, last, len(found)),
+    )
+
+
 async def get_calendar_events(
     args: api.GetCalendarEventsArgs, state: DavState, ctx: CallContext
 ) -> api.EventsResult:
     start, end = _bounds(args.start, args.end, state.zone)
+    question = paging.question_key("get_calendar_events", args, start, end)
+    paging.read_offset("get_calendar_events", args.cursor, question)  # refused before reading
     found, notes = await _occurrences(state, ctx, args.calendars, start, end)
-    return api.EventsResult(events=[_event(o) for o in found], notes=notes)
+    return _events_page("get_calendar_events", args, start, end, found, notes)
 
 
 async def search_calendar(
@@ -303,15 +325,19 @@ async def search_calendar(
     start_text = args.start or (today - timedelta(days=365)).isoformat()
     end_text = args.end or (today + timedelta(days=365)).isoformat()
     start, end = _bounds(start_text, end_text, state.zone)
+    question = paging.question_key("search_calendar", args, start, end)
+    paging.read_offset("search_calendar", args.cursor, question)  # refused before reading
     search = TextQuery(args.query)
     found, notes = await _occurrences(state, ctx, args.calendars, start, end, search)
-    return api.EventsResult(events=[_event(o) for o in found], notes=notes)
+    return _events_page("search_calendar", args, start, end, found, notes)
 
 
 async def get_free_busy(
     args: api.GetFreeBusyArgs, state: DavState, ctx: CallContext
 ) -> api.FreeBusyResult:
     start, end = _bounds(args.start, args.end, state.zone)
+    question = paging.question_key("get_free_busy", args, start, end)
+    offset = paging.read_offset("get_free_busy", args.cursor, question)
     found, notes = await _occurrences(state, ctx, args.calendars, start, end)
     periods = []
     for o in found:
@@ -333,13 +359,23 @@ async def get_free_busy(
     free = freebusy.free_slots(windows, busy, args.duration_minutes, now=now)
     if start < now < end:
         notes.append("Free slots start from now: earlier free time in the range has passed.")
+    # One timeline of busy and free entries is paged, so a page covers a stretch of time.
+    timeline: list[tuple[datetime, int, api.Busy | api.Free]] = [
+        (p.start, 0, api.Busy(p.start.isoformat(), p.end.isoformat(), p.tentative)) for p in busy
+    ]
+    timeline += [
+        (a, 1, api.Free(a.isoformat(), b.isoformat(), int((b - a).total_seconds() // 60)))
+        for a, b in free
+    ]
+    timeline.sort(key=lambda entry: (entry[0], entry[1]))
+    stop = min(offset + args.limit, len(timeline))
+    page = [entry for _at, _kind, entry in timeline[offset:stop]]
     return api.FreeBusyResult(
-        busy=[api.Busy(p.start.isoformat(), p.end.isoformat(), p.tentative) for p in busy],
-        free=[
-            api.Free(a.isoformat(), b.isoformat(), int((b - a).total_seconds() // 60))
-            for a, b in free
-        ],
+        busy=[e for e in page if isinstance(e, api.Busy)],
+        free=[e for e in page if isinstance(e, api.Free)],
         notes=notes,
+        total=len(timeline),
+        next_cursor=paging.next_cursor(question, stop, len(timeline)),
     )
 
 
