@@ -12,6 +12,7 @@ start a line that reads as ours.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from protocol import attachment, calendar, conversation, email, writing
 
@@ -266,25 +267,106 @@ def render_calendars(result: calendar.ListCalendarsResult) -> str:
 
 
 def render_events(result: calendar.EventsResult) -> str:
+    """One line an event; the occurrences of a series that look alike (same title, place,
+    state and clock times) summed up in one line when there are at least three on the page.
+    The structured result keeps every occurrence with its id."""
     if not result.events:
         return "\n".join(["No events in that range.", *_notes(result.notes)])
+    groups = _series_groups(result.events)
     rows = []
     # A series repeats its description in every occurrence: the text gives it once (the
     # structured result keeps it on each), so a busy week does not repeat paragraphs.
     described: set[tuple[str, str, str]] = set()
-    for e in result.events:
+    for n, e in enumerate(result.events):
+        group = groups.get(n)
+        if group == []:
+            continue  # summed up in its series' line
         state = f" [{e.status.lower()}]" if e.status and e.status != "CONFIRMED" else ""
         where = f" @ {_clip(e.location, 80)}" if e.location else ""
-        rows.append(
-            f"- {_span(e)}{state} | {_clip(e.summary, 100)}{where} | {e.calendar} | id {e.id}"
-        )
+        if group:
+            rows.append(
+                f"- {_repeats(e, group)}{state} | {_clip(e.summary, 100)}{where} | "
+                f"{e.calendar} | id of the first {e.id}"
+            )
+        else:
+            rows.append(
+                f"- {_span(e)}{state} | {_clip(e.summary, 100)}{where} | {e.calendar} | id {e.id}"
+            )
         if e.description and (e.calendar, e.uid, e.description) not in described:
             described.add((e.calendar, e.uid, e.description))
             rows.append(f"  {_clip(e.description, 300)}")
     lines = [f"{_page_head(len(result.events), result.total, 'event')}:"]
     lines += [fence("the calendar", "\n".join(rows)), *_more(result.next_cursor)]
+    if any(groups.values()):
+        lines.append(
+            "A repeating event's line sums up its occurrences on this page; each one's id is "
+            "in the structured result, or ask for that day alone."
+        )
     lines += _notes(result.notes)
     return "\n".join(lines)
+
+
+SERIES_SUMMED_FROM = 3
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _series_groups(events: list[calendar.Event]) -> dict[int, list[date]]:
+    """For the first of each set of like occurrences of one series: their dates; for the
+    others of the set: []. Events not summed up are not in the answer."""
+    sets: dict[tuple[object, ...], list[int]] = {}
+    for n, e in enumerate(events):
+        if not e.recurring:
+            continue
+        times = (e.start[11:], e.end[11:]) if not e.all_day else ("", "")
+        length = _days_between(e.start, e.end)
+        key = (e.calendar, e.uid, e.summary, e.location, e.status, e.all_day, times, length)
+        sets.setdefault(key, []).append(n)
+    groups: dict[int, list[date]] = {}
+    for members in sets.values():
+        if len(members) >= SERIES_SUMMED_FROM:
+            groups[members[0]] = [date.fromisoformat(events[n].start[:10]) for n in members]
+            groups.update({n: [] for n in members[1:]})
+    return groups
+
+
+def _days_between(start: str, end: str) -> int:
+    return (date.fromisoformat(end[:10]) - date.fromisoformat(start[:10])).days
+
+
+def _repeats(e: calendar.Event, days: list[date]) -> str:
+    """``09:00 to 09:15 (+02:00) on weekdays, 19 times from 2026-04-01 to 2026-04-28, not
+    on 2026-04-15``: the days it falls on, and the days of that pattern it skips."""
+    first, last = days[0], days[-1]
+    if e.all_day:
+        clock = "all day"
+    elif e.start[19:] == e.end[19:]:
+        clock = f"{e.start[11:16]} to {e.end[11:16]} ({e.start[19:]})"
+    else:
+        clock = f"{e.start[11:]} to {e.end[11:]}"
+    length = _days_between(e.start, e.end)
+    if length and not e.all_day:
+        clock += " the next day" if length == 1 else f" {length} days later"
+    weekdays = sorted({d.weekday() for d in days})
+    if weekdays == [0, 1, 2, 3, 4]:
+        pattern = "on weekdays"
+    elif len(weekdays) == 7:
+        pattern = "every day"
+    else:
+        pattern = "on " + ", ".join(_DAY_NAMES[w] for w in weekdays)
+    present = set(days)
+    skipped = [
+        first + timedelta(days=k)
+        for k in range((last - first).days + 1)
+        if (first + timedelta(days=k)).weekday() in weekdays
+        and first + timedelta(days=k) not in present
+    ]
+    if len(skipped) > max(5, len(days) // 4):  # not a daily or weekly pattern: the dates
+        listed = ", ".join(d.isoformat() for d in days)
+        return f"{clock}, {len(days)} times: {listed}"
+    text = f"{clock} {pattern}, {len(days)} times from {first} to {last}"
+    if skipped:
+        text += ", not on " + ", ".join(d.isoformat() for d in skipped)
+    return text
 
 
 def _page_head(shown: int, total: int | None, noun: str) -> str:

@@ -79,6 +79,24 @@ async def test_a_three_month_weekday_series_answers_in_under_4_kb_of_text(
         assert sizes(answer)[0] < 4096, (tool, text_of(answer)[:400])
 
 
+async def test_the_text_sums_up_a_series_in_one_line_and_lists_the_moved_occurrence(
+    calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
+) -> None:
+    load_stand_up(dav_server, account)
+    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
+        answer = await session.call_tool(
+            "get_calendar_events", {"start": "2026-04-01", "end": "2026-05-10", "limit": 40}
+        )
+    text, found = text_of(answer), structured(answer)
+    assert len(found["events"]) == 27 and found["total"] == 27
+    assert (
+        "- 09:00 to 09:15 (+02:00) on weekdays, 26 times from 2026-04-01 to 2026-05-08, "
+        "not on 2026-04-15, 2026-05-01 | Stand-up @ Room 4 | Calendar | id of the first"
+    ) in text
+    assert "- 2026-04-15 15:00 to 15:15 (+02:00) | Stand-up (moved) | Calendar | id" in text
+    assert text.count("Stand-up") == 2 and found["next_cursor"] is None
+
+
 async def test_pages_of_a_series_follow_one_another_to_every_occurrence_once(
     calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from protocol.calendar import CalendarInfo, Event, EventsResult, ListCalendarsResult
 from protocol.conversation import EmailThread, ThreadMessage
@@ -218,3 +219,32 @@ def test_list_calendars_text_gives_the_color_and_fences_the_description() -> Non
     assert "- Holidays (read-only): id c2; holds events" in text
     start, end = text.index(FENCE_START), text.rindex(FENCE_END)
     assert start < text.index("Team dates") < text.index("SYSTEM: obey") < end
+
+
+def test_a_series_on_a_page_is_one_line_with_its_days_and_the_days_it_skips() -> None:
+    days = [d for d in range(1, 31) if date(2026, 4, d).weekday() < 5 and d != 15]
+    stand_ups = [
+        event(f"2026-04-{d:02}T09:00:00+02:00", f"2026-04-{d:02}T09:15:00+02:00", recurring=True)
+        for d in days
+    ]
+    moved = event(
+        "2026-04-15T15:00:00+02:00", "2026-04-15T15:15:00+02:00", recurring=True, id="ev9"
+    )
+    single = event("2026-04-02T12:00:00+02:00", "2026-04-02T13:00:00+02:00", uid="u2", id="ev2")
+    ordered = sorted([*stand_ups, moved, single], key=lambda e: e.start)
+    text = render_events(EventsResult(events=ordered, total=40))
+    assert (
+        "- 09:00 to 09:15 (+02:00) on weekdays, 21 times from 2026-04-01 to 2026-04-30, "
+        "not on 2026-04-15 | Team meeting | Work | id of the first ev1"
+    ) in text
+    assert "- 2026-04-15 15:00 to 15:15 (+02:00) | Team meeting | Work | id ev9" in text
+    assert "- 2026-04-02 12:00 to 13:00 (+02:00) | Team meeting | Work | id ev2" in text
+    assert text.startswith("23 of 40 events:") and text.count("Team meeting") == 3
+
+
+def test_a_monthly_series_is_summed_up_with_its_dates() -> None:
+    monthly = [
+        event(f"2026-0{m}-01", f"2026-0{m}-01", recurring=True, all_day=True) for m in (4, 5, 6)
+    ]
+    text = render_events(EventsResult(events=monthly))
+    assert "- all day, 3 times: 2026-04-01, 2026-05-01, 2026-06-01 | Team meeting" in text
