@@ -117,6 +117,10 @@ async def test_pages_of_a_series_follow_one_another_to_every_occurrence_once(
     assert starts == sorted(starts) and len(set(ids)) == len(ids) == OCCURRENCES
     assert "2026-05-01T09:00:00+02:00" not in starts
     assert "2026-04-15T15:00:00+02:00" in starts
+    # An occurrence's id is the series' id, a dot and a short key.
+    assert len({i.partition(".")[0] for i in ids}) == 1
+    assert all(0 < len(i.partition(".")[2]) <= 8 for i in ids)
+    print(f"\n{dav_server.name} occurrence id: {len(ids[0])} characters")
 
 
 async def test_free_busy_pages_through_one_timeline_of_busy_and_free_time(

@@ -26,7 +26,7 @@ async def events(session: Any, start: str, end: str) -> list[dict[str, Any]]:
 
 
 def id_parts(event_id: str) -> list[Any]:
-    body = event_id.removeprefix("ev_")
+    body = event_id.removeprefix("ev_").partition(".")[0]  # the series, not the occurrence key
     return list(msgspec.msgpack.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
 
 

@@ -134,7 +134,7 @@ ADDRESSES = st.sampled_from(
 
 
 def with_recurrence(event_id: str, recurrence: str) -> str:
-    body = event_id.removeprefix("ev_")
+    body = event_id.removeprefix("ev_").partition(".")[0]  # the series, not the occurrence key
     parts = list(msgspec.msgpack.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
     parts[3:] = [recurrence]
     return "ev_" + base64.urlsafe_b64encode(msgspec.msgpack.encode(parts)).decode().rstrip("=")

@@ -71,3 +71,29 @@ def test_an_id_without_uid_needs_a_file_name_to_take_it_from() -> None:
     raw = msgspec.msgpack.encode([CALENDAR, "no-suffix", None, ""])
     with pytest.raises(InvalidArgument):
         EventId.parse("ev_" + base64.urlsafe_b64encode(raw).decode())
+
+
+@pytest.mark.parametrize(
+    "recurrence",
+    ["20260309T090000Z", "20260309T100000", "20260309", "00010102", "20260309T090030Z"],
+)
+def test_an_occurrence_id_is_its_series_id_and_a_short_key(recurrence: str) -> None:
+    occurrence = EventId(CALENDAR, CALENDAR + "standup@tests.ics", "standup@tests", recurrence)
+    series = EventId(CALENDAR, CALENDAR + "standup@tests.ics", "standup@tests")
+    series_id, dot, key = str(occurrence).partition(".")
+    assert (series_id, dot) == (str(series), ".") and EventId.parse(str(occurrence)) == occurrence
+    assert len(key) <= 8 or key == "r" + recurrence
+
+
+def test_ids_of_the_older_form_with_the_recurrence_inside_still_read() -> None:
+    href = CALENDAR + "standup@tests.ics"
+    old = legacy(CALENDAR, href, "standup@tests", "20260309T090000Z")
+    assert EventId.parse(old) == EventId(CALENDAR, href, "standup@tests", "20260309T090000Z")
+    assert len(str(EventId.parse(old))) < len(old) - 20
+
+
+@pytest.mark.parametrize("key", ["", "x1", "u", "uZZ", "u1.2", "d99999999999", "r2026"])
+def test_a_made_up_occurrence_key_is_refused(key: str) -> None:
+    series = str(EventId(CALENDAR, CALENDAR + "standup@tests.ics", "standup@tests"))
+    with pytest.raises(InvalidArgument, match="is not an event id"):
+        EventId.parse(f"{series}.{key}")

@@ -3,6 +3,10 @@
 The id carries the calendar's URL path, the object's URL path (so an edit
 needs no search), the iCalendar UID and the occurrence's RECURRENCE-ID value
 (empty for a single event or the whole series). It is opaque to the model.
+
+An occurrence's id is its series' id, a dot and a short key for the occurrence
+(``ev_…`` + ``.u1a2b3c``): ids of the older form, with the RECURRENCE-ID inside,
+still read.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -30,18 +34,23 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
         inside = self.calendar.rstrip("/") + "/"
         href = self.href.removeprefix(inside) if self.href.startswith(inside) else self.href
         uid = None if _stem(self.href) == self.uid else self.uid
-        raw = msgspec.msgpack.encode(_Written(self.calendar, href, uid, self.recurrence))
-        return "ev_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        raw = msgspec.msgpack.encode(_Written(self.calendar, href, uid))
+        series = "ev_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return f"{series}.{_key(self.recurrence)}" if self.recurrence else series
 
     @classmethod
     def parse(cls, text: str) -> EventId:
         if not text.startswith("ev_"):
             raise _not_an_id(text)
-        body = text[3:]
+        body, dot, key = text[3:].partition(".")
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             written = msgspec.msgpack.decode(raw, type=_Written)
-        except (binascii.Error, ValueError, msgspec.DecodeError):
+            if dot:
+                if written.recurrence:
+                    raise ValueError("two occurrence keys")
+                written = msgspec.structs.replace(written, recurrence=_unkey(key))
+        except (binascii.Error, ValueError, OverflowError, msgspec.DecodeError):
             raise _not_an_id(text) from None
         href = written.href
         if not href.startswith("/"):
@@ -77,6 +86,47 @@ class _Written(msgspec.Struct, array_like=True, frozen=True):
     href: str  # relative to the calendar unless it starts with "/"
     uid: str | None  # None: the object's file name without ".ics"
     recurrence: str = ""
+
+
+_YEAR_ONE = datetime(1, 1, 1)
+_RECURRENCE_PARTS = re.compile(r"^(\d{8})(?:T(\d{4})00(Z?))?\Z")
+_KEY = re.compile(r"^[dul][0-9a-z]{1,9}\Z")
+
+
+def _key(recurrence: str) -> str:
+    """A RECURRENCE-ID written short: ``d`` and days (a date), ``u`` (UTC) or ``l`` (local
+    or floating) and minutes since the year 1, in base 36; ``r`` and the text otherwise
+    (seconds other than 00)."""
+    match = _RECURRENCE_PARTS.match(recurrence)
+    if not match:
+        return "r" + recurrence
+    day, clock, utc = match.groups()
+    moment = datetime.strptime(day + (clock or "0000"), "%Y%m%d%H%M")
+    if clock is None:
+        return "d" + _base36((moment - _YEAR_ONE).days)
+    minutes = int((moment - _YEAR_ONE).total_seconds()) // 60
+    return ("u" if utc else "l") + _base36(minutes)
+
+
+def _unkey(key: str) -> str:
+    """The RECURRENCE-ID text a key stands for. Raises ValueError."""
+    if key.startswith("r"):
+        return key[1:]
+    if not _KEY.match(key):
+        raise ValueError("not an occurrence key")
+    moment = _YEAR_ONE + timedelta(**{"days" if key[0] == "d" else "minutes": int(key[1:], 36)})
+    if key[0] == "d":
+        return moment.strftime("%Y%m%d").zfill(8)
+    return f"{moment:%Y%m%dT%H%M}".zfill(13) + "00" + ("Z" if key[0] == "u" else "")
+
+
+def _base36(n: int) -> str:
+    digits = ""
+    while True:
+        n, rest = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if not n:
+            return digits
 
 
 _RECURRENCE = re.compile(r"^\d{8}(T\d{6}Z?)?\Z")
