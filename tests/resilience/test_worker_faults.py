@@ -34,7 +34,9 @@ from tests.servers.smtp import SmtpServer
 pytestmark = pytest.mark.anyio
 
 GROWTH_MB = 25  # above a fresh worker's size by more than its first calls add
-RECOVERY_LIMIT = 2.0  # seconds from a worker's death to its replacement answering
+# Seconds from a worker's death to its replacement answering: well under one when idle; the
+# margin is for a loaded two-core machine running test files side by side.
+RECOVERY_LIMIT = 5.0
 UNLIMITED = {
     "MAILBOX_RATE_LIMIT_IMAP": "0",
     "MAILBOX_RATE_LIMIT_SMTP": "0",
