@@ -52,6 +52,11 @@ async def test_answer_sizes_and_a_newsletter_read_as_plain_text(
                 "get_calendar_events",
                 {"start": "2026-03-09", "end": "2026-03-15"},
             ),
+            # A page of a three-month range (series summed up in the text).
+            "get_calendar_events, three months": (
+                "get_calendar_events",
+                {"start": "2026-03-01", "end": "2026-05-31"},
+            ),
         }
         answers = {
             name: await session.call_tool(tool, args) for name, (tool, args) in calls.items()
