@@ -184,7 +184,7 @@ async def _calendar_summaries(env: dict[str, str], tmp_path: Path) -> str:
     async with mcp_session(env, tmp_path / "check.log") as session:
         found = structured(
             await session.call_tool(
-                "get_calendar_events", {"start": "2026-06-01", "end": "2026-06-02"}
+                "get_calendar_events", {"start": "2026-06-01", "end": "2026-06-02", "limit": 500}
             )
         )
     return "".join(e["summary"] + "\n" for e in found["events"])
