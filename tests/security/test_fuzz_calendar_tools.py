@@ -133,6 +133,10 @@ ADDRESSES = st.sampled_from(
 ) | st.text(max_size=30)
 
 
+LIMITS = st.integers(-2, 2000)
+CURSORS = st.text(max_size=40) | st.sampled_from(["0", "AAAA", "eyJvIjo1fQ", "-1", "ev_x"])
+
+
 def with_recurrence(event_id: str, recurrence: str) -> str:
     body = event_id.removeprefix("ev_").partition(".")[0]  # the series, not the occurrence key
     parts = list(msgspec.msgpack.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
@@ -163,12 +167,21 @@ def calls(real: list[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
         "reminders_minutes": st.lists(st.integers(-5, 50000), max_size=2),
     }
     return st.one_of(
-        tool("get_calendar_events", start=DATES, end=DATES),
-        tool("search_calendar", query=st.text(min_size=1, max_size=10), start=DATES, end=DATES),
+        tool("get_calendar_events", start=DATES, end=DATES, limit=LIMITS, cursor=CURSORS),
+        tool(
+            "search_calendar",
+            query=st.text(min_size=1, max_size=10),
+            start=DATES,
+            end=DATES,
+            limit=LIMITS,
+            cursor=CURSORS,
+        ),
         tool(
             "get_free_busy",
             start=DATES,
             end=DATES,
+            limit=LIMITS,
+            cursor=CURSORS,
             duration_minutes=st.integers(-1, 2000),
             working_hours=st.sampled_from(["09:00-17:00", "17:00-09:00", "24:00-24:00", "9-5"]),
             working_days=st.lists(st.integers(-1, 8), max_size=3),
