@@ -167,7 +167,11 @@ def main(argv: list[str]) -> int:
         print("usage: python -m supervisor.bundle NEW_FOLDER", file=sys.stderr)
         return 2
     folder = stage(Path(argv[0]))
-    print(f"Bundle files are in {folder}; pack them with: npx @anthropic-ai/mcpb pack {folder}")
+    # A command line tool, but like every part of the server it keeps stdout for MCP.
+    print(
+        f"Bundle files are in {folder}; pack them with: npx @anthropic-ai/mcpb pack {folder}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -16,12 +16,11 @@ from typing import Any
 
 import msgspec
 from anyio.from_thread import start_blocking_portal
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.mcp_client import mcp_session, structured, text_of
+from tests.mcp_client import mcp_session, structured
 from tests.security.test_fuzz_mail import bounded_call
-from tests.security.test_fuzz_mail_tools import CRASHES, LEAKS
+from tests.security.test_fuzz_mail_tools import answer_every_call
 
 OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 DATES = (
@@ -204,7 +203,6 @@ def test_no_calendar_tool_answers_with_a_crash_or_a_repr_whatever_it_is_given(
     calendar_env: dict[str, str], tmp_path: Path
 ) -> None:
     calendar_env |= {"MAILBOX_RATE_LIMIT_CALDAV": "0"}
-    answers = {"ok": 0, "refused": 0}
     with (
         start_blocking_portal("asyncio") as portal,
         portal.wrap_async_context_manager(
@@ -232,26 +230,7 @@ def test_no_calendar_tool_answers_with_a_crash_or_a_repr_whatever_it_is_given(
         ]
         assert real
 
-        @settings(
-            max_examples=150,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        )
-        @given(call=calls(real))
-        def answer_in_our_words(call: tuple[str, dict[str, Any]]) -> None:
-            name, args = call
-            result = portal.call(bounded_call, session, name, args)
-            text = text_of(result)
-            assert text.strip(), f"an empty answer to {name}"
-            if result.is_error:
-                found = CRASHES.search(text) or LEAKS.search(text)
-                assert found is None, f"{name}({args!r}) answered {text!r}"
-                answers["refused"] += 1
-            else:
-                answers["ok"] += 1
-
-        answer_in_our_words()
+        answers = answer_every_call(portal, session, calls(real))
         status = structured(portal.call(bounded_call, session, "server_status", {}))
     for worker in status["workers"]:
         assert worker["restarts"] == 0, worker

@@ -159,6 +159,36 @@ def calls(real: list[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
     )
 
 
+def answer_every_call(
+    portal: Any, session: Any, strategy: st.SearchStrategy[tuple[str, dict[str, Any]]]
+) -> dict[str, int]:
+    """Run 150 calls drawn from ``strategy`` through one session; every error must be a
+    sentence of ours. Returns how many answers were results and how many refusals."""
+    answers = {"ok": 0, "refused": 0}
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(call=strategy)
+    def answer_in_our_words(call: tuple[str, dict[str, Any]]) -> None:
+        name, args = call
+        result = portal.call(bounded_call, session, name, args)
+        text = text_of(result)
+        assert text.strip(), f"an empty answer to {name}"
+        if result.is_error:
+            found = CRASHES.search(text) or LEAKS.search(text)
+            assert found is None, f"{name}({args!r}) answered {text!r}"
+            answers["refused"] += 1
+        else:
+            answers["ok"] += 1
+
+    answer_in_our_words()
+    return answers
+
+
 def test_no_mail_tool_answers_with_a_crash_a_repr_or_server_bytes_whatever_it_is_given(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
@@ -177,7 +207,6 @@ def test_no_mail_tool_answers_with_a_crash_a_repr_or_server_bytes_whatever_it_is
             imap, "INBOX", message("Report", attachment=("r.pdf", b"%PDF-1.4 x", "application/pdf"))
         )
         deliver(imap, "Drafts", message("Draft", to=account.email), flags=("\\Draft",))
-    answers = {"ok": 0, "refused": 0}
     with (
         start_blocking_portal("asyncio") as portal,
         portal.wrap_async_context_manager(mcp_session(server_env, tmp_path / "err.log")) as session,
@@ -190,26 +219,7 @@ def test_no_mail_tool_answers_with_a_crash_a_repr_or_server_bytes_whatever_it_is
             )["emails"]
         ]
 
-        @settings(
-            max_examples=150,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        )
-        @given(call=calls(real))
-        def answer_in_our_words(call: tuple[str, dict[str, Any]]) -> None:
-            name, args = call
-            result = portal.call(bounded_call, session, name, args)
-            text = text_of(result)
-            assert text.strip(), f"an empty answer to {name}"
-            if result.is_error:
-                found = CRASHES.search(text) or LEAKS.search(text)
-                assert found is None, f"{name}({args!r}) answered {text!r}"
-                answers["refused"] += 1
-            else:
-                answers["ok"] += 1
-
-        answer_in_our_words()
+        answers = answer_every_call(portal, session, calls(real))
         status = structured(portal.call(bounded_call, session, "server_status", {}))
     for worker in status["workers"]:
         assert worker["restarts"] == 0, worker
