@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import sys
 import time
 import unicodedata
 from pathlib import Path
@@ -18,6 +17,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from protocol.errors import Refused
+from protocol.processes import process_alive
 
 MAX_NAME_BYTES = 200  # leaves room for " (123)" under the common 255-byte limit
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
@@ -105,19 +105,6 @@ def remove_abandoned_parts(folder: Path) -> list[Path]:
         except OSError:
             continue
     return removed
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (on Windows, where signal 0 would kill it: assumed so)."""
-    if sys.platform == "win32":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
 
 
 class NewFile:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from protocol.processes import process_alive
 
 PREFIX = "mailbox-mcp-"
 OWNER_FILE = "owner.pid"
@@ -49,16 +50,4 @@ def _left_behind(path: Path) -> bool:
         return time.time() - path.stat().st_mtime > ABANDONED_AFTER
     if owner == os.getpid():
         return False
-    return not _alive(owner)
-
-
-def _alive(pid: int) -> bool:
-    if sys.platform == "win32":  # signal 0 would end the process there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return not process_alive(owner)
