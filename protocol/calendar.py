@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from protocol.contract import Contract, TagKind
+from protocol.diagnosis import diagnosis
 from protocol.email import reject_control_characters
+from protocol.fingerprint import freshness_check
 from protocol.when import EARLIEST, LATEST, parse_when, resolve
 from protocol.writing import check_address
 
@@ -316,3 +319,68 @@ def _check_texts(fields: _EventFields) -> None:
             reject_control_characters(value, what)
     for address in fields.attendees or ():
         check_address(address, "attendees")
+
+
+# -- the calendar family's contracts -----------------------------------------------------
+
+DAV = "dav"
+DAV_CALENDARS = TagKind("dav:calendars")  # the calendar list
+DAV_CALENDAR = TagKind("dav:calendar")  # one calendar's events, by its path
+_ANY_CALENDAR = (DAV_CALENDARS, DAV_CALENDAR)
+
+DAV_CHECK_FRESH = freshness_check(DAV)
+DAV_DIAGNOSE = diagnosis(DAV)
+
+LIST_CALENDARS = Contract(
+    "list_calendars",
+    DAV,
+    ListCalendarsArgs,
+    ListCalendarsResult,
+    reads=(DAV_CALENDARS,),
+    revalidated_by=DAV_CHECK_FRESH,
+)
+GET_CALENDAR_EVENTS = Contract(
+    "get_calendar_events",
+    DAV,
+    GetCalendarEventsArgs,
+    EventsResult,
+    reads=(DAV_CALENDAR,),
+    revalidated_by=DAV_CHECK_FRESH,
+)
+SEARCH_CALENDAR = Contract(
+    "search_calendar",
+    DAV,
+    SearchCalendarArgs,
+    EventsResult,
+    reads=(DAV_CALENDAR,),
+    revalidated_by=DAV_CHECK_FRESH,
+)
+GET_FREE_BUSY = Contract(
+    "get_free_busy",
+    DAV,
+    GetFreeBusyArgs,
+    FreeBusyResult,
+    reads=(DAV_CALENDAR,),
+    revalidated_by=DAV_CHECK_FRESH,
+)
+CREATE_EVENT = Contract(
+    "create_event", DAV, CreateEventArgs, EventWritten, writes=True, changes=_ANY_CALENDAR
+)
+UPDATE_EVENT = Contract(
+    "update_event", DAV, UpdateEventArgs, EventWritten, writes=True, changes=_ANY_CALENDAR
+)
+DELETE_EVENT = Contract(
+    "delete_event", DAV, DeleteEventArgs, EventDeleted, writes=True, changes=_ANY_CALENDAR
+)
+
+CALENDAR_CONTRACTS: tuple[Contract[Any, Any], ...] = (
+    LIST_CALENDARS,
+    GET_CALENDAR_EVENTS,
+    SEARCH_CALENDAR,
+    GET_FREE_BUSY,
+    CREATE_EVENT,
+    UPDATE_EVENT,
+    DELETE_EVENT,
+    DAV_CHECK_FRESH,
+    DAV_DIAGNOSE,
+)

@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from protocol.contract import Contract
+
 CheckStatus = Literal["ok", "warning", "failed", "skipped"]
 
 # Every check each worker makes, in the order it makes them. A check that cannot
@@ -67,3 +69,8 @@ class DiagnoseResult(msgspec.Struct, frozen=True):
 def skipped(name: str, because: str) -> Check:
     """The line for a check that did not run because ``because`` failed."""
     return Check(name, False, f"not checked, because {because} failed", 0.0, skipped=True)
+
+
+def diagnosis(worker: str) -> Contract[DiagnoseArgs, DiagnoseResult]:
+    """The ``diagnose`` request of ``worker``. Never sent twice: each try logs in."""
+    return Contract("diagnose", worker, DiagnoseArgs, DiagnoseResult, retry=False)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
+from protocol.contract import Contract, TagKind
+
 
 class FreshnessArgs(msgspec.Struct, frozen=True):
     token: str
@@ -20,11 +22,11 @@ class Freshness(msgspec.Struct, frozen=True):
     fresh: bool
 
 
+def freshness_check(worker: str) -> Contract[FreshnessArgs, Freshness]:
+    """The ``check_fresh`` request of ``worker``: is a cached answer's token still true?"""
+    return Contract("check_fresh", worker, FreshnessArgs, Freshness)
+
+
 # Cache tags: what an answer depends on. Writes invalidate by them.
-IMAP_TAG_PREFIX = "imap:"
-IMAP_FOLDERS_TAG = "imap:folders"  # the folder list, and anything across all folders
-
-
-def imap_folder_tag(raw_name: str) -> str:
-    """One folder, by its server name."""
-    return f"imap:folder:{raw_name}"
+IMAP_FOLDERS = TagKind("imap:folders")  # the folder list, and anything across all folders
+IMAP_FOLDER = TagKind("imap:folder")  # one folder, by its server name

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import msgspec
 
+from protocol.contract import EVERY_WORKER, Contract
+
 
 class Configure(msgspec.Struct, tag="configure", frozen=True):
     """First message to a worker: its settings, credentials included.
@@ -87,12 +89,12 @@ class Pong(msgspec.Struct, tag="pong", frozen=True):
     metrics: dict[str, int | float | str] = {}
 
 
-NOOP = "noop"
-"""A request every worker answers at once with nil: the cost of the pipe itself."""
-
-
 class NoArgs(msgspec.Struct, frozen=True):
     """Arguments of a request that takes none (``NOOP``)."""
+
+
+NOOP = Contract("noop", EVERY_WORKER, NoArgs, type(None))
+"""A request every worker answers at once with nil: the cost of the pipe itself."""
 
 
 ToWorker = Configure | Request | Cancel | Ping | Shutdown

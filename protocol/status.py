@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from protocol.contract import SUPERVISOR, Contract
+
 
 class ServerStatusArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
@@ -37,3 +39,6 @@ class ServerStatusResult(msgspec.Struct, frozen=True):
     version: str
     workers: list[WorkerStatus]
     cache: CacheStatus
+
+
+SERVER_STATUS = Contract("server_status", SUPERVISOR, ServerStatusArgs, ServerStatusResult)

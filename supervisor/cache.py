@@ -14,6 +14,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from protocol.contract import TagKind
+
 
 @dataclass(frozen=True)
 class CacheEntry:
@@ -101,12 +103,12 @@ class SessionCache:
             self._drop(key)
         return len(doomed)
 
-    def invalidate_prefix(self, prefix: str) -> int:
-        """Drop every entry with a tag starting with ``prefix`` (a write of unknown reach)."""
+    def invalidate_kinds(self, *kinds: TagKind) -> int:
+        """Drop every entry with a tag of any of ``kinds`` (a write of unknown reach)."""
         doomed = [
             key
             for key, entry in self._entries.items()
-            if any(tag.startswith(prefix) for tag in entry.tags)
+            if any(kind.covers(tag) for kind in kinds for tag in entry.tags)
         ]
         for key in doomed:
             self._drop(key)

@@ -20,7 +20,7 @@ from typing import TextIO
 import anyio
 import msgspec
 
-from protocol.diagnosis import CHECKS_BY_WORKER, Check, DiagnoseArgs, DiagnoseResult, skipped
+from protocol.diagnosis import CHECKS_BY_WORKER, Check, DiagnoseArgs, diagnosis, skipped
 from protocol.errors import ConfigError, MailError
 from supervisor.config import Settings
 from supervisor.restart_policy import RestartPolicy
@@ -155,10 +155,8 @@ async def _ask_workers(
 async def _ask_one(name: str, worker: WorkerHandle, answers: dict[str, list[Check]]) -> None:
     start = time.perf_counter()
     try:
-        result, _ = await worker.call(
-            "diagnose", DiagnoseArgs(), DiagnoseResult, timeout=DIAGNOSE_TIMEOUT, idempotent=False
-        )
-        answers[name] = result.checks
+        answer = await worker.call(diagnosis(name), DiagnoseArgs(), timeout=DIAGNOSE_TIMEOUT)
+        answers[name] = answer.value.checks
     except MailError as exc:
         # A setting the worker cannot run with says itself what to do.
         advice = "" if isinstance(exc, ConfigError) else WORKER_ADVICE

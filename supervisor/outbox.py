@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 import structlog
 
+from protocol import mail
+from protocol.contract import Contract
 from protocol.errors import (
     AuthFailed,
     InvalidArgument,
@@ -28,19 +30,13 @@ from protocol.errors import (
     Unavailable,
     WorkerCrashed,
 )
-from protocol.fingerprint import IMAP_TAG_PREFIX
-from protocol.messages import Result
 from protocol.writing import (
     MAY_HAVE_BEEN_SENT,
     AppendArgs,
-    Appended,
     ClaimDraftArgs,
-    ClaimedDraft,
-    Composed,
     ComposeRequest,
     DraftResult,
     MarkEmailArgs,
-    MarkEmailResult,
     Original,
     OriginalArgs,
     SendDraftArgs,
@@ -48,29 +44,25 @@ from protocol.writing import (
     SendEmailResult,
     SendOutcome,
     SendRawRequest,
-    SettledDraft,
     SettleDraftArgs,
 )
-from supervisor.cache import SessionCache
-from supervisor.worker_handle import WorkerHandle
+from supervisor.worker_calls import WorkerCalls
 
 log = structlog.get_logger()
 
-R = TypeVar("R", bound=msgspec.Struct)
+R = TypeVar("R")
 
 
 class Outbox:
     def __init__(
         self,
-        workers: Mapping[str, WorkerHandle],
-        cache: SessionCache,
+        calls: WorkerCalls,
         timeout: float,
         *,
         send_limit_per_hour: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._workers = workers
-        self._cache = cache
+        self._calls = calls
         self._timeout = timeout
         self._send_limit = send_limit_per_hour
         self._clock = clock
@@ -100,7 +92,7 @@ class Outbox:
                 "to, cc or bcc."
             )
         request = ComposeRequest(args, await self._original_for(args))
-        outcome = await self._send("send_message", request)
+        outcome = await self._send(mail.SEND_MESSAGE, request)
         notes: list[str] = []
         sent_id, saved = await self._save_to_sent(outcome, notes)
         if args.reply_to_id is not None:
@@ -108,17 +100,12 @@ class Outbox:
         return _result(outcome, saved, sent_id, notes)
 
     async def create_draft(self, args: SendEmailArgs) -> DraftResult:
-        composed, _ = await self._workers["smtp"].call(
-            "compose_message",
-            ComposeRequest(args, await self._original_for(args)),
-            Composed,
-            timeout=self._timeout,
-            idempotent=True,
+        composed = await self._run(
+            mail.COMPOSE_MESSAGE, ComposeRequest(args, await self._original_for(args))
         )
-        appended = await self._write(
-            "append_message",
+        appended = await self._run(
+            mail.APPEND_MESSAGE,
             AppendArgs("drafts", composed.raw, ["\\Draft", "\\Seen"]),
-            Appended,
             follow_up=False,
         )
         return DraftResult(id=appended.id, message_id=composed.message_id, folder=appended.folder)
@@ -130,11 +117,9 @@ class Outbox:
         its claim, so that no later call sends it again.
         """
         self._check_hourly_limit()
-        claimed = await self._write(
-            "claim_draft", ClaimDraftArgs(args.id), ClaimedDraft, follow_up=False
-        )
+        claimed = await self._run(mail.CLAIM_DRAFT, ClaimDraftArgs(args.id), follow_up=False)
         try:
-            outcome = await self._send("send_raw", SendRawRequest(claimed.raw))
+            outcome = await self._send(mail.SEND_RAW, SendRawRequest(claimed.raw))
         except MailError as exc:
             if not exc.may_have_happened:
                 await self._settle_draft(args.id, sent=False)
@@ -156,24 +141,18 @@ class Outbox:
         if source is None:
             return None
         whole = args.forward_id is not None and not args.forward_inline
-        return await self._read(OriginalArgs(source, raw=whole))
+        return await self._run(mail.FETCH_ORIGINAL, OriginalArgs(source, raw=whole))
 
-    async def _read(self, args: OriginalArgs) -> Original:
-        original, _ = await self._workers["imap"].call(
-            "fetch_original", args, Original, timeout=self._timeout, idempotent=True
-        )
-        return original
-
-    async def _send(self, tool: str, request: msgspec.Struct) -> SendOutcome:
+    async def _send(
+        self, contract: Contract[Any, SendOutcome], request: msgspec.Struct
+    ) -> SendOutcome:
         self._check_hourly_limit()
         # The slot is booked before sending, so that parallel sends cannot pass the limit
         # together, and given back when nothing reached the server's DATA phase.
         stamp = self._clock()
         self._sent_at.append(stamp)
         try:
-            outcome, _ = await self._workers["smtp"].call(
-                tool, request, SendOutcome, timeout=self._timeout, idempotent=False
-            )
+            outcome = await self._run(contract, request, follow_up=False)
         except (WorkerCrashed, ServerTimeout) as exc:
             # The worker died or went silent after the request left: it may have sent.
             log.warning("outbox.outcome_unknown", error=exc.message)
@@ -189,8 +168,8 @@ class Outbox:
         self, outcome: SendOutcome, notes: list[str]
     ) -> tuple[str | None, bool]:
         try:
-            appended = await self._write(
-                "append_message", AppendArgs("sent", outcome.raw, ["\\Seen"]), Appended
+            appended = await self._run(
+                mail.APPEND_MESSAGE, AppendArgs("sent", outcome.raw, ["\\Seen"])
             )
         except MailError as exc:
             notes.append(
@@ -202,7 +181,7 @@ class Outbox:
 
     async def _settle_draft(self, draft_id: str, *, sent: bool) -> bool:
         try:
-            await self._write("settle_draft", SettleDraftArgs(draft_id, sent), SettledDraft)
+            await self._run(mail.SETTLE_DRAFT, SettleDraftArgs(draft_id, sent))
         except MailError as exc:
             log.warning("outbox.draft_not_settled", sent=sent, error=exc.message)
             return False
@@ -210,35 +189,21 @@ class Outbox:
 
     async def _mark_answered(self, email_id: str, notes: list[str]) -> None:
         try:
-            await self._write(
-                "mark_email", MarkEmailArgs([email_id], answered=True), MarkEmailResult
-            )
+            await self._run(mail.MARK_EMAIL, MarkEmailArgs([email_id], answered=True))
         except MailError as exc:
             notes.append(
                 f"The original could not be marked as answered because {_imap_trouble(exc)}."
             )
 
-    async def _write(
-        self, tool: str, args: msgspec.Struct, result_type: type[R], *, follow_up: bool = True
+    async def _run(
+        self, contract: Contract[Any, R], args: msgspec.Struct, *, follow_up: bool = True
     ) -> R:
-        """An IMAP write; a ``follow_up`` (the default: every write after sending) is not
-        held back by the rate limit (see WorkerHandle.call)."""
-        frame: Result | None = None
-        try:
-            result, frame = await self._workers["imap"].call(
-                tool,
-                args,
-                result_type,
-                timeout=self._timeout,
-                idempotent=False,
-                follow_up=follow_up,
-            )
-            return result
-        finally:
-            if frame is None:
-                self._cache.invalidate_prefix(IMAP_TAG_PREFIX)
-            else:
-                self._cache.invalidate(*frame.tags)
+        """One step. A ``follow_up`` (the default: every write after sending) is not held
+        back by the rate limit (see WorkerHandle.call); the first write of a call is."""
+        answer = await self._calls.run(
+            contract, args, timeout=self._timeout, follow_up=follow_up and contract.writes
+        )
+        return answer.value
 
 
 def _imap_trouble(exc: MailError) -> str:

@@ -21,15 +21,15 @@ from protocol.errors import (
     Unavailable,
     WorkerCrashed,
 )
-from protocol.fingerprint import Freshness, FreshnessArgs
-from protocol.messages import Result
+from protocol.fingerprint import FreshnessArgs
 from supervisor.argument_errors import reworded
 from supervisor.cache import CacheEntry, SessionCache
 from supervisor.config import Settings
 from supervisor.outbox import Outbox
 from supervisor.status import server_status
-from supervisor.tools import ToolSpec
-from supervisor.worker_handle import ProgressCallback, WorkerHandle
+from supervisor.tool_spec import ToolSpec
+from supervisor.worker_calls import WorkerCalls
+from supervisor.worker_handle import Answer, ProgressCallback, WorkerHandle
 
 log = structlog.get_logger()
 
@@ -63,8 +63,9 @@ class ToolRunner:
         self._settings = settings
         # A configuration error: every call reports it, so the model can tell the user.
         self._blocked = blocked
+        self._calls = WorkerCalls(workers, cache)
         self._outbox = Outbox(
-            workers, cache, settings.call_timeout, send_limit_per_hour=settings.send_limit_per_hour
+            self._calls, settings.call_timeout, send_limit_per_hour=settings.send_limit_per_hour
         )
 
     async def call(
@@ -87,12 +88,12 @@ class ToolRunner:
             return ToolAnswer(await server_status(self._workers, self._cache))
         if self._blocked is not None:
             raise self._blocked
-        if self._settings.read_only and spec.writes_when(args):
+        if self._settings.read_only and spec.contract.writes_for(args):
             raise InvalidArgument(
                 f"{name} cannot change anything here: the server runs read-only "
                 "(MAILBOX_READ_ONLY=1); leave out the option that writes."
             )
-        if spec.cache is None or spec.writes_when(args):
+        if spec.cache is None or spec.contract.writes_for(args):
             return await self._call_worker(spec, args, on_progress)
         return await self._call_cached(spec, args, on_progress)
 
@@ -101,72 +102,53 @@ class ToolRunner:
     ) -> ToolAnswer:
         if spec.composite is not None:
             return ToolAnswer(await spec.composite(self._outbox, args))
-        frame: Result | None = None
-        try:
-            result, frame = await self._run(spec, args, on_progress, idempotent=not spec.writes)
-        finally:
-            if spec.writes:
-                self._cache.invalidate(*spec.invalidates(args))
-                if frame is not None:
-                    self._cache.invalidate(*frame.tags)  # the folders it changed
-                else:
-                    # A failed write may have changed something we cannot name.
-                    self._cache.invalidate_prefix(f"{spec.worker}:")
-        return ToolAnswer(result)
+        return ToolAnswer((await self._run(spec, args, on_progress)).value)
 
     async def _call_cached(
         self, spec: ToolSpec, args: msgspec.Struct, on_progress: ProgressCallback | None
     ) -> ToolAnswer:
         assert spec.cache is not None
+        revalidation = spec.contract.revalidated_by
+        assert revalidation is not None  # ToolSpec checks that a cached tool has one
         key = (spec.name, msgspec.msgpack.encode(args))
-        worker = self._workers[spec.worker]
         entry = self._cache.get(key)
         if entry is not None and entry.validator is not None:
             try:
-                check, _ = await worker.call(
-                    "check_fresh",
+                check = await self._calls.run(
+                    revalidation,
                     FreshnessArgs(entry.validator),
-                    Freshness,
                     timeout=self._settings.call_timeout,
-                    idempotent=True,
                 )
             except _OFFLINE as exc:
                 return self._stale(entry, exc)
-            if check.fresh:
+            if check.value.fresh:
                 return ToolAnswer(entry.value, cached=True)
             self._cache.discard(key)
         try:
-            result, frame = await self._run(spec, args, on_progress, idempotent=True)
+            answer = await self._run(spec, args, on_progress)
         except _OFFLINE as exc:
             stale = self._cache.get_stale(key)
             if stale is None:
                 raise
             return self._stale(stale, exc)
-        if frame.validator is not None:
+        if answer.validator is not None:
             self._cache.put(
                 key,
-                result,
-                size=len(frame.value),
+                answer.value,
+                size=answer.size,
                 ttl=spec.cache.ttl(self._settings),
-                tags=frame.tags,
-                validator=frame.validator,
+                tags=answer.tags,
+                validator=answer.validator,
             )
-        return ToolAnswer(result)
+        return ToolAnswer(answer.value)
 
     async def _run(
-        self,
-        spec: ToolSpec,
-        args: msgspec.Struct,
-        on_progress: ProgressCallback | None,
-        *,
-        idempotent: bool,
-    ) -> tuple[msgspec.Struct, Result]:
-        return await self._workers[spec.worker].call(
-            spec.name,
+        self, spec: ToolSpec, args: msgspec.Struct, on_progress: ProgressCallback | None
+    ) -> Answer[msgspec.Struct]:
+        return await self._calls.run(
+            spec.contract,
             args,
-            spec.result_type,
             timeout=spec.timeout or self._settings.call_timeout,
-            idempotent=idempotent,
             on_progress=on_progress,
         )
 

@@ -17,13 +17,14 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import msgspec
 import structlog
 from anyio.abc import Process
 
+from protocol.contract import Contract
 from protocol.errors import (
     AuthFailed,
     MailError,
@@ -64,6 +65,16 @@ _PIPE_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, MailError)
 
 # Environment variables a worker must not inherit: credentials go over the pipe.
 _SECRET_VARIABLES = ("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND")
+
+
+@dataclass(frozen=True)
+class Answer(Generic[R]):
+    """A worker's decoded answer and what the cache needs to know of it."""
+
+    value: R
+    validator: str | None = None  # a freshness token (protocol.fingerprint)
+    tags: tuple[str, ...] = ()  # what it depends on, or for a write what it changed
+    size: int = 0  # bytes on the pipe
 
 
 @dataclass
@@ -376,44 +387,38 @@ class WorkerHandle:
 
     async def call(
         self,
-        tool: str,
+        contract: Contract[Any, R],
         args: msgspec.Struct,
-        result_type: type[R],
         *,
         timeout: float,
-        idempotent: bool,
         on_progress: ProgressCallback | None = None,
         follow_up: bool = False,
-    ) -> tuple[R, Result]:
-        """Run ``tool`` in the worker; reads are retried once if the worker dies under them.
+    ) -> Answer[R]:
+        """Run ``contract`` in the worker; reads are retried once if the worker dies under
+        them (``Contract.retried``).
 
         ``follow_up``: a step of a call already under way whose first part happened (the
         Sent copy of a message that went out): neither the rate limit nor a recent
         failure holds it back, since not doing it loses more than trying.
 
-        Returns the decoded result and the raw Result frame. Raises the
-        MailError the worker reported, WorkerCrashed (for a write, marked as
+        Raises the MailError the worker reported, WorkerCrashed (for a write, marked as
         possibly applied), ServerTimeout or Unavailable.
         """
-        if not idempotent and not follow_up:
+        if contract.writes and not follow_up:
             self.reachability.check_write()
         if self._rate_limit is not None and not follow_up:
             queued = time.monotonic()
             await self._rate_limit.acquire(max_wait=queue_budget(timeout))
             timeout -= time.monotonic() - queued
         try:
-            answer = await self._call_retrying_reads(
-                tool, args, result_type, timeout, idempotent, on_progress
-            )
+            answer = await self._call_retrying_reads(contract, args, timeout, on_progress)
         except MailError as exc:
             self.reachability.note(exc)
             if not isinstance(exc, AuthFailed) or not await self._credentials_changed():
                 raise
             # A refused login sent nothing, so even a write may go once more.
             await self.recycle("new password")
-            answer = await self._call_retrying_reads(
-                tool, args, result_type, timeout, idempotent, on_progress
-            )
+            answer = await self._call_retrying_reads(contract, args, timeout, on_progress)
         self.reachability.note(None)
         return answer
 
@@ -427,14 +432,13 @@ class WorkerHandle:
 
     async def _call_retrying_reads(
         self,
-        tool: str,
+        contract: Contract[Any, R],
         args: msgspec.Struct,
-        result_type: type[R],
         timeout: float,
-        idempotent: bool,
         on_progress: ProgressCallback | None,
-    ) -> tuple[R, Result]:
-        attempts = 2 if idempotent else 1
+    ) -> Answer[R]:
+        tool = contract.name
+        attempts = 2 if contract.retried else 1
         for attempt in range(1, attempts + 1):
             try:
                 reply = await self._call_once(tool, args, timeout, on_progress)
@@ -442,14 +446,19 @@ class WorkerHandle:
                 if attempt < attempts:
                     log.info("worker.retry_read", worker=self.name, tool=tool)
                     continue
-                if idempotent:
+                if not contract.writes:
                     raise
                 raise WorkerCrashed(
                     f"The {self.label} worker stopped while running {tool}; the action may or may "
                     "not have happened. Check the mailbox before trying again.",
                     may_have_happened=True,
                 ) from None
-            return msgspec.msgpack.decode(reply.value, type=result_type), reply
+            return Answer(
+                msgspec.msgpack.decode(reply.value, type=contract.result),
+                validator=reply.validator,
+                tags=tuple(reply.tags),
+                size=len(reply.value),
+            )
         raise AssertionError("unreachable")
 
     async def _call_once(

@@ -20,6 +20,7 @@ import anyio
 import msgspec
 import structlog
 
+from protocol.contract import Contract
 from protocol.errors import InternalError, InvalidArgument, MailError, ServerTimeout
 from protocol.framing import MessageChannel
 from protocol.logs import configure_logging, register_secret
@@ -69,15 +70,8 @@ class CallContext:
         await self._send(Progress(self.request_id, done, total, message or None))
 
 
-Handler = Callable[[Any, StateT, CallContext], Awaitable[msgspec.Struct]]
-
-
-@dataclass(frozen=True)
-class Route(Generic[StateT]):
-    """A tool the worker serves: the Struct its arguments decode into, and the handler."""
-
-    args_type: type[msgspec.Struct]
-    handler: Handler[StateT]
+Handler = Callable[[Any, StateT, CallContext], Awaitable[Any]]
+Routes = Mapping[str, tuple[Contract[Any, Any], Handler[StateT]]]
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,8 @@ class WorkerSpec(Generic[SettingsT, StateT]):
     name: str
     settings_type: type[SettingsT]
     open_state: Callable[[SettingsT], AbstractAsyncContextManager[StateT]]
-    routes: Mapping[str, Route[StateT]]
+    # From protocol.contract.routes_for: every contract of this worker, with its handler.
+    routes: Routes[StateT]
     metrics: Callable[[StateT], Mapping[str, int | float | str]]
     max_concurrency: Callable[[SettingsT], int] = lambda _settings: 8
 
@@ -203,18 +198,19 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
     async def _answer(
         self, request: Request, state: StateT, limiter: anyio.CapacityLimiter
     ) -> Result | Failure:
-        if request.tool == NOOP:
+        if request.tool == NOOP.name:
             return Result(request.id, msgspec.Raw(_NIL))
         route = self._spec.routes.get(request.tool)
         if route is None:
             return _failure(request.id, InternalError(f"This worker has no tool {request.tool!r}."))
+        contract, handler = route
         context = CallContext(request.id, request.deadline, self._channel.send)
         started = time.perf_counter()
         try:
             with anyio.fail_after(context.remaining()):
-                args = msgspec.msgpack.decode(request.args, type=route.args_type)
+                args = msgspec.msgpack.decode(request.args, type=contract.args)
                 async with limiter:
-                    value = await route.handler(args, state, context)
+                    value = await handler(args, state, context)
         except MailError as exc:
             log.info("request.failed", kind=exc.kind, error=exc.message)
             return _failure(request.id, exc)
@@ -235,6 +231,12 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
                 ),
             )
         log.debug("request.done", seconds=round(time.perf_counter() - started, 4))
+        undeclared = [
+            t for t in context.tags if not any(k.covers(t) for k in contract.tags_allowed())
+        ]
+        if undeclared:
+            # Kept (dropping would leave stale answers cached), but the contract is wrong.
+            log.error("request.undeclared_tags", tags=undeclared)
         return Result(
             request.id, msgspec.Raw(self._encoder.encode(value)), context.validator, context.tags
         )

@@ -8,14 +8,10 @@ import anyio
 import msgspec
 import pytest
 
-from protocol.email import (
-    CreateDirectoryArgs,
-    CreateDirectoryResult,
-    GetFoldersArgs,
-    GetFoldersResult,
-)
+from protocol import mail
+from protocol.email import CreateDirectoryArgs, GetFoldersArgs
 from protocol.errors import Unavailable
-from protocol.fingerprint import Freshness, FreshnessArgs
+from protocol.fingerprint import FreshnessArgs
 from protocol.messages import NOOP, NoArgs
 from supervisor.restart_policy import RestartPolicy
 from supervisor.worker_handle import WorkerHandle
@@ -42,18 +38,14 @@ async def imap_worker(dovecot: DovecotServer, account: Account) -> AsyncIterator
 
 
 async def folders_token(worker: WorkerHandle) -> str:
-    _, frame = await worker.call(
-        "get_folders", GetFoldersArgs(), GetFoldersResult, timeout=10, idempotent=True
-    )
-    assert frame.validator is not None and frame.tags == ["imap:folders"]
-    return frame.validator
+    answer = await worker.call(mail.GET_FOLDERS, GetFoldersArgs(), timeout=10)
+    assert answer.validator is not None and answer.tags == ("imap:folders",)
+    return answer.validator
 
 
 async def is_fresh(worker: WorkerHandle, token: str) -> bool:
-    result, _ = await worker.call(
-        "check_fresh", FreshnessArgs(token), Freshness, timeout=10, idempotent=True
-    )
-    return result.fresh
+    answer = await worker.call(mail.IMAP_CHECK_FRESH, FreshnessArgs(token), timeout=10)
+    return answer.value.fresh
 
 
 async def test_a_folders_token_stays_fresh_while_nothing_changes(imap_worker: WorkerHandle) -> None:
@@ -89,14 +81,11 @@ async def test_a_token_that_is_not_ours_is_never_fresh(imap_worker: WorkerHandle
 async def test_create_directory_through_the_worker(
     imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
 ) -> None:
-    result, _ = await imap_worker.call(
-        "create_directory",
-        CreateDirectoryArgs("Kunden/Müller & Söhne"),
-        CreateDirectoryResult,
-        timeout=10,
-        idempotent=False,
+    answer = await imap_worker.call(
+        mail.CREATE_DIRECTORY, CreateDirectoryArgs("Kunden/Müller & Söhne"), timeout=10
     )
-    assert result.name == "Kunden/Müller & Söhne"
+    assert answer.tags == ("imap:folders",)
+    assert answer.value.name == "Kunden/Müller & Söhne"
     with other_client(dovecot, account) as imap:
         assert imap.folder_exists("Kunden/Müller & Söhne")
 
@@ -112,9 +101,7 @@ async def test_the_pool_metrics_arrive_with_the_heartbeat(
     handle = WorkerHandle("imap", factory, RestartPolicy(ping_interval=0.05))
     async with anyio.create_task_group() as tg:
         tg.start_soon(handle.run)
-        await handle.call(
-            "get_folders", GetFoldersArgs(), GetFoldersResult, timeout=10, idempotent=True
-        )
+        await handle.call(mail.GET_FOLDERS, GetFoldersArgs(), timeout=10)
         with anyio.fail_after(5):
             while handle.metrics.get("requests_served", 0) < 1:
                 await anyio.sleep(0.05)
@@ -138,7 +125,7 @@ async def test_a_worker_that_cannot_boot_opens_the_circuit_instead_of_looping() 
             while handle.restarts < 3:
                 await anyio.sleep(0.05)
         with pytest.raises(Unavailable, match="failed repeatedly and is paused"):
-            await handle.call("x", GetFoldersArgs(), GetFoldersResult, timeout=5, idempotent=True)
+            await handle.call(mail.GET_FOLDERS, GetFoldersArgs(), timeout=5)
         tg.cancel_scope.cancel()
     assert handle.restarts == 3
 
@@ -146,10 +133,10 @@ async def test_a_worker_that_cannot_boot_opens_the_circuit_instead_of_looping() 
 async def test_a_noop_request_is_answered_with_nil_by_the_worker_itself(
     imap_worker: WorkerHandle,
 ) -> None:
-    await imap_worker.call(NOOP, NoArgs(), type(None), timeout=5, idempotent=True)
+    await imap_worker.call(NOOP, NoArgs(), timeout=5)
     await imap_worker.refresh_metrics()
     before = imap_worker.status().metrics["requests_served"]
-    value, frame = await imap_worker.call(NOOP, NoArgs(), type(None), timeout=5, idempotent=True)
-    assert value is None and frame.validator is None
+    answer = await imap_worker.call(NOOP, NoArgs(), timeout=5)
+    assert answer.value is None and answer.validator is None
     await imap_worker.refresh_metrics()
     assert imap_worker.status().metrics["requests_served"] == before + 1

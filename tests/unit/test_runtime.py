@@ -11,6 +11,7 @@ import anyio
 import msgspec
 import pytest
 
+from protocol.contract import Contract, routes_for
 from protocol.errors import NotFound
 from protocol.framing import MessageChannel
 from protocol.messages import (
@@ -27,7 +28,7 @@ from protocol.messages import (
     ToWorker,
 )
 from workers.pipe import FdReceiveStream, FdSendStream
-from workers.runtime import CallContext, Route, WorkerRuntime, WorkerSpec
+from workers.runtime import CallContext, WorkerRuntime, WorkerSpec
 
 pytestmark = pytest.mark.anyio
 
@@ -65,11 +66,15 @@ async def open_state(settings: Settings) -> AsyncIterator[dict[str, int]]:
     yield {"calls": 0}
 
 
+NAP = Contract("nap", "test", Nap, Said)
+BOOM = Contract("boom", "test", Nap, Said)
+MISSING = Contract("missing", "test", Nap, Said)
+
 SPEC: WorkerSpec[Settings, dict[str, int]] = WorkerSpec(
     name="test",
     settings_type=Settings,
     open_state=open_state,
-    routes={"nap": Route(Nap, nap), "boom": Route(Nap, boom), "missing": Route(Nap, missing)},
+    routes=routes_for("test", (NAP, BOOM, MISSING), {NAP: nap, BOOM: boom, MISSING: missing}),
     metrics=lambda state: {"calls": state["calls"]},
     max_concurrency=lambda settings: settings.concurrency,
 )

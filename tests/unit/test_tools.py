@@ -7,7 +7,7 @@ import pytest
 
 from protocol.email import CreateDirectoryArgs
 from protocol.schema import object_schema
-from supervisor.tools import ALL_TOOLS, EMAIL_TOOLS, available_tools
+from supervisor.tools import ALL_TOOLS, available_tools
 
 
 @pytest.mark.parametrize("spec", ALL_TOOLS, ids=lambda spec: spec.name)
@@ -19,7 +19,7 @@ def test_every_schema_has_an_object_at_its_root(spec: object) -> None:
 
 
 def test_nested_structs_keep_their_definitions() -> None:
-    schema = object_schema(EMAIL_TOOLS[0].result_type)
+    schema = object_schema(ALL_TOOLS[0].result_type)
     ref = schema["properties"]["folders"]["items"]["$ref"]
     assert ref == "#/$defs/Folder"
     assert "role" in schema["$defs"]["Folder"]["properties"]

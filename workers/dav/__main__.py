@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 from protocol import calendar as api
-from protocol.diagnosis import DiagnoseArgs
-from protocol.fingerprint import FreshnessArgs
+from protocol.contract import routes_for
 from protocol.settings import DavSettings
 from workers.dav import handlers
 from workers.dav.diagnose import diagnose
-from workers.runtime import Route, WorkerSpec, run_worker
+from workers.runtime import WorkerSpec, run_worker
 
 SPEC: WorkerSpec[DavSettings, handlers.DavState] = WorkerSpec(
-    name="dav",
+    name=api.DAV,
     settings_type=DavSettings,
     open_state=handlers.open_dav_state,
-    routes={
-        "list_calendars": Route(api.ListCalendarsArgs, handlers.list_calendars),
-        "get_calendar_events": Route(api.GetCalendarEventsArgs, handlers.get_calendar_events),
-        "search_calendar": Route(api.SearchCalendarArgs, handlers.search_calendar),
-        "get_free_busy": Route(api.GetFreeBusyArgs, handlers.get_free_busy),
-        "create_event": Route(api.CreateEventArgs, handlers.create_event),
-        "update_event": Route(api.UpdateEventArgs, handlers.update_event),
-        "delete_event": Route(api.DeleteEventArgs, handlers.delete_event),
-        "check_fresh": Route(FreshnessArgs, handlers.check_fresh),
-        "diagnose": Route(DiagnoseArgs, diagnose),
-    },
+    routes=routes_for(
+        api.DAV,
+        api.CALENDAR_CONTRACTS,
+        {
+            api.LIST_CALENDARS: handlers.list_calendars,
+            api.GET_CALENDAR_EVENTS: handlers.get_calendar_events,
+            api.SEARCH_CALENDAR: handlers.search_calendar,
+            api.GET_FREE_BUSY: handlers.get_free_busy,
+            api.CREATE_EVENT: handlers.create_event,
+            api.UPDATE_EVENT: handlers.update_event,
+            api.DELETE_EVENT: handlers.delete_event,
+            api.DAV_CHECK_FRESH: handlers.check_fresh,
+            api.DAV_DIAGNOSE: diagnose,
+        },
+    ),
     metrics=lambda state: state.pool.metrics(),
     max_concurrency=lambda settings: settings.pool.max_concurrency,
 )

@@ -29,14 +29,11 @@ from workers.dav.ids import EventId
 from workers.dav.pool import DavPool
 from workers.runtime import CallContext
 
-CALENDARS_TAG = "dav:calendars"
+CALENDARS_TAG = api.DAV_CALENDARS.tag
+calendar_tag = api.DAV_CALENDAR.of
 MAX_EVENTS = 2000
 PARSED_OBJECTS_KEPT = 3000
 LISTING_REUSE_SECONDS = 30.0
-
-
-def calendar_tag(path: str) -> str:
-    return f"dav:calendar:{path}"
 
 
 @dataclass
@@ -312,10 +309,12 @@ async def get_calendar_events(
     args: api.GetCalendarEventsArgs, state: DavState, ctx: CallContext
 ) -> api.EventsResult:
     start, end = _bounds(args.start, args.end, state.zone)
-    question = paging.question_key("get_calendar_events", args, start, end)
-    paging.read_offset("get_calendar_events", args.cursor, question)  # refused before reading
+    question = paging.question_key(api.GET_CALENDAR_EVENTS.name, args, start, end)
+    paging.read_offset(
+        api.GET_CALENDAR_EVENTS.name, args.cursor, question
+    )  # refused before reading
     found, notes = await _occurrences(state, ctx, args.calendars, start, end)
-    return _events_page("get_calendar_events", args, start, end, found, notes)
+    return _events_page(api.GET_CALENDAR_EVENTS.name, args, start, end, found, notes)
 
 
 async def search_calendar(
@@ -325,19 +324,19 @@ async def search_calendar(
     start_text = args.start or (today - timedelta(days=365)).isoformat()
     end_text = args.end or (today + timedelta(days=365)).isoformat()
     start, end = _bounds(start_text, end_text, state.zone)
-    question = paging.question_key("search_calendar", args, start, end)
-    paging.read_offset("search_calendar", args.cursor, question)  # refused before reading
+    question = paging.question_key(api.SEARCH_CALENDAR.name, args, start, end)
+    paging.read_offset(api.SEARCH_CALENDAR.name, args.cursor, question)  # refused before reading
     search = TextQuery(args.query)
     found, notes = await _occurrences(state, ctx, args.calendars, start, end, search)
-    return _events_page("search_calendar", args, start, end, found, notes)
+    return _events_page(api.SEARCH_CALENDAR.name, args, start, end, found, notes)
 
 
 async def get_free_busy(
     args: api.GetFreeBusyArgs, state: DavState, ctx: CallContext
 ) -> api.FreeBusyResult:
     start, end = _bounds(args.start, args.end, state.zone)
-    question = paging.question_key("get_free_busy", args, start, end)
-    offset = paging.read_offset("get_free_busy", args.cursor, question)
+    question = paging.question_key(api.GET_FREE_BUSY.name, args, start, end)
+    offset = paging.read_offset(api.GET_FREE_BUSY.name, args.cursor, question)
     found, notes = await _occurrences(state, ctx, args.calendars, start, end)
     periods = []
     for o in found:

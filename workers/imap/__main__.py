@@ -2,46 +2,38 @@
 
 from __future__ import annotations
 
-from protocol.attachment import GetAttachmentArgs
-from protocol.conversation import GetEmailThreadArgs
-from protocol.diagnosis import DiagnoseArgs
-from protocol.email import CreateDirectoryArgs, GetEmailArgs, GetFoldersArgs, SearchEmailsArgs
-from protocol.fingerprint import FreshnessArgs
+from protocol import mail
+from protocol.contract import routes_for
 from protocol.settings import ImapSettings
-from protocol.writing import (
-    AppendArgs,
-    ClaimDraftArgs,
-    DeleteEmailArgs,
-    MarkEmailArgs,
-    MoveEmailArgs,
-    OriginalArgs,
-    SettleDraftArgs,
-)
 from workers.imap import handlers, write_tools
 from workers.imap.diagnose import diagnose
-from workers.runtime import Route, WorkerSpec, run_worker
+from workers.runtime import WorkerSpec, run_worker
 
 SPEC: WorkerSpec[ImapSettings, handlers.ImapState] = WorkerSpec(
-    name="imap",
+    name=mail.IMAP,
     settings_type=ImapSettings,
     open_state=handlers.open_imap_state,
-    routes={
-        "get_folders": Route(GetFoldersArgs, handlers.get_folders),
-        "create_directory": Route(CreateDirectoryArgs, handlers.create_directory),
-        "search_emails": Route(SearchEmailsArgs, handlers.search_emails),
-        "get_email": Route(GetEmailArgs, handlers.get_email),
-        "get_email_thread": Route(GetEmailThreadArgs, handlers.get_email_thread),
-        "get_attachment": Route(GetAttachmentArgs, handlers.get_attachment),
-        "move_email": Route(MoveEmailArgs, write_tools.move_email),
-        "mark_email": Route(MarkEmailArgs, write_tools.mark_email),
-        "delete_email": Route(DeleteEmailArgs, write_tools.delete_email),
-        "fetch_original": Route(OriginalArgs, write_tools.fetch_original),
-        "append_message": Route(AppendArgs, write_tools.append_message),
-        "claim_draft": Route(ClaimDraftArgs, write_tools.claim_draft),
-        "settle_draft": Route(SettleDraftArgs, write_tools.settle_draft),
-        "check_fresh": Route(FreshnessArgs, handlers.check_fresh),
-        "diagnose": Route(DiagnoseArgs, diagnose),
-    },
+    routes=routes_for(
+        mail.IMAP,
+        mail.MAIL_CONTRACTS,
+        {
+            mail.GET_FOLDERS: handlers.get_folders,
+            mail.CREATE_DIRECTORY: handlers.create_directory,
+            mail.SEARCH_EMAILS: handlers.search_emails,
+            mail.GET_EMAIL: handlers.get_email,
+            mail.GET_EMAIL_THREAD: handlers.get_email_thread,
+            mail.GET_ATTACHMENT: handlers.get_attachment,
+            mail.MOVE_EMAIL: write_tools.move_email,
+            mail.MARK_EMAIL: write_tools.mark_email,
+            mail.DELETE_EMAIL: write_tools.delete_email,
+            mail.FETCH_ORIGINAL: write_tools.fetch_original,
+            mail.APPEND_MESSAGE: write_tools.append_message,
+            mail.CLAIM_DRAFT: write_tools.claim_draft,
+            mail.SETTLE_DRAFT: write_tools.settle_draft,
+            mail.IMAP_CHECK_FRESH: handlers.check_fresh,
+            mail.IMAP_DIAGNOSE: diagnose,
+        },
+    ),
     metrics=lambda state: state.pool.metrics(),
     max_concurrency=lambda settings: settings.pool.max_concurrency,
 )

@@ -26,12 +26,7 @@ from protocol.email import (
     SearchEmailsResult,
 )
 from protocol.errors import AlreadyExists, MailError, Refused
-from protocol.fingerprint import (
-    IMAP_FOLDERS_TAG,
-    Freshness,
-    FreshnessArgs,
-    imap_folder_tag,
-)
+from protocol.fingerprint import IMAP_FOLDER, IMAP_FOLDERS, Freshness, FreshnessArgs
 from protocol.settings import ImapSettings
 from workers.files import remove_abandoned_parts
 from workers.imap import attachment, folders, freshness, reading, search, thread
@@ -44,8 +39,8 @@ from workers.runtime import CallContext
 
 log = structlog.get_logger()
 
-FOLDERS_TAG = IMAP_FOLDERS_TAG
-folder_tag = imap_folder_tag
+FOLDERS_TAG = IMAP_FOLDERS.tag
+folder_tag = IMAP_FOLDER.of
 
 
 @dataclass
@@ -161,6 +156,7 @@ async def create_directory(
         _subscribe_with_parents(conn, raw, delimiter)
         return folders.to_display(raw, delimiter)
 
+    ctx.tags = [FOLDERS_TAG]
     return CreateDirectoryResult(await state.pool.run(run, deadline=ctx.deadline))
 
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from protocol.diagnosis import DiagnoseArgs
+from protocol import mail
+from protocol.contract import routes_for
 from protocol.settings import SmtpSettings
-from protocol.writing import ComposeRequest, SendRawRequest
-from workers.runtime import Route, WorkerSpec, run_worker
+from workers.runtime import WorkerSpec, run_worker
 from workers.smtp import handlers
 from workers.smtp.diagnose import diagnose
 
 SPEC: WorkerSpec[SmtpSettings, handlers.SmtpState] = WorkerSpec(
-    name="smtp",
+    name=mail.SMTP,
     settings_type=SmtpSettings,
     open_state=handlers.open_smtp_state,
-    routes={
-        "compose_message": Route(ComposeRequest, handlers.compose_message),
-        "send_message": Route(ComposeRequest, handlers.send_message),
-        "send_raw": Route(SendRawRequest, handlers.send_raw),
-        "diagnose": Route(DiagnoseArgs, diagnose),
-    },
+    routes=routes_for(
+        mail.SMTP,
+        mail.MAIL_CONTRACTS,
+        {
+            mail.COMPOSE_MESSAGE: handlers.compose_message,
+            mail.SEND_MESSAGE: handlers.send_message,
+            mail.SEND_RAW: handlers.send_raw,
+            mail.SMTP_DIAGNOSE: diagnose,
+        },
+    ),
     metrics=lambda state: state.pool.metrics(),
     max_concurrency=lambda settings: settings.pool.max_concurrency,
 )

@@ -1,0 +1,108 @@
+"""The calendar tools as the model sees them: descriptions, annotations, renderings, caching."""
+
+from __future__ import annotations
+
+from protocol import calendar as api
+from supervisor.rendering import (
+    render_calendars,
+    render_event_deleted,
+    render_events,
+    render_free_busy,
+    render_written,
+)
+from supervisor.tool_spec import CachePolicy, ToolSpec
+
+CALENDAR_CACHE = CachePolicy(ttl=lambda settings: settings.cache_calendar_ttl)
+
+CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        contract=api.LIST_CALENDARS,
+        title="List calendars",
+        description=(
+            "List the user's calendars: id, name, color, description, read-only, and what "
+            "each holds. Other calendar tools take an id or name as 'calendars' or 'calendar' "
+            "(get_calendar_events, create_event)."
+        ),
+        render=render_calendars,
+        family="calendar",
+        cache=CALENDAR_CACHE,
+    ),
+    ToolSpec(
+        contract=api.GET_CALENDAR_EVENTS,
+        title="Calendar events in a range",
+        description=(
+            "Every event between 'start' and 'end' (ISO dates or date-times), repeating ones "
+            "expanded, sorted, with offsets in the user's zone; all-day events as dates. Each "
+            "occurrence's id goes to update_event or delete_event. To find an event by its "
+            "words use search_calendar."
+        ),
+        render=render_events,
+        family="calendar",
+        cache=CALENDAR_CACHE,
+    ),
+    ToolSpec(
+        contract=api.SEARCH_CALENDAR,
+        title="Search the calendar",
+        description=(
+            "Find events whose summary, description, location or attendees contain 'query' "
+            "(any case), between 'start' and 'end' (default a year back to a year ahead). For "
+            "all events of some days use get_calendar_events."
+        ),
+        render=render_events,
+        family="calendar",
+        cache=CALENDAR_CACHE,
+    ),
+    ToolSpec(
+        contract=api.GET_FREE_BUSY,
+        title="Free and busy time",
+        description=(
+            "Find time for a meeting between 'start' and 'end': merged busy time (tentative "
+            "marked; cancelled and transparent events never block) and free slots from now "
+            "on of at least 'duration_minutes' within 'working_hours' (HH:MM-HH:MM) on "
+            "'working_days' (1 = Monday; default Monday to Friday). Then create_event."
+        ),
+        render=render_free_busy,
+        family="calendar",
+        cache=CALENDAR_CACHE,
+    ),
+    ToolSpec(
+        contract=api.CREATE_EVENT,
+        title="Create an event",
+        description=(
+            "Create an event: 'summary', 'start' and 'end' (ISO date-times, without an offset "
+            "in 'timezone' or the user's zone; or dates with 'all_day'), optional 'calendar', "
+            "'location', 'description', 'attendees', 'rrule', 'reminders_minutes'. To change "
+            "one use update_event."
+        ),
+        render=render_written,
+        family="calendar",
+        destructive=False,
+        idempotent=False,
+    ),
+    ToolSpec(
+        contract=api.UPDATE_EVENT,
+        title="Change an event",
+        description=(
+            "Change the event 'id' (from get_calendar_events or search_calendar): give only what "
+            "changes, as for create_event. For a repeating event 'scope' 'occurrence' changes "
+            "that date, 'series' all of them. Fails if it was changed elsewhere meanwhile."
+        ),
+        render=render_written,
+        family="calendar",
+        arguments_of=api.CreateEventArgs,
+        destructive=False,
+        idempotent=False,
+    ),
+    ToolSpec(
+        contract=api.DELETE_EVENT,
+        title="Delete an event",
+        description=(
+            "Delete the event 'id' (from get_calendar_events or search_calendar). For a "
+            "repeating event 'scope' 'occurrence' removes that date, 'series' all of them."
+        ),
+        render=render_event_deleted,
+        family="calendar",
+        destructive=True,
+        idempotent=False,
+    ),
+)
