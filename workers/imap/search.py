@@ -2,6 +2,8 @@
 
 Every user string reaches imapclient as a separate criteria item, which quotes
 it or sends it as a literal; CR, LF and NUL were refused by the argument Struct.
+The sent dates a sorted answer is cut and merged by are read in ``sent_dates``;
+each message of a page is summed up by ``summary``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ import base64
 import hashlib
 import heapq
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -21,23 +22,11 @@ from protocol.errors import InvalidArgument
 from protocol.when import instant, parse_when
 from workers.imap import folders, freshness, pipeline
 from workers.imap.criteria import Group, Value, charset_for, normalise, uid_search, uid_sort
-from workers.imap.decode import decode_words, envelope_addresses, parse_header_block, to_str
 from workers.imap.errors import missing_folder_as_not_found, refused_as
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
-from workers.imap.structure import attachments, walk
-
-MAX_LISTED_RECIPIENTS = 10
-PREVIEW_CHARS = 200
-SUBJECT_CHARS = 300
-
-_FLAG_NAMES = {
-    "\\seen": "seen",
-    "\\answered": "answered",
-    "\\flagged": "flagged",
-    "\\draft": "draft",
-    "\\deleted": "deleted",
-}
+from workers.imap.sent_dates import EPOCH, date_keys, trim
+from workers.imap.summary import email_summary
 
 
 @dataclass(frozen=True)
@@ -49,24 +38,15 @@ class FolderHits:
     uids: list[int]
 
 
-# -- dates: the Date header, as mail clients show and sort by ---------------------------
-#
-# SORT DATE (RFC 5256) orders by the Date header and, where a message has none that can
-# be read, by when it was received. SENTSINCE and SENTBEFORE compare the date written in
-# the header, without its time or zone; Dovecot gives a message without a readable Date
-# (or one before 1970) the sent date 1970-01-01 there, not its received time, so the
-# criteria ask for the received time of those messages themselves.
-
+# SENTSINCE and SENTBEFORE compare the date written in the Date header, without its time
+# or zone; Dovecot gives a message without a readable Date (or one before 1970) the sent
+# date 1970-01-01 there, not its received time, so the criteria ask for the received time
+# of those messages themselves.
 UNDATED_DAY = date(1970, 1, 1)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ZONE_MARGIN = timedelta(hours=26)
 """More than any time zone's offset (-12:00 to +14:00): the date written on a message
 lies within this of the UTC date of the moment it was sent."""
 SORT_BY_DATE = b"(DATE)"
-DATE_ITEMS = ["BODY.PEEK[HEADER.FIELDS (DATE)]", "INTERNALDATE"]
-TRIM_CHUNK = 100
-SEPARATE_RECEIVED = timedelta(days=1)
-"""A summary gives the received time too where it is further than this from the date."""
 SEARCH_REFUSED = (
     "The mail server would not run this search; try again with fewer or simpler criteria."
 )
@@ -151,81 +131,6 @@ def _utc_day(moment: float) -> date | None:
         return None
 
 
-def sent_time(date_header: Any) -> datetime | None:
-    """The moment a Date header names (UTC where it gives no zone); None where it cannot
-    be read or lies before 1970: Dovecot sorts those by when they were received."""
-    if date_header is None:
-        return None
-    try:
-        sent = parsedate_to_datetime(to_str(date_header))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if not isinstance(sent, datetime):
-        return None
-    sent = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
-    return sent if sent > EPOCH else None
-
-
-def _aware(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def date_keys(conn: ImapConnection, uids: list[int]) -> dict[int, datetime]:
-    """What SORT DATE orders ``uids`` by: the Date header, else the received time (one
-    FETCH in the selected folder). A message gone meanwhile has no key."""
-    if not uids:
-        return {}
-    data = conn.client.fetch(uids, DATE_ITEMS)
-    keys = {}
-    for uid in uids:
-        item = data.get(uid)
-        if item is None:
-            continue
-        raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
-        try:
-            header = parse_header_block(raw or b"").get("Date")
-        except ValueError:
-            header = None
-        keys[uid] = sent_time(header) or _aware(item.get(b"INTERNALDATE")) or EPOCH
-    return keys
-
-
-def trim(conn: ImapConnection, uids: list[int], q: Query) -> list[int]:
-    """``uids`` (newest first by SORT DATE, found with whole days) cut to the exact
-    bounds of ``q``. Those outside lie at the two ends; their dates are fetched from
-    each end until one inside is met: a day or two of mail, one FETCH as a rule."""
-    start, end = 0, len(uids)
-    from_newest, from_oldest = q.before is not None, q.since is not None
-    chunk = TRIM_CHUNK
-    while (from_newest or from_oldest) and start < end:
-        head = uids[start : min(end, start + chunk)] if from_newest else []
-        tail = uids[max(start, end - chunk) : end] if from_oldest else []
-        keys = date_keys(conn, sorted(set(head + tail)))
-        if q.before is not None and from_newest:
-            cut = _outside(head, keys, lambda key: key >= q.before)
-            start += cut
-            from_newest = cut == len(head)
-        if q.since is not None and from_oldest:
-            tail = uids[max(start, end - chunk) : end]  # the head's cut may reach into it
-            cut = _outside(tail[::-1], keys, lambda key: key < q.since)
-            end -= cut
-            from_oldest = cut == len(tail)
-        chunk *= 2
-    return uids[start:end]
-
-
-def _outside(uids: list[int], keys: dict[int, datetime], outside: Any) -> int:
-    """How many of ``uids``, from the first, lie outside the bound (or are gone)."""
-    count = 0
-    for uid in uids:
-        if uid in keys and not outside(keys[uid].timestamp()):
-            break
-        count += 1
-    return count
-
-
 def search_folder(
     conn: ImapConnection, raw_name: str, q: Query, readonly: bool = True
 ) -> FolderHits:
@@ -237,7 +142,7 @@ def search_folder(
             # Not REVERSE DATE: ties (same second) would stay in ascending order. Reversing
             # the ascending answer puts the later-arrived (higher) UID first among equals.
             uids = uid_sort(conn.client, SORT_BY_DATE, q.items)[::-1]
-            uids = trim(conn, uids, q) if q.exact else uids
+            uids = trim(conn, uids, q.since, q.before) if q.exact else uids
         else:
             uids = sorted(uid_search(conn.client, q.items), reverse=True)
     return FolderHits(raw_name, int(info[b"UIDVALIDITY"]), uids)
@@ -278,7 +183,7 @@ def search_with_status(conn: ImapConnection, raw_name: str, display: str, q: Que
         # Newest first; see search_folder for why not REVERSE DATE.
         uids = uids[::-1]
         if q.exact:
-            uids = trim(conn, uids, q)
+            uids = trim(conn, uids, q.since, q.before)
     return Searched(FolderHits(raw_name, uidvalidity, uids), pipeline.status_items(status_data))
 
 
@@ -300,67 +205,8 @@ def fetch_summaries(
         if item is None:
             continue  # expunged between SEARCH and FETCH
         email_id = str(EmailId(hits.raw_name, hits.uidvalidity, uid))
-        try:
-            result[uid] = _summary(email_id, display, item)
-        except Exception as exc:  # one hostile message must not sink the page
-            result[uid] = EmailSummary(
-                id=email_id,
-                folder=display,
-                date=None,
-                from_="",
-                subject=f"(this message could not be read: {type(exc).__name__})",
-            )
+        result[uid] = email_summary(email_id, display, item)
     return result
-
-
-def _summary(email_id: str, folder: str, item: dict[bytes, Any]) -> EmailSummary:
-    envelope = item.get(b"ENVELOPE")
-    received = item.get(b"INTERNALDATE")
-    recipients = envelope_addresses(envelope.to) if envelope else []
-    if len(recipients) > MAX_LISTED_RECIPIENTS:
-        extra = len(recipients) - MAX_LISTED_RECIPIENTS
-        recipients = [*recipients[:MAX_LISTED_RECIPIENTS], f"… and {extra} more"]
-    senders = envelope_addresses(envelope.from_) if envelope else []
-    subject = decode_words(envelope.subject) if envelope else ""
-    structure = item.get(b"BODYSTRUCTURE")
-    sent = envelope.date if envelope and isinstance(envelope.date, datetime) else None
-    shown = sent or received
-    return EmailSummary(
-        id=email_id,
-        folder=folder,
-        date=shown.isoformat() if isinstance(shown, datetime) else None,
-        from_=senders[0] if senders else "",
-        to=recipients,
-        subject=_clip(subject, SUBJECT_CHARS),
-        flags=flag_names(item.get(b"FLAGS", ())),
-        size=int(item.get(b"RFC822.SIZE") or 0),
-        has_attachments=bool(structure and attachments(list(walk(structure)))),
-        preview=_clip(" ".join(to_str(item.get(b"PREVIEW")).split()), PREVIEW_CHARS),
-        received=_received_apart(sent, received),
-    )
-
-
-def _received_apart(sent: datetime | None, received: Any) -> str | None:
-    """The received time, where it is more than a day from the date shown."""
-    arrived = _aware(received)
-    if sent is None or arrived is None:
-        return None
-    apart = abs((sent if sent.tzinfo else sent.replace(tzinfo=UTC)) - arrived)
-    return arrived.isoformat() if apart > SEPARATE_RECEIVED else None
-
-
-def flag_names(flags: Any) -> list[str]:
-    names = []
-    for flag in flags or ():
-        text = to_str(flag)
-        if text.lower() == "\\recent":
-            continue
-        names.append(_FLAG_NAMES.get(text.lower(), text))
-    return names
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- paging ---------------------------------------------------------------------------

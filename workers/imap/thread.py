@@ -20,10 +20,12 @@ from typing import Any
 from protocol.conversation import ThreadMessage
 from workers.imap import folders
 from workers.imap.criteria import Value, uid_search
-from workers.imap.decode import decode_words, header_addresses, header_date, parse_header_block
+from workers.imap.decode import decode_words, header_addresses, header_date
+from workers.imap.fetch_answer import header_fields, received_time
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
 from workers.imap.reading import excerpt_text, section_bytes
+from workers.imap.sent_dates import EPOCH
 from workers.imap.structure import text_parts, walk
 
 MAX_ROUNDS = 6
@@ -148,16 +150,8 @@ def _fetch(conn: ImapConnection, raw_name: str, uidvalidity: int, uids: list[int
         item = data.get(uid)
         if item is None:
             continue
-        raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
-        try:
-            headers = parse_header_block(raw or b"")
-        except ValueError:
-            headers = Message()
-        received = item.get(b"INTERNALDATE")
-        if not isinstance(received, datetime):
-            received = datetime(1970, 1, 1, tzinfo=UTC)
-        elif received.tzinfo is None:
-            received = received.replace(tzinfo=UTC)
+        headers = header_fields(item)
+        received = received_time(item) or EPOCH
         result.append(
             Found(raw_name, uidvalidity, uid, headers, received, item.get(b"BODYSTRUCTURE"))
         )
