@@ -31,7 +31,6 @@ CALDAV_CHECKS = (
     "caldav discovery",
     "caldav calendars",
 )
-CHECKS_BY_WORKER = {"imap": IMAP_CHECKS, "smtp": SMTP_CHECKS, "dav": CALDAV_CHECKS}
 
 
 class DiagnoseArgs(msgspec.Struct, frozen=True):

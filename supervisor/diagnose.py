@@ -20,15 +20,17 @@ from typing import TextIO
 import anyio
 import msgspec
 
-from protocol.diagnosis import CHECKS_BY_WORKER, Check, DiagnoseArgs, diagnosis, skipped
+from protocol.diagnosis import Check, DiagnoseArgs, diagnosis, skipped
 from protocol.errors import ConfigError, MailError
 from supervisor.config import Settings
+from supervisor.families import WORKER_FAMILIES
 from supervisor.restart_policy import RestartPolicy
 from supervisor.status import describe, refresh_metrics, worker_statuses
 from supervisor.worker_handle import WorkerHandle
 from supervisor.worker_setup import PasswordSource, build_workers
 
 DIAGNOSE_TIMEOUT = 60.0
+FAMILIES = {family.name: family for family in WORKER_FAMILIES}
 
 CONFIG_ADVICE = (
     'Correct the variable in the "env" section of claude_desktop_config.json (or in your '
@@ -87,9 +89,7 @@ async def collect_checks(
         Check(
             "config",
             True,
-            f"{settings.email} on IMAP {settings.imap_host}:{settings.imap_port}, "
-            f"SMTP {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security}), "
-            f"CalDAV {settings.caldav_url}",
+            settings.describe_servers(),
             0.0,
         )
     ]
@@ -123,7 +123,13 @@ async def _ask_workers(
     policy = RestartPolicy(max_restarts_in_window=0, circuit_cooldown=DIAGNOSE_TIMEOUT)
     # No pre-warmed connections: each check logs in exactly once, as it reports.
     quiet = dataclasses.replace(
-        settings, imap_pool=msgspec.structs.replace(settings.imap_pool, min_size=0)
+        settings,
+        sections={
+            name: msgspec.structs.replace(
+                section, pool=msgspec.structs.replace(section.pool, min_size=0)
+            )
+            for name, section in settings.sections.items()
+        },
     )
     workers = build_workers(
         quiet, policy, log_level="warning", password=password, unavailable=unavailable
@@ -161,11 +167,12 @@ async def _ask_one(name: str, worker: WorkerHandle, answers: dict[str, list[Chec
         # A setting the worker cannot run with says itself what to do.
         advice = "" if isinstance(exc, ConfigError) else WORKER_ADVICE
         failure = Check(f"{name} worker", False, exc.message, _since(start), advice=advice)
-        answers[name] = [failure, *(skipped(n, failure.name) for n in CHECKS_BY_WORKER[name])]
+        planned = FAMILIES[name].checks
+        answers[name] = [failure, *(skipped(n, failure.name) for n in planned)]
 
 
 def _skip_all(because: str) -> list[Check]:
-    return [skipped(name, because) for plan in CHECKS_BY_WORKER.values() for name in plan]
+    return [skipped(name, because) for family in WORKER_FAMILIES for name in family.checks]
 
 
 # -- the report --------------------------------------------------------------------------

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mcp_types as types
 import msgspec
 
 from protocol.contract import SUPERVISOR, Contract
 from protocol.schema import input_schema, object_schema
+
+if TYPE_CHECKING:
+    import mcp_types as types
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class ToolSpec:
         return self.contract.writes
 
     def to_mcp(self) -> types.Tool:
+        import mcp_types as types  # here: --diagnose builds the registry without the SDK
+
         arguments = input_schema(self.args_type)
         if self.arguments_of is not None:
             explained = input_schema(self.arguments_of)["properties"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from protocol.status import SERVER_STATUS
-from supervisor.config import TOOL_FAMILIES
-from supervisor.families.calendar import CALENDAR_TOOLS
-from supervisor.families.mail import MAIL_TOOLS
+from supervisor.families import FAMILY_TOOLS
+from supervisor.settings_reader import TOOL_FAMILIES
 from supervisor.status import render_status
 from supervisor.tool_spec import ToolSpec
 
@@ -25,7 +24,7 @@ STATUS_TOOL = ToolSpec(
 )
 
 
-ALL_TOOLS: tuple[ToolSpec, ...] = (*MAIL_TOOLS, *CALENDAR_TOOLS, STATUS_TOOL)
+ALL_TOOLS: tuple[ToolSpec, ...] = (*FAMILY_TOOLS, STATUS_TOOL)
 
 
 def available_tools(

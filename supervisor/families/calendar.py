@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import msgspec
+
 from protocol import calendar as api
+from protocol.diagnosis import CALDAV_CHECKS
+from protocol.settings import DavSettings, PoolSettings
 from supervisor.rendering import (
     render_calendars,
     render_event_deleted,
@@ -10,7 +16,54 @@ from supervisor.rendering import (
     render_free_busy,
     render_written,
 )
+from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
+from supervisor.worker_family import WorkerFamily
+
+if TYPE_CHECKING:
+    from supervisor.config import Settings
+
+
+class DavSection(msgspec.Struct, frozen=True):
+    url: str = "https://dav.mailbox.org/"
+    pool: PoolSettings = PoolSettings()
+    # Requests a minute: well below mailbox.org's 1,500 per 5 minutes.
+    rate_limit: int = 150
+
+
+def _read_dav(reader: SettingsReader) -> DavSection:
+    default = DavSection()
+    return DavSection(
+        url=reader.url(
+            "MAILBOX_CALDAV_URL",
+            default.url,
+            allow_plaintext=reader.flag("MAILBOX_ALLOW_PLAINTEXT", False),
+        ),
+        pool=reader.pool("CALDAV", default.pool),
+        rate_limit=reader.rate_limit("CALDAV", default.rate_limit),
+    )
+
+
+def _configure_dav(section: DavSection, settings: Settings, password: str) -> DavSettings:
+    return DavSettings(
+        url=section.url,
+        username=settings.email,
+        password=password,
+        ca_file=settings.ca_file,
+        timezone=settings.timezone,
+        pool=section.pool,
+        allow_series_delete=settings.allow_series_delete,
+    )
+
+
+DAV_WORKER = WorkerFamily(
+    name=api.DAV,
+    label="CalDAV",
+    read=_read_dav,
+    configure=_configure_dav,
+    describe=lambda section: f"CalDAV {section.url}",
+    checks=CALDAV_CHECKS,
+)
 
 CALENDAR_CACHE = CachePolicy(ttl=lambda settings: settings.cache_calendar_ttl)
 

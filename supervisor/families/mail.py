@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import msgspec
+
 from protocol import mail, writing
+from protocol.diagnosis import IMAP_CHECKS, SMTP_CHECKS
+from protocol.settings import ImapSettings, PoolSettings, SmtpSettings
 from supervisor.rendering import (
     render_attachment,
     render_created,
@@ -16,7 +22,104 @@ from supervisor.rendering import (
     render_sent,
     render_thread,
 )
+from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
+from supervisor.worker_family import WorkerFamily
+
+if TYPE_CHECKING:
+    from supervisor.config import Settings
+
+
+class ImapSection(msgspec.Struct, frozen=True):
+    host: str = "imap.mailbox.org"
+    port: int = 993
+    pool: PoolSettings = PoolSettings()
+    # Requests a minute: below what a desktop mail client does.
+    rate_limit: int = 300
+
+
+def _read_imap(reader: SettingsReader) -> ImapSection:
+    default = ImapSection()
+    return ImapSection(
+        host=reader.host("MAILBOX_IMAP_HOST", default.host),
+        port=reader.integer("MAILBOX_IMAP_PORT", default.port, 1, 65535),
+        pool=reader.pool("IMAP", default.pool),
+        rate_limit=reader.rate_limit("IMAP", default.rate_limit),
+    )
+
+
+def _configure_imap(section: ImapSection, settings: Settings, password: str) -> ImapSettings:
+    return ImapSettings(
+        host=section.host,
+        port=section.port,
+        username=settings.email,
+        password=password,
+        ca_file=settings.ca_file,
+        pool=section.pool,
+        download_dir=settings.download_dir,
+        allow_permanent_delete=settings.allow_permanent_delete,
+    )
+
+
+IMAP_WORKER = WorkerFamily(
+    name=mail.IMAP,
+    label="IMAP",
+    read=_read_imap,
+    configure=_configure_imap,
+    describe=lambda section: f"IMAP {section.host}:{section.port}",
+    checks=IMAP_CHECKS,
+)
+
+
+class SmtpSection(msgspec.Struct, frozen=True):
+    host: str = "smtp.mailbox.org"
+    port: int = 465
+    security: str = "tls"
+    # Sending is rare and bursty: no connection kept open at start, none kept long.
+    pool: PoolSettings = PoolSettings(min_size=0, max_size=2, idle_close_after=120.0)
+    rate_limit: int = 30
+
+
+def _read_smtp(reader: SettingsReader) -> SmtpSection:
+    default = SmtpSection()
+    return SmtpSection(
+        host=reader.host("MAILBOX_SMTP_HOST", default.host),
+        port=reader.integer("MAILBOX_SMTP_PORT", default.port, 1, 65535),
+        security=reader.choice(
+            "MAILBOX_SMTP_SECURITY",
+            default.security,
+            ("tls", "starttls"),
+            "tls (for port 465) or starttls (for port 587)",
+        ),
+        pool=reader.pool("SMTP", default.pool),
+        rate_limit=reader.rate_limit("SMTP", default.rate_limit),
+    )
+
+
+def _configure_smtp(section: SmtpSection, settings: Settings, password: str) -> SmtpSettings:
+    return SmtpSettings(
+        host=section.host,
+        port=section.port,
+        security=section.security,
+        username=settings.email,
+        password=password,
+        from_address=settings.email,
+        ca_file=settings.ca_file,
+        attachment_dir=settings.attachment_dir,
+        max_attachment_bytes=settings.max_attachment_bytes,
+        send_allow=list(settings.send_allow),
+        pool=section.pool,
+    )
+
+
+SMTP_WORKER = WorkerFamily(
+    name=mail.SMTP,
+    label="SMTP",
+    read=_read_smtp,
+    configure=_configure_smtp,
+    describe=lambda section: f"SMTP {section.host}:{section.port} ({section.security})",
+    checks=SMTP_CHECKS,
+)
 
 EMAIL_CACHE = CachePolicy(ttl=lambda settings: settings.cache_email_ttl)
 

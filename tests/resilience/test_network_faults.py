@@ -284,7 +284,12 @@ async def burst(
     """Fire ``mixed_reads`` at once through one session over slowed links, pools of
     POOL_MAX; returns the calls, their answers in the same order, and the workers'
     metrics once the burst is over."""
-    env = {**env, "MAILBOX_IMAP_POOL_MAX": str(POOL_MAX), "MAILBOX_HEARTBEAT_INTERVAL": "0.2"}
+    env = {
+        **env,
+        "MAILBOX_IMAP_POOL_MAX": str(POOL_MAX),
+        "MAILBOX_CALDAV_POOL_MAX": str(POOL_MAX),
+        "MAILBOX_HEARTBEAT_INTERVAL": "0.2",
+    }
     with other_client(dovecot, account) as imap:
         for title in TITLES:
             deliver(imap, "INBOX", message(title, body=f"Body of {title}."))

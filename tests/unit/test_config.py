@@ -10,19 +10,18 @@ import pytest
 
 from protocol.errors import ConfigError
 from supervisor.config import TOOL_FAMILIES, load_settings, resolve_password, setting_names
+from supervisor.families.calendar import DAV_WORKER
+from supervisor.families.mail import IMAP_WORKER, SMTP_WORKER
 
 BASE = {"MAILBOX_EMAIL": "anna@mailbox.org", "MAILBOX_PASSWORD": "app-pass-1234"}
 
 
 def test_defaults_point_at_mailbox_org() -> None:
     settings = load_settings(BASE)
-    assert (settings.imap_host, settings.imap_port) == ("imap.mailbox.org", 993)
-    assert (settings.smtp_host, settings.smtp_port, settings.smtp_security) == (
-        "smtp.mailbox.org",
-        465,
-        "tls",
-    )
-    assert settings.caldav_url == "https://dav.mailbox.org/"
+    imap, smtp = IMAP_WORKER.section(settings), SMTP_WORKER.section(settings)
+    assert (imap.host, imap.port) == ("imap.mailbox.org", 993)
+    assert (smtp.host, smtp.port, smtp.security) == ("smtp.mailbox.org", 465, "tls")
+    assert DAV_WORKER.section(settings).url == "https://dav.mailbox.org/"
     assert (settings.cache_email_ttl, settings.cache_calendar_ttl) == (300, 900)
     assert settings.read_only is False
 
@@ -46,12 +45,13 @@ def test_plain_http_is_refused_unless_to_loopback_with_the_opt_in(url: str, opt_
 )
 def test_plain_http_to_loopback_is_allowed_with_the_opt_in(url: str) -> None:
     env = {**BASE, "MAILBOX_CALDAV_URL": url, "MAILBOX_ALLOW_PLAINTEXT": "1"}
-    assert load_settings(env).caldav_url == url
+    assert DAV_WORKER.section(load_settings(env)).url == url
 
 
 def test_the_password_is_not_in_the_settings_repr() -> None:
     assert "app-pass-1234" not in repr(load_settings(BASE))
-    assert "app-pass-1234" not in repr(load_settings(BASE).imap_settings("app-pass-1234"))
+    imap = IMAP_WORKER.worker_settings(load_settings(BASE), "app-pass-1234")
+    assert "app-pass-1234" not in repr(imap)
 
 
 @pytest.mark.parametrize(
@@ -182,6 +182,25 @@ def test_pool_minimum_may_not_exceed_maximum() -> None:
         "MAILBOX_IMAP_POOL_MIN must not be larger than MAILBOX_IMAP_POOL_MAX (2), such as 1; "
         "it is 5."
     )
+
+
+def test_each_protocol_has_its_own_pool_size() -> None:
+    settings = load_settings({**BASE, "MAILBOX_IMAP_POOL_MAX": "9", "MAILBOX_CALDAV_POOL_MAX": "3"})
+    assert IMAP_WORKER.section(settings).pool.max_size == 9
+    assert DAV_WORKER.section(settings).pool.max_size == 3
+    assert SMTP_WORKER.section(settings).pool.max_size == 2  # untouched by the others
+
+
+def test_each_protocol_has_its_own_rate_limit_variable() -> None:
+    settings = load_settings({**BASE, "MAILBOX_RATE_LIMIT_CALDAV": "0"})
+    assert DAV_WORKER.section(settings).rate_limit == 0
+    assert IMAP_WORKER.section(settings).rate_limit > 0
+
+
+def test_a_worker_family_reads_its_own_settings_slice() -> None:
+    env = {**BASE, "MAILBOX_SMTP_HOST": "smtp.example.org", "MAILBOX_SMTP_POOL_MIN": "1"}
+    smtp = SMTP_WORKER.worker_settings(load_settings(env), "pw")
+    assert (smtp.host, smtp.pool.min_size) == ("smtp.example.org", 1)
 
 
 def test_the_password_command_output_is_the_password() -> None:
