@@ -9,7 +9,7 @@ import msgspec
 from protocol import calendar as api
 from protocol.diagnosis import CALDAV_CHECKS
 from protocol.settings import DavSettings, PoolSettings
-from supervisor.rendering import (
+from supervisor.calendar_text import (
     render_calendars,
     render_event_deleted,
     render_events,

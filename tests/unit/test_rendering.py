@@ -16,14 +16,13 @@ from protocol.writing import (
     MoveEmailResult,
     SendEmailResult,
 )
+from supervisor.calendar_text import render_calendars, render_events
 from supervisor.rendering import (
     _unfenced,
     plain,
-    render_calendars,
     render_deleted,
     render_draft,
     render_email,
-    render_events,
     render_folders,
     render_marked,
     render_moved,
