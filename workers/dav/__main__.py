@@ -5,7 +5,7 @@ from __future__ import annotations
 from protocol import calendar as api
 from protocol.contract import routes_for
 from protocol.settings import DavSettings
-from workers.dav import handlers
+from workers.dav import handlers, write_tools
 from workers.dav.diagnose import diagnose
 from workers.runtime import WorkerSpec, run_worker
 
@@ -21,9 +21,9 @@ SPEC: WorkerSpec[DavSettings, handlers.DavState] = WorkerSpec(
             api.GET_CALENDAR_EVENTS: handlers.get_calendar_events,
             api.SEARCH_CALENDAR: handlers.search_calendar,
             api.GET_FREE_BUSY: handlers.get_free_busy,
-            api.CREATE_EVENT: handlers.create_event,
-            api.UPDATE_EVENT: handlers.update_event,
-            api.DELETE_EVENT: handlers.delete_event,
+            api.CREATE_EVENT: write_tools.create_event,
+            api.UPDATE_EVENT: write_tools.update_event,
+            api.DELETE_EVENT: write_tools.delete_event,
             api.DAV_CHECK_FRESH: handlers.check_fresh,
             api.DAV_DIAGNOSE: diagnose,
         },

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -18,12 +17,12 @@ import msgspec
 from caldav.davclient import DAVClient
 
 from protocol import calendar as api
-from protocol.errors import InvalidArgument, Refused
+from protocol.errors import InvalidArgument
 from protocol.fingerprint import Freshness, FreshnessArgs
 from protocol.settings import DavSettings
 from protocol.when import ambiguity, aware, parse_when, resolve, user_zone
 from workers.dav import client as dav
-from workers.dav import editing, expand, freebusy, paging, rules
+from workers.dav import expand, freebusy, paging
 from workers.dav.event_text import TextQuery, event_text, one_line
 from workers.dav.ids import EventId
 from workers.dav.pool import DavPool
@@ -91,7 +90,7 @@ def _token(calendars: list[dav.CalendarMeta]) -> str:
     return base64.urlsafe_b64encode(msgspec.msgpack.encode(versions)).decode()
 
 
-async def _listing(state: DavState, ctx: CallContext) -> list[dav.CalendarMeta]:
+async def listing(state: DavState, ctx: CallContext) -> list[dav.CalendarMeta]:
     home = await state.home(ctx)
     calendars = await state.pool.run(lambda c: dav.list_calendars(c, home), deadline=ctx.deadline)
     state.recent_listing = (monotonic(), calendars)
@@ -108,7 +107,7 @@ async def _recent_listing(state: DavState, ctx: CallContext) -> list[dav.Calenda
     taken, calendars = state.recent_listing
     if calendars and monotonic() - taken < LISTING_REUSE_SECONDS:
         return calendars
-    return await _listing(state, ctx)
+    return await listing(state, ctx)
 
 
 async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) -> Freshness:
@@ -116,7 +115,7 @@ async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) ->
         wanted = msgspec.msgpack.decode(base64.urlsafe_b64decode(args.token), type=dict[str, str])
     except (ValueError, msgspec.DecodeError):
         return Freshness(False)
-    now = {c.path: c.version for c in await _listing(state, ctx)}
+    now = {c.path: c.version for c in await listing(state, ctx)}
     # A calendar without a ctag or sync-token can never be proved unchanged.
     return Freshness(all(v and now.get(path) == v for path, v in wanted.items()))
 
@@ -127,7 +126,7 @@ async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) ->
 async def list_calendars(
     _args: api.ListCalendarsArgs, state: DavState, ctx: CallContext
 ) -> api.ListCalendarsResult:
-    calendars = await _listing(state, ctx)
+    calendars = await listing(state, ctx)
     ctx.validator, ctx.tags = _token(calendars), [CALENDARS_TAG]
     return api.ListCalendarsResult(
         calendars=[
@@ -144,7 +143,7 @@ async def list_calendars(
     )
 
 
-def _choose(calendars: list[dav.CalendarMeta], refs: list[str] | None) -> list[dav.CalendarMeta]:
+def choose(calendars: list[dav.CalendarMeta], refs: list[str] | None) -> list[dav.CalendarMeta]:
     usable = [c for c in calendars if "VEVENT" in c.components]
     if not refs:
         return usable
@@ -174,7 +173,7 @@ def _local(value: date | datetime, zone: ZoneInfo) -> datetime:
     return aware(value, zone)
 
 
-def _clock_notes(start: str | None, end: str | None, zone: tzinfo) -> list[str]:
+def clock_notes(start: str | None, end: str | None, zone: tzinfo) -> list[str]:
     """A note for a start or end that happens twice on the clock (the first was taken)."""
     notes = []
     for what, text in (("start", start), ("end", end)):
@@ -199,7 +198,7 @@ async def _occurrences(
     matches; an object that cannot match is neither parsed nor expanded, so a
     search pays for the matching events only, and the cap counts matches.
     """
-    calendars = _choose(await _recent_listing(state, ctx), refs)
+    calendars = choose(await _recent_listing(state, ctx), refs)
     # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
     ctx.validator = _token(calendars)
     ctx.tags = [calendar_tag(c.path) for c in calendars]
@@ -376,94 +375,3 @@ async def get_free_busy(
         total=len(timeline),
         next_cursor=paging.next_cursor(question, stop, len(timeline)),
     )
-
-
-# -- writing -------------------------------------------------------------------------
-
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
-
-
-async def create_event(
-    args: api.CreateEventArgs, state: DavState, ctx: CallContext
-) -> api.EventWritten:
-    calendars = await _listing(state, ctx)
-    writable = [
-        c for c in _choose(calendars, [args.calendar] if args.calendar else None) if not c.read_only
-    ]
-    if not writable:
-        raise Refused("There is no calendar here that accepts new events.")
-    target = writable[0]
-    zone = editing.zone_named(args.timezone, state.zone)
-    domain = state.settings.username.rpartition("@")[2] or "mailbox-mcp"
-    built, uid = editing.new_calendar(args, zone, domain)
-    for event in built.walk("VEVENT"):
-        rules.add_organizer(event, state.settings.username)
-    href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
-    ctx.tags = [calendar_tag(target.path), CALENDARS_TAG]
-    text = built.to_ical().decode()
-    await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
-    notes = _clock_notes(args.start, args.end, zone) if not args.all_day else []
-    if args.attendees:
-        notes.append("The server may email invitations to the attendees.")
-    return api.EventWritten(str(EventId(target.path, href, uid, "")), uid, target.name, notes)
-
-
-async def update_event(
-    args: api.UpdateEventArgs, state: DavState, ctx: CallContext
-) -> api.EventWritten:
-    event_id = EventId.parse(args.id)
-    ctx.tags = [calendar_tag(event_id.calendar), CALENDARS_TAG]
-
-    def run(client: DAVClient) -> editing.Updated:
-        stored = dav.fetch(client, event_id.href)
-        parsed = expand.parse(stored.data)
-        updated = editing.update(
-            parsed,
-            event_id.uid,
-            event_id.recurrence,
-            args,
-            state.zone,
-            allow_series_delete=state.settings.allow_series_delete,
-        )
-        for event in parsed.walk("VEVENT"):
-            if str(event.get("UID")) == event_id.uid:
-                rules.add_organizer(event, state.settings.username)
-        dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
-        return updated
-
-    updated = await state.pool.run(run, deadline=ctx.deadline)
-    new_id = EventId(event_id.calendar, event_id.href, event_id.uid, updated.recurrence)
-    name = event_id.calendar.rstrip("/").rsplit("/", 1)[-1]
-    zone = editing.zone_named(args.timezone, state.zone)
-    notes = _clock_notes(args.start, args.end, zone) if not args.all_day else []
-    return api.EventWritten(str(new_id), event_id.uid, name, [*notes, *updated.notes])
-
-
-async def delete_event(
-    args: api.DeleteEventArgs, state: DavState, ctx: CallContext
-) -> api.EventDeleted:
-    event_id = EventId.parse(args.id)
-    ctx.tags = [calendar_tag(event_id.calendar), CALENDARS_TAG]
-
-    def run(client: DAVClient) -> str:
-        stored = dav.fetch(client, event_id.href)
-        parsed = expand.parse(stored.data)
-        master = editing.master_of(parsed, event_id.uid)  # NotFound if it is gone
-        if event_id.recurrence:  # NotFound if that occurrence is gone (or never was)
-            editing.check_occurrence(parsed, event_id.uid, event_id.recurrence, state.zone)
-        if args.scope == "occurrence" and event_id.recurrence:
-            editing.exclude(parsed, event_id.uid, event_id.recurrence, state.zone)
-            dav.store(client, event_id.href, parsed.to_ical().decode(), stored.etag)
-            return "occurrence"
-        repeats = master.get("RRULE") is not None or master.get("RDATE") is not None
-        if repeats and not state.settings.allow_series_delete:
-            raise Refused(
-                "Nothing was deleted: deleting a whole repeating series is turned off here "
-                "(MAILBOX_ALLOW_SERIES_DELETE=0). Delete single occurrences (scope "
-                "'occurrence'), or delete the series in a calendar app."
-            )
-        dav.remove(client, event_id.href, stored.etag)
-        return "series" if event_id.recurrence else "event"
-
-    deleted = await state.pool.run(run, deadline=ctx.deadline)
-    return api.EventDeleted(deleted=deleted, id=args.id)  # type: ignore[arg-type]
