@@ -9,11 +9,13 @@ import msgspec
 import pytest
 
 from protocol import mail
-from protocol.email import CreateDirectoryArgs, GetFoldersArgs
+from protocol.email import CreateDirectoryArgs, GetEmailArgs, GetFoldersArgs, SearchEmailsArgs
 from protocol.errors import Unavailable
 from protocol.fingerprint import FreshnessArgs
 from protocol.messages import NOOP, NoArgs
+from supervisor.cache import SessionCache
 from supervisor.restart_policy import RestartPolicy
+from supervisor.worker_calls import WorkerCalls
 from supervisor.worker_handle import WorkerHandle
 from tests.imap_client import other_client, simple_message
 from tests.integration.test_imap_pool import imap_settings
@@ -140,3 +142,38 @@ async def test_a_noop_request_is_answered_with_nil_by_the_worker_itself(
     assert answer.value is None and answer.validator is None
     await imap_worker.refresh_metrics()
     assert imap_worker.status().metrics["requests_served"] == before + 1
+
+
+async def _cache_holding_an_inbox_answer() -> SessionCache:
+    cache = SessionCache(max_entries=8, max_bytes=2**20)
+    cache.put("inbox listing", "answer", size=6, ttl=300, tags=["imap:folder:INBOX"], validator="t")
+    return cache
+
+
+async def _first_inbox_id(imap_worker: WorkerHandle) -> str:
+    found = await imap_worker.call(mail.SEARCH_EMAILS, SearchEmailsArgs(), timeout=10)
+    return found.value.emails[0].id
+
+
+async def test_reading_an_email_without_marking_it_keeps_the_cached_folder_answers(
+    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        imap.append("INBOX", simple_message("kept"), flags=[])
+    cache = await _cache_holding_an_inbox_answer()
+    calls = WorkerCalls({"imap": imap_worker}, cache)
+    email_id = await _first_inbox_id(imap_worker)
+    await calls.run(mail.GET_EMAIL, GetEmailArgs(email_id), timeout=10)
+    assert cache.get("inbox listing") is not None
+
+
+async def test_reading_an_email_with_mark_read_drops_the_cached_folder_answers(
+    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
+) -> None:
+    with other_client(dovecot, account) as imap:
+        imap.append("INBOX", simple_message("marked"), flags=[])
+    cache = await _cache_holding_an_inbox_answer()
+    calls = WorkerCalls({"imap": imap_worker}, cache)
+    email_id = await _first_inbox_id(imap_worker)
+    await calls.run(mail.GET_EMAIL, GetEmailArgs(email_id, mark_read=True), timeout=10)
+    assert cache.get("inbox listing") is None
