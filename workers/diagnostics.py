@@ -2,8 +2,9 @@
 
 A ``Checklist`` runs one worker's checks in order, times each, and after the
 first failure records the rest as skipped. The network steps every protocol
-starts with (name lookup, TCP connect, TLS handshake) live here, with the
-advice, in plain words, for what goes wrong in them.
+starts with (name lookup, TCP connect, TLS handshake; ``reach`` runs them) live
+here, with the advice, in plain words, for what goes wrong in them, and the
+sentence for a refused login.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import anyio
 
 from protocol.diagnosis import Check, DiagnoseResult, skipped
 from protocol.errors import MailError
+from protocol.settings import ImapSettings, SmtpSettings
 from workers.tls import client_tls_context, verification_failure
 
 LOGIN_ADVICE = (
@@ -51,6 +53,18 @@ class Endpoint:
     def where(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @classmethod
+    def of(cls, settings: ImapSettings | SmtpSettings, host_hint: str, port_hint: str) -> Endpoint:
+        """The server a mail worker's settings name, checked with their CA and timeout."""
+        return cls(
+            settings.host,
+            settings.port,
+            host_hint,
+            port_hint,
+            settings.ca_file,
+            settings.pool.connect_timeout,
+        )
+
 
 class Failed(Exception):
     """A check failed: what happened (``detail``) and what to do (``advice``)."""
@@ -77,6 +91,13 @@ def unexpected(exc: BaseException) -> Failed:
     if isinstance(exc, MailError):
         return Failed(exc.message.rstrip("."), RETRY_ADVICE)
     return Failed(f"unexpected error ({type(exc).__name__})", RETRY_ADVICE)
+
+
+def login_refused(host: str, username: str, said: str = "", advice: str = LOGIN_ADVICE) -> Failed:
+    """The failure for a server turning the login away; ``said``: the server's reason."""
+    return Failed(
+        f"{host} refused the login for {username}" + (f" ({said})" if said else ""), advice
+    )
 
 
 class Checklist:
@@ -122,7 +143,29 @@ class Checklist:
         return DiagnoseResult([*self.checks, *rest])
 
 
-# -- the network steps (blocking) ------------------------------------------------------
+# -- the network steps: ``reach`` runs the blocking functions after it in threads -------
+
+
+async def reach(
+    checks: Checklist, protocol: str, end: Endpoint, *, tls: bool = True, plain: str = ""
+) -> None:
+    """The checks ``<protocol> dns``, ``<protocol> connect`` and, with ``tls``,
+    ``<protocol> tls``: the name lookup, a TCP connection, and a TLS handshake over it.
+    The connection is closed after them; without ``tls`` the caller checks TLS its own
+    way. ``plain``: why this connection goes without TLS, the tls check's detail."""
+    raw: list[socket.socket] = []
+
+    def tcp() -> str:
+        raw.append(connect(end))
+        return f"connected to {end.where}"
+
+    try:
+        await checks.blocking(f"{protocol} dns", lambda: resolve(end))
+        await checks.blocking(f"{protocol} connect", tcp)
+        if tls:
+            await checks.blocking(f"{protocol} tls", lambda: plain or handshake(end, raw[0]))
+    finally:
+        close_quietly(raw[0] if raw else None)
 
 
 def resolve(end: Endpoint) -> str:

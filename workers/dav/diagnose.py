@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,11 +18,9 @@ from workers.diagnostics import (
     Failed,
     Note,
     Outcome,
-    close_quietly,
-    connect,
-    handshake,
+    login_refused,
     plural,
-    resolve,
+    reach,
     unexpected,
 )
 from workers.runtime import CallContext
@@ -32,6 +29,7 @@ CALENDAR_LOGIN_ADVICE = (
     f"{LOGIN_ADVICE} The same password is used for mail and calendar: if the mail logins "
     "work, this app password allows mail only; make one that allows the calendar too."
 )
+PLAIN_HTTP = "not used: plain http to this computer, allowed by MAILBOX_ALLOW_PLAINTEXT=1"
 URL_ADVICE = (
     "Check MAILBOX_CALDAV_URL: it must be your provider's CalDAV address, such as "
     "https://dav.mailbox.org/ for mailbox.org."
@@ -51,17 +49,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
         timeout=settings.pool.connect_timeout,
     )
     checks = Checklist(CALDAV_CHECKS, _explainer(end, settings.username))
-    raw: list[socket.socket] = []
     home: list[str] = []
-
-    def tcp() -> str:
-        raw.append(connect(end))
-        return f"connected to {end.where}"
-
-    def tls() -> Outcome:
-        if not secure:
-            return "not used: plain http to this computer, allowed by MAILBOX_ALLOW_PLAINTEXT=1"
-        return handshake(end, raw[0])
 
     async def discovery() -> str:
         home.append(await state.home(ctx))
@@ -80,12 +68,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
         names = ", ".join(c.name for c in found[:5]) + (", ..." if len(found) > 5 else "")
         return f"{plural(len(found), 'calendar')}: {names}"
 
-    try:
-        await checks.blocking("caldav dns", lambda: resolve(end))
-        await checks.blocking("caldav connect", tcp)
-        await checks.blocking("caldav tls", tls)
-    finally:
-        close_quietly(raw[0] if raw else None)
+    await reach(checks, "caldav", end, plain="" if secure else PLAIN_HTTP)
     await checks.step("caldav discovery", discovery)
     await checks.step("caldav calendars", calendars)
     return checks.result()
@@ -94,7 +77,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
 def _explainer(end: Endpoint, username: str) -> Callable[[BaseException], Failed]:
     def explain(exc: BaseException) -> Failed:
         if isinstance(exc, AuthFailed):
-            return Failed(f"{end.host} refused the login for {username}", CALENDAR_LOGIN_ADVICE)
+            return login_refused(end.host, username, advice=CALENDAR_LOGIN_ADVICE)
         if isinstance(exc, ServerTimeout):
             return Failed(f"{end.host} did not answer in time", RETRY_ADVICE)
         if isinstance(exc, MailError):

@@ -7,7 +7,6 @@ deleting will do.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,18 +15,15 @@ from protocol.diagnosis import IMAP_CHECKS, DiagnoseArgs, DiagnoseResult
 from protocol.errors import AuthFailed, MailError, NotFound, ServerTimeout
 from protocol.settings import ImapSettings
 from workers.diagnostics import (
-    LOGIN_ADVICE,
     RETRY_ADVICE,
     Checklist,
     Endpoint,
     Failed,
     Note,
     Outcome,
-    close_quietly,
-    connect,
-    handshake,
+    login_refused,
     plural,
-    resolve,
+    reach,
     unexpected,
 )
 from workers.imap import folders, writing
@@ -36,6 +32,8 @@ from workers.imap.errors import server_text
 from workers.imap.pool import ImapConnection
 from workers.runtime import CallContext
 
+HOST_HINT = "MAILBOX_IMAP_HOST (imap.mailbox.org for mailbox.org)"
+PORT_HINT = "MAILBOX_IMAP_PORT (993, IMAP over TLS)"
 INTERESTING = (
     "IMAP4REV1",
     "IMAP4REV2",
@@ -61,26 +59,10 @@ _ROLES = {
 
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: ImapSettings = state.settings
-    return await run_checks(settings)
-
-
-async def run_checks(settings: ImapSettings) -> DiagnoseResult:
-    end = Endpoint(
-        host=settings.host,
-        port=settings.port,
-        host_hint="MAILBOX_IMAP_HOST (imap.mailbox.org for mailbox.org)",
-        port_hint="MAILBOX_IMAP_PORT (993, IMAP over TLS)",
-        ca_file=settings.ca_file,
-        timeout=settings.pool.connect_timeout,
-    )
+    end = Endpoint.of(settings, HOST_HINT, PORT_HINT)
     checks = Checklist(IMAP_CHECKS)
-    raw: list[socket.socket] = []
     conn: list[ImapConnection] = []
     listing: list[folders.RawFolder] = []
-
-    def tcp() -> str:
-        raw.append(connect(end))
-        return f"connected to {end.where}"
 
     def login() -> str:
         conn.append(ImapConnection(_login(settings), time.monotonic()))
@@ -106,17 +88,14 @@ async def run_checks(settings: ImapSettings) -> DiagnoseResult:
 
         return check
 
+    await reach(checks, "imap", end)
     try:
-        await checks.blocking("imap dns", lambda: resolve(end))
-        await checks.blocking("imap connect", tcp)
-        await checks.blocking("imap tls", lambda: handshake(end, raw[0]))
         await checks.blocking("imap login", login)
         await checks.blocking("imap capabilities", capabilities)
         await checks.blocking("imap folders", folder_list)
         for role in ("sent", "drafts", "trash"):
             await checks.blocking(f"imap {role} folder", role_check(role))
     finally:
-        close_quietly(raw[0] if raw else None)
         if conn:
             try:
                 conn[0].client.logout()
@@ -166,11 +145,7 @@ def _login(settings: ImapSettings) -> Any:
         return open_client(settings)
     except AuthFailed as exc:
         said = server_text(exc.__cause__) if exc.__cause__ else ""
-        raise Failed(
-            f"{settings.host} refused the login for {settings.username}"
-            + (f" ({said})" if said else ""),
-            LOGIN_ADVICE,
-        ) from None
+        raise login_refused(settings.host, settings.username, said) from None
     except ServerTimeout:
         raise Failed(
             f"{settings.host} did not answer the login within {settings.pool.read_timeout:.0f} s",

@@ -11,22 +11,22 @@ from aiosmtplib import SMTP, SMTPAuthenticationError, SMTPException
 from protocol.diagnosis import SMTP_CHECKS, DiagnoseArgs, DiagnoseResult
 from protocol.settings import SmtpSettings
 from workers.diagnostics import (
-    LOGIN_ADVICE,
     Checklist,
     Endpoint,
     Failed,
     Note,
     Outcome,
-    close_quietly,
-    connect,
     describe_tls,
-    resolve,
+    login_refused,
+    reach,
     tls_failure,
 )
 from workers.runtime import CallContext
 from workers.smtp.connect import login_once, new_client
 from workers.tls import verification_failure
 
+HOST_HINT = "MAILBOX_SMTP_HOST (smtp.mailbox.org for mailbox.org)"
+PORT_HINT = "MAILBOX_SMTP_PORT (465 with MAILBOX_SMTP_SECURITY=tls, 587 with starttls)"
 WRONG_MODE_ADVICE = (
     "If MAILBOX_SMTP_PORT is 587, set MAILBOX_SMTP_SECURITY=starttls; with "
     "MAILBOX_SMTP_SECURITY=tls, use port 465."
@@ -37,24 +37,9 @@ _SHOWN = ("size", "8bitmime", "smtputf8", "pipelining", "chunking", "dsn")
 
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: SmtpSettings = state.settings
-    return await run_checks(settings)
-
-
-async def run_checks(settings: SmtpSettings) -> DiagnoseResult:
-    end = Endpoint(
-        host=settings.host,
-        port=settings.port,
-        host_hint="MAILBOX_SMTP_HOST (smtp.mailbox.org for mailbox.org)",
-        port_hint="MAILBOX_SMTP_PORT (465 with MAILBOX_SMTP_SECURITY=tls, 587 with starttls)",
-        ca_file=settings.ca_file,
-        timeout=settings.pool.connect_timeout,
-    )
+    end = Endpoint.of(settings, HOST_HINT, PORT_HINT)
     checks = Checklist(SMTP_CHECKS)
     client = new_client(settings, settings.pool.connect_timeout)
-
-    def tcp() -> str:
-        close_quietly(connect(end))  # aiosmtplib opens its own connection next
-        return f"connected to {end.where}"
 
     async def tls() -> Outcome:
         await _start_tls(client, settings, end)
@@ -84,15 +69,12 @@ async def run_checks(settings: SmtpSettings) -> DiagnoseResult:
             await login_once(client, settings.username, settings.password)
         except SMTPAuthenticationError as exc:
             said = " ".join(str(exc.message).split())[:120]
-            raise Failed(
-                f"{settings.host} refused the login for {settings.username} ({exc.code} {said})",
-                LOGIN_ADVICE,
-            ) from None
+            raise login_refused(settings.host, settings.username, f"{exc.code} {said}") from None
         return f"logged in as {settings.username}; nothing was sent"
 
+    # Only the name and the port are checked here: aiosmtplib opens its own connection.
+    await reach(checks, "smtp", end, tls=False)
     try:
-        await checks.blocking("smtp dns", lambda: resolve(end))
-        await checks.blocking("smtp connect", tcp)
         await checks.step("smtp tls", tls)
         await checks.step("smtp ehlo", ehlo)
         await checks.step("smtp login", login)
