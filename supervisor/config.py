@@ -66,8 +66,13 @@ class Settings:
 
     def describe_servers(self) -> str:
         """The servers this configuration talks to, for --diagnose's first line."""
-        servers = ", ".join(f.describe(f.section(self)) for f in WORKER_FAMILIES)
-        return f"{self.email} on {servers}"
+        servers = ", ".join(f.describe(f.section(self)) for f in WORKER_FAMILIES if f.wanted(self))
+        chosen = (
+            ""
+            if self.tool_families == TOOL_FAMILIES
+            else f" (tools: {', '.join(self.tool_families)})"
+        )
+        return f"{self.email} on {servers}{chosen}"
 
 
 _D = Settings  # the defaults, written once: on the fields above

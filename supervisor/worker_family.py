@@ -46,6 +46,11 @@ class WorkerFamily(Generic[S]):
     # Its part of --diagnose's first line: "IMAP imap.mailbox.org:993".
     describe: Callable[[S], str]
     checks: tuple[str, ...]
+    # The tool families (MAILBOX_TOOLS) it serves: with none of them on, it is not started.
+    tool_families: tuple[str, ...] = ()
+
+    def wanted(self, settings: Settings) -> bool:
+        return any(family in settings.tool_families for family in self.tool_families)
 
     def section(self, settings: Settings) -> S:
         section: S = settings.sections[self.name]

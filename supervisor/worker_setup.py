@@ -48,7 +48,8 @@ def build_workers(
     limited: bool = False,
     unavailable: Mapping[str, MailError] | None = None,
 ) -> dict[str, WorkerHandle]:
-    """One handle per worker process; none is started yet. ``limited``: with rate limits.
+    """One handle per worker process whose tools are on (MAILBOX_TOOLS); none is started
+    yet. ``limited``: with rate limits.
 
     A worker named in ``unavailable`` is never started: each of its calls raises
     the error given for it (the sandbox without Dovecot has no mail server).
@@ -75,4 +76,5 @@ def build_workers(
             refresh_credentials=password.refresh,
         )
         for family in WORKER_FAMILIES
+        if family.wanted(settings)
     }

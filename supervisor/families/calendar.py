@@ -63,6 +63,11 @@ DAV_WORKER = WorkerFamily(
     configure=_configure_dav,
     describe=lambda section: f"CalDAV {section.url}",
     checks=CALDAV_CHECKS,
+    tool_families=(
+        "calendar",
+        "contacts",
+        "tasks",
+    ),
 )
 
 CALENDAR_CACHE = CachePolicy(ttl=lambda settings: settings.cache_calendar_ttl)

@@ -68,6 +68,7 @@ IMAP_WORKER = WorkerFamily(
     configure=_configure_imap,
     describe=lambda section: f"IMAP {section.host}:{section.port}",
     checks=IMAP_CHECKS,
+    tool_families=("mail",),
 )
 
 
@@ -119,6 +120,7 @@ SMTP_WORKER = WorkerFamily(
     configure=_configure_smtp,
     describe=lambda section: f"SMTP {section.host}:{section.port} ({section.security})",
     checks=SMTP_CHECKS,
+    tool_families=("mail",),
 )
 
 EMAIL_CACHE = CachePolicy(ttl=lambda settings: settings.cache_email_ttl)

@@ -122,6 +122,21 @@ async def test_mailbox_tools_lists_only_the_chosen_families(
     assert "no tool named 'list_calendars'" in refused
 
 
+async def test_a_family_turned_off_starts_no_worker(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_TOOLS"] = "calendar"
+    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
+        status = structured(await session.call_tool("server_status", {}))
+        events = structured(
+            await session.call_tool(
+                "get_calendar_events", {"start": "2026-01-05", "end": "2026-01-06"}
+            )
+        )
+    assert [worker["name"] for worker in status["workers"]] == ["dav"]
+    assert events["events"] == []
+
+
 async def test_a_wrong_password_gives_one_sentence_without_the_password(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
