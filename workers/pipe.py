@@ -3,54 +3,59 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
+T = TypeVar("T")
 
-class FdReceiveStream(ByteReceiveStream):
-    """Non-blocking reads from a pipe file descriptor."""
+
+class _FdStream:
+    """A pipe file descriptor, switched to non-blocking so a full or empty pipe waits
+    in the event loop instead of stopping it."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         os.set_blocking(fd, False)
-
-    async def receive(self, max_bytes: int = 65536) -> bytes:
-        while True:
-            try:
-                data = os.read(self._fd, max_bytes)
-            except BlockingIOError:
-                await anyio.wait_readable(self._fd)
-                continue
-            if not data:
-                raise anyio.EndOfStream
-            return data
 
     async def aclose(self) -> None:
         os.close(self._fd)
 
+    async def _once_ready(self, call: Callable[[], T], wait: Callable[[int], Awaitable[None]]) -> T:
+        """``call()``, waiting with ``wait(fd)`` and trying again while it would block."""
+        while True:
+            try:
+                return call()
+            except BlockingIOError:
+                await wait(self._fd)
 
-class FdSendStream(ByteSendStream):
+
+class FdReceiveStream(_FdStream, ByteReceiveStream):
+    """Non-blocking reads from a pipe file descriptor."""
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        data = await self._once_ready(partial(os.read, self._fd, max_bytes), anyio.wait_readable)
+        if not data:
+            raise anyio.EndOfStream
+        return data
+
+
+class FdSendStream(_FdStream, ByteSendStream):
     """Non-blocking writes to a pipe file descriptor."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        os.set_blocking(fd, False)
 
     async def send(self, item: bytes) -> None:
         view = memoryview(item)
         while view:
             try:
-                written = os.write(self._fd, view)
-            except BlockingIOError:
-                await anyio.wait_writable(self._fd)
-                continue
+                written = await self._once_ready(
+                    partial(os.write, self._fd, view), anyio.wait_writable
+                )
             except BrokenPipeError as exc:
                 raise anyio.BrokenResourceError from exc
             view = view[written:]
-
-    async def aclose(self) -> None:
-        os.close(self._fd)
 
 
 def claim_stdio() -> tuple[FdReceiveStream, FdSendStream]:
