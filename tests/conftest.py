@@ -12,7 +12,7 @@ from tests.leak_watch import WATCH
 from tests.servers.dav import SERVER_TYPES, DavServer
 from tests.servers.dovecot import Account, DovecotServer, dovecot_available
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
-from tests.servers.tls import TestCertificates, make_certificates
+from tests.servers.tls import Certificates, make_certificates
 
 
 @pytest.fixture(scope="session")
@@ -21,12 +21,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")
-def dovecot(certificates: TestCertificates) -> Iterator[DovecotServer]:
+def dovecot(certificates: Certificates) -> Iterator[DovecotServer]:
     if not dovecot_available():
         # Never skip quietly: CI must prove the real-server tests ran.
         pytest.fail(
@@ -40,7 +40,7 @@ def dovecot(certificates: TestCertificates) -> Iterator[DovecotServer]:
 
 
 @pytest.fixture(scope="session")
-def dav_servers(certificates: TestCertificates) -> Iterator[dict[str, DavServer]]:
+def dav_servers(certificates: Certificates) -> Iterator[dict[str, DavServer]]:
     """Radicale and Xandikos, started on first use and kept for the session."""
     started: dict[str, DavServer] = {}
     for server_type in SERVER_TYPES:
@@ -101,7 +101,7 @@ def server_env(
     smtp: SmtpServer,
     dav_servers: dict[str, DavServer],
     account: Account,
-    certificates: TestCertificates,
+    certificates: Certificates,
     tmp_path: Path,
 ) -> dict[str, str]:
     """The environment Claude Desktop would pass, pointing at the test servers."""

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from supervisor.sandbox.leftovers import private_dir
 from supervisor.sandbox.ports import free_port, stop_with_parent, terminate
-from supervisor.sandbox.tls import TestCertificates
+from supervisor.sandbox.tls import Certificates
 
 CALENDAR_NAME = "Calendar"
 STARTUP_TIMEOUT = 30.0
@@ -106,7 +106,7 @@ class DavServer(ABC):
     name: ClassVar[str]
     module: ClassVar[str]  # what ``python -m`` runs
 
-    def __init__(self, certificates: TestCertificates) -> None:
+    def __init__(self, certificates: Certificates) -> None:
         self.certificates = certificates
         self.root = private_dir(self.name)
         self.port = free_port()
@@ -195,7 +195,7 @@ class DavServer(ABC):
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """One HTTPS request as ``account``: (status, body)."""
-        context = ssl.create_default_context(cafile=str(self.certificates.ca_file))
+        context = self.certificates.client_context()
         connection = http.client.HTTPSConnection(
             "localhost", self.port, context=context, timeout=120
         )
@@ -264,7 +264,7 @@ class DavServer(ABC):
     def _wait_until_serving(self) -> None:
         """Block until the port completes a TLS handshake trusted by the test CA."""
         assert self._process is not None
-        context = ssl.create_default_context(cafile=str(self.certificates.ca_file))
+        context = self.certificates.client_context()
         limit = time.monotonic() + STARTUP_TIMEOUT
         while True:
             status = self._process.poll()
@@ -298,7 +298,7 @@ class RadicaleServer(DavServer):
     name = "radicale"
     module = "radicale"
 
-    def __init__(self, certificates: TestCertificates) -> None:
+    def __init__(self, certificates: Certificates) -> None:
         super().__init__(certificates)
         tls_dir = self.root / "tls"
         tls_dir.mkdir()
@@ -344,7 +344,7 @@ class XandikosServer(DavServer):
     name = "xandikos"
     module = "xandikos"
 
-    def __init__(self, certificates: TestCertificates) -> None:
+    def __init__(self, certificates: Certificates) -> None:
         super().__init__(certificates)
         from xandikos.autocert import CERT_FILENAME, KEY_FILENAME
 

@@ -28,7 +28,7 @@ from supervisor.sandbox.ports import (
     wait_for_port,
     wait_until_gone,
 )
-from supervisor.sandbox.tls import TestCertificates
+from supervisor.sandbox.tls import Certificates
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 PROVISION_BATCH = 200
@@ -129,7 +129,7 @@ class Account:
 class DovecotServer:
     """One running Dovecot; ``add_user`` gives each test a fresh mailbox."""
 
-    def __init__(self, certificates: TestCertificates) -> None:
+    def __init__(self, certificates: Certificates) -> None:
         self.certificates = certificates
         self.root = private_dir("dovecot")
         self.imaps_port = free_port()

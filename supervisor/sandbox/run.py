@@ -34,7 +34,6 @@ from supervisor.sandbox.demo import demo_events, demo_messages
 from supervisor.sandbox.dovecot import DovecotServer, dovecot_available
 from supervisor.sandbox.launcher import launcher
 from supervisor.sandbox.leftovers import private_dir, remove_leftovers
-from workers.tls import client_tls_context
 
 log = structlog.get_logger()
 
@@ -175,7 +174,7 @@ def _leave(status: int) -> NoReturn:
 
 
 def _seed_mailbox(dovecot: DovecotServer, email: str, password: str, now: datetime) -> int:
-    context = client_tls_context(str(dovecot.certificates.ca_file))
+    context = dovecot.certificates.client_context()
     with IMAPClient("localhost", dovecot.imaps_port, ssl_context=context, timeout=30) as imap:
         imap.login(email, password)
         seeded = demo_messages(email, now)

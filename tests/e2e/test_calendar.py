@@ -20,7 +20,7 @@ from tests.ics_factory import daily_series, single_event, ten_thousand_events
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dav import SERVER_TYPES, DavAccount, DavServer
 from tests.servers.dovecot import Account
-from tests.servers.tls import TestCertificates
+from tests.servers.tls import Certificates
 
 pytestmark = pytest.mark.anyio
 
@@ -125,7 +125,7 @@ async def test_until_in_utc_and_monthly_on_the_31st(
 
 @pytest.fixture(params=SERVER_TYPES, ids=lambda t: t.name)
 def fresh_dav_server(
-    request: pytest.FixtureRequest, certificates: TestCertificates
+    request: pytest.FixtureRequest, certificates: Certificates
 ) -> Iterator[DavServer]:
     """A server of its own: hostile data may keep a server busy long after the test."""
     server: DavServer = request.param(certificates)

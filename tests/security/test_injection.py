@@ -37,7 +37,7 @@ from tests.mcp_client import mcp_session, structured, text_of
 from tests.servers.dav import DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
-from tests.servers.tls import TestCertificates
+from tests.servers.tls import Certificates
 from workers.dav.ids import EventId
 
 pytestmark = pytest.mark.anyio
@@ -108,7 +108,7 @@ def module_env(
     dovecot: DovecotServer,
     smtp: SmtpServer,
     radicale: DavServer,
-    certificates: TestCertificates,
+    certificates: Certificates,
     folder: Path,
 ) -> dict[str, str]:
     """conftest's server_env for a module-wide account, with no rate limits: one
@@ -144,7 +144,7 @@ async def mailbox(
     dovecot: DovecotServer,
     smtp: SmtpServer,
     dav_servers: dict[str, DavServer],
-    certificates: TestCertificates,
+    certificates: Certificates,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Mailbox]:
     account = dovecot.add_user()
