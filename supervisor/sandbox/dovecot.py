@@ -1,4 +1,4 @@
-"""A private Dovecot (Debian's dovecot-imapd and dovecot-lmtpd) for the tests.
+"""A private Dovecot (Debian's dovecot-imapd and dovecot-lmtpd) for the sandbox and the tests.
 
 Its own config, base_dir and state_dir under a temporary folder; IMAPS and LMTP
 on random loopback ports; a passwd-file of test users that Dovecot rereads
@@ -7,17 +7,13 @@ whenever it changes, so each test can have a fresh, empty mailbox.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from supervisor.sandbox.leftovers import private_dir
@@ -112,8 +108,6 @@ protocol lmtp {{
 protocol imap {{
   # Tests open many connections per account at once; the default limit is 10.
   mail_max_userip_connections = 100
-  # Only accounts whose folder exists are recorded (see DovecotServer.record_commands).
-  rawlog_dir = {root}/rawlog/%u
 }}
 """
 
@@ -161,7 +155,13 @@ class DovecotServer:
                 imaps_port=self.imaps_port,
                 lmtp_port=self.lmtp_port,
             )
+            + self.extra_config()
         )
+
+    def extra_config(self) -> str:
+        """Dovecot settings to add after the sandbox's own, read once when the config is
+        written (``root`` exists by then): none here; a subclass may add some."""
+        return ""
 
     @property
     def log(self) -> str:
@@ -186,17 +186,6 @@ class DovecotServer:
     def stop(self) -> None:
         terminate(self._process)
         self._process = None
-
-    def restart(self) -> None:
-        """Stop and start again on the same ports, ending every client session as a
-        real restart does: the master, stopped alone, leaves its imap and imap-login
-        processes serving the connections they have."""
-        sessions = self._session_pids()
-        self.stop()
-        for pid in sessions:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)  # imap says BYE and closes, as on a shutdown
-        self.start()
 
     def cleanup(self) -> None:
         self.stop()
@@ -227,50 +216,6 @@ class DovecotServer:
             self._write_accounts(PROVISION_BATCH)
             time.sleep(1.1)
         return self._spare.pop(0)
-
-    def seed_maildir(
-        self, account: Account, folder: str, messages: Iterable[tuple[bytes, datetime]]
-    ) -> int:
-        """Write messages straight into a never-opened folder's Maildir (seconds for
-        100,000, where APPEND takes many minutes); Dovecot indexes them on first use.
-        Each message is (raw bytes, received time). Returns how many were written.
-        """
-        home = self.root / "mail" / account.email
-        base = home if folder == "INBOX" else home / folder
-        for sub in ("cur", "new", "tmp"):
-            (base / sub).mkdir(parents=True, exist_ok=True)
-        count = 0
-        for count, (raw, received) in enumerate(messages, start=1):
-            stamp = int(received.timestamp())
-            path = base / "cur" / f"{stamp}.M{count}P1.seed,S={len(raw)}:2,S"
-            path.write_bytes(raw)
-            os.utime(path, (stamp, stamp))  # Maildir's INTERNALDATE is the file time
-        for path in [home, *home.rglob("*")]:
-            os.chown(path, self._uid, self._gid)
-        return count
-
-    def record_commands(self, account: Account) -> None:
-        """From now on, Dovecot writes what ``account``'s clients send (its rawlog)."""
-        folder = self.root / "rawlog" / account.email
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chown(folder.parent, self._uid, self._gid)
-        os.chown(folder, self._uid, self._gid)
-
-    def commands_sent(self, account: Account) -> list[str]:
-        """Every IMAP command ``account``'s clients sent since ``record_commands``, as
-        ``TAG COMMAND ...`` lines in the order sent (literals left out)."""
-        timed = []
-        for path in (self.root / "rawlog" / account.email).glob("*.in"):
-            for line in path.read_bytes().decode("utf-8", "replace").splitlines():
-                stamp, _, command = line.partition(" ")  # rawlog stamps each line
-                words = command.split(" ", 2)
-                if len(words) >= 2 and words[1].isalpha():
-                    timed.append((float(stamp), command))
-        return [command for _stamp, command in sorted(timed)]
-
-    def _session_pids(self) -> list[int]:
-        """The master's imap and imap-login children, which each serve one client."""
-        return self._children(b"dovecot/imap")
 
     def _children(self, title_prefix: bytes = b"") -> list[int]:
         """The master's child processes whose title starts so (Linux; elsewhere none)."""
