@@ -103,9 +103,18 @@ def server_env(
     account: Account,
     certificates: Certificates,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> dict[str, str]:
-    """The environment Claude Desktop would pass, pointing at the test servers."""
+    """The environment Claude Desktop would pass, pointing at the test servers.
+
+    A module or test marked ``tool_families("mail")`` gets a server with only those
+    families on: it starts only their workers, which is what most of the suite's time
+    went to (a server start costs over 3 s of CPU).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
+    families = request.node.get_closest_marker("tool_families")
+    if families is not None:
+        env["MAILBOX_TOOLS"] = ",".join(families.args)
     env.update(
         {
             "MAILBOX_EMAIL": account.email,

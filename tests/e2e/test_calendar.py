@@ -22,7 +22,7 @@ from tests.servers.dav import SERVER_TYPES, DavAccount, DavServer
 from tests.servers.dovecot import Account
 from tests.servers.tls import Certificates
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("calendar")]
 
 ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
 

@@ -15,7 +15,7 @@ import pytest
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 from workers.dav.ids import EventId
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("calendar")]
 
 NOVEMBER = {"start": "2026-11-01", "end": "2026-12-31"}
 

@@ -16,7 +16,7 @@ from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("calendar")]
 
 # Every weekday 09:00-09:15 in Berlin (07:00Z in summer time), from April to June 2026:
 # 65 weekdays, one of them excluded and one moved to the afternoon.

@@ -22,7 +22,7 @@ from tests.imap_client import other_client
 from tests.mcp_client import REPO, mcp_session, structured
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 CORPUS = REPO.parent / "shared" / "corpus" / "mail"
 

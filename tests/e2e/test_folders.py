@@ -10,7 +10,7 @@ from tests.imap_client import other_client, simple_message
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 
 def by_name(folders: list[dict[str, object]]) -> dict[str, dict[str, object]]:

@@ -12,7 +12,7 @@ from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 
 async def only_id(session: Any, folder: str = "INBOX") -> str:

@@ -18,7 +18,7 @@ from tests.mail_factory import deliver, message
 from tests.mcp_client import mcp_session, structured
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "mail"
 

@@ -13,7 +13,7 @@ from tests.mail_factory import BASE_TIME, deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 
 async def call(session: Any, tool: str, **args: Any) -> Any:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 
 async def worker_metrics(session: Any, name: str) -> dict[str, Any]:

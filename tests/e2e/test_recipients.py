@@ -14,7 +14,7 @@ from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 
 async def call(session: Any, tool: str, **args: Any) -> Any:

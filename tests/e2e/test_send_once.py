@@ -16,7 +16,7 @@ from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.ports import free_port
 from tests.servers.smtp import SmtpServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 
 async def call(session: Any, tool: str, **args: Any) -> Any:

@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import strategies as st
 
 from tests.mcp_client import mcp_session, structured
 from tests.security.test_fuzz_mail import bounded_call
 from tests.security.test_fuzz_mail_tools import answer_every_call
+
+pytestmark = pytest.mark.tool_families("calendar")
+
 
 OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 DATES = (

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
@@ -23,6 +24,9 @@ from imapclient.exceptions import IMAPClientError
 from tests.imap_client import other_client
 from tests.mcp_client import mcp_session, structured, text_of
 from tests.servers.dovecot import Account, DovecotServer
+
+pytestmark = pytest.mark.tool_families("mail")
+
 
 CALL_LIMIT = 60.0
 APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")

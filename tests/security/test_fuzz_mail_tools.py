@@ -13,6 +13,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,9 @@ from tests.mail_factory import deliver, message
 from tests.mcp_client import mcp_session, structured, text_of
 from tests.security.test_fuzz_mail import bounded_call
 from tests.servers.dovecot import Account, DovecotServer
+
+pytestmark = pytest.mark.tool_families("mail")
+
 
 CRASHES = re.compile(r"unexpectedly|traceback|internal error|error executing tool", re.I)
 LEAKS = re.compile(
