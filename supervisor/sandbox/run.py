@@ -26,6 +26,7 @@ import anyio
 import structlog
 from imapclient import IMAPClient
 
+from protocol import mail
 from protocol.errors import ConfigError, MailError
 from supervisor.config import Settings
 from supervisor.quickstart import dovecot_install_line
@@ -52,7 +53,13 @@ NO_DOVECOT = (
     "so, and the calendar tools work. For the mail tools too: {line}."
 )
 # The user's settings the sandbox honours; every other MAILBOX_* is its own.
-KEPT_SETTINGS = ("MAILBOX_READ_ONLY", "MAILBOX_TIMEZONE", "MAILBOX_LOG_LEVEL", "MAILBOX_LOG_FORMAT")
+KEPT_SETTINGS = (
+    "MAILBOX_READ_ONLY",
+    "MAILBOX_TIMEZONE",
+    "MAILBOX_TOOLS",
+    "MAILBOX_LOG_LEVEL",
+    "MAILBOX_LOG_FORMAT",
+)
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,7 @@ def started_sandbox() -> Iterator[Sandbox]:
             email, password = "you@sandbox.example", "sandbox"
             # No mail server: the mail workers are not started, their tools say why.
             needs = ConfigError(NEEDS_DOVECOT.format(line=line))
-            unavailable = {"imap": needs, "smtp": needs}
+            unavailable = {mail.IMAP: needs, mail.SMTP: needs}
         dav_account = radicale.add_user(email, password)
         events = _seed_calendar(radicale, dav_account, now)
         (root / "attachments").mkdir()

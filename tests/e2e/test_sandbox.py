@@ -116,6 +116,15 @@ async def test_the_sandbox_honours_read_only_mode_and_the_time_zone(tmp_path: Pa
     assert timed and all(start.endswith("+05:30") for start in timed), timed
 
 
+async def test_the_sandbox_honours_the_chosen_tool_families(tmp_path: Path) -> None:
+    env = {**user_env(), "MAILBOX_TOOLS": "calendar"}
+    async with mcp_session(env, tmp_path / "err.log", ("--sandbox",)) as session:
+        listed = await session.list_tools()
+        status = structured(await session.call_tool("server_status", {}))
+    assert {t.name for t in listed.tools} == set(available_tools(False, ("calendar",)))
+    assert [worker["name"] for worker in status["workers"]] == ["dav"]
+
+
 def test_in_a_terminal_the_sandbox_prints_a_claude_desktop_snippet_with_the_installed_command() -> (
     None
 ):
