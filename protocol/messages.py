@@ -39,6 +39,9 @@ class Cancel(msgspec.Struct, tag="cancel", frozen=True):
 
 
 class Ping(msgspec.Struct, tag="ping", frozen=True):
+    """Still alive? Answered by the Pong with the same ``id``: the supervisor matches
+    them by id, so a late Pong never counts as the answer to a newer Ping."""
+
     id: int
 
 
@@ -83,7 +86,7 @@ class Progress(msgspec.Struct, tag="progress", frozen=True):
 
 
 class Pong(msgspec.Struct, tag="pong", frozen=True):
-    """Answer to Ping, with the worker's pool and request metrics."""
+    """Answer to the Ping with the same ``id``, with the worker's pool and request metrics."""
 
     id: int
     metrics: dict[str, int | float | str] = {}

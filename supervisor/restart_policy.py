@@ -1,9 +1,12 @@
-"""How often a worker may be restarted: backoff with jitter, and a circuit per protocol.
+"""How often a worker may be restarted: backoff with jitter, a circuit per protocol, and
+the failures no restart can fix.
 
 A worker that keeps failing (a server that refuses it, a message that crashes
 its parser) is not restarted in a tight loop: the delay doubles, and too many
 restarts in a window pause that protocol alone for a cool-down, with a clear
-error for its tools (gunicorn's and uvicorn's rules).
+error for its tools (gunicorn's and uvicorn's rules). A worker that cannot start
+for a reason a restart cannot fix is not restarted at all (gunicorn's
+WORKER_BOOT_ERROR): its tools answer that reason.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+
+from protocol.errors import AuthFailed, ConfigError, MailError
 
 log = structlog.get_logger()
 
@@ -71,3 +76,54 @@ class RestartBudget:
     def paused_for(self) -> float:
         """Seconds the circuit stays open; 0 when calls may go to the worker."""
         return max(0.0, self._circuit_until - self._clock())
+
+
+def restart_cannot_fix(error: MailError) -> bool:
+    """Whether a worker that failed with ``error`` would fail the same way if started again.
+
+    Wrong settings (ConfigError) and a refused login (AuthFailed, where trying again
+    could lock the account) are fixed only by new settings: the worker is left
+    stopped, or its logins paused, until a new password arrives. A certificate that
+    cannot be verified comes as Unavailable, not final: a network that intercepts TLS
+    (a hotel's sign-in page) or a certificate the provider renews goes away without
+    a restart, and it costs no login to find out.
+    """
+    return isinstance(error, ConfigError | AuthFailed)
+
+
+class MemoryCeiling:
+    """Whether a worker grew past ``policy.max_rss_bytes`` and should be replaced (between
+    requests), from the sizes its Pongs report.
+
+    The first size after a start is the worker's fresh size: if that is above the
+    ceiling already, replacing it would only start another just as big, again and
+    again, so such a worker is never replaced for its size.
+    """
+
+    def __init__(self, worker: str, limit: int) -> None:
+        self._worker = worker
+        self.limit = limit
+        self._fresh: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<MemoryCeiling {self._worker} limit={self.limit} fresh={self._fresh}>"
+
+    def started(self) -> None:
+        """A new worker: its next report is its fresh size."""
+        self._fresh = None
+
+    def exceeded(self, rss: int) -> bool:
+        """Record a report of ``rss`` bytes; True if the worker is past the ceiling."""
+        if not self.limit:
+            return False
+        if self._fresh is None:
+            self._fresh = rss
+            if rss > self.limit:
+                log.warning(
+                    "worker.ceiling_below_fresh_size",
+                    worker=self._worker,
+                    rss_mb=rss // 2**20,
+                    limit_mb=self.limit // 2**20,
+                )
+            return False
+        return rss > self.limit and self._fresh <= self.limit

@@ -1,0 +1,58 @@
+"""Starting and ending a worker's operating-system process.
+
+A worker is ``python -u -m workers.<name>`` with its stdin and stdout as the
+pipe to the supervisor; its stderr is ours, so its logs need no reader (an
+unread stderr pipe would deadlock it). Credentials never go into its
+environment, where ``/proc/<pid>/environ`` would show them: they travel over
+the pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+
+import anyio
+from anyio.abc import Process
+
+# How long a worker that is still starting gets to end by itself when it is stopped.
+BOOTING_GRACE = 0.5
+
+# Environment variables a worker must not inherit: credentials go over the pipe.
+_SECRET_VARIABLES = ("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND")
+
+
+async def spawn_worker(name: str, log_level: str | None = None) -> Process:
+    """Start ``workers.<name>`` with piped stdin and stdout and our stderr."""
+    env = {k: v for k, v in os.environ.items() if k not in _SECRET_VARIABLES}
+    if log_level:
+        env["MAILBOX_LOG_LEVEL"] = log_level
+    process = await anyio.open_process(
+        [sys.executable, "-u", "-m", f"workers.{name}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=None,  # inherit: the worker's logs go straight to our stderr
+        env=env,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    return process
+
+
+async def reap(process: Process, grace: float) -> None:
+    """Wait up to ``grace`` seconds for the process to end, then kill it."""
+    with anyio.move_on_after(grace):
+        await process.wait()
+        return
+    process.kill()
+    await process.wait()
+
+
+async def stop_before_ready(process: Process) -> None:
+    """End a worker that never got to Ready: it has nothing to log out of. Closing its
+    pipe ends it once it reads; it is killed if it has not ended at once."""
+    if process.stdin is not None:
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await process.stdin.aclose()
+    await reap(process, BOOTING_GRACE)
