@@ -11,16 +11,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 import anyio
 import msgspec
 import structlog
 
-from protocol.contract import Contract
+from protocol.contract import Contract, routes_for
 from protocol.errors import InternalError, InvalidArgument, MailError, ServerTimeout
 from protocol.framing import MessageChannel
 from protocol.logs import configure_logging, register_secret
@@ -72,6 +73,31 @@ class CallContext:
 
 Handler = Callable[[Any, StateT, CallContext], Awaitable[Any]]
 Routes = Mapping[str, tuple[Contract[Any, Any], Handler[StateT]]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def serves(contract: Contract[Any, Any]) -> Callable[[F], F]:
+    """Marks a handler as the one that answers ``contract`` (see ``pool_worker``)."""
+
+    def mark(handler: F) -> F:
+        handler.serves = contract  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def handlers_in(*modules: ModuleType) -> dict[Contract[Any, Any], Any]:
+    """Every handler marked with ``serves`` in ``modules``; one contract, one handler."""
+    found: dict[Contract[Any, Any], Any] = {}
+    for module in modules:
+        for value in vars(module).values():
+            contract = getattr(value, "serves", None)
+            if not isinstance(contract, Contract):
+                continue
+            if found.get(contract, value) is not value:
+                raise TypeError(f"two handlers serve {contract.worker}'s {contract.name}")
+            found[contract] = value
+    return found
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,26 @@ class WorkerSpec(Generic[SettingsT, StateT]):
     routes: Routes[StateT]
     metrics: Callable[[StateT], Mapping[str, int | float | str]]
     max_concurrency: Callable[[SettingsT], int] = lambda _settings: 8
+
+
+def pool_worker(
+    name: str,
+    settings_type: type[SettingsT],
+    open_state: Callable[[SettingsT], AbstractAsyncContextManager[StateT]],
+    contracts: Iterable[Contract[Any, Any]],
+    *modules: ModuleType,
+) -> WorkerSpec[SettingsT, StateT]:
+    """A worker whose state has a connection ``pool`` and whose settings size it: it
+    serves every contract of ``name`` in ``contracts`` with the handlers marked in
+    ``modules``, and refuses to start when one is missing (``routes_for``)."""
+    return WorkerSpec(
+        name=name,
+        settings_type=settings_type,
+        open_state=open_state,
+        routes=routes_for(name, contracts, handlers_in(*modules)),
+        metrics=lambda state: getattr(state, "pool").metrics(),  # noqa: B009
+        max_concurrency=lambda settings: getattr(settings, "pool").max_concurrency,  # noqa: B009
+    )
 
 
 @dataclass

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from protocol import calendar as api
 from protocol.diagnosis import CALDAV_CHECKS, DiagnoseArgs, DiagnoseResult
 from protocol.errors import AuthFailed, MailError, ServerTimeout
 from protocol.settings import DavSettings
@@ -23,7 +24,7 @@ from workers.diagnostics import (
     reach,
     unexpected,
 )
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 
 CALENDAR_LOGIN_ADVICE = (
     f"{LOGIN_ADVICE} The same password is used for mail and calendar: if the mail logins "
@@ -36,6 +37,7 @@ URL_ADVICE = (
 )
 
 
+@serves(api.DAV_DIAGNOSE)
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: DavSettings = state.settings
     url = urlsplit(settings.url)

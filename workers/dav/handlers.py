@@ -26,7 +26,7 @@ from workers.dav import expand, freebusy, paging
 from workers.dav.event_text import TextQuery, event_text, one_line
 from workers.dav.ids import EventId
 from workers.dav.pool import DavPool
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 
 CALENDARS_TAG = api.DAV_CALENDARS.tag
 calendar_tag = api.DAV_CALENDAR.of
@@ -110,6 +110,7 @@ async def _recent_listing(state: DavState, ctx: CallContext) -> list[dav.Calenda
     return await listing(state, ctx)
 
 
+@serves(api.DAV_CHECK_FRESH)
 async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) -> Freshness:
     try:
         wanted = msgspec.msgpack.decode(base64.urlsafe_b64decode(args.token), type=dict[str, str])
@@ -123,6 +124,7 @@ async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) ->
 # -- reading -------------------------------------------------------------------------
 
 
+@serves(api.LIST_CALENDARS)
 async def list_calendars(
     _args: api.ListCalendarsArgs, state: DavState, ctx: CallContext
 ) -> api.ListCalendarsResult:
@@ -304,6 +306,7 @@ def _events_page(
     )
 
 
+@serves(api.GET_CALENDAR_EVENTS)
 async def get_calendar_events(
     args: api.GetCalendarEventsArgs, state: DavState, ctx: CallContext
 ) -> api.EventsResult:
@@ -316,6 +319,7 @@ async def get_calendar_events(
     return _events_page(api.GET_CALENDAR_EVENTS.name, args, start, end, found, notes)
 
 
+@serves(api.SEARCH_CALENDAR)
 async def search_calendar(
     args: api.SearchCalendarArgs, state: DavState, ctx: CallContext
 ) -> api.EventsResult:
@@ -330,6 +334,7 @@ async def search_calendar(
     return _events_page(api.SEARCH_CALENDAR.name, args, start, end, found, notes)
 
 
+@serves(api.GET_FREE_BUSY)
 async def get_free_busy(
     args: api.GetFreeBusyArgs, state: DavState, ctx: CallContext
 ) -> api.FreeBusyResult:

@@ -23,11 +23,12 @@ from workers.dav.handlers import (
     listing,
 )
 from workers.dav.ids import EventId
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
 
 
+@serves(api.CREATE_EVENT)
 async def create_event(
     args: api.CreateEventArgs, state: DavState, ctx: CallContext
 ) -> api.EventWritten:
@@ -53,6 +54,7 @@ async def create_event(
     return api.EventWritten(str(EventId(target.path, href, uid, "")), uid, target.name, notes)
 
 
+@serves(api.UPDATE_EVENT)
 async def update_event(
     args: api.UpdateEventArgs, state: DavState, ctx: CallContext
 ) -> api.EventWritten:
@@ -84,6 +86,7 @@ async def update_event(
     return api.EventWritten(str(new_id), event_id.uid, name, [*notes, *updated.notes])
 
 
+@serves(api.DELETE_EVENT)
 async def delete_event(
     args: api.DeleteEventArgs, state: DavState, ctx: CallContext
 ) -> api.EventDeleted:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from protocol import mail
 from protocol.diagnosis import IMAP_CHECKS, DiagnoseArgs, DiagnoseResult
 from protocol.errors import AuthFailed, MailError, NotFound, ServerTimeout
 from protocol.settings import ImapSettings
@@ -30,7 +31,7 @@ from workers.imap import folders, writing
 from workers.imap.connect import open_client
 from workers.imap.errors import server_text
 from workers.imap.pool import ImapConnection
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 
 HOST_HINT = "MAILBOX_IMAP_HOST (imap.mailbox.org for mailbox.org)"
 PORT_HINT = "MAILBOX_IMAP_PORT (993, IMAP over TLS)"
@@ -57,6 +58,7 @@ _ROLES = {
 }
 
 
+@serves(mail.IMAP_DIAGNOSE)
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: ImapSettings = state.settings
     end = Endpoint.of(settings, HOST_HINT, PORT_HINT)

@@ -12,6 +12,7 @@ import anyio
 import imapclient.exceptions as imap_exc
 import structlog
 
+from protocol import mail
 from protocol.attachment import AttachmentContent, GetAttachmentArgs
 from protocol.conversation import EmailThread, GetEmailThreadArgs
 from protocol.email import (
@@ -35,7 +36,7 @@ from workers.imap.errors import imap_errors, missing_folder_as_not_found, server
 from workers.imap.folder_locks import FolderLocks
 from workers.imap.ids import EmailId
 from workers.imap.pool import UNSELECTED, ImapConnection, ImapPool
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 
 log = structlog.get_logger()
 
@@ -105,6 +106,7 @@ def _note_inbox_size(state: ImapState, raw_name: str, status: dict[str, int]) ->
         state.big_inbox = status["MESSAGES"] >= BIG_INBOX
 
 
+@serves(mail.GET_FOLDERS)
 async def get_folders(
     _args: GetFoldersArgs, state: ImapState, ctx: CallContext
 ) -> GetFoldersResult:
@@ -122,6 +124,7 @@ async def get_folders(
     return GetFoldersResult(folders=folders.to_folders(raw))
 
 
+@serves(mail.IMAP_CHECK_FRESH)
 async def check_fresh(args: FreshnessArgs, state: ImapState, ctx: CallContext) -> Freshness:
     def run(conn: ImapConnection) -> bool:
         _prepare_for_status(state, conn)
@@ -131,6 +134,7 @@ async def check_fresh(args: FreshnessArgs, state: ImapState, ctx: CallContext) -
     return Freshness(await state.pool.run(run, folder=folder, deadline=ctx.deadline))
 
 
+@serves(mail.CREATE_DIRECTORY)
 async def create_directory(
     args: CreateDirectoryArgs, state: ImapState, ctx: CallContext
 ) -> CreateDirectoryResult:
@@ -170,6 +174,7 @@ def _subscribe_with_parents(conn: ImapConnection, raw: str, delimiter: str | Non
                 raise
 
 
+@serves(mail.SEARCH_EMAILS)
 async def search_emails(
     args: SearchEmailsArgs, state: ImapState, ctx: CallContext
 ) -> SearchEmailsResult:
@@ -268,6 +273,7 @@ async def _search_everywhere(
     return _page_result(args, emails, total, start)
 
 
+@serves(mail.GET_EMAIL)
 async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> Email:
     email_id = EmailId.parse(args.id)
 
@@ -283,6 +289,7 @@ async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> E
     return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
 
 
+@serves(mail.GET_EMAIL_THREAD)
 async def get_email_thread(
     args: GetEmailThreadArgs, state: ImapState, ctx: CallContext
 ) -> EmailThread:
@@ -311,6 +318,7 @@ async def get_email_thread(
     return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
 
 
+@serves(mail.GET_ATTACHMENT)
 async def get_attachment(
     args: GetAttachmentArgs, state: ImapState, ctx: CallContext
 ) -> AttachmentContent:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import anyio
 
+from protocol import mail
 from protocol.errors import InvalidArgument, NotFound, Refused
 from protocol.writing import (
     AppendArgs,
@@ -29,7 +30,7 @@ from workers.imap import drafts, folders, writing
 from workers.imap.handlers import FOLDERS_TAG, ImapState, folder_tag
 from workers.imap.ids import EmailId
 from workers.imap.pool import ImapConnection
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 
 
 def _touched(ctx: CallContext, *raw_names: str) -> None:
@@ -73,6 +74,7 @@ def _destination(conn: ImapConnection, display: str, delimiter: str | None) -> s
     return raw
 
 
+@serves(mail.MOVE_EMAIL)
 async def move_email(args: MoveEmailArgs, state: ImapState, ctx: CallContext) -> MoveEmailResult:
     ids = [EmailId.parse(text) for text in args.ids]
 
@@ -87,6 +89,7 @@ async def move_email(args: MoveEmailArgs, state: ImapState, ctx: CallContext) ->
         return await state.pool.run(run, deadline=ctx.deadline)
 
 
+@serves(mail.MARK_EMAIL)
 async def mark_email(args: MarkEmailArgs, state: ImapState, ctx: CallContext) -> MarkEmailResult:
     ids = [EmailId.parse(text) for text in args.ids]
     changes = {
@@ -107,6 +110,7 @@ async def mark_email(args: MarkEmailArgs, state: ImapState, ctx: CallContext) ->
     return await state.pool.run(run, deadline=ctx.deadline)
 
 
+@serves(mail.DELETE_EMAIL)
 async def delete_email(
     args: DeleteEmailArgs, state: ImapState, ctx: CallContext
 ) -> DeleteEmailResult:
@@ -140,6 +144,7 @@ async def delete_email(
         return await state.pool.run(run, deadline=ctx.deadline)
 
 
+@serves(mail.FETCH_ORIGINAL)
 async def fetch_original(args: OriginalArgs, state: ImapState, ctx: CallContext) -> Original:
     email_id = EmailId.parse(args.id)
 
@@ -150,6 +155,7 @@ async def fetch_original(args: OriginalArgs, state: ImapState, ctx: CallContext)
     return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
 
 
+@serves(mail.APPEND_MESSAGE)
 async def append_message(args: AppendArgs, state: ImapState, ctx: CallContext) -> Appended:
     def run(conn: ImapConnection) -> Appended:
         raw = writing.folder_with_role(conn, args.role)
@@ -160,6 +166,7 @@ async def append_message(args: AppendArgs, state: ImapState, ctx: CallContext) -
     return await state.pool.run(run, deadline=ctx.deadline)
 
 
+@serves(mail.CLAIM_DRAFT)
 async def claim_draft(args: ClaimDraftArgs, state: ImapState, ctx: CallContext) -> ClaimedDraft:
     draft = EmailId.parse(args.id)
 
@@ -173,6 +180,7 @@ async def claim_draft(args: ClaimDraftArgs, state: ImapState, ctx: CallContext) 
         return await state.pool.run(run, deadline=ctx.deadline)
 
 
+@serves(mail.SETTLE_DRAFT)
 async def settle_draft(args: SettleDraftArgs, state: ImapState, ctx: CallContext) -> SettledDraft:
     draft = EmailId.parse(args.id)
 

@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 from aiosmtplib import SMTP, SMTPAuthenticationError, SMTPException
 
+from protocol import mail
 from protocol.diagnosis import SMTP_CHECKS, DiagnoseArgs, DiagnoseResult
 from protocol.settings import SmtpSettings
 from workers.diagnostics import (
@@ -21,7 +22,7 @@ from workers.diagnostics import (
     reach,
     tls_failure,
 )
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 from workers.smtp.connect import login_once, new_client
 from workers.tls import verification_failure
 
@@ -35,6 +36,7 @@ WRONG_MODE_ADVICE = (
 _SHOWN = ("size", "8bitmime", "smtputf8", "pipelining", "chunking", "dsn")
 
 
+@serves(mail.SMTP_DIAGNOSE)
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: SmtpSettings = state.settings
     end = Endpoint.of(settings, HOST_HINT, PORT_HINT)

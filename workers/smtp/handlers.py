@@ -24,6 +24,7 @@ from aiosmtplib import (
     SMTPTimeoutError,
 )
 
+from protocol import mail
 from protocol.errors import InvalidArgument, MailError, Refused, ServerTimeout, Unavailable
 from protocol.settings import SmtpSettings
 from protocol.writing import (
@@ -34,7 +35,7 @@ from protocol.writing import (
     SendOutcome,
     SendRawRequest,
 )
-from workers.runtime import CallContext
+from workers.runtime import CallContext, serves
 from workers.smtp.compose import (
     compose,
     draft_envelope,
@@ -66,11 +67,13 @@ async def open_smtp_state(settings: SmtpSettings) -> AsyncIterator[SmtpState]:
             await pool.aclose()
 
 
+@serves(mail.COMPOSE_MESSAGE)
 async def compose_message(request: ComposeRequest, state: SmtpState, ctx: CallContext) -> Composed:
     msg = compose(request, state.settings)
     return Composed(message_id=str(msg["Message-ID"]), raw=msg.as_bytes())
 
 
+@serves(mail.SEND_MESSAGE)
 async def send_message(request: ComposeRequest, state: SmtpState, ctx: CallContext) -> SendOutcome:
     msg = compose(request, state.settings)
     recipients = envelope(msg)
@@ -82,6 +85,7 @@ async def send_message(request: ComposeRequest, state: SmtpState, ctx: CallConte
     return await _deliver(state, ctx, str(msg["Message-ID"]), raw, recipients)
 
 
+@serves(mail.SEND_RAW)
 async def send_raw(request: SendRawRequest, state: SmtpState, ctx: CallContext) -> SendOutcome:
     headers = BytesHeaderParser(policy=compat32).parsebytes(request.raw)
     recipients = draft_envelope(request.raw)
