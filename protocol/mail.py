@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protocol import writing as w
 from protocol.attachment import AttachmentContent, GetAttachmentArgs
 from protocol.contract import SUPERVISOR, Contract
 from protocol.conversation import EmailThread, GetEmailThreadArgs
@@ -23,30 +24,6 @@ from protocol.email import (
     SearchEmailsResult,
 )
 from protocol.fingerprint import IMAP_FOLDER, IMAP_FOLDERS, freshness_check
-from protocol.writing import (
-    AppendArgs,
-    Appended,
-    ClaimDraftArgs,
-    ClaimedDraft,
-    Composed,
-    ComposeRequest,
-    DeleteEmailArgs,
-    DeleteEmailResult,
-    DraftResult,
-    MarkEmailArgs,
-    MarkEmailResult,
-    MoveEmailArgs,
-    MoveEmailResult,
-    Original,
-    OriginalArgs,
-    SendDraftArgs,
-    SendEmailArgs,
-    SendEmailResult,
-    SendOutcome,
-    SendRawRequest,
-    SettledDraft,
-    SettleDraftArgs,
-)
 
 IMAP, SMTP = "imap", "smtp"
 _EVERYWHERE = (IMAP_FOLDERS, IMAP_FOLDER)
@@ -99,34 +76,34 @@ CREATE_DIRECTORY = Contract(
     changes=(IMAP_FOLDERS,),
 )
 MOVE_EMAIL = Contract(
-    "move_email", IMAP, MoveEmailArgs, MoveEmailResult, writes=True, changes=_EVERYWHERE
+    "move_email", IMAP, w.MoveEmailArgs, w.MoveEmailResult, writes=True, changes=_EVERYWHERE
 )
 MARK_EMAIL = Contract(
-    "mark_email", IMAP, MarkEmailArgs, MarkEmailResult, writes=True, changes=_EVERYWHERE
+    "mark_email", IMAP, w.MarkEmailArgs, w.MarkEmailResult, writes=True, changes=_EVERYWHERE
 )
 DELETE_EMAIL = Contract(
-    "delete_email", IMAP, DeleteEmailArgs, DeleteEmailResult, writes=True, changes=_EVERYWHERE
+    "delete_email", IMAP, w.DeleteEmailArgs, w.DeleteEmailResult, writes=True, changes=_EVERYWHERE
 )
 
 # The Outbox's steps.
-FETCH_ORIGINAL = Contract("fetch_original", IMAP, OriginalArgs, Original)
+FETCH_ORIGINAL = Contract("fetch_original", IMAP, w.OriginalArgs, w.Original)
 APPEND_MESSAGE = Contract(
-    "append_message", IMAP, AppendArgs, Appended, writes=True, changes=_EVERYWHERE
+    "append_message", IMAP, w.AppendArgs, w.Appended, writes=True, changes=_EVERYWHERE
 )
 CLAIM_DRAFT = Contract(
-    "claim_draft", IMAP, ClaimDraftArgs, ClaimedDraft, writes=True, changes=_EVERYWHERE
+    "claim_draft", IMAP, w.ClaimDraftArgs, w.ClaimedDraft, writes=True, changes=_EVERYWHERE
 )
 SETTLE_DRAFT = Contract(
-    "settle_draft", IMAP, SettleDraftArgs, SettledDraft, writes=True, changes=_EVERYWHERE
+    "settle_draft", IMAP, w.SettleDraftArgs, w.SettledDraft, writes=True, changes=_EVERYWHERE
 )
-COMPOSE_MESSAGE = Contract("compose_message", SMTP, ComposeRequest, Composed)
-SEND_MESSAGE = Contract("send_message", SMTP, ComposeRequest, SendOutcome, writes=True)
-SEND_RAW = Contract("send_raw", SMTP, SendRawRequest, SendOutcome, writes=True)
+COMPOSE_MESSAGE = Contract("compose_message", SMTP, w.ComposeRequest, w.Composed)
+SEND_MESSAGE = Contract("send_message", SMTP, w.ComposeRequest, w.SendOutcome, writes=True)
+SEND_RAW = Contract("send_raw", SMTP, w.SendRawRequest, w.SendOutcome, writes=True)
 
 # Tools the supervisor runs out of the steps above; their steps invalidate the cache.
-SEND_EMAIL = Contract("send_email", SUPERVISOR, SendEmailArgs, SendEmailResult, writes=True)
-CREATE_DRAFT = Contract("create_draft", SUPERVISOR, SendEmailArgs, DraftResult, writes=True)
-SEND_DRAFT = Contract("send_draft", SUPERVISOR, SendDraftArgs, SendEmailResult, writes=True)
+SEND_EMAIL = Contract("send_email", SUPERVISOR, w.SendEmailArgs, w.SendEmailResult, writes=True)
+CREATE_DRAFT = Contract("create_draft", SUPERVISOR, w.SendEmailArgs, w.DraftResult, writes=True)
+SEND_DRAFT = Contract("send_draft", SUPERVISOR, w.SendDraftArgs, w.SendEmailResult, writes=True)
 
 MAIL_CONTRACTS: tuple[Contract[Any, Any], ...] = (
     GET_FOLDERS,

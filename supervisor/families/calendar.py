@@ -9,13 +9,7 @@ import msgspec
 from protocol import calendar as api
 from protocol.diagnosis import CALDAV_CHECKS
 from protocol.settings import DavSettings, PoolSettings
-from supervisor.calendar_text import (
-    render_calendars,
-    render_event_deleted,
-    render_events,
-    render_free_busy,
-    render_written,
-)
+from supervisor import calendar_text as text
 from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
 from supervisor.worker_family import WorkerFamily
@@ -81,7 +75,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "each holds. Other calendar tools take an id or name as 'calendars' or 'calendar' "
             "(get_calendar_events, create_event)."
         ),
-        render=render_calendars,
+        render=text.render_calendars,
         family="calendar",
         cache=CALENDAR_CACHE,
     ),
@@ -94,7 +88,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "occurrence's id goes to update_event or delete_event. To find an event by its "
             "words use search_calendar."
         ),
-        render=render_events,
+        render=text.render_events,
         family="calendar",
         cache=CALENDAR_CACHE,
     ),
@@ -106,7 +100,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "(any case), between 'start' and 'end' (default a year back to a year ahead). For "
             "all events of some days use get_calendar_events."
         ),
-        render=render_events,
+        render=text.render_events,
         family="calendar",
         cache=CALENDAR_CACHE,
     ),
@@ -119,7 +113,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "on of at least 'duration_minutes' within 'working_hours' (HH:MM-HH:MM) on "
             "'working_days' (1 = Monday; default Monday to Friday). Then create_event."
         ),
-        render=render_free_busy,
+        render=text.render_free_busy,
         family="calendar",
         cache=CALENDAR_CACHE,
     ),
@@ -132,7 +126,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "'location', 'description', 'attendees', 'rrule', 'reminders_minutes'. To change "
             "one use update_event."
         ),
-        render=render_written,
+        render=text.render_written,
         family="calendar",
         destructive=False,
         idempotent=False,
@@ -145,7 +139,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "changes, as for create_event. For a repeating event 'scope' 'occurrence' changes "
             "that date, 'series' all of them. Fails if it was changed elsewhere meanwhile."
         ),
-        render=render_written,
+        render=text.render_written,
         family="calendar",
         arguments_of=api.CreateEventArgs,
         destructive=False,
@@ -158,7 +152,7 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "Delete the event 'id' (from get_calendar_events or search_calendar). For a "
             "repeating event 'scope' 'occurrence' removes that date, 'series' all of them."
         ),
-        render=render_event_deleted,
+        render=text.render_event_deleted,
         family="calendar",
         destructive=True,
         idempotent=False,

@@ -9,19 +9,7 @@ import msgspec
 from protocol import mail, writing
 from protocol.diagnosis import IMAP_CHECKS, SMTP_CHECKS
 from protocol.settings import ImapSettings, PoolSettings, SmtpSettings
-from supervisor.rendering import (
-    render_attachment,
-    render_created,
-    render_deleted,
-    render_draft,
-    render_email,
-    render_folders,
-    render_marked,
-    render_moved,
-    render_search,
-    render_sent,
-    render_thread,
-)
+from supervisor import rendering as text
 from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
 from supervisor.worker_family import WorkerFamily
@@ -136,7 +124,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "search_emails takes as 'folder' and move_email as 'destination'. Cheap: call it to "
             "find where mail lives."
         ),
-        render=render_folders,
+        render=text.render_folders,
         family="mail",
         cache=EMAIL_CACHE,
     ),
@@ -149,7 +137,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "summaries, the total and next_cursor: pass it as 'cursor' for the next page. "
             "Read one with get_email, its conversation with get_email_thread."
         ),
-        render=render_search,
+        render=text.render_search,
         family="mail",
         cache=EMAIL_CACHE,
     ),
@@ -162,7 +150,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "'part' get_attachment takes. A long body comes in pages: when 'truncated', call "
             "again with 'offset'. It stays unread unless 'mark_read' is true."
         ),
-        render=render_email,
+        render=text.render_email,
         family="mail",
         cache=EMAIL_CACHE,
     ),
@@ -175,7 +163,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "subject and an excerpt of what it adds. Use it to follow a discussion; get_email "
             "reads one message in full."
         ),
-        render=render_thread,
+        render=text.render_thread,
         family="mail",
         cache=EMAIL_CACHE,
     ),
@@ -188,7 +176,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "pages ('offset' when 'truncated'); any other, or with 'save', is saved in the "
             "user's download folder, never over a file, and its path returned."
         ),
-        render=render_attachment,
+        render=text.render_attachment,
         family="mail",
         idempotent=False,  # each save adds a file
         timeout=600.0,
@@ -200,7 +188,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "Create the mail folder 'name', subscribed so other mail apps show it; fails if "
             "it exists. Make one here before move_email files mail into it."
         ),
-        render=render_created,
+        render=text.render_created,
         family="mail",
         destructive=False,
         idempotent=False,
@@ -217,7 +205,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "goes to Sent. Never call it twice for one message: if the outcome is unknown, look "
             "in Sent first."
         ),
-        render=render_sent,
+        render=text.render_sent,
         family="mail",
         destructive=False,
         idempotent=False,
@@ -231,7 +219,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "arguments as send_email, replies and forwards too. Returns the draft's id for "
             "send_draft."
         ),
-        render=render_draft,
+        render=text.render_draft,
         family="mail",
         arguments_of=writing.SendEmailArgs,
         destructive=False,
@@ -245,7 +233,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "Send the draft 'id' (from create_draft or search_emails in Drafts) to the "
             "recipients written in it; the copy goes to Sent and the draft is removed."
         ),
-        render=render_sent,
+        render=text.render_sent,
         family="mail",
         destructive=False,
         idempotent=False,
@@ -258,7 +246,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "Move emails ('ids') to the existing folder 'destination' ('/' between levels; "
             "create_directory makes one). Returns each new id: the old ones stop working."
         ),
-        render=render_moved,
+        render=text.render_moved,
         family="mail",
         destructive=False,
         idempotent=False,
@@ -270,7 +258,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "Mark emails ('ids') 'read', 'flagged' or 'answered': true sets, false clears, "
             "left out stays. To file or remove mail use move_email or delete_email."
         ),
-        render=render_marked,
+        render=text.render_marked,
         family="mail",
         destructive=False,
         idempotent=True,
@@ -283,7 +271,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "back); in Trash they are erased. 'permanent' true erases at once, for good: only "
             "when the user asked for exactly that."
         ),
-        render=render_deleted,
+        render=text.render_deleted,
         family="mail",
         destructive=True,
         idempotent=False,
