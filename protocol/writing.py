@@ -38,6 +38,18 @@ def check_address(value: str, field: str) -> None:
     check_sendable(pairs[0][1], field)
 
 
+def outside_allowed(recipients: list[str], allow: list[str] | tuple[str, ...]) -> list[str]:
+    """The recipients MAILBOX_SEND_ALLOW (addresses or domains, lower case) does not cover;
+    none when it is empty (everyone is allowed)."""
+    if not allow:
+        return []
+    return [
+        address
+        for address in recipients
+        if address.lower() not in allow and address.lower().rpartition("@")[2] not in allow
+    ]
+
+
 def check_sendable(address: str, field: str) -> None:
     """Raises ValueError for an address SMTP cannot carry: letters outside ASCII before
     the @ (that needs SMTPUTF8, which we do not use), or a domain with no IDNA form."""

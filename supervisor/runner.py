@@ -93,6 +93,10 @@ class ToolRunner:
                 f"{name} cannot change anything here: the server runs read-only "
                 "(MAILBOX_READ_ONLY=1); leave out the option that writes."
             )
+        if spec.preflight is not None:
+            notes = await spec.preflight(self._calls, self._settings, args)
+            answer = await self._call_worker(spec, args, on_progress)
+            return ToolAnswer(answer.result, note=" ".join(notes) or None)
         if spec.cache is None or spec.contract.writes_for(args):
             return await self._call_worker(spec, args, on_progress)
         return await self._call_cached(spec, args, on_progress)

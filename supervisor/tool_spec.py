@@ -51,6 +51,10 @@ class ToolSpec:
     composite: Callable[[Any, Any], Awaitable[msgspec.Struct]] | None = None
     # Answered by the supervisor itself from its own state (server_status).
     local: bool = False
+    # Checks, before the worker is asked, what only other workers or the supervisor's
+    # settings can check (a filter's folder exists over IMAP): (calls, settings, args).
+    # Raises a MailError with a sentence; returns notes for the answer.
+    preflight: Callable[[Any, Any, Any], Awaitable[list[str]]] | None = None
 
     def __post_init__(self) -> None:
         if self.cache is not None and not self.contract.cacheable:

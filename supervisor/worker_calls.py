@@ -28,6 +28,10 @@ class WorkerCalls:
         self._workers = workers
         self._cache = cache
 
+    def serves(self, worker: str) -> bool:
+        """Whether ``worker`` runs in this session (its tool families are on)."""
+        return worker in self._workers
+
     async def run(
         self,
         contract: Contract[Any, R],

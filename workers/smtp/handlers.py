@@ -34,6 +34,7 @@ from protocol.writing import (
     Refusal,
     SendOutcome,
     SendRawRequest,
+    outside_allowed,
 )
 from workers.runtime import CallContext, serves
 from workers.smtp.compose import (
@@ -97,13 +98,7 @@ async def send_raw(request: SendRawRequest, state: SmtpState, ctx: CallContext) 
 
 def check_allowed(recipients: list[str], allow: list[str]) -> None:
     """Raises Refused, before anything is sent, if a recipient is outside MAILBOX_SEND_ALLOW."""
-    if not allow:
-        return
-    outside = [
-        address
-        for address in recipients
-        if address.lower() not in allow and address.lower().rpartition("@")[2] not in allow
-    ]
+    outside = outside_allowed(recipients, allow)
     if outside:
         raise Refused(
             f"Nothing was sent: {', '.join(outside)} "
