@@ -40,8 +40,8 @@ def input_schema(struct_type: type[msgspec.Struct]) -> dict[str, Any]:
 
     - An optional argument is one left out of ``required``, never ``anyOf: [X, null]``
       (null stays accepted: the Struct decides).
-    - Defaults that say nothing (null, false, empty), string lengths and
-      ``additionalProperties: false`` are left out.
+    - Defaults that say nothing (null, false, empty), string lengths, the titles of nested
+      Structs and ``additionalProperties: false`` are left out.
     - Required arguments come first, in the Struct's order.
 
     Output schemas stay exact (``object_schema``): clients check answers against them.
@@ -62,9 +62,11 @@ def _says_nothing(default: object) -> bool:
     return default is None or default is False or default in ("", [], {})
 
 
-def _compact(node: dict[str, Any]) -> dict[str, Any]:
+def _compact(node: dict[str, Any], *, nested: bool = False) -> dict[str, Any]:
     """One schema node compacted, and the schemas inside it."""
     node = dict(node)
+    if nested:
+        node.pop("description", None)
     if "default" in node and _says_nothing(node["default"]):
         del node["default"]
     options = node.get("anyOf")
@@ -78,11 +80,18 @@ def _compact(node: dict[str, Any]) -> dict[str, Any]:
     if node.get("type") == "string":
         for keyword in _GUARD_KEYWORDS:
             node.pop(keyword, None)
+    # A nested Struct's title repeats its name under $defs; unknown fields are refused
+    # with a sentence anyway.
+    node.pop("title", None)
+    if node.get("additionalProperties") is False:
+        del node["additionalProperties"]
     compact: dict[str, Any] = (
         {"description": node.pop("description")} if "description" in node else {}
     )
     for key, value in node.items():
-        if key in ("properties", "$defs"):
+        if key == "$defs":  # a nested Struct's docstring is for us; its fields explain it
+            compact[key] = {name: _compact(child, nested=True) for name, child in value.items()}
+        elif key == "properties":
             compact[key] = {name: _compact(child) for name, child in value.items()}
         elif key in ("anyOf", "oneOf", "allOf"):
             compact[key] = [_compact(child) for child in value]

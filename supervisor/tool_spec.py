@@ -87,10 +87,15 @@ class ToolSpec:
 
         arguments = input_schema(self.args_type)
         if self.arguments_of is not None:
-            explained = input_schema(self.arguments_of)["properties"]
-            for name, argument in arguments["properties"].items():
-                if name in explained:
-                    argument.pop("description", None)
+            explained = input_schema(self.arguments_of)
+            shared = [(arguments["properties"], explained["properties"])]
+            for name, nested in arguments.get("$defs", {}).items():
+                if name in explained.get("$defs", {}):
+                    shared.append((nested["properties"], explained["$defs"][name]["properties"]))
+            for properties, theirs in shared:
+                for name, argument in properties.items():
+                    if name in theirs:
+                        argument.pop("description", None)
         return types.Tool(
             name=self.name,
             title=self.title,
