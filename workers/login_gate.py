@@ -11,8 +11,9 @@ from __future__ import annotations
 from protocol.errors import AuthFailed
 
 _PAUSED = (
-    " No further {protocol} logins are tried until the password is fixed and the server "
-    "restarted (restart Claude Desktop), so the account is not locked."
+    " No further {protocol} logins are tried with this password, so the account is not "
+    "locked: fix the password (a password command's new output is picked up on a later "
+    "call; a password in the configuration needs Claude Desktop restarted)."
 )
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager, suppress
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Generic, TypeVar
@@ -177,7 +177,15 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
             return
         settings = msgspec.msgpack.decode(first.settings, type=self._spec.settings_type)
         register_secret(getattr(settings, "password", None))
-        async with self._spec.open_state(settings) as state:
+        async with AsyncExitStack() as resources:
+            try:
+                state = await resources.enter_async_context(self._spec.open_state(settings))
+            except MailError as exc:
+                # Said at once, in the worker's words (a refused login, a wrong setting):
+                # the supervisor decides whether a restart could help.
+                log.warning("runtime.boot_failed", kind=exc.kind, error=exc.message)
+                await self._channel.send(_failure(0, exc))
+                return
             await self._channel.send(Ready(pid=os.getpid()))
             log.info("runtime.ready")
             limiter = anyio.CapacityLimiter(self._spec.max_concurrency(settings))

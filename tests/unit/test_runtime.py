@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ import msgspec
 import pytest
 
 from protocol.contract import Contract, routes_for
-from protocol.errors import NotFound
+from protocol.errors import AuthFailed, NotFound
 from protocol.framing import MessageChannel
 from protocol.messages import (
     Cancel,
@@ -184,3 +185,32 @@ async def test_an_unknown_tool_is_an_error_reply() -> None:
             await worker.send(request(1, "no_such_tool"))
             reply = await worker.receive()
     assert isinstance(reply, Failure) and "no tool 'no_such_tool'" in reply.message
+
+
+@asynccontextmanager
+async def refused_login(settings: Settings) -> AsyncIterator[dict[str, int]]:
+    raise AuthFailed("The IMAP server refused the login for anna@example.org.")
+    yield {}  # pragma: no cover - never reached
+
+
+async def test_a_start_refused_by_the_server_is_answered_in_its_words_not_as_a_crash() -> None:
+    to_worker_r, to_worker_w = os.pipe()
+    from_worker_r, from_worker_w = os.pipe()
+    worker_side: MessageChannel[ToWorker, FromWorker] = MessageChannel(
+        FdReceiveStream(to_worker_r),
+        FdSendStream(from_worker_w),
+        ToWorker,  # type: ignore[arg-type]
+    )
+    ours: MessageChannel[FromWorker, ToWorker] = MessageChannel(
+        FdReceiveStream(from_worker_r),
+        FdSendStream(to_worker_w),
+        FromWorker,  # type: ignore[arg-type]
+    )
+    spec = dataclasses.replace(SPEC, open_state=refused_login)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(WorkerRuntime(spec, worker_side).serve)
+        await ours.send(Configure(msgspec.Raw(msgspec.msgpack.encode(Settings()))))
+        with anyio.fail_after(5):
+            answer = await ours.receive()
+    assert isinstance(answer, Failure) and answer.kind == "auth_failed"
+    assert answer.message.startswith("The IMAP server refused the login")
