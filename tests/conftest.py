@@ -40,6 +40,18 @@ def dovecot(certificates: Certificates) -> Iterator[DovecotServer]:
 
 
 @pytest.fixture(scope="session")
+def managesieve_port(dovecot: DovecotServer) -> int:
+    """The test Dovecot's ManageSieve port (STARTTLS, the test CA's certificate)."""
+    if dovecot.managesieve_port is None:
+        pytest.fail(
+            "Pigeonhole is not installed; run: apt-get install -y dovecot-sieve "
+            "dovecot-managesieved",
+            pytrace=False,
+        )
+    return dovecot.managesieve_port
+
+
+@pytest.fixture(scope="session")
 def dav_servers(certificates: Certificates) -> Iterator[dict[str, DavServer]]:
     """Radicale and Xandikos, started on first use and kept for the session."""
     started: dict[str, DavServer] = {}

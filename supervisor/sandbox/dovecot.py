@@ -3,6 +3,11 @@
 Its own config, base_dir and state_dir under a temporary folder; IMAPS and LMTP
 on random loopback ports; a passwd-file of test users that Dovecot rereads
 whenever it changes, so each test can have a fresh, empty mailbox.
+
+Where Pigeonhole is installed too (dovecot-sieve, dovecot-managesieved), it also
+serves ManageSieve (STARTTLS) and runs each user's active Sieve script at LMTP
+delivery; what Sieve sends (vacation replies, redirects) goes to a script that
+keeps each message as a file under ``outbox/`` instead of leaving the machine.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from supervisor.sandbox.ports import (
 from supervisor.sandbox.tls import Certificates
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+# Debian's Pigeonhole: the ManageSieve service and the Sieve plugin LMTP loads.
+MANAGESIEVE = Path("/usr/lib/dovecot/managesieve")
+SIEVE_PLUGIN = Path("/usr/lib/dovecot/modules/lib90_sieve_plugin.so")
 PROVISION_BATCH = 200
 
 _CONFIG = """\
@@ -34,7 +42,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
-protocols = imap lmtp
+protocols = {protocols}
 listen = 127.0.0.1
 ssl = required
 ssl_cert = <{cert}
@@ -104,11 +112,42 @@ service imap-login {{
 }}
 protocol lmtp {{
   auth_username_format = %u
+  mail_plugins = {lmtp_plugins}
 }}
 protocol imap {{
   # Tests open many connections per account at once; the default limit is 10.
   mail_max_userip_connections = 100
 }}
+"""
+
+# Added when Pigeonhole is installed. Scripts live outside the Maildir (the home), where
+# a folder would show as a mailbox; ssl = required above makes ManageSieve offer
+# STARTTLS and refuse a login before it.
+_SIEVE_CONFIG = """\
+service managesieve-login {{
+  chroot =
+  inet_listener sieve {{
+    address = 127.0.0.1
+    port = {managesieve_port}
+  }}
+}}
+protocol sieve {{
+  mail_max_userip_connections = 100
+}}
+plugin {{
+  sieve = file:{root}/sieve/%u/scripts;active={root}/sieve/%u/active.sieve
+}}
+postmaster_address = postmaster@example.test
+sendmail_path = {root}/sendmail
+"""
+
+# Dovecot's "sendmail" for what Sieve sends: argv ("-i -f SENDER -- RECIPIENT") and
+# message, each message in a file of its own, the .eml renamed into place last.
+_SENDMAIL = """\
+#!/bin/sh
+PATH=/usr/bin:/bin
+name="{root}/outbox/$(date +%s%N).$$"
+printf '%s\\n' "$@" > "$name.args" && cat > "$name.tmp" && mv "$name.tmp" "$name.eml"
 """
 
 
@@ -128,14 +167,17 @@ class DovecotServer:
         self.root = private_dir("dovecot")
         self.imaps_port = free_port()
         self.lmtp_port = free_port()
+        # None where Pigeonhole is not installed: no ManageSieve, no Sieve at delivery.
+        self.managesieve_port = free_port() if sieve_available() else None
         self._process: subprocess.Popen[bytes] | None = None
         self._counter = itertools.count(1)
         self._spare: list[Account] = []
         self._uid, self._gid, login_user, internal_user = _identities()
         os.chmod(self.root, 0o755)
-        for sub in ("run", "state", "mail"):
+        for sub in ("run", "state", "mail", "sieve", "outbox"):
             (self.root / sub).mkdir(mode=0o755)
-        os.chown(self.root / "mail", self._uid, self._gid)
+        for sub in ("mail", "sieve", "outbox"):  # written by the users' processes
+            os.chown(self.root / sub, self._uid, self._gid)
         (self.root / "users").write_text("")
         os.chmod(self.root / "users", 0o644)
         tls_dir = self.root / "tls"
@@ -145,6 +187,7 @@ class DovecotServer:
         shutil.copy(certificates.cert_file, cert)
         shutil.copy(certificates.key_file, key)
         self.config = self.root / "dovecot.conf"
+        sieve = self.managesieve_port is not None
         self.config.write_text(
             _CONFIG.format(
                 root=self.root,
@@ -154,9 +197,18 @@ class DovecotServer:
                 internal_user=internal_user,
                 imaps_port=self.imaps_port,
                 lmtp_port=self.lmtp_port,
+                protocols="imap lmtp sieve" if sieve else "imap lmtp",
+                lmtp_plugins="$mail_plugins sieve" if sieve else "$mail_plugins",
             )
+            + (self._sieve_config() if sieve else "")
             + self.extra_config()
         )
+
+    def _sieve_config(self) -> str:
+        sendmail = self.root / "sendmail"
+        sendmail.write_text(_SENDMAIL.format(root=self.root))
+        os.chmod(sendmail, 0o755)
+        return _SIEVE_CONFIG.format(root=self.root, managesieve_port=self.managesieve_port)
 
     def extra_config(self) -> str:
         """Dovecot settings to add after the sandbox's own, read once when the config is
@@ -179,6 +231,8 @@ class DovecotServer:
         try:
             wait_for_port(self.imaps_port)
             wait_for_port(self.lmtp_port)
+            if self.managesieve_port is not None:
+                wait_for_port(self.managesieve_port)
         except RuntimeError as exc:
             self.stop()
             raise RuntimeError(f"Dovecot did not start: {exc}\n{self.log}") from exc
@@ -262,3 +316,8 @@ def _identities() -> tuple[int, int, str, str]:
 
 def dovecot_available() -> bool:
     return Path(DOVECOT).exists()
+
+
+def sieve_available() -> bool:
+    """Pigeonhole is installed: ManageSieve and Sieve at delivery can be offered."""
+    return dovecot_available() and MANAGESIEVE.exists() and SIEVE_PLUGIN.exists()

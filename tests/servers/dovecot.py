@@ -1,19 +1,32 @@
 """The sandbox's Dovecot (supervisor/sandbox/), with what only the tests need:
-restarting it under its clients, recording the commands they send, and filling
-a mailbox straight on disk."""
+restarting it under its clients, recording the commands they send, filling
+a mailbox straight on disk, delivering over LMTP (where Sieve runs), and what
+Sieve sent (vacation replies, redirects)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import smtplib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from supervisor.sandbox import dovecot as sandbox
-from supervisor.sandbox.dovecot import Account, dovecot_available
+from supervisor.sandbox.dovecot import Account, dovecot_available, sieve_available
 
-__all__ = ["Account", "DovecotServer", "dovecot_available"]
+__all__ = ["Account", "DovecotServer", "SentBySieve", "dovecot_available", "sieve_available"]
+
+
+@dataclass(frozen=True)
+class SentBySieve:
+    """A message Sieve handed to Dovecot's "sendmail" (see supervisor/sandbox/dovecot.py)."""
+
+    sender: str  # the envelope sender: "<>" for a vacation reply
+    recipients: list[str]
+    message: bytes
+
 
 _RECORDING = """\
 protocol imap {{
@@ -79,3 +92,20 @@ class DovecotServer(sandbox.DovecotServer):
         for path in [home, *home.rglob("*")]:
             os.chown(path, self._uid, self._gid)
         return count
+
+    def deliver(self, account: Account, message: bytes, sender: str = "anna@example.test") -> None:
+        """Deliver ``message`` to ``account`` over LMTP, as the provider's MTA would: the
+        account's active Sieve script decides where it lands."""
+        with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=30) as lmtp:
+            lmtp.sendmail(sender, [account.email], message)
+
+    def sent_by_sieve(self) -> list[SentBySieve]:
+        """Every message Sieve sent since the server started, oldest first (the LMTP
+        delivery waits for it, so it is here once ``deliver`` returned)."""
+        sent = []
+        for path in sorted((self.root / "outbox").glob("*.eml")):
+            args = path.with_suffix(".args").read_text().splitlines()
+            sender = args[args.index("-f") + 1] if "-f" in args else ""
+            recipients = args[args.index("--") + 1 :] if "--" in args else []
+            sent.append(SentBySieve(sender, recipients, path.read_bytes()))
+        return sent
