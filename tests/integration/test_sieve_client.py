@@ -1,4 +1,4 @@
-"""The ManageSieve client (workers/sieve/client.py) against the real Dovecot (Pigeonhole),
+"""The ManageSieve client and its pool (workers/sieve/) against the real Dovecot (Pigeonhole),
 and against small fake servers for what a real one never does."""
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from protocol.errors import (
     ServerTimeout,
     Unavailable,
 )
+from protocol.settings import PoolSettings
 from tests.imap_client import other_client
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.ports import free_port
 from workers.sieve.client import ScriptInfo, SieveClient, SieveEndpoint, connect
+from workers.sieve.pool import SievePool
 
 pytestmark = pytest.mark.anyio
 
@@ -347,3 +349,71 @@ async def test_a_vacation_rule_replies_through_sieves_sendmail(
     assert reply["Auto-Submitted"].startswith("auto-replied")
     assert account.email in reply["From"]
     assert reply.get_content().strip() == "I am away; back on Monday."
+
+
+# The pool
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_pool(ep: SieveEndpoint, clock: FakeClock, **pool: float) -> SievePool:
+    settings = PoolSettings(min_size=0, max_size=2, **pool)  # type: ignore[arg-type]
+    return SievePool(lambda: connect(ep), settings, clock=clock)
+
+
+async def test_the_pool_reuses_a_session_and_checks_one_that_idled(
+    dovecot: DovecotServer, managesieve_port: int, account: Account
+) -> None:
+    clock = FakeClock()
+    pool = make_pool(endpoint(dovecot, managesieve_port, account), clock, idle_check_after=60)
+    async with pool.connection() as first:
+        await first.put_script("rules", "keep;\r\n")
+    async with pool.connection() as second:
+        assert second is first
+    clock.now = 61
+    async with pool.connection() as third:
+        assert third is first
+    assert repr(pool) == "<SievePool in_use=0 idle=1>"
+    assert pool.metrics()["pool_opened"] == 1
+    assert pool.metrics()["pool_noop_checks"] == 1
+    await pool.aclose()
+    assert first.broken and pool.metrics()["pool_idle"] == 0
+
+
+async def test_the_pool_keeps_a_session_after_a_refusal_and_drops_a_broken_one(
+    dovecot: DovecotServer, managesieve_port: int, account: Account
+) -> None:
+    pool = make_pool(endpoint(dovecot, managesieve_port, account), FakeClock())
+    with pytest.raises(NotFound):
+        async with pool.connection() as first:
+            await first.get_script("missing")
+    async with pool.connection() as second:
+        assert second is first
+        second._wire.mark_broken()  # as a timeout would leave it
+    async with pool.connection() as third:
+        assert third is not first
+        assert await third.list_scripts() == []
+    assert pool.metrics()["pool_opened"] == 2
+    assert pool.metrics()["pool_failures"] == 1
+    await pool.aclose()
+
+
+async def test_the_pool_tries_no_second_login_after_a_refused_one(
+    dovecot: DovecotServer, managesieve_port: int, account: Account
+) -> None:
+    wrong = "wrong-" + secrets.token_urlsafe(12)
+    pool = make_pool(endpoint(dovecot, managesieve_port, account, password=wrong), FakeClock())
+    for _ in range(2):
+        with pytest.raises(AuthFailed) as refused:
+            async with pool.connection():
+                pass
+    assert "No further ManageSieve logins are tried" in str(refused.value)
+    assert pool.metrics()["pool_opened"] == 0
+    assert pool.metrics()["logins_not_tried"] == 1
+    await pool.aclose()
