@@ -219,6 +219,26 @@ async def test_a_greeting_we_cannot_read_is_a_protocol_violation() -> None:
     assert "sent an answer we could not read" in str(unreadable.value)
 
 
+async def test_literals_in_any_answer_are_read_and_oversized_ones_refused() -> None:
+    # Servers may send any string as a literal, {n} or {n+}, even inside a response code.
+    greeting = (
+        b'"IMPLEMENTATION" {9}\r\nFake\r\nOne\r\n"SIEVE" {8+}\r\nfileinto\r\n"STARTTLS"\r\n'
+        b'"SASL" "PLAIN"\r\nOK (TAG {1}\r\nx) "Ready."\r\n'
+    )
+    answers = {b"STARTTLS": b'NO {13}\r\nNot\r\n"today".\r\n'}
+    async with fake_server(greeting, answers) as server:
+        with pytest.raises(ProtocolViolation) as refused:
+            await connect(fake_endpoint(server))
+    assert "refused to start TLS" in str(refused.value)  # so the greeting was understood
+    async with fake_server(b'"IMPLEMENTATION" {99999999999}\r\n', {}) as server:
+        with pytest.raises(ProtocolViolation) as unreadable:
+            await connect(fake_endpoint(server))
+    assert str(unreadable.value) == (
+        f"The Sieve server 127.0.0.1:{server.port} sent an answer we could not read "
+        "(a literal larger than we accept)."
+    )
+
+
 # Scripts
 
 

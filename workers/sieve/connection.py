@@ -17,9 +17,18 @@ from anyio.streams.tls import TLSStream
 
 from protocol.errors import MailError, ProtocolViolation, Unavailable
 from workers.sieve import client_errors as errors
-from workers.sieve.protocol_parse import MAX_LINE, LineParser, Response, Token, as_response
+from workers.sieve.protocol_parse import (
+    MAX_LINE,
+    LineParser,
+    Response,
+    Token,
+    Unreadable,
+    as_response,
+)
 
 CLOSE_TIMEOUT = 5.0
+# One answer, all its lines and literals: a script list or a script is far smaller.
+MAX_ANSWER = 32 * 1024 * 1024
 NETWORK_ERRORS = (
     OSError,
     anyio.EndOfStream,
@@ -46,6 +55,7 @@ class SieveConnection:
         self._lock = anyio.Lock()
         self._broken = False
         self._closed = False
+        self._budget = MAX_ANSWER
 
     @property
     def broken(self) -> bool:
@@ -85,6 +95,8 @@ class SieveConnection:
                 raise errors.lost(self.where, may_have_happened=sent) from None
             except anyio.DelimiterNotFound:
                 raise self.unreadable("a line longer than we accept") from None
+            except Unreadable as exc:
+                raise self.unreadable(str(exc)) from None
             finally:
                 if not finished:
                     self._broken = True
@@ -138,12 +150,13 @@ class SieveConnection:
                     try:
                         await self._stream.send(b"LOGOUT\r\n")
                         await self._read_answer()  # its OK; the server closes after it
-                    except (MailError, *NETWORK_ERRORS, anyio.DelimiterNotFound):
+                    except (MailError, Unreadable, *NETWORK_ERRORS, anyio.DelimiterNotFound):
                         pass
             await anyio.aclose_forcefully(self._stream)
 
     async def _read_answer(self) -> tuple[Lines, Response]:
         lines: Lines = []
+        self._budget = MAX_ANSWER  # bytes this answer may still take, across its lines
         while True:
             tokens = await self._read_line()
             answer = as_response(tokens)
@@ -156,6 +169,9 @@ class SieveConnection:
         while True:
             part = await self._reader.receive_until(b"\r\n", MAX_LINE)
             size = parser.feed(part)
+            self._budget -= len(part) + (size or 0)
+            if self._budget < 0:
+                raise self.unreadable("an answer larger than we accept")
             if size is None:
                 return parser.tokens
             parser.add_literal(await self._reader.receive_exactly(size))

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from protocol.errors import InvalidArgument, ProtocolViolation
+from protocol.errors import InvalidArgument
 
 Token: TypeAlias = str | bytes | list["Token"]
 Status = Literal["OK", "NO", "BYE"]
@@ -25,7 +25,7 @@ MAX_NAME = 512  # characters in a script name; servers allow far fewer
 MAX_SENTENCE = 400  # characters of a server's text we pass on
 
 _STATUSES: dict[str, Status] = {"OK": "OK", "NO": "NO", "BYE": "BYE"}
-_LITERAL = re.compile(rb"\{(\d{1,10})(\+?)\}$")
+_LITERAL = re.compile(rb"\{(\d{1,20})(\+?)\}$")
 _ATOM_END = b' ()"{\r\n'
 # RFC 5804 section 1.6: no controls, no line or paragraph separators in a script name.
 _NAME_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -59,7 +59,7 @@ class LineParser:
     _open: list[list[Token]] = field(default_factory=list)
 
     def feed(self, part: bytes) -> int | None:
-        """Scan ``part`` (one line without its CRLF). Raises ProtocolViolation."""
+        """Scan ``part`` (one line without its CRLF). Raises Unreadable."""
         literal = _LITERAL.search(part)
         if literal is not None:
             part = part[: literal.start()]
@@ -75,7 +75,7 @@ class LineParser:
                 position += 1
             elif byte == b")":
                 if not self._open:
-                    raise _unreadable("an unmatched parenthesis")
+                    raise Unreadable("an unmatched parenthesis")
                 self._open.pop()
                 position += 1
             elif byte == b'"':
@@ -86,16 +86,16 @@ class LineParser:
                 while end < len(part) and part[end : end + 1] not in _ATOM_END:
                     end += 1
                 if end == position:
-                    raise _unreadable("an unexpected character")
+                    raise Unreadable("an unexpected character")
                 self._innermost().append(part[position:end].decode("ascii", "replace"))
                 position = end
         if literal is not None:
             size = int(literal.group(1))
             if size > MAX_LITERAL:
-                raise _unreadable("a literal larger than we accept")
+                raise Unreadable("a literal larger than we accept")
             return size
         if self._open:
-            raise _unreadable("an unclosed parenthesis")
+            raise Unreadable("an unclosed parenthesis")
         return None
 
     def add_literal(self, data: bytes) -> None:
@@ -119,20 +119,22 @@ def _quoted(line: bytes, position: int) -> tuple[bytes, int]:
             byte = line[position]
         out.append(byte)
         position += 1
-    raise _unreadable("an unterminated quoted string")
+    raise Unreadable("an unterminated quoted string")
 
 
-def _unreadable(what: str) -> ProtocolViolation:
-    return ProtocolViolation(f"The Sieve server sent an answer we could not read ({what}).")
+class Unreadable(ValueError):
+    """A line that is not ManageSieve; its text says what was wrong with it ("an
+    unclosed parenthesis"), for the connection's sentence, which names the server."""
 
 
 def as_response(tokens: list[Token]) -> Response | None:
-    """The final answer this line is, or None for a data line (a script name, a capability)."""
+    """The final answer this line is, or None for a data line (a script name, a
+    capability). Raises Unreadable for a line starting with another word."""
     if not tokens or not isinstance(tokens[0], str):
         return None
     status = _STATUSES.get(tokens[0].upper())
     if status is None:
-        raise _unreadable("an answer that was neither OK, NO nor BYE")
+        raise Unreadable("an answer that was neither OK, NO nor BYE")
     code: str | None = None
     code_args: tuple[str, ...] = ()
     rest = tokens[1:]
