@@ -449,6 +449,28 @@ def test_hand_written_sieve_with_text_literals_and_comments_survives_byte_for_by
     assert parsed.extensions == ("vacation", "fileinto")
 
 
+def test_flag_lines_bind_only_to_the_rule_right_after_them() -> None:
+    text = (
+        "## Flag: |UniqueId:1|Rulename: orphan\r\n"
+        "## Flag: |UniqueId:2|Rulename: chain\r\n"
+        'if header :is "a" "b" \r\n{\r\n    stop ;\r\n}\r\nelsif true { discard; }\r\n'
+        "\r\n"
+        "#<!-->if true { stop; }\r\n"
+        "if true {\r\n## Flag: |UniqueId:3|Rulename: inside a block\r\n  stop;\r\n}\r\n"
+        "## Flag: |UniqueId:4|Rulename: broken\r\n"
+        "#<!-->if true {\r\n"
+    )
+    parsed = parse_script(text)
+    assert render_script(parsed) == text
+    assert [(r.id, r.editable) for r in parsed.rules] == [
+        ("2", False),
+        (None, False),
+        ("4", False),
+    ]
+    assert parsed.parts[0] == "## Flag: |UniqueId:1|Rulename: orphan\r\n"
+    assert delete_rule(parsed, "4").rules[-1].id is None
+
+
 def test_a_flag_line_with_spaces_around_the_id_is_read_leniently() -> None:
     assert read_flag_line("## Flag: |UniqueId:0 |Rulename: My rule") is not None
     line = read_flag_line("## Flag: vacation,spam|UniqueId:12|Rulename:  two  spaces ")
@@ -486,16 +508,23 @@ def round_trip(rule_filter: Filter) -> Filter | None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=ONE_LINE, value=ONE_LINE, folder=ONE_LINE.filter(bool), field=FIELDS, match=MATCHES)
+@given(
+    name=ONE_LINE,
+    value=ONE_LINE,
+    folder=ONE_LINE.filter(bool),
+    field=FIELDS,
+    match=MATCHES,
+    enabled=st.booleans(),
+)
 def test_any_one_line_text_in_a_rule_reads_back_as_the_same_rule(
-    name: str, value: str, folder: str, field: str, match: str
+    name: str, value: str, folder: str, field: str, match: str, enabled: bool
 ) -> None:
     rule_filter = Filter(
         (Condition(field, value, match), Condition("header", value, match, "X-Any")),  # type: ignore[arg-type]
         (Action("copy", folder=folder), Action("stop")),
     )
     before = parse_script(TEXT)
-    after, rule = add_rule(before, name, rule_filter, position=1)
+    after, rule = add_rule(before, name, rule_filter, enabled=enabled, position=1)
     reread = parse_script(render_script(after))
     assert len(reread.rules) == len(before.rules) + 1
     assert reread.rules[1] == rule
