@@ -206,7 +206,10 @@ FILTER_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         contract=api.DELETE_FILTER,
         title="Delete a mail filter",
-        description="Delete the rule 'id' from list_filters; update_filter can turn it off.",
+        description=(
+            "Delete the rule 'id' from list_filters, for good; to keep it but stop it, "
+            "update_filter with 'enabled' false."
+        ),
         render=render_filter_deleted,
         family="filters",
         destructive=True,
@@ -215,7 +218,10 @@ FILTER_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         contract=api.GET_VACATION,
         title="Read the vacation reply",
-        description="Whether the automatic vacation reply is on, its text, dates and addresses.",
+        description=(
+            "Whether the automatic vacation reply is on, its subject, text, first and last "
+            "day and addresses; change it with set_vacation."
+        ),
         render=render_vacation,
         family="filters",
     ),
@@ -225,7 +231,7 @@ FILTER_TOOLS: tuple[ToolSpec, ...] = (
         description=(
             "Turn the automatic reply on ('enabled', 'subject', 'body', optional 'start' and "
             "'end' days, 'days' between replies to one sender) or off; the web interface's "
-            "vacation rule is changed, never a second one added."
+            "vacation rule is changed, never a second one added. get_vacation reads it."
         ),
         render=render_vacation_written,
         family="filters",

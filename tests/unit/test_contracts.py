@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from protocol.calendar import CALENDAR_CONTRACTS
+from protocol.filters import FILTER_CONTRACTS
 from protocol.contract import SUPERVISOR, Contract, routes_for
 from protocol.mail import MAIL_CONTRACTS
 from protocol.status import SERVER_STATUS
@@ -19,6 +20,7 @@ from supervisor.tools import ALL_TOOLS
 FAMILY_TABLES: tuple[tuple[Contract[Any, Any], ...], ...] = (
     MAIL_CONTRACTS,
     CALENDAR_CONTRACTS,
+    FILTER_CONTRACTS,
     (SERVER_STATUS,),
 )
 CONTRACTS = [contract for table in FAMILY_TABLES for contract in table]

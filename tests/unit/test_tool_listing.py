@@ -116,7 +116,9 @@ def test_families_choose_which_tools_are_listed() -> None:
     assert "send_email" in mail and "list_calendars" not in mail
     assert "list_calendars" in calendar and "search_emails" not in calendar
     assert "server_status" in mail and "server_status" in calendar
-    assert set(mail) | set(calendar) == set(EVERY_TOOL)
+    filters = available_tools(read_only=False, families=("filters",))
+    assert "create_filter" in filters and "send_email" not in filters
+    assert set(mail) | set(calendar) | set(filters) == set(EVERY_TOOL)
     assert set(available_tools(read_only=False, families=())) == {"server_status"}
     assert set(available_tools(read_only=True, families=("calendar",))) == {
         "list_calendars",

@@ -28,7 +28,7 @@ def test_nested_structs_keep_their_definitions() -> None:
 def test_read_only_mode_keeps_only_reading_tools() -> None:
     reading = {"get_folders", "search_emails", "get_email", "get_email_thread", "get_attachment"}
     reading |= {"list_calendars", "get_calendar_events", "search_calendar", "get_free_busy"}
-    reading |= {"server_status"}
+    reading |= {"list_filters", "get_vacation", "server_status"}
     assert set(available_tools(read_only=True)) == reading
     writing = {"send_email", "create_draft", "send_draft", "move_email", "mark_email"}
     assert set(available_tools(read_only=False)) == reading | writing | {
@@ -37,6 +37,10 @@ def test_read_only_mode_keeps_only_reading_tools() -> None:
         "create_event",
         "update_event",
         "delete_event",
+        "create_filter",
+        "update_filter",
+        "delete_filter",
+        "set_vacation",
     }
 
 
