@@ -42,7 +42,7 @@ RuleId = Annotated[
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
 
 
-class Condition(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class Condition(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     """One test of a rule: ``field`` compared with ``value``."""
 
     field: Annotated[
@@ -70,7 +70,7 @@ class Condition(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             )
 
 
-class Action(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class Action(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     """What a rule does with a message that matches."""
 
     type: Annotated[

@@ -138,6 +138,8 @@ def server_env(
             "MAILBOX_SMTP_HOST": "localhost",
             "MAILBOX_SMTP_PORT": str(smtp.tls_port),
             "MAILBOX_SMTP_SECURITY": "tls",
+            "MAILBOX_SIEVE_HOST": "localhost",
+            "MAILBOX_SIEVE_PORT": str(dovecot.managesieve_port or 1),
             "MAILBOX_ATTACHMENT_DIR": str(tmp_path / "outgoing"),
             "MAILBOX_CA_FILE": str(certificates.ca_file),
             "MAILBOX_DOWNLOAD_DIR": str(tmp_path / "downloads"),

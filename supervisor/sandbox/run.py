@@ -26,7 +26,7 @@ import anyio
 import structlog
 from imapclient import IMAPClient
 
-from protocol import mail
+from protocol import filters, mail
 from protocol.errors import ConfigError, MailError
 from supervisor.config import Settings
 from supervisor.quickstart import dovecot_install_line
@@ -47,6 +47,10 @@ MISSING_EXTRA = (
 NEEDS_DOVECOT = (
     "The sandbox's mail server needs Dovecot, which is not installed here: {line}. Then "
     "start the sandbox again (Claude Desktop: quit it and start it again)."
+)
+NEEDS_SIEVE = (
+    "The sandbox's filters need Dovecot's Sieve packages, which are not installed here "
+    "(Debian: apt-get install dovecot-sieve dovecot-managesieved). Then start the sandbox again."
 )
 NO_DOVECOT = (
     "Dovecot is not installed, so the sandbox has no mail server: the email tools will say "
@@ -145,13 +149,18 @@ def started_sandbox() -> Iterator[Sandbox]:
                 str(smtp.tls_port),
             )
             messages = _seed_mailbox(dovecot, email, password, now)
+            if dovecot.managesieve_port is not None:
+                env["MAILBOX_SIEVE_HOST"] = "localhost"
+                env["MAILBOX_SIEVE_PORT"] = str(dovecot.managesieve_port)
+            else:
+                unavailable[filters.SIEVE] = ConfigError(NEEDS_SIEVE)
         else:
             line = dovecot_install_line()
             log.warning("sandbox.no_dovecot", message=NO_DOVECOT.format(line=line))
             email, password = "you@sandbox.example", "sandbox"
             # No mail server: the mail workers are not started, their tools say why.
             needs = ConfigError(NEEDS_DOVECOT.format(line=line))
-            unavailable = {mail.IMAP: needs, mail.SMTP: needs}
+            unavailable = {mail.IMAP: needs, mail.SMTP: needs, filters.SIEVE: needs}
         dav_account = radicale.add_user(email, password)
         events = _seed_calendar(radicale, dav_account, now)
         (root / "attachments").mkdir()

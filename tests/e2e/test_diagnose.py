@@ -14,14 +14,15 @@ from typing import Any
 import pytest
 
 from protocol.diagnosis import CALDAV_CHECKS, IMAP_CHECKS, SMTP_CHECKS
+from protocol.filters import SIEVE_CHECKS
 from supervisor.sandbox.ports import free_port
 from tests.leak_watch import WATCH
 from tests.mcp_client import REPO
 from tests.servers.dav import DavServer
 from tests.servers.smtp import SmtpServer
 
-EVERY_CHECK = ["config", *IMAP_CHECKS, *SMTP_CHECKS, *CALDAV_CHECKS]
-PROCESSES = ["imap process", "smtp process", "dav process"]  # with --verbose
+EVERY_CHECK = ["config", *IMAP_CHECKS, *SMTP_CHECKS, *CALDAV_CHECKS, *SIEVE_CHECKS]
+PROCESSES = ["imap process", "smtp process", "dav process", "sieve process"]  # with --verbose
 _LINE = re.compile(r"^(ok|WARN|FAIL|skip)\s+(\S+(?: \S+)*)\s{2,}(?:(\d+) ms)?\s*(.*)$")
 
 
@@ -99,7 +100,8 @@ def test_a_good_configuration_passes_every_check_in_order_and_exits_0(
     assert report.order == EVERY_CHECK
     assert {line.status for line in report.lines.values()} == {"ok"}
     assert re.fullmatch(
-        r"Ready: all 20 checks passed in \d+\.\d s\. Add the server to Claude Desktop\.",
+        rf"Ready: all {len(EVERY_CHECK)} checks passed in \d+\.\d s\. Add the server to "
+        r"Claude Desktop\.",
         report.verdict,
     )
 
@@ -301,12 +303,13 @@ def test_a_configuration_error_fails_config_and_skips_every_server_check_on_one_
     del server_env["MAILBOX_EMAIL"]
     report = run(server_env)
     assert report.returncode == 1
-    assert report.order == ["config", "19 checks"]
+    server_checks = f"{len(EVERY_CHECK) - 1} checks"
+    assert report.order == ["config", server_checks]
     assert report.lines["config"].status == "FAIL"
-    skipped = report.lines["19 checks"]
+    skipped = report.lines[server_checks]
     assert (skipped.status, skipped.detail) == (
         "skip",
-        "not checked, because config failed (imap dns to caldav calendars)",
+        "not checked, because config failed (imap dns to sieve scripts)",
     )
     assert report.verdict == (
         "Not ready: config failed: MAILBOX_EMAIL must be set to your full mail address, such "
