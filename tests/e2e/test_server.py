@@ -18,7 +18,7 @@ from tests.mcp_client import REPO, error_text, mcp_session, structured
 pytestmark = pytest.mark.anyio
 
 
-WORKERS = 3  # IMAP, SMTP, CalDAV
+WORKERS = 4  # IMAP, SMTP, CalDAV, ManageSieve
 
 
 def log_events(path: Path, event: str, worker: str | None = None) -> list[dict[str, object]]:
