@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 MIN_PYTHON = (3, 11)
-DOVECOT_PACKAGES = ("dovecot-imapd", "dovecot-lmtpd")
+# IMAP, LMTP delivery (the SMTP relay delivers through it), Sieve and ManageSieve (filters).
+DOVECOT_PACKAGES = ("dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved")
 NODE_PACKAGES = ("nodejs", "npm")
 REPO = Path(__file__).resolve().parent.parent
 # As the README says; measured on two cores.
@@ -160,8 +161,11 @@ def dovecot_installed() -> bool:
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not Path(binary).exists():
         return False
-    # Debian's LMTP comes in its own package; the SMTP relay delivers through it.
-    return not Path("/usr/lib/dovecot").is_dir() or Path("/usr/lib/dovecot/lmtp").exists()
+    # Debian's LMTP and ManageSieve come in packages of their own.
+    libexec = Path("/usr/lib/dovecot")
+    return not libexec.is_dir() or all(
+        (libexec / part).exists() for part in ("lmtp", "managesieve")
+    )
 
 
 def ensure_packages(
@@ -249,7 +253,10 @@ def dovecot_install_line() -> str:
     )
     if plan.line:
         return plan.line
-    return f"install Dovecot 2.3 with IMAP and LMTP (Debian: {' '.join(DOVECOT_PACKAGES)})"
+    return (
+        "install Dovecot 2.3 with IMAP, LMTP and Pigeonhole's Sieve "
+        f"(Debian: {' '.join(DOVECOT_PACKAGES)})"
+    )
 
 
 if __name__ == "__main__":

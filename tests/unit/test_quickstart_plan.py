@@ -8,7 +8,16 @@ import pytest
 
 from supervisor.quickstart import DOVECOT_PACKAGES, install_plan
 
-INSTALL = ["apt-get", "install", "-y", "-q", "dovecot-imapd", "dovecot-lmtpd"]
+INSTALL = [
+    "apt-get",
+    "install",
+    "-y",
+    "-q",
+    "dovecot-imapd",
+    "dovecot-lmtpd",
+    "dovecot-sieve",
+    "dovecot-managesieved",
+]
 UPDATE = ["apt-get", "update", "-q"]
 
 
@@ -17,7 +26,10 @@ def test_as_root_on_debian_it_updates_the_package_lists_and_installs() -> None:
         DOVECOT_PACKAGES, is_root=True, has_apt=True, has_sudo=False, interactive=False
     )
     assert plan.commands == [UPDATE, INSTALL]
-    assert plan.line == "apt-get install dovecot-imapd dovecot-lmtpd"
+    assert (
+        plan.line
+        == "apt-get install dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved"
+    )
 
 
 def test_as_a_user_in_a_terminal_it_goes_through_sudo() -> None:
@@ -35,7 +47,10 @@ def test_where_no_password_can_be_asked_it_only_prints_the_exact_line(
         DOVECOT_PACKAGES, is_root=False, has_apt=True, has_sudo=has_sudo, interactive=interactive
     )
     assert plan.commands == []
-    assert plan.advice == "Install it with: sudo apt-get install dovecot-imapd dovecot-lmtpd"
+    assert plan.advice == (
+        "Install it with: sudo apt-get install dovecot-imapd dovecot-lmtpd dovecot-sieve "
+        "dovecot-managesieved"
+    )
 
 
 def test_without_apt_get_it_installs_nothing_and_says_what_is_needed() -> None:
