@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import zoneinfo
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Protocol, TypedDict, TypeVar
 from urllib.parse import urlparse
 
 from protocol.errors import ConfigError
@@ -20,6 +20,31 @@ T = TypeVar("T")
 
 # The families of tools MAILBOX_TOOLS chooses from (a family not built yet has no tools).
 TOOL_FAMILIES = ("mail", "calendar", "contacts", "filters", "tasks")
+
+
+class Server(TypedDict):
+    """Where one protocol's worker connects, with how many connections and how often."""
+
+    host: str
+    port: int
+    pool: PoolSettings
+    rate_limit: int
+
+
+class ServerDefaults(Protocol):
+    """A family's section with its defaults: what ``SettingsReader.server`` falls back to."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def pool(self) -> PoolSettings: ...
+
+    @property
+    def rate_limit(self) -> int: ...
 
 
 def _is_loopback(host: str) -> bool:
@@ -204,3 +229,12 @@ class SettingsReader:
     def rate_limit(self, protocol: str, default: int) -> int:
         """Requests a minute this protocol's worker may send (0: no limit)."""
         return self.integer(f"MAILBOX_RATE_LIMIT_{protocol}", default, 0, 1_000_000)
+
+    def server(self, protocol: str, default: ServerDefaults) -> Server:
+        """MAILBOX_<PROTOCOL>_HOST and _PORT, the pool and the rate limit of one protocol."""
+        return Server(
+            host=self.host(f"MAILBOX_{protocol}_HOST", default.host),
+            port=self.integer(f"MAILBOX_{protocol}_PORT", default.port, 1, 65535),
+            pool=self.pool(protocol, default.pool),
+            rate_limit=self.rate_limit(protocol, default.rate_limit),
+        )

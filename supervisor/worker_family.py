@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypedDict, TypeVar
 
 import msgspec
 
@@ -32,6 +32,22 @@ class Section(Protocol):
 
 
 S = TypeVar("S", bound=Section)
+
+
+class Access(TypedDict):
+    """What every worker is configured with to reach its server, whatever the protocol."""
+
+    username: str
+    password: str
+    ca_file: str | None
+    pool: PoolSettings
+
+
+def access(section: Section, settings: Settings, password: str) -> Access:
+    """Every worker logs in as the account's address with its one password."""
+    return Access(
+        username=settings.email, password=password, ca_file=settings.ca_file, pool=section.pool
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from protocol.settings import DavSettings, PoolSettings
 from supervisor import calendar_text as text
 from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
-from supervisor.worker_family import WorkerFamily
+from supervisor.worker_family import WorkerFamily, access
 
 if TYPE_CHECKING:
     from supervisor.config import Settings
@@ -41,11 +41,8 @@ def _read_dav(reader: SettingsReader) -> DavSection:
 def _configure_dav(section: DavSection, settings: Settings, password: str) -> DavSettings:
     return DavSettings(
         url=section.url,
-        username=settings.email,
-        password=password,
-        ca_file=settings.ca_file,
+        **access(section, settings, password),
         timezone=settings.timezone,
-        pool=section.pool,
         allow_series_delete=settings.allow_series_delete,
     )
 

@@ -16,7 +16,7 @@ from protocol.writing import outside_allowed
 from supervisor.rendering import counted, fence, plain
 from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import ToolSpec
-from supervisor.worker_family import WorkerFamily
+from supervisor.worker_family import WorkerFamily, access
 
 if TYPE_CHECKING:
     from supervisor.config import Settings
@@ -33,23 +33,14 @@ class SieveSection(msgspec.Struct, frozen=True):
 
 
 def _read_sieve(reader: SettingsReader) -> SieveSection:
-    default = SieveSection()
-    return SieveSection(
-        host=reader.host("MAILBOX_SIEVE_HOST", default.host),
-        port=reader.integer("MAILBOX_SIEVE_PORT", default.port, 1, 65535),
-        pool=reader.pool("SIEVE", default.pool),
-        rate_limit=reader.rate_limit("SIEVE", default.rate_limit),
-    )
+    return SieveSection(**reader.server("SIEVE", SieveSection()))
 
 
 def _configure_sieve(section: SieveSection, settings: Settings, password: str) -> api.SieveSettings:
     return api.SieveSettings(
         host=section.host,
         port=section.port,
-        username=settings.email,
-        password=password,
-        ca_file=settings.ca_file,
-        pool=section.pool,
+        **access(section, settings, password),
         timezone=settings.timezone,
         send_allow=list(settings.send_allow),
     )

@@ -12,7 +12,7 @@ from protocol.settings import ImapSettings, PoolSettings, SmtpSettings
 from supervisor import rendering as text
 from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
-from supervisor.worker_family import WorkerFamily
+from supervisor.worker_family import WorkerFamily, access
 
 if TYPE_CHECKING:
     from supervisor.config import Settings
@@ -27,23 +27,14 @@ class ImapSection(msgspec.Struct, frozen=True):
 
 
 def _read_imap(reader: SettingsReader) -> ImapSection:
-    default = ImapSection()
-    return ImapSection(
-        host=reader.host("MAILBOX_IMAP_HOST", default.host),
-        port=reader.integer("MAILBOX_IMAP_PORT", default.port, 1, 65535),
-        pool=reader.pool("IMAP", default.pool),
-        rate_limit=reader.rate_limit("IMAP", default.rate_limit),
-    )
+    return ImapSection(**reader.server("IMAP", ImapSection()))
 
 
 def _configure_imap(section: ImapSection, settings: Settings, password: str) -> ImapSettings:
     return ImapSettings(
         host=section.host,
         port=section.port,
-        username=settings.email,
-        password=password,
-        ca_file=settings.ca_file,
-        pool=section.pool,
+        **access(section, settings, password),
         download_dir=settings.download_dir,
         allow_permanent_delete=settings.allow_permanent_delete,
     )
@@ -72,16 +63,13 @@ class SmtpSection(msgspec.Struct, frozen=True):
 def _read_smtp(reader: SettingsReader) -> SmtpSection:
     default = SmtpSection()
     return SmtpSection(
-        host=reader.host("MAILBOX_SMTP_HOST", default.host),
-        port=reader.integer("MAILBOX_SMTP_PORT", default.port, 1, 65535),
+        **reader.server("SMTP", default),
         security=reader.choice(
             "MAILBOX_SMTP_SECURITY",
             default.security,
             ("tls", "starttls"),
             "tls (for port 465) or starttls (for port 587)",
         ),
-        pool=reader.pool("SMTP", default.pool),
-        rate_limit=reader.rate_limit("SMTP", default.rate_limit),
     )
 
 
@@ -90,14 +78,11 @@ def _configure_smtp(section: SmtpSection, settings: Settings, password: str) -> 
         host=section.host,
         port=section.port,
         security=section.security,
-        username=settings.email,
-        password=password,
+        **access(section, settings, password),
         from_address=settings.email,
-        ca_file=settings.ca_file,
         attachment_dir=settings.attachment_dir,
         max_attachment_bytes=settings.max_attachment_bytes,
         send_allow=list(settings.send_allow),
-        pool=section.pool,
     )
 
 
