@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import ssl
 
+from workers.exception_chain import exception_chain
+
 _VERIFY_REASON = re.compile(r"certificate verify failed:?([^()]*)")
 
 
@@ -41,18 +43,9 @@ def certificate_problem(exc: BaseException, where: str, host_setting: str) -> st
 def verification_failure(exc: BaseException) -> str | None:
     """Why the certificate check failed, if it did anywhere in ``exc``'s chain; else None.
 
-    Libraries wrap the ssl error (niquests, aiosmtplib), sometimes only as text, so
-    the cause is looked for rather than the outer type.
+    Libraries wrap the ssl error (niquests, aiosmtplib), sometimes only as text.
     """
-    chain: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or any(current is seen for seen in chain):
-            continue
-        chain.append(current)
-        todo += [current.__cause__, current.__context__]
-        todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+    chain = exception_chain(exc)
     for current in chain:
         if isinstance(current, ssl.SSLCertVerificationError):
             return (

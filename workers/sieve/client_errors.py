@@ -18,6 +18,7 @@ from protocol.errors import (
     ServerTimeout,
     Unavailable,
 )
+from workers.exception_chain import exception_chain
 from workers.sieve.protocol_parse import Response, safe_sentence
 from workers.tls import certificate_problem
 
@@ -26,7 +27,7 @@ HOST_SETTINGS = "MAILBOX_SIEVE_HOST and MAILBOX_SIEVE_PORT"
 
 def connect_failure(exc: BaseException, where: str) -> MailError:
     """Opening the TCP connection to ``where`` (host:port) failed with ``exc``."""
-    causes = _chain(exc)
+    causes = exception_chain(exc)
     if any(isinstance(cause, socket.gaierror) for cause in causes):
         reason = "the host name could not be resolved"
     elif any(isinstance(cause, ConnectionRefusedError) for cause in causes):
@@ -100,18 +101,3 @@ def invalid_script(response: Response, secrets: tuple[str, ...]) -> MailError:
         return refusal(response, "store the script", secrets)
     text = safe_sentence(response.text, secrets) or "no reason given"
     return Refused(f"The Sieve server found the script invalid: {text}.")
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc``, its causes and contexts, and the members of exception groups among them."""
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or any(current is known for known in seen):
-            continue
-        seen.append(current)
-        todo += [current.__cause__, current.__context__]
-        if isinstance(current, BaseExceptionGroup):
-            todo += list(current.exceptions)
-    return seen

@@ -200,11 +200,7 @@ async def update_filter(
     args: api.UpdateFilterArgs, state: SieveState, ctx: CallContext
 ) -> api.FilterWritten:
     def change(script: Script) -> tuple[Script, Rule]:
-        old = editing.find_rule(script, args.id)
-        if old.vacation is not None:
-            raise InvalidArgument(
-                f"Rule {args.id} is the vacation reply; change it with set_vacation."
-            )
+        old = _filter_rule(script, args.id, "change it")
         content = None
         if (args.conditions, args.actions, args.match_all) != (None, None, None):
             if old.filter is None:
@@ -245,15 +241,20 @@ async def delete_filter(
     args: api.DeleteFilterArgs, state: SieveState, ctx: CallContext
 ) -> api.FilterDeleted:
     def change(script: Script) -> tuple[Script, Rule]:
-        rule = editing.find_rule(script, args.id)
-        if rule.vacation is not None:
-            raise InvalidArgument(
-                f"Rule {args.id} is the vacation reply; turn it off with set_vacation."
-            )
+        rule = _filter_rule(script, args.id, "turn it off")
         return editing.delete_rule(script, args.id), rule
 
     name, rule = await _edit(state, ctx, change)
     return api.FilterDeleted(id=args.id, name=rule.name, script=name)
+
+
+def _filter_rule(script: Script, rule_id: str, instead: str) -> Rule:
+    """The rule ``rule_id`` for a filter tool to change; raises NotFound (editing.find_rule),
+    or InvalidArgument for the vacation reply, which set_vacation does ``instead``."""
+    rule = editing.find_rule(script, rule_id)
+    if rule.vacation is not None:
+        raise InvalidArgument(f"Rule {rule_id} is the vacation reply; {instead} with set_vacation.")
+    return rule
 
 
 def _zone_offset(day: object, timezone: str | None) -> str:
