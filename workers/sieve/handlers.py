@@ -70,6 +70,12 @@ async def _read_active(client: SieveClient) -> _Active:
     return _Active(active, others, text)
 
 
+async def _current(state: SieveState) -> _Active:
+    """The active script as it is now, for a tool that only reads it."""
+    async with state.pool.connection() as client:
+        return await _read_active(client)
+
+
 async def _edit(
     state: SieveState, ctx: CallContext, change: Callable[[Script], tuple[Script, T]]
 ) -> tuple[str, T]:
@@ -99,6 +105,16 @@ def _free_name(taken: list[str]) -> str:
 # -- reading ----------------------------------------------------------------------------
 
 
+def _as_api(condition: Condition) -> api.Condition:
+    return api.Condition(
+        field=condition.field, value=condition.value, match=condition.match, header=condition.header
+    )
+
+
+def _as_api_action(action: Action) -> api.Action:
+    return api.Action(type=action.type, folder=action.folder, address=action.address)
+
+
 def _listed(rule: Rule) -> api.Rule:
     """A rule as the tools show it; one we cannot express is shown read-only, as text."""
     if rule.id is not None and rule.filter is not None:
@@ -108,14 +124,8 @@ def _listed(rule: Rule) -> api.Rule:
                 name=rule.name,
                 enabled=rule.enabled,
                 match_all=rule.filter.match_all,
-                conditions=[
-                    api.Condition(field=c.field, value=c.value, match=c.match, header=c.header)
-                    for c in rule.filter.conditions
-                ],
-                actions=[
-                    api.Action(type=a.type, folder=a.folder, address=a.address)
-                    for a in rule.filter.actions
-                ],
+                conditions=[_as_api(c) for c in rule.filter.conditions],
+                actions=[_as_api_action(a) for a in rule.filter.actions],
             )
         except ValueError:  # server text our arguments would refuse: show it as it is
             pass
@@ -146,8 +156,7 @@ def _vacation(reply: Vacation | None) -> api.Vacation:
 async def list_filters(
     args: api.ListFiltersArgs, state: SieveState, ctx: CallContext
 ) -> api.FiltersResult:
-    async with state.pool.connection() as client:
-        found = await _read_active(client)
+    found = await _current(state)
     script = found.script()
     return api.FiltersResult(
         rules=[_listed(rule) for rule in script.rules if rule.vacation is None],
@@ -161,8 +170,7 @@ async def list_filters(
 async def get_vacation(
     args: api.GetVacationArgs, state: SieveState, ctx: CallContext
 ) -> api.Vacation:
-    async with state.pool.connection() as client:
-        found = await _read_active(client)
+    found = await _current(state)
     return _vacation(editing.get_vacation(found.script()))
 
 
@@ -224,16 +232,6 @@ async def update_filter(
 
     name, rule = await _edit(state, ctx, change)
     return api.FilterWritten(id=rule.id or args.id, name=rule.name, script=name)
-
-
-def _as_api(condition: Condition) -> api.Condition:
-    return api.Condition(
-        field=condition.field, value=condition.value, match=condition.match, header=condition.header
-    )
-
-
-def _as_api_action(action: Action) -> api.Action:
-    return api.Action(type=action.type, folder=action.folder, address=action.address)
 
 
 @serves(api.DELETE_FILTER)
@@ -298,8 +296,7 @@ async def set_vacation(
         return script, reply
 
     if not args.enabled:
-        async with state.pool.connection() as client:
-            found = await _read_active(client)
+        found = await _current(state)
         if editing.get_vacation(found.script()) is None:
             notes.append("There was no vacation reply; nothing was changed.")
             return api.VacationWritten(_vacation(None), found.name or "", notes)
