@@ -55,7 +55,7 @@ GET_EMAIL = Contract(
     Email,
     writes_when=lambda args: bool(args.mark_read),
     reads=(IMAP_FOLDER,),
-    changes=(IMAP_FOLDER,),
+    changes=_EVERYWHERE,
     revalidated_by=IMAP_CHECK_FRESH,
 )
 GET_EMAIL_THREAD = Contract(

@@ -2,7 +2,7 @@
 
 Every value is checked at start; a wrong one gets one sentence naming the
 variable and what it expects. The password itself is fetched separately
-(``resolve_password``) because a password command may be slow.
+(``fetch_password``) because a password command may be slow.
 """
 
 from __future__ import annotations
@@ -11,17 +11,27 @@ import dataclasses
 import difflib
 import os
 import shlex
+import ssl
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from protocol.errors import ConfigError
 from supervisor.families import WORKER_FAMILIES
 from supervisor.settings_reader import TOOL_FAMILIES, SettingsReader
 
-__all__ = ["TOOL_FAMILIES", "Settings", "load_settings", "resolve_password", "setting_names"]
+__all__ = [
+    "TOOL_FAMILIES",
+    "Settings",
+    "fetch_password",
+    "load_settings",
+    "resolve_password",
+    "setting_names",
+]
 
 PASSWORD_COMMAND_TIMEOUT = 30.0
 PASSWORD_COMMAND_EXAMPLE = "pass show mailbox.org"
@@ -110,7 +120,7 @@ def _read_settings(reader: SettingsReader) -> Settings:
             f"that prints it, such as {PASSWORD_COMMAND_EXAMPLE!r}."
         )
     ca_file = reader.text("MAILBOX_CA_FILE", None, example=CA_FILE_EXAMPLE)
-    if ca_file is not None and not Path(ca_file).is_file():
+    if ca_file is not None and not _holds_certificates(ca_file):
         raise ConfigError(
             f"MAILBOX_CA_FILE must name a readable PEM file, such as {CA_FILE_EXAMPLE}; "
             f"{ca_file} is not one."
@@ -162,6 +172,18 @@ def _read_settings(reader: SettingsReader) -> Settings:
     return settings
 
 
+def _holds_certificates(path: str) -> bool:
+    """Whether ``path`` is a PEM file with at least one CA certificate in it: checked at
+    start, so a wrong file is named here rather than in each protocol's TLS words."""
+    if not Path(path).is_file():
+        return False
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError):
+        return False
+    return True
+
+
 def unknown_variables(env: Mapping[str, str], known: set[str]) -> tuple[str, ...]:
     """A sentence for each MAILBOX_* variable that is set but not a setting, with the
     closest real name: a typo would otherwise be ignored without a word."""
@@ -174,40 +196,43 @@ def unknown_variables(env: Mapping[str, str], known: set[str]) -> tuple[str, ...
 
 
 def resolve_password(settings: Settings) -> str:
+    """``fetch_password`` for a caller without an event loop (a script, a test).
+
+    Raises ConfigError.
+    """
+    return anyio.run(fetch_password, settings)
+
+
+async def fetch_password(settings: Settings) -> str:
     """The password, from MAILBOX_PASSWORD or by running MAILBOX_PASSWORD_COMMAND.
 
-    The command runs without a shell; its output never appears in an error.
+    Only the first line the command prints is the password: ``pass show`` prints
+    ``url:`` and ``login:`` lines after it. The command runs without a shell and
+    without input, for PASSWORD_COMMAND_TIMEOUT seconds at most; a cancelled caller
+    kills it at once (and reaps it), so it never outlives the server. Its output never
+    appears in an error. A password with a line break or NUL in it is refused: it would
+    break the line-based IMAP and SMTP logins.
+
     Raises ConfigError.
     """
     if settings.password is not None:
+        if _breaks_a_line(settings.password):
+            raise ConfigError(
+                "MAILBOX_PASSWORD holds a line break or NUL character; set it to the app "
+                "password alone, on one line."
+            )
         return settings.password
     assert settings.password_command is not None
+    argv = _password_argv(settings.password_command)
     try:
-        argv = shlex.split(settings.password_command)
-    except ValueError as exc:
-        raise ConfigError(
-            f"MAILBOX_PASSWORD_COMMAND could not be read as a command ({exc}); it must be a "
-            f"program and its arguments, such as {PASSWORD_COMMAND_EXAMPLE!r}."
-        ) from exc
-    if not argv:
-        raise ConfigError(
-            "MAILBOX_PASSWORD_COMMAND is empty; set it to a command that prints the password, "
-            f"such as {PASSWORD_COMMAND_EXAMPLE!r}."
-        )
-    try:
-        done = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=PASSWORD_COMMAND_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        with anyio.fail_after(PASSWORD_COMMAND_TIMEOUT):
+            done = await anyio.run_process(argv, stdin=subprocess.DEVNULL, check=False)
     except FileNotFoundError as exc:
         raise ConfigError(
             f"MAILBOX_PASSWORD_COMMAND: the program {argv[0]} was not found; name a program "
             f"that is installed, with its full path if needed, such as {PASSWORD_COMMAND_EXAMPLE!r}."
         ) from exc
-    except subprocess.TimeoutExpired as exc:
+    except TimeoutError as exc:
         raise ConfigError(
             f"MAILBOX_PASSWORD_COMMAND did not finish within {PASSWORD_COMMAND_TIMEOUT:.0f} s "
             "(is it waiting for input?); it must print the password without asking, such as "
@@ -218,10 +243,53 @@ def resolve_password(settings: Settings) -> str:
             f"MAILBOX_PASSWORD_COMMAND exited with status {done.returncode}; run it by hand to "
             f"see why (it should print the password, as {PASSWORD_COMMAND_EXAMPLE!r} does)."
         )
-    password = done.stdout.rstrip("\r\n")
-    if not password:
+    return _first_line(done.stdout)
+
+
+def _password_argv(command: str) -> list[str]:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise ConfigError(
+            f"MAILBOX_PASSWORD_COMMAND could not be read as a command ({exc}); it must be a "
+            f"program and its arguments, such as {PASSWORD_COMMAND_EXAMPLE!r}."
+        ) from exc
+    if not argv:
+        raise ConfigError(
+            "MAILBOX_PASSWORD_COMMAND is empty; set it to a command that prints the password, "
+            f"such as {PASSWORD_COMMAND_EXAMPLE!r}."
+        )
+    return argv
+
+
+def _first_line(output: bytes) -> str:
+    """The password in what the command printed: its first line, without the line end."""
+    try:
+        text = output.decode()
+    except UnicodeDecodeError:
+        raise ConfigError(
+            "MAILBOX_PASSWORD_COMMAND printed something that is not UTF-8 text; it must print "
+            f"the password, as {PASSWORD_COMMAND_EXAMPLE!r} does."
+        ) from None  # not `from exc`: its message shows a byte of the output
+    if not text.rstrip("\r\n"):
         raise ConfigError(
             "MAILBOX_PASSWORD_COMMAND printed nothing; it must print the password, as "
             f"{PASSWORD_COMMAND_EXAMPLE!r} does."
         )
+    password = text.split("\n", 1)[0].removesuffix("\r")
+    if not password:
+        raise ConfigError(
+            "MAILBOX_PASSWORD_COMMAND printed an empty first line; the password must be on "
+            f"the first line, as {PASSWORD_COMMAND_EXAMPLE!r} prints it."
+        )
+    if _breaks_a_line(password):
+        raise ConfigError(
+            "MAILBOX_PASSWORD_COMMAND printed a carriage return or NUL character in the "
+            "password's line; it must print the password alone on its first line, as "
+            f"{PASSWORD_COMMAND_EXAMPLE!r} does."
+        )
     return password
+
+
+def _breaks_a_line(password: str) -> bool:
+    return any(c in password for c in "\r\n\0")

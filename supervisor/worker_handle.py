@@ -176,25 +176,35 @@ class WorkerHandle:
             queued = time.monotonic()
             await self._rate_limit.acquire(max_wait=queue_budget(timeout))
             timeout -= time.monotonic() - queued
+        deadline = time.monotonic() + timeout
         try:
             answer = await self._call_retrying_reads(contract, args, timeout, on_progress)
         except MailError as exc:
             self.reachability.note(exc)
-            if not restart_cannot_fix(exc) or not await self._started_with_new_settings():
+            if not restart_cannot_fix(exc) or not await self._started_with_new_settings(deadline):
                 raise
             # A refused login or a worker that could not start did nothing: even a
-            # write may go once more.
-            answer = await self._call_retrying_reads(contract, args, timeout, on_progress)
+            # write may go once more, in the time this call has left.
+            left = deadline - time.monotonic()
+            answer = await self._call_retrying_reads(contract, args, left, on_progress)
         self.reachability.note(None)
         return answer
 
-    async def _started_with_new_settings(self) -> bool:
+    async def _started_with_new_settings(self, deadline: float) -> bool:
         """After a failure a restart cannot fix: run the password command again (it is
         throttled) and, if the worker would now start with other settings, start it
-        again with them. True if it was."""
-        if self._refresh_credentials is not None:
-            await self._refresh_credentials()
-        if not await self._process.outdated():
+        again with them. True if it was.
+
+        A rerun waiting for a keyring (or for another call's rerun) is given up at the
+        call's ``deadline``, which kills the command: False then, and the call answers
+        the failure it has.
+        """
+        outdated = False
+        with anyio.move_on_after(deadline - time.monotonic()):
+            if self._refresh_credentials is not None:
+                await self._refresh_credentials()
+            outdated = await self._process.outdated()
+        if not outdated:
             return False
         log.info("worker.new_credentials", worker=self.name)
         await self._process.recycle("new password")
@@ -207,20 +217,19 @@ class WorkerHandle:
         timeout: float,
         on_progress: ProgressCallback | None,
     ) -> Answer[R]:
-        tool = contract.name
         attempts = 2 if contract.retried else 1
         for attempt in range(1, attempts + 1):
             try:
-                reply = await self._call_once(tool, args, timeout, on_progress)
+                reply = await self._call_once(contract, args, timeout, on_progress)
             except WorkerCrashed:
                 if attempt < attempts:
-                    log.info("worker.retry_read", worker=self.name, tool=tool)
+                    log.info("worker.retry_read", worker=self.name, tool=contract.name)
                     continue
                 if not contract.writes:
                     raise
                 raise WorkerCrashed(
-                    f"The {self.label} worker stopped while running {tool}; the action may or may "
-                    "not have happened. Check the mailbox before trying again.",
+                    f"The {self.label} worker stopped while making the change; it may or may not "
+                    "have happened. Check before trying again.",
                     may_have_happened=True,
                 ) from None
             return Answer(
@@ -233,7 +242,7 @@ class WorkerHandle:
 
     async def _call_once(
         self,
-        tool: str,
+        contract: Contract[Any, Any],
         args: msgspec.Struct,
         timeout: float,
         on_progress: ProgressCallback | None,
@@ -248,7 +257,7 @@ class WorkerHandle:
                 self._process.pending[call_id] = pending
                 payload = msgspec.Raw(self._encoder.encode(args))
                 try:
-                    await channel.send(Request(call_id, tool, payload, deadline))
+                    await channel.send(Request(call_id, contract.name, payload, deadline))
                     sent = True
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     # The process is gone but the reader has not noticed yet: make
@@ -259,8 +268,15 @@ class WorkerHandle:
         except TimeoutError:
             if sent:
                 await self._cancel_remote(call_id)
+            # Names no request: the model knows tools, not the steps inside them.
+            if contract.writes:
+                raise ServerTimeout(
+                    f"The {self.label} server did not confirm the change within {timeout:.0f} s; "
+                    "it may or may not have happened. Check before trying again.",
+                    may_have_happened=True,
+                ) from None
             raise ServerTimeout(
-                f"{tool} did not finish within {timeout:.0f} s; the {self.label} server may be slow "
+                f"The {self.label} server did not answer within {timeout:.0f} s; it may be slow "
                 "or unreachable. Try again, or ask for less at once."
             ) from None
         except BaseException:
@@ -271,7 +287,7 @@ class WorkerHandle:
             self._process.pending.pop(call_id, None)
         reply = pending.reply
         if reply is None:
-            raise WorkerCrashed(f"The {self.label} worker stopped while running {tool}; try again.")
+            raise WorkerCrashed(f"The {self.label} worker stopped while working on it; try again.")
         if isinstance(reply, Failure):
             raise error_from_kind(
                 reply.kind, reply.message, may_have_happened=reply.may_have_happened

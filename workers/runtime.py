@@ -269,6 +269,13 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
             log.info("request.failed", kind=exc.kind, error=exc.message)
             return _failure(request.id, exc)
         except TimeoutError:
+            if contract.writes:  # the server may have done it after all: never "try again"
+                late = ServerTimeout(
+                    "The server did not confirm the change in time; it may or may not have "
+                    "happened. Check before trying again.",
+                    may_have_happened=True,
+                )
+                return _failure(request.id, late)
             return _failure(
                 request.id,
                 ServerTimeout("The server did not answer in time; try again in a moment."),

@@ -284,6 +284,8 @@ async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> E
         if not args.mark_read:
             ctx.validator = freshness.token_of(email_id.folder, read.folder_status)
         ctx.tags = [folder_tag(email_id.folder)]
+        if args.mark_read:  # the folder list's unread counts change too, as with mark_email
+            ctx.tags.append(FOLDERS_TAG)
         return read.email
 
     return await state.pool.run(run, folder=email_id.folder, deadline=ctx.deadline)
