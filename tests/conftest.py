@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.leak_watch import WATCH
+from tests.server_env import Servers, new_account, tool_families
 from tests.servers.dav import SERVER_TYPES, DavServer
 from tests.servers.dovecot import Account, DovecotServer, dovecot_available
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
@@ -70,23 +70,12 @@ def dav_server(request: pytest.FixtureRequest, dav_servers: dict[str, DavServer]
     return dav_servers[str(request.param)]
 
 
-_DAV_USERS: set[tuple[str, str]] = set()
-
-
-def dav_login(server: DavServer, account: Account) -> str:
-    """The mail account's login on ``server`` (created once); returns the URL to use."""
-    if (server.name, account.email) not in _DAV_USERS:
-        server.add_user(account.email, account.password)
-        _DAV_USERS.add((server.name, account.email))
-    return server.url
-
-
 @pytest.fixture
 def calendar_env(
-    server_env: dict[str, str], dav_server: DavServer, account: Account
+    server_env: dict[str, str], servers: Servers, dav_server: DavServer, account: Account
 ) -> dict[str, str]:
     """server_env with the calendar on ``dav_server`` (each calendar test runs on both)."""
-    return {**server_env, "MAILBOX_CALDAV_URL": dav_login(dav_server, account)}
+    return {**server_env, "MAILBOX_CALDAV_URL": servers.dav_login(dav_server, account)}
 
 
 @pytest.fixture(scope="session")
@@ -97,25 +86,26 @@ def smtp(dovecot: DovecotServer) -> Iterator[SmtpServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def servers(
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    dav_servers: dict[str, DavServer],
+    certificates: Certificates,
+) -> Servers:
+    return Servers(dovecot, smtp, dav_servers, certificates)
+
+
 @pytest.fixture
 def account(dovecot: DovecotServer, smtp: SmtpServer) -> Iterator[Account]:
     """A new, empty mailbox for this test only, which may also send mail."""
-    account = dovecot.add_user()
-    smtp.users[account.email] = account.password
-    WATCH.secret(account.password)
-    yield account
+    yield new_account(dovecot, smtp)
     smtp.behaviour = SmtpBehaviour()
 
 
 @pytest.fixture
 def server_env(
-    dovecot: DovecotServer,
-    smtp: SmtpServer,
-    dav_servers: dict[str, DavServer],
-    account: Account,
-    certificates: Certificates,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    servers: Servers, account: Account, tmp_path: Path, request: pytest.FixtureRequest
 ) -> dict[str, str]:
     """The environment Claude Desktop would pass, pointing at the test servers.
 
@@ -123,30 +113,7 @@ def server_env(
     families on: it starts only their workers, which is what most of the suite's time
     went to (a server start costs over 3 s of CPU).
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
-    families = request.node.get_closest_marker("tool_families")
-    if families is not None:
-        env["MAILBOX_TOOLS"] = ",".join(families.args)
-    env.update(
-        {
-            "MAILBOX_EMAIL": account.email,
-            "MAILBOX_PASSWORD": account.password,
-            "MAILBOX_IMAP_HOST": "localhost",
-            "MAILBOX_IMAP_PORT": str(dovecot.imaps_port),
-            "MAILBOX_CALDAV_URL": dav_login(dav_servers["radicale"], account),
-            "MAILBOX_TIMEZONE": "Europe/Berlin",
-            "MAILBOX_SMTP_HOST": "localhost",
-            "MAILBOX_SMTP_PORT": str(smtp.tls_port),
-            "MAILBOX_SMTP_SECURITY": "tls",
-            "MAILBOX_SIEVE_HOST": "localhost",
-            "MAILBOX_SIEVE_PORT": str(dovecot.managesieve_port or 1),
-            "MAILBOX_ATTACHMENT_DIR": str(tmp_path / "outgoing"),
-            "MAILBOX_CA_FILE": str(certificates.ca_file),
-            "MAILBOX_DOWNLOAD_DIR": str(tmp_path / "downloads"),
-            "MAILBOX_LOG_LEVEL": "info",
-        }
-    )
-    return env
+    return servers.env(account, tmp_path, tool_families(request.node))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,7 +18,6 @@ addresses is refused before anything is sent (test_send.py).
 from __future__ import annotations
 
 import http.server
-import os
 import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -33,11 +32,11 @@ import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import mcp_session, structured, text_of
-from tests.servers.dav import DavServer
+from tests.mcp_client import structured, text_of
+from tests.server_env import NO_RATE_LIMITS, Servers, module_session
+from tests.servers.dav import DavAccount
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
-from tests.servers.tls import Certificates
 from workers.dav.ids import EventId
 
 pytestmark = pytest.mark.anyio
@@ -103,54 +102,15 @@ class Mailbox:
     folders: set[str] = field(default_factory=lambda: set(FOLDERS))
 
 
-def module_env(
-    account: Account,
-    dovecot: DovecotServer,
-    smtp: SmtpServer,
-    radicale: DavServer,
-    certificates: Certificates,
-    folder: Path,
-) -> dict[str, str]:
-    """conftest's server_env for a module-wide account, with no rate limits: one
-    module sends and searches far more than a person would in a minute."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOX_")}
-    env.update(
-        {
-            "MAILBOX_EMAIL": account.email,
-            "MAILBOX_PASSWORD": account.password,
-            "MAILBOX_IMAP_HOST": "localhost",
-            "MAILBOX_IMAP_PORT": str(dovecot.imaps_port),
-            "MAILBOX_CALDAV_URL": radicale.url,
-            "MAILBOX_TIMEZONE": "Europe/Berlin",
-            "MAILBOX_SMTP_HOST": "localhost",
-            "MAILBOX_SMTP_PORT": str(smtp.tls_port),
-            "MAILBOX_SMTP_SECURITY": "tls",
-            "MAILBOX_ATTACHMENT_DIR": str(folder / "outgoing"),
-            "MAILBOX_CA_FILE": str(certificates.ca_file),
-            "MAILBOX_DOWNLOAD_DIR": str(folder / "downloads"),
-            "MAILBOX_LOG_LEVEL": "info",
-            "MAILBOX_RATE_LIMIT_IMAP": "0",
-            "MAILBOX_RATE_LIMIT_SMTP": "0",
-            "MAILBOX_RATE_LIMIT_CALDAV": "0",
-            "MAILBOX_SEND_LIMIT_PER_HOUR": "0",
-        }
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
 async def mailbox(
-    anyio_backend: str,
-    dovecot: DovecotServer,
-    smtp: SmtpServer,
-    dav_servers: dict[str, DavServer],
-    certificates: Certificates,
-    tmp_path_factory: pytest.TempPathFactory,
+    anyio_backend: str, servers: Servers, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Mailbox]:
-    account = dovecot.add_user()
-    smtp.users[account.email] = account.password
-    radicale = dav_servers["radicale"]
-    login = radicale.add_user(account.email, account.password)
+    dovecot, smtp = servers.dovecot, servers.smtp
+    account = servers.new_account()
+    radicale = servers.dav["radicale"]
+    servers.dav_login(radicale, account)
+    login = DavAccount(account.email, account.password, radicale.url)
     radicale.put_object(login, "standup.ics", (ICS / "weekly-exdate-moved.ics").read_text())
     calendar_folder = radicale.root / "collections" / "collection-root" / account.email / "calendar"
     with other_client(dovecot, account) as imap:
@@ -160,8 +120,8 @@ async def mailbox(
         deliver(imap, "Archive", message("Movable"))
     dovecot.record_commands(account)  # before the server's first login
     folder = tmp_path_factory.mktemp("injection")
-    env = module_env(account, dovecot, smtp, radicale, certificates, folder)
-    async with mcp_session(env, folder / "err.log") as session:
+    env = servers.env(account, folder) | NO_RATE_LIMITS
+    async with module_session(env, folder) as session:
         with anyio.fail_after(CALL_LIMIT):
             inbox = structured(await session.call_tool("search_emails", {}))["emails"]
             (archived,) = structured(
