@@ -3,7 +3,8 @@
 Two send_draft calls on one draft — from one conversation in parallel, or from two
 programs — must not both send it: the draft is claimed first (see claims). The
 claim stays on a draft whose outcome is unknown or whose removal failed, so a later
-send_draft refuses it instead of sending it again.
+send_draft refuses it instead of sending it again; a move's claim left behind by a call
+that died is waited out and taken over instead (see claims).
 """
 
 from __future__ import annotations

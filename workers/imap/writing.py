@@ -7,7 +7,7 @@ would also erase messages someone else marked deleted).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -71,21 +71,6 @@ def _select_for(
     return {i.uid: i for i in ids if i.uidvalidity == current}
 
 
-def claimed_uids(
-    conn: ImapConnection, raw: str, ids: list[EmailId], display: str
-) -> tuple[dict[int, EmailId], list[str], list[str]]:
-    """Claim those of ``ids`` in ``raw`` for moving or erasing (see claims): (won UID ->
-    id, ids another call is moving or sending right now, ids no longer there)."""
-    wanted = _select_for(conn, raw, ids, display)
-    outcome = claims.claim(conn, wanted, claims.MOVING)
-    missing = [str(i) for i in ids if i.uid not in wanted] + [str(wanted[u]) for u in outcome.gone]
-    return (
-        {uid: wanted[uid] for uid in outcome.won},
-        [str(wanted[u]) for u in outcome.taken],
-        missing,
-    )
-
-
 def _claim_notes(display: str, taken: list[str], missing: list[str]) -> list[str]:
     notes = []
     if missing:
@@ -112,7 +97,9 @@ def _copyuid(conn: ImapConnection) -> tuple[int, dict[int, int]] | None:
 
 
 MOVE_BATCH = 250
-"""UIDs per MOVE command: progress after each, and command lines of a few KB."""
+"""UIDs per MOVE or EXPUNGE command: progress after each, command lines of a few KB, and
+claims held only for one command (see claims: a claim held much longer would look
+abandoned to another call)."""
 
 Progress = Callable[[int, int], None]
 
@@ -131,39 +118,49 @@ def move(
     moved: list[Moved] = []
     not_moved: list[str] = []
     notes: list[str] = []
+
+    def report() -> None:
+        if progress is not None:
+            progress(len(moved) + len(not_moved), len(ids))
+
     for raw, group in by_folder(ids).items():
         display = folders.to_display(raw, delimiter)
+        taken: list[str] = []
+        missing: list[str] = []
         try:
             if raw == destination:
                 present = existing_uids(conn, raw, group, display)
                 moved += [Moved(str(i), str(i)) for i in present.values()]
                 missing = [str(i) for i in group if i.uid not in present]
                 not_moved += missing
-                notes += _claim_notes(display, [], missing)
                 continue
-            won, taken, missing = claimed_uids(conn, raw, group, display)
-            not_moved += taken + missing
-            notes += _claim_notes(display, taken, missing)
-            uids = sorted(won)
-            try:
-                for start in range(0, len(uids), MOVE_BATCH):
-                    batch = uids[start : start + MOVE_BATCH]
-                    moved += _move_batch(conn, batch, won, destination)
-                    if progress is not None:
-                        progress(len(moved) + len(not_moved), len(ids))
-            finally:
-                # What did not move keeps no claim (a refused batch, say).
-                settled = {m.id for m in moved}
-                claims.release(conn, [u for u in uids if str(won[u]) not in settled], claims.MOVING)
+            wanted = _select_for(conn, raw, group, display)
+            missing = [str(i) for i in group if i.uid not in wanted]
+            not_moved += missing
+            for outcome in _claims_batch_by_batch(conn, sorted(wanted)):
+                taken += [str(wanted[u]) for u in outcome.taken]
+                missing += [str(wanted[u]) for u in outcome.gone]
+                not_moved += [str(wanted[u]) for u in outcome.taken + outcome.gone]
+                batch = sorted(outcome.won)
+                done: list[Moved] = []
+                try:
+                    done = _move_batch(conn, batch, wanted, destination) if batch else []
+                finally:
+                    moved += done
+                    # What did not move keeps no claim (a refused batch, say).
+                    settled = {m.id for m in done}
+                    unmoved = [u for u in batch if str(wanted[u]) not in settled]
+                    claims.release(conn, unmoved, claims.MOVING)
+                report()
         except NotFound as exc:
             not_moved += [str(i) for i in group]
             notes.append(exc.message)
         except imap_exc.IMAPClientError as exc:
             if isinstance(exc, imap_exc.IMAPClientAbortError):
-                done = ", ".join(m.id for m in moved) or "none"
+                done_ids = ", ".join(m.id for m in moved) or "none"
                 raise Unavailable(
                     f"The connection broke while moving mail from {display}; moved before that: "
-                    f"{done}. Search {display} to see what is still there.",
+                    f"{done_ids}. Search {display} to see what is still there.",
                     may_have_happened=True,
                 ) from exc
             settled = {m.id for m in moved} | set(not_moved)
@@ -174,13 +171,32 @@ def move(
                 f"The server refused to move {len(left)} message(s) out of {display}; they are "
                 "still there. Try again, or move them in a mail app."
             )
+        finally:
+            notes += _claim_notes(display, taken, missing)
     _unclaim_moved(conn, moved)
     return moved, not_moved, notes
 
 
+def _claims_batch_by_batch(conn: ImapConnection, uids: list[int]) -> Iterator[claims.Claim]:
+    """Claim ``uids`` of the selected folder for moving or erasing, MOVE_BATCH at a time and
+    each right before it is acted on: the caller moves or erases what each claim won (or
+    releases it) before asking for the next, so that no claim is held for long."""
+    for start in range(0, len(uids), MOVE_BATCH):
+        pending = uids[start : start + MOVE_BATCH]
+        while pending:
+            outcome = claims.claim(conn, pending, claims.MOVING)
+            yield outcome
+            pending = outcome.waiting
+
+
 def _unclaim_moved(conn: ImapConnection, moved: list[Moved]) -> None:
-    """Take the claim keyword off the moved messages in their new folder (best effort: a
-    keyword left behind only makes a later move of that message skip it once)."""
+    """Take the claim keyword off the moved messages in their new folder.
+
+    Best effort: a keyword left behind here (the server refused, or this worker was
+    killed first) makes the next call that moves, deletes or sends that message wait
+    STALE_AFTER seconds for this finished claim, find it abandoned, take it over and go
+    ahead (see claims); the message is never locked for good.
+    """
     by_new: dict[str, list[int]] = {}
     for item in moved:
         if item.new_id is not None and item.new_id != item.id:
@@ -246,13 +262,17 @@ def store_flags(
     return updated, not_found
 
 
-def expunge_exactly(conn: ImapConnection, uids: list[int]) -> None:
-    """Erase exactly ``uids`` of the selected folder (UIDPLUS UID EXPUNGE)."""
+def _require_uidplus(conn: ImapConnection) -> None:
     if not conn.has("UIDPLUS"):
         raise Refused(
             "This server cannot erase single messages without also erasing others marked "
             "deleted (no UIDPLUS); nothing was erased."
         )
+
+
+def expunge_exactly(conn: ImapConnection, uids: list[int]) -> None:
+    """Erase exactly ``uids`` of the selected folder (UIDPLUS UID EXPUNGE)."""
+    _require_uidplus(conn)
     conn.client.add_flags(uids, [b"\\Deleted"], silent=True)
     conn.client.uid_expunge(uids)
 
@@ -266,14 +286,25 @@ def erase(
     not_found: list[str] = []
     for raw, group in by_folder(ids).items():
         try:
-            won, taken, missing = claimed_uids(conn, raw, group, folders.to_display(raw, delimiter))
+            wanted = _select_for(conn, raw, group, folders.to_display(raw, delimiter))
         except NotFound:
             not_found += [str(i) for i in group]
             continue
-        not_found += taken + missing
-        if won:
-            expunge_exactly(conn, sorted(won))
-            deleted += [str(won[uid]) for uid in sorted(won)]
+        not_found += [str(i) for i in group if i.uid not in wanted]
+        if wanted:
+            _require_uidplus(conn)  # before claiming: a refusal leaves no claim behind
+        for outcome in _claims_batch_by_batch(conn, sorted(wanted)):
+            not_found += [str(wanted[u]) for u in outcome.taken + outcome.gone]
+            batch = sorted(outcome.won)
+            if not batch:
+                continue
+            try:
+                expunge_exactly(conn, batch)
+            except imap_exc.IMAPClientError as exc:
+                if not isinstance(exc, imap_exc.IMAPClientAbortError):
+                    claims.release(conn, batch, claims.MOVING)
+                raise
+            deleted += [str(wanted[uid]) for uid in batch]
     return deleted, not_found
 
 
