@@ -2,26 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.imap_client import other_client, simple_message
 from tests.mcp_client import error_text, mcp_session, structured
+from tests.server_env import Servers, Shared
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
+FAMILIES = ("mail",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
+
+NEW_ACCOUNT_FOLDERS = {"INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"}
 
 
 def by_name(folders: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return {str(f["name"]): f for f in folders}
 
 
-async def test_get_folders_reports_special_folder_roles(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+def one_message(dovecot: DovecotServer, account: Account) -> None:
+    with other_client(dovecot, account) as imap:
+        imap.append("INBOX", b"Subject: x\r\n\r\nx\r\n")
+
+
+@pytest.fixture(scope="module")
+async def untouched(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shared]:
+    """One server on a new account with one message, for the tests that create nothing:
+    each checks that the account still has only the folders it began with."""
+    folder = tmp_path_factory.mktemp("untouched")
+    async with servers.seeded_session(folder, one_message, FAMILIES) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="module")
+async def creating(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shared]:
+    """One server on a new account for the tests that create folders, each its own."""
+    folder = tmp_path_factory.mktemp("creating")
+    async with servers.seeded_session(folder, None, FAMILIES) as shared:
+        yield shared
+
+
+def folder_names(dovecot: DovecotServer, account: Account) -> set[str]:
+    """The account's folders as another client lists them."""
+    with other_client(dovecot, account) as imap:
+        return {name for _flags, _delim, name in imap.list_folders()}
+
+
+async def test_get_folders_reports_special_folder_roles(untouched: Shared) -> None:
+    folders = by_name(structured(await untouched.session.call_tool("get_folders", {}))["folders"])
     roles = {name: f["role"] for name, f in folders.items()}
     assert roles == {
         "INBOX": "inbox",
@@ -88,55 +122,49 @@ async def test_unchanged_folders_are_answered_from_the_validated_cache(
 
 
 async def test_create_directory_creates_nested_folders(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    creating: Shared, dovecot: DovecotServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        created = structured(await session.call_tool("create_directory", {"name": "Projects/2026"}))
-        folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    session = creating.session
+    created = structured(await session.call_tool("create_directory", {"name": "Projects/2026"}))
+    folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
     assert created == {"name": "Projects/2026"}
     assert folders["Projects/2026"]["role"] is None
     assert "Projects" in folders
-    with other_client(dovecot, account) as imap:
+    with other_client(dovecot, creating.account) as imap:
         assert imap.folder_exists("Projects/2026")
         subscribed = {name for _flags, _delim, name in imap.list_sub_folders()}
     assert {"Projects", "Projects/2026"} <= subscribed
 
 
 async def test_create_directory_keeps_unicode_and_quotes_in_the_name(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    creating: Shared, dovecot: DovecotServer
 ) -> None:
     name = 'Ärger "quoted"'
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        created = structured(await session.call_tool("create_directory", {"name": name}))
-        folders = by_name(structured(await session.call_tool("get_folders", {}))["folders"])
+    created = structured(await creating.session.call_tool("create_directory", {"name": name}))
+    folders = by_name(structured(await creating.session.call_tool("get_folders", {}))["folders"])
     assert created == {"name": name}
     assert folders[name]["messages"] == 0
-    with other_client(dovecot, account) as imap:
+    with other_client(dovecot, creating.account) as imap:
         assert imap.folder_exists(name)
 
 
-async def test_create_directory_refuses_an_existing_folder(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        structured(await session.call_tool("create_directory", {"name": "Receipts"}))
-        message = error_text(await session.call_tool("create_directory", {"name": "Receipts"}))
+async def test_create_directory_refuses_an_existing_folder(creating: Shared) -> None:
+    session = creating.session
+    structured(await session.call_tool("create_directory", {"name": "Receipts"}))
+    message = error_text(await session.call_tool("create_directory", {"name": "Receipts"}))
     assert message == "The folder 'Receipts' already exists."
 
 
 @pytest.mark.parametrize("name", ["*", "%", "Projects/*", "Arch%", "Receipts*2026"])
 async def test_create_directory_refuses_list_wildcards_in_a_name_and_creates_nothing(
-    name: str, server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    name: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        message = error_text(await session.call_tool("create_directory", {"name": name}))
+    message = error_text(await untouched.session.call_tool("create_directory", {"name": name}))
     assert message == (
         "Invalid arguments for create_directory: "
         "Folder names cannot contain '*' or '%': IMAP servers read them as wildcards."
     )
-    with other_client(dovecot, account) as imap:
-        names = {name for _flags, _delim, name in imap.list_folders()}
-    assert names == {"INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"}
+    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
 
 
 @pytest.mark.parametrize(
@@ -144,37 +172,31 @@ async def test_create_directory_refuses_list_wildcards_in_a_name_and_creates_not
     ["Evil\r\nA1 DELETE INBOX", "Evil\nA1 DELETE INBOX", "Evil\x00name"],
 )
 async def test_create_directory_refuses_line_breaks_and_nul(
-    hostile: str,
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
+    hostile: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        message = error_text(await session.call_tool("create_directory", {"name": hostile}))
+    message = error_text(await untouched.session.call_tool("create_directory", {"name": hostile}))
     assert "cannot contain line breaks or NUL characters" in message
-    with other_client(dovecot, account) as imap:
-        names = {name for _flags, _delim, name in imap.list_folders()}
-    assert names == {"INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"}
+    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
 
 
 @pytest.mark.parametrize("bad", ["/Leading", "Trailing/", "Double//Slash", "  "])
 async def test_create_directory_refuses_empty_levels(
-    bad: str, server_env: dict[str, str], tmp_path: Path
+    bad: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        message = error_text(await session.call_tool("create_directory", {"name": bad}))
+    message = error_text(await untouched.session.call_tool("create_directory", {"name": bad}))
     assert "empty level" in message
+    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
 
 
 async def test_unknown_arguments_get_a_clear_error(
-    server_env: dict[str, str], tmp_path: Path
+    untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        message = error_text(
-            await session.call_tool("create_directory", {"name": "A", "colour": "red"})
-        )
-        missing = error_text(await session.call_tool("create_directory", {}))
+    session = untouched.session
+    message = error_text(
+        await session.call_tool("create_directory", {"name": "A", "colour": "red"})
+    )
+    missing = error_text(await session.call_tool("create_directory", {}))
+    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
     assert message == (
         "Invalid arguments for create_directory: create_directory has no argument named "
         "colour; leave it out (tools/list shows the arguments)."
@@ -195,22 +217,21 @@ async def test_unknown_arguments_get_a_clear_error(
     ],
 )
 async def test_create_directory_refuses_names_the_server_or_a_reader_would_trip_on_in_our_words(
-    name: str, words: str, server_env: dict[str, str], tmp_path: Path
+    name: str, words: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        message = error_text(await session.call_tool("create_directory", {"name": name}))
+    message = error_text(await untouched.session.call_tool("create_directory", {"name": name}))
     assert words in message, message
+    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
     assert "Invalid mailbox name" not in message and "Contains" not in message, message
 
 
 async def test_moving_to_a_bare_slash_names_no_folder(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        imap.append("INBOX", b"Subject: x\r\n\r\nx\r\n")
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        (found,) = structured(await session.call_tool("search_emails", {}))["emails"]
-        message = error_text(
-            await session.call_tool("move_email", {"ids": [found["id"]], "destination": "/"})
-        )
+    session = untouched.session
+    (found,) = structured(await session.call_tool("search_emails", {}))["emails"]
+    message = error_text(
+        await session.call_tool("move_email", {"ids": [found["id"]], "destination": "/"})
+    )
     assert message.startswith("Nothing was moved: '/' names no folder"), message
+    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS

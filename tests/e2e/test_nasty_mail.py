@@ -1,13 +1,15 @@
 """Bad mail is normal mail: each message of ``tests/data/mail`` read back through get_email.
 
 Every one is delivered into Dovecot and must give a useful result (or a precise
-note) — never a crashed worker and never a hang.
+note) — never a crashed worker and never a hang. Each lies in a folder of its own,
+and one server reads them all.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+import functools
+import random
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,12 @@ import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import mcp_session, structured
+from tests.mcp_client import structured
+from tests.server_env import Servers
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
+FAMILIES = ("mail",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "mail"
 
@@ -182,54 +186,65 @@ def test_every_corpus_message_has_a_check() -> None:
     assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(CHECKS)
 
 
-async def read_only_message(session: Any) -> dict[str, Any]:
-    found = structured(await session.call_tool("search_emails", {}))
+def every_message_in_a_folder_of_its_own(dovecot: DovecotServer, account: Account) -> None:
+    """Each corpus message alone in a folder named after its file (``only_message`` reads
+    it), and a message with a 30 MB attachment in Big."""
+    big = message("Big file", attachment=("dump.bin", big_payload(), "application/octet-stream"))
+    with other_client(dovecot, account) as imap:
+        for name in CHECKS:
+            imap.create_folder(folder_of(name))
+            deliver(imap, folder_of(name), (CORPUS / name).read_bytes())
+        imap.create_folder("Big")
+        deliver(imap, "Big", big)
+
+
+@functools.cache
+def big_payload() -> bytes:
+    """30 MB that do not compress."""
+    return random.Random(30).randbytes(30 * 1024 * 1024)
+
+
+def folder_of(name: str) -> str:
+    return name.removesuffix(".eml")
+
+
+@pytest.fixture(scope="module")
+async def corpus(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """One server reads every message: each test only reads its own folder."""
+    folder = tmp_path_factory.mktemp("corpus")
+    seed = every_message_in_a_folder_of_its_own
+    async with servers.seeded_session(folder, seed, FAMILIES) as shared:
+        yield shared.session
+
+
+async def only_message(session: Any, folder: str) -> dict[str, Any]:
+    found = structured(await session.call_tool("search_emails", {"folder": folder}))
     (summary,) = found["emails"]
     return dict(structured(await session.call_tool("get_email", {"id": summary["id"]})))
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
-async def test_corpus_message_reads_usefully(
-    name: str,
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", (CORPUS / name).read_bytes())
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        email = await read_only_message(session)
+async def test_corpus_message_reads_usefully(name: str, corpus: Any) -> None:
+    email = await only_message(corpus, folder_of(name))
     CHECKS[name](email)
 
 
-async def test_the_attached_message_of_a_nested_mail_reads_with_its_own_text(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", (CORPUS / "nested-message.eml").read_bytes())
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        email = await read_only_message(session)
-        args = {"id": email["id"], "part": email["attachments"][0]["part"]}
-        inner = structured(await session.call_tool("get_attachment", args))
+async def test_the_attached_message_of_a_nested_mail_reads_with_its_own_text(corpus: Any) -> None:
+    email = await only_message(corpus, folder_of("nested-message.eml"))
+    args = {"id": email["id"], "part": email["attachments"][0]["part"]}
+    inner = structured(await corpus.call_tool("get_attachment", args))
     assert "Subject: The contract" in inner["text"]
     assert "Clause 4 changed: payment within 30 days." in inner["text"]
     assert "[Attached: contract.pdf (part 2.2)]" in inner["text"]
 
 
-async def test_a_30_mb_attachment_is_listed_cheaply_and_saved_exactly(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    payload = os.urandom(30 * 1024 * 1024)
-    big = message("Big file", attachment=("dump.bin", payload, "application/octet-stream"))
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", big)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        email = await read_only_message(session)
-        (attached,) = email["attachments"]
-        saved = structured(
-            await session.call_tool("get_attachment", {"id": email["id"], "part": attached["part"]})
-        )
+async def test_a_30_mb_attachment_is_listed_cheaply_and_saved_exactly(corpus: Any) -> None:
+    payload = big_payload()
+    email = await only_message(corpus, "Big")
+    (attached,) = email["attachments"]
+    saved = structured(
+        await corpus.call_tool("get_attachment", {"id": email["id"], "part": attached["part"]})
+    )
     # base64 on the wire is 4/3 larger: the size listed is the decoded one, estimated.
     assert attached["size_estimated"] and abs(attached["size"] - len(payload)) < len(payload) / 100
     assert saved["size"] == len(payload)

@@ -3,6 +3,7 @@ replies to one's own mail, non-ASCII addresses, and the hourly limit's count."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,28 +12,23 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
+from tests.server_env import Servers, Shared
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
+FAMILIES = ("mail",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
+
+IDN_DRAFTS = [
+    ("anna@bücher.example", "anna@xn--bcher-kva.example"),
+    # An encoded word where none belongs is read as the mail app meant it.
+    ("anna@=?utf-8?q?b=C3=BCcher?=.example", "anna@xn--bcher-kva.example"),
+    ("jörg@example.test", None),
+]
 
 
-async def call(session: Any, tool: str, **args: Any) -> Any:
-    return structured(await session.call_tool(tool, args))
-
-
-async def only_email(session: Any, folder: str = "INBOX") -> dict[str, Any]:
-    (found,) = (await call(session, "search_emails", folder=folder))["emails"]
-    return dict(found)
-
-
-async def test_reply_all_keeps_recipients_whose_names_contain_a_comma(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
-) -> None:
+def what_each_test_answers(dovecot: DovecotServer, account: Account) -> None:
+    """The message each test replies to or sends, found by its subject (``email``)."""
     with other_client(dovecot, account) as imap:
         deliver(
             imap,
@@ -44,16 +40,53 @@ async def test_reply_all_keeps_recipients_whose_names_contain_a_comma(
                 cc='"Smith, Carol" <carol@example.test>',
             ),
         )
-    before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        original = await call(session, "get_email", id=(await only_email(session))["id"])
-        await call(
-            session,
-            "send_email",
-            reply_to_id=original["id"],
-            reply_all=True,
-            body="Count me in.",
+        deliver(imap, "INBOX", message("Hi", sender=f'"Last, First" <{account.email}>'))
+        mine = message(
+            "Checking in",
+            sender=f"Me <{account.email}>",
+            to="Ben <ben@example.test>",
+            cc="Cleo <cleo@example.test>",
         )
+        deliver(imap, "Sent", mine)
+        many = ", ".join(f"p{n}@example.test" for n in range(150))
+        deliver(imap, "INBOX", message("Many", cc=many))
+        for n, (to, _envelope) in enumerate(IDN_DRAFTS):
+            raw = (
+                f"From: {account.email}\r\nTo: {to}\r\nSubject: IDN {n}\r\n"
+                f"Message-ID: <idn{n}@example.test>\r\n\r\nhi\r\n"
+            ).encode()
+            deliver(imap, "Drafts", raw, flags=("\\Draft",))
+
+
+@pytest.fixture(scope="module")
+async def answering(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shared]:
+    """One server for the tests that need no setting of their own."""
+    folder = tmp_path_factory.mktemp("answering")
+    async with servers.seeded_session(folder, what_each_test_answers, FAMILIES) as shared:
+        yield shared
+
+
+async def call(session: Any, tool: str, **args: Any) -> Any:
+    return structured(await session.call_tool(tool, args))
+
+
+async def email(session: Any, subject: str, folder: str = "INBOX") -> dict[str, Any]:
+    found = (await call(session, "search_emails", folder=folder))["emails"]
+    (summary,) = [e for e in found if e["subject"] == subject]
+    return dict(summary)
+
+
+async def test_reply_all_keeps_recipients_whose_names_contain_a_comma(
+    answering: Shared, smtp: SmtpServer
+) -> None:
+    session = answering.session
+    before = len(smtp.received)
+    original = await call(session, "get_email", id=(await email(session, "Plans"))["id"])
+    await call(
+        session, "send_email", reply_to_id=original["id"], reply_all=True, body="Count me in."
+    )
     (reply,) = smtp.received[before:]
     assert sorted(reply.rcpt_tos) == [
         "anna@example.test",
@@ -65,75 +98,50 @@ async def test_reply_all_keeps_recipients_whose_names_contain_a_comma(
 
 
 async def test_an_address_with_a_comma_in_its_name_as_get_email_shows_it_can_be_sent_to(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    answering: Shared, smtp: SmtpServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Hi", sender=f'"Last, First" <{account.email}>'))
+    session, address = answering.session, answering.account.email
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        summary = await only_email(session)
-        read = await call(session, "get_email", id=summary["id"])
-        await call(session, "send_email", to=[read["from"], summary["from"]], body="x")
+    summary = await email(session, "Hi")
+    read = await call(session, "get_email", id=summary["id"])
+    await call(session, "send_email", to=[read["from"], summary["from"]], body="x")
     (sent,) = smtp.received[before:]
-    assert sent.rcpt_tos == [account.email]
-    assert summary["from"] == read["from"] == f'"Last, First" <{account.email}>'
+    assert sent.rcpt_tos == [address]
+    assert summary["from"] == read["from"] == f'"Last, First" <{address}>'
 
 
 async def test_a_reply_to_ones_own_sent_message_goes_to_its_recipients(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    answering: Shared, smtp: SmtpServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(
-            imap,
-            "Sent",
-            message(
-                "Checking in",
-                sender=f"Me <{account.email}>",
-                to="Ben <ben@example.test>",
-                cc="Cleo <cleo@example.test>",
-            ),
-        )
+    session = answering.session
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        mine = await only_email(session, "Sent")
-        await call(session, "send_email", reply_to_id=mine["id"], body="Any news?")
-        await call(session, "send_email", reply_to_id=mine["id"], reply_all=True, body="All?")
+    mine = await email(session, "Checking in", "Sent")
+    await call(session, "send_email", reply_to_id=mine["id"], body="Any news?")
+    await call(session, "send_email", reply_to_id=mine["id"], reply_all=True, body="All?")
     reply, reply_all = smtp.received[before:]
     assert reply.rcpt_tos == ["ben@example.test"]
     assert sorted(reply_all.rcpt_tos) == ["ben@example.test", "cleo@example.test"]
 
 
 async def test_a_non_ascii_domain_is_sent_to_in_its_ascii_form(
-    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer
+    answering: Shared, smtp: SmtpServer
 ) -> None:
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        sent = await call(session, "send_email", to=["Jürgen <juergen@exämple.de>"], body="x")
+    sent = await call(answering.session, "send_email", to=["Jürgen <juergen@exämple.de>"], body="x")
     assert sent["accepted"] == ["juergen@xn--exmple-cua.de"]
     assert smtp.received[before].rcpt_tos == ["juergen@xn--exmple-cua.de"]
 
 
 async def test_a_non_ascii_mailbox_name_is_refused_before_anything_is_sent(
-    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+    answering: Shared, smtp: SmtpServer
 ) -> None:
+    session = answering.session
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        text = error_text(
-            await session.call_tool(
-                "send_email", {"to": [account.email], "cc": ["jürgen@exämple.de"], "body": "x"}
-            )
-        )
-        draft = error_text(
-            await session.call_tool("create_draft", {"to": ["zoë@example.test"], "body": "x"})
-        )
+    to_self = {"to": [answering.account.email], "cc": ["jürgen@exämple.de"], "body": "x"}
+    text = error_text(await session.call_tool("send_email", to_self))
+    draft = error_text(
+        await session.call_tool("create_draft", {"to": ["zoë@example.test"], "body": "x"})
+    )
     assert "jürgen@exämple.de" in text and "unexpectedly" not in text, text
     assert "zoë@example.test" in draft
     assert len(smtp.received) == before
@@ -191,55 +199,25 @@ async def test_a_refusal_quoting_a_strangers_address_cannot_fake_the_fence(
 
 
 async def test_reply_all_is_capped_like_recipients_given_by_hand(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    answering: Shared, smtp: SmtpServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        many = ", ".join(f"p{n}@example.test" for n in range(150))
-        deliver(imap, "INBOX", message("Many", cc=many))
+    session = answering.session
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        original = await only_email(session)
-        text = error_text(
-            await session.call_tool(
-                "send_email", {"reply_to_id": original["id"], "reply_all": True, "body": "ok"}
-            )
-        )
+    original = await email(session, "Many")
+    reply_all = {"reply_to_id": original["id"], "reply_all": True, "body": "ok"}
+    text = error_text(await session.call_tool("send_email", reply_all))
     assert text.startswith("Nothing was sent") and "100" in text, text
     assert len(smtp.received) == before
 
 
-@pytest.mark.parametrize(
-    ("to", "envelope"),
-    [
-        ("anna@bücher.example", "anna@xn--bcher-kva.example"),
-        # An encoded word where none belongs is read as the mail app meant it.
-        ("anna@=?utf-8?q?b=C3=BCcher?=.example", "anna@xn--bcher-kva.example"),
-        ("jörg@example.test", None),
-    ],
-)
+@pytest.mark.parametrize(("to", "envelope"), IDN_DRAFTS)
 async def test_send_draft_checks_a_mail_apps_draft_as_send_email_checks_addresses(
-    to: str,
-    envelope: str | None,
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    to: str, envelope: str | None, answering: Shared, smtp: SmtpServer
 ) -> None:
-    raw = (
-        f"From: {account.email}\r\nTo: {to}\r\nSubject: IDN\r\n"
-        "Message-ID: <idn@example.test>\r\n\r\nhi\r\n"
-    ).encode()
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "Drafts", raw, flags=("\\Draft",))
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        draft = await only_email(session, "Drafts")
-        answer = await session.call_tool("send_draft", {"id": draft["id"]})
+    subject = f"IDN {IDN_DRAFTS.index((to, envelope))}"
+    draft = await email(answering.session, subject, "Drafts")
+    answer = await answering.session.call_tool("send_draft", {"id": draft["id"]})
     if envelope is None:
         text = error_text(answer)
         assert "Nothing was sent" in text and "unexpectedly" not in text, text

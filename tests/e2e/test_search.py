@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,14 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import BASE_TIME, deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
+from tests.server_env import Servers
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
+FAMILIES = ("mail",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 
-@pytest.fixture
-def mailbox(dovecot: DovecotServer, account: Account) -> None:
+def five_messages(dovecot: DovecotServer, account: Account) -> None:
     """Five messages over five days, newest last; one unread, one flagged, one with a file.
 
     Each arrived when it was written (its Date header and its received time agree)."""
@@ -75,6 +77,21 @@ def mailbox(dovecot: DovecotServer, account: Account) -> None:
         )
 
 
+@pytest.fixture
+def mailbox(dovecot: DovecotServer, account: Account) -> None:
+    """five_messages in this test's own account, for a test that changes it."""
+    five_messages(dovecot, account)
+
+
+@pytest.fixture(scope="module")
+async def five(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """One server on an account of five_messages, for the tests that only read it (and
+    for refusals, which need no mail)."""
+    folder = tmp_path_factory.mktemp("five")
+    async with servers.seeded_session(folder, five_messages, FAMILIES) as shared:
+        yield shared.session
+
+
 async def search(session: Any, **args: Any) -> Any:
     return structured(await session.call_tool("search_emails", args))
 
@@ -83,12 +100,8 @@ def subjects(result: Any) -> list[str]:
     return [e["subject"] for e in result["emails"]]
 
 
-@pytest.mark.usefixtures("mailbox")
-async def test_the_inbox_is_listed_newest_first_with_summaries(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await search(session)
+async def test_the_inbox_is_listed_newest_first_with_summaries(five: Any) -> None:
+    result = await search(five)
     assert subjects(result) == [
         "Budget approved",
         "Rechnung für Oktober",
@@ -104,7 +117,6 @@ async def test_the_inbox_is_listed_newest_first_with_summaries(
     assert newest["date"].startswith("2026-10-04T")
 
 
-@pytest.mark.usefixtures("mailbox")
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -125,47 +137,34 @@ async def test_the_inbox_is_listed_newest_first_with_summaries(
     ],
 )
 async def test_each_filter_narrows_the_search(
-    args: dict[str, Any], expected: list[str], server_env: dict[str, str], tmp_path: Path
+    args: dict[str, Any], expected: list[str], five: Any
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await search(session, **args)
+    result = await search(five, **args)
     assert subjects(result) == expected
     assert result["total"] == len(expected)
 
 
-@pytest.mark.usefixtures("mailbox")
-async def test_the_attachment_flag_is_reported_per_message(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await search(session)
+async def test_the_attachment_flag_is_reported_per_message(five: Any) -> None:
+    result = await search(five)
     assert [e["has_attachments"] for e in result["emails"]] == [False, True, False, False]
 
 
-@pytest.mark.usefixtures("mailbox")
-async def test_all_folders_are_searched_with_a_star(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await search(session, folder="*", query="budget")
+async def test_all_folders_are_searched_with_a_star(five: Any) -> None:
+    result = await search(five, folder="*", query="budget")
     assert subjects(result) == ["Budget approved", "Budget 2027 draft", "Old budget"]
     assert [e["folder"] for e in result["emails"]] == ["INBOX", "INBOX", "Archive"]
 
 
-@pytest.mark.usefixtures("mailbox")
 @pytest.mark.parametrize("folder", ["INBOX", "*"])
-async def test_paging_reaches_the_last_page_without_repeats(
-    folder: str, server_env: dict[str, str], tmp_path: Path
-) -> None:
+async def test_paging_reaches_the_last_page_without_repeats(folder: str, five: Any) -> None:
     seen: list[str] = []
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await search(session, folder=folder, limit=2)
-        pages = 1
+    result = await search(five, folder=folder, limit=2)
+    pages = 1
+    seen += subjects(result)
+    while result["next_cursor"]:
+        result = await search(five, folder=folder, limit=2, cursor=result["next_cursor"])
         seen += subjects(result)
-        while result["next_cursor"]:
-            result = await search(session, folder=folder, limit=2, cursor=result["next_cursor"])
-            seen += subjects(result)
-            pages += 1
+        pages += 1
     expected = 4 if folder == "INBOX" else 5
     assert len(seen) == len(set(seen)) == expected
     assert pages == (expected + 1) // 2
@@ -210,11 +209,8 @@ async def test_a_unicode_folder_can_be_searched(
     assert result["emails"][0]["folder"] == "Kunden/Müller"
 
 
-async def test_an_unknown_folder_gets_a_clear_error(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        message_text = error_text(await session.call_tool("search_emails", {"folder": "Nope"}))
+async def test_an_unknown_folder_gets_a_clear_error(five: Any) -> None:
+    message_text = error_text(await five.call_tool("search_emails", {"folder": "Nope"}))
     assert message_text == "There is no folder named 'Nope'; get_folders lists the folders."
 
 
@@ -229,10 +225,9 @@ async def test_an_unknown_folder_gets_a_clear_error(
     ],
 )
 async def test_bad_search_arguments_get_a_clear_error(
-    args: dict[str, Any], words: str, server_env: dict[str, str], tmp_path: Path
+    args: dict[str, Any], words: str, five: Any
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        text = error_text(await session.call_tool("search_emails", args))
+    text = error_text(await five.call_tool("search_emails", args))
     assert words in text
 
 
@@ -321,8 +316,7 @@ def undated(subject: str) -> bytes:
     return f"From: Anna <anna@example.test>\r\nSubject: {subject}\r\n\r\nNo date.\r\n".encode()
 
 
-@pytest.fixture
-def migrated(dovecot: DovecotServer, account: Account) -> None:
+def moved_in(dovecot: DovecotServer, account: Account) -> None:
     """A mailbox moved in today: each message stamped with the day of the move, its Date
     header months earlier; delivered out of order. Two have no Date header at all."""
     with other_client(dovecot, account) as imap:
@@ -345,13 +339,21 @@ def migrated(dovecot: DovecotServer, account: Account) -> None:
         )
 
 
-@pytest.mark.usefixtures("migrated")
+@pytest.fixture(scope="module")
+async def migrated(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    """One server on an account moved_in, for the tests that read it."""
+    folder = tmp_path_factory.mktemp("migrated")
+    async with servers.seeded_session(folder, moved_in, FAMILIES) as shared:
+        yield shared.session
+
+
 async def test_a_migrated_mailbox_is_searched_by_the_date_each_message_was_sent(
-    server_env: dict[str, str], tmp_path: Path
+    migrated: Any,
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        march = await search(session, since="2026-03-01", before="2026-04-01")
-        everywhere = await search(session, folder="*", since="2026-03-01", before="2026-04-01")
+    march = await search(migrated, since="2026-03-01", before="2026-04-01")
+    everywhere = await search(migrated, folder="*", since="2026-03-01", before="2026-04-01")
     assert subjects(march) == ["Late March", "Undated, March", "Early March"]
     assert march["total"] == 3
     assert subjects(everywhere) == [
@@ -362,16 +364,14 @@ async def test_a_migrated_mailbox_is_searched_by_the_date_each_message_was_sent(
     ]
 
 
-@pytest.mark.usefixtures("migrated")
 async def test_a_migrated_mailbox_is_listed_newest_first_by_the_sent_date_with_the_move_beside_it(
-    server_env: dict[str, str], tmp_path: Path
+    migrated: Any,
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        inbox = await search(session)
-        everywhere = await search(session, folder="*")
-        paged = [await search(session, limit=2)]
-        while paged[-1]["next_cursor"]:
-            paged.append(await search(session, limit=2, cursor=paged[-1]["next_cursor"]))
+    inbox = await search(migrated)
+    everywhere = await search(migrated, folder="*")
+    paged = [await search(migrated, limit=2)]
+    while paged[-1]["next_cursor"]:
+        paged.append(await search(migrated, limit=2, cursor=paged[-1]["next_cursor"]))
     assert subjects(inbox) == [
         "Undated, today",
         "April",
@@ -392,16 +392,13 @@ async def test_a_migrated_mailbox_is_listed_newest_first_by_the_sent_date_with_t
     assert by_subject["Undated, March"]["date"].startswith("2026-03-10T00:00:00")
 
 
-@pytest.mark.usefixtures("mailbox")
 async def test_a_summary_gives_no_separate_received_time_when_it_agrees_with_the_date(
-    server_env: dict[str, str], tmp_path: Path
+    five: Any,
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await search(session, folder="*")
+    result = await search(five, folder="*")
     assert [e["received"] for e in result["emails"]] == [None] * 5
 
 
-@pytest.fixture
 def around_nine(dovecot: DovecotServer, account: Account) -> None:
     """Messages sent either side of 2026-03-10 09:00 UTC in several time zones, all moved in
     today; one without a Date header received at 09:30 UTC."""
@@ -418,7 +415,14 @@ def around_nine(dovecot: DovecotServer, account: Account) -> None:
         )
 
 
-@pytest.mark.usefixtures("around_nine")
+@pytest.fixture(scope="module")
+async def nine(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """One server on an account of messages around_nine, for the tests that read it."""
+    folder = tmp_path_factory.mktemp("nine")
+    async with servers.seeded_session(folder, around_nine, FAMILIES) as shared:
+        yield shared.session
+
+
 @pytest.mark.parametrize("folder", ["INBOX", "*"])
 @pytest.mark.parametrize(
     ("args", "expected"),
@@ -447,16 +451,13 @@ async def test_a_time_of_day_bound_compares_the_sent_time_to_the_second(
     args: dict[str, Any],
     expected: list[str],
     folder: str,
-    server_env: dict[str, str],
-    tmp_path: Path,
+    nine: Any,
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await search(session, folder=folder, **args)
+    result = await search(nine, folder=folder, **args)
     assert subjects(result) == expected[: args.get("limit", 20)]
     assert result["total"] == len(expected)
 
 
-@pytest.mark.usefixtures("mailbox")
 @pytest.mark.parametrize(
     ("args", "found"),
     [
@@ -470,10 +471,9 @@ async def test_a_time_of_day_bound_compares_the_sent_time_to_the_second(
 )
 @pytest.mark.parametrize("folder", ["INBOX", "*"])
 async def test_dates_in_year_1_and_year_9999_are_searched_like_any_other(
-    args: dict[str, Any], found: int, folder: str, server_env: dict[str, str], tmp_path: Path
+    args: dict[str, Any], found: int, folder: str, five: Any
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await session.call_tool("search_emails", {"folder": folder, **args})
+    result = await five.call_tool("search_emails", {"folder": folder, **args})
     assert not result.is_error, error_text(result)
     expected = found + (1 if folder == "*" and found else 0)  # the Archive's one
     assert structured(result)["total"] == expected
@@ -487,10 +487,9 @@ async def test_dates_in_year_1_and_year_9999_are_searched_like_any_other(
     ],
 )
 async def test_an_instant_outside_the_years_1_to_9999_is_refused_in_a_sentence(
-    args: dict[str, Any], server_env: dict[str, str], tmp_path: Path
+    args: dict[str, Any], five: Any
 ) -> None:
     """With its offset applied, 0001-01-01T00:00+05:00 falls in year 0: one date helper
     for mail and calendar (protocol/when.py) refuses it rather than guessing."""
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        text = error_text(await session.call_tool("search_emails", args))
+    text = error_text(await five.call_tool("search_emails", args))
     assert "outside the years 1 to 9999" in text, text

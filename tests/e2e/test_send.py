@@ -4,6 +4,7 @@ delivering into Dovecot, the Sent copy saved with IMAP."""
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
+from tests.server_env import Servers
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
+FAMILIES = ("mail",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 
 async def call(session: Any, tool: str, **args: Any) -> Any:
@@ -25,6 +28,20 @@ async def call(session: Any, tool: str, **args: Any) -> Any:
 
 async def emails(session: Any, folder: str = "INBOX", **filters: Any) -> list[dict[str, Any]]:
     return list((await call(session, "search_emails", folder=folder, **filters))["emails"])
+
+
+@pytest.fixture(scope="module")
+async def refusing(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    """One server for the messages that must be refused before anything is sent. Beside
+    its attachment folder lies secret.txt, and in it link.txt points there."""
+    folder = tmp_path_factory.mktemp("refusing")
+    (folder / "outgoing").mkdir()
+    (folder / "secret.txt").write_text("private")
+    (folder / "outgoing" / "link.txt").symlink_to(folder / "secret.txt")
+    async with servers.seeded_session(folder, None, FAMILIES) as shared:
+        yield shared.session
 
 
 def raw_in(
@@ -191,29 +208,23 @@ async def test_a_forward_carries_the_original_with_its_attachment(
     ],
 )
 async def test_header_injection_and_bad_addresses_are_refused_and_nothing_is_sent(
-    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer, field: str, value: Any
+    refusing: Any, smtp: SmtpServer, field: str, value: Any
 ) -> None:
     before = len(smtp.received)
     args = {"to": ["anna@example.test"], "subject": "x", "body": "x", field: value}
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await session.call_tool("send_email", args)
+    result = await refusing.call_tool("send_email", args)
     assert "Invalid arguments for send_email" in error_text(result)
     assert len(smtp.received) == before
 
 
 @pytest.mark.parametrize("path", ["../secret.txt", "/etc/passwd", "link.txt"])
 async def test_files_outside_the_attachment_folder_are_refused(
-    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer, path: str
+    refusing: Any, smtp: SmtpServer, path: str
 ) -> None:
-    outgoing = tmp_path / "outgoing"
-    outgoing.mkdir()
-    (tmp_path / "secret.txt").write_text("private")
-    (outgoing / "link.txt").symlink_to(tmp_path / "secret.txt")
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await session.call_tool(
-            "send_email", {"to": ["anna@example.test"], "body": "x", "attachments": [path]}
-        )
+    result = await refusing.call_tool(
+        "send_email", {"to": ["anna@example.test"], "body": "x", "attachments": [path]}
+    )
     assert "not inside the attachment folder" in error_text(result)
     assert len(smtp.received) == before
 

@@ -3,6 +3,7 @@ draft, send_draft called in parallel or twice, and parallel moves of one message
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,13 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured, text_of
+from tests.server_env import Servers, Shared
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.ports import free_port
 from tests.servers.smtp import SmtpServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
+FAMILIES = ("mail",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 
 async def call(session: Any, tool: str, **args: Any) -> Any:
@@ -41,44 +44,46 @@ def deliveries(smtp: SmtpServer, subject: str) -> int:
     return sum(1 for d in smtp.received if f"Subject: {subject}".encode() in d.data)
 
 
+def one_message_in_each_folder(dovecot: DovecotServer, account: Account) -> None:
+    """Old news read in INBOX, Sent and Archive; Filed here in Drafts, not flagged a draft."""
+    with other_client(dovecot, account) as imap:
+        for folder in ("INBOX", "Sent", "Archive"):
+            deliver(imap, folder, message("Old news", to="ben@example.test"), flags=("\\Seen",))
+        deliver(imap, "Drafts", message("Filed here", to="ben@example.test"))
+
+
+@pytest.fixture(scope="module")
+async def refusing(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shared]:
+    """One server for the calls that must be refused (or change nothing) on the messages
+    of one_message_in_each_folder."""
+    folder = tmp_path_factory.mktemp("refusing")
+    async with servers.seeded_session(folder, one_message_in_each_folder, FAMILIES) as shared:
+        yield shared
+
+
 @pytest.mark.parametrize("folder", ["INBOX", "Sent", "Archive"])
 async def test_send_draft_refuses_a_message_outside_drafts_and_keeps_it(
-    folder: str,
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    folder: str, refusing: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        if folder == "Archive" and not imap.folder_exists("Archive"):
-            imap.create_folder("Archive")
-        deliver(imap, folder, message("Old news", to="ben@example.test"), flags=("\\Seen",))
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        (original,) = await emails(session, folder)
-        text = error_text(await session.call_tool("send_draft", {"id": original["id"]}))
+    (original,) = await emails(refusing.session, folder)
+    text = error_text(await refusing.session.call_tool("send_draft", {"id": original["id"]}))
     assert "Drafts" in text and text.startswith("Nothing was sent"), text
     assert len(smtp.received) == before
-    assert subjects_in(dovecot, account, folder) == ["Old news"]
+    assert subjects_in(dovecot, refusing.account, folder) == ["Old news"]
 
 
 async def test_send_draft_refuses_a_message_in_drafts_without_the_draft_flag(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    refusing: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "Drafts", message("Filed here", to="ben@example.test"))
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        (filed,) = await emails(session, "Drafts")
-        text = error_text(await session.call_tool("send_draft", {"id": filed["id"]}))
+    (filed,) = await emails(refusing.session, "Drafts")
+    text = error_text(await refusing.session.call_tool("send_draft", {"id": filed["id"]}))
     assert "draft" in text.lower() and text.startswith("Nothing was sent"), text
     assert len(smtp.received) == before
-    assert subjects_in(dovecot, account, "Drafts") == ["Filed here"]
+    assert subjects_in(dovecot, refusing.account, "Drafts") == ["Filed here"]
 
 
 async def test_parallel_send_draft_calls_send_the_draft_exactly_once(
@@ -298,25 +303,21 @@ async def test_flags_changed_while_a_draft_is_claimed_do_not_look_like_a_second_
 
 
 async def test_a_message_that_does_not_exist_is_not_reported_moved_into_its_own_folder(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    refusing: Shared, dovecot: DovecotServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Here"))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        (here,) = await emails(session)
-        fake = here["id"].rsplit(".", 1)[0] + ".999"
-        result = await call(session, "move_email", ids=[fake, here["id"]], destination="INBOX")
+    (here,) = await emails(refusing.session)
+    fake = here["id"].rsplit(".", 1)[0] + ".999"
+    result = await call(refusing.session, "move_email", ids=[fake, here["id"]], destination="INBOX")
     assert [m["id"] for m in result["moved"]] == [here["id"]]
     assert result["not_moved"] == [fake]
+    assert subjects_in(dovecot, refusing.account, "INBOX") == ["Old news"]
 
 
-async def test_moving_from_a_folder_that_does_not_exist_says_so(
-    server_env: dict[str, str], tmp_path: Path, account: Account
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await call(session, "move_email", ids=["Nope#1.1"], destination="Trash")
-        marked = await call(session, "mark_email", ids=["Nope#1.1"], read=True)
-        erased = await call(session, "delete_email", ids=["Nope#1.1"], permanent=True)
+async def test_moving_from_a_folder_that_does_not_exist_says_so(refusing: Shared) -> None:
+    session = refusing.session
+    result = await call(session, "move_email", ids=["Nope#1.1"], destination="Trash")
+    marked = await call(session, "mark_email", ids=["Nope#1.1"], read=True)
+    erased = await call(session, "delete_email", ids=["Nope#1.1"], permanent=True)
     assert result["moved"] == [] and result["not_moved"] == ["Nope#1.1"]
     assert result["notes"] == ["There is no folder named 'Nope'; get_folders lists the folders."]
     assert marked["not_found"] == ["Nope#1.1"] and erased["not_found"] == ["Nope#1.1"]

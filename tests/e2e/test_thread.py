@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,14 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import BASE_TIME, deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
+from tests.server_env import Servers, Shared
 from tests.servers.dovecot import Account, DovecotServer
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
+FAMILIES = ("mail",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
+
+ROOT, R1, R2, R3 = "<root@a.test>", "<r1@me.test>", "<r2@a.test>", "<r3@me.test>"
+STEPS = [f"<m{n}@a.test>" for n in range(6)]
 
 
 def reply(
@@ -29,39 +35,59 @@ def reply(
     )
 
 
-async def ids_in(session: Any, folder: str) -> list[str]:
-    result = structured(await session.call_tool("search_emails", {"folder": folder}))
-    return [e["id"] for e in result["emails"]]
-
-
-async def test_a_thread_spanning_inbox_and_sent_comes_back_once_each_oldest_first(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    root, r1, r2, r3 = "<root@a.test>", "<r1@me.test>", "<r2@a.test>", "<r3@me.test>"
+def threads(dovecot: DovecotServer, account: Account) -> None:
+    """A conversation over INBOX, Sent and Archive, and beside it, in folders of their own:
+    Alone (a message without references, and another), Steps (a thread of six)."""
     with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", reply("Budget", root, None, [], 0, body="Can we cut 10%?"))
+        deliver(imap, "INBOX", reply("Budget", ROOT, None, [], 0, body="Can we cut 10%?"))
         sent_reply = reply(
             "Re: Budget",
-            r1,
-            root,
-            [root],
+            R1,
+            ROOT,
+            [ROOT],
             1,
             sender="Me <you@example.test>",
             body="Yes, from travel.\n\n> Can we cut 10%?",
         )
         deliver(imap, "Sent", sent_reply)
         deliver(imap, "Archive", sent_reply)  # the same message filed twice
-        deliver(imap, "INBOX", reply("Re: Budget", r2, r1, [root, r1], 2, body="Great, thanks."))
+        deliver(imap, "INBOX", reply("Re: Budget", R2, R1, [ROOT, R1], 2, body="Great, thanks."))
         # A reply whose client wrote only In-Reply-To.
-        deliver(imap, "Sent", reply("Re: Budget", r3, r2, [], 3, body="Done."))
+        deliver(imap, "Sent", reply("Re: Budget", R3, R2, [], 3, body="Done."))
         deliver(imap, "INBOX", message("Unrelated", body="Lunch?"))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        inbox = await ids_in(session, "INBOX")
-        # Start from the middle of the conversation.
-        middle = next(i for i in inbox if i.endswith(".2"))  # r2
-        thread = structured(await session.call_tool("get_email_thread", {"id": middle}))
+        for folder in ("Alone", "Steps"):
+            imap.create_folder(folder)
+        deliver(imap, "Alone", message("Alone", body="Just me."))
+        deliver(imap, "Alone", message("Other", body="Someone else."))
+        for n, mid in enumerate(STEPS):
+            parent = STEPS[n - 1] if n else None
+            deliver(imap, "Steps", reply(f"Step {n}", mid, parent, STEPS[:n], n))
+
+
+@pytest.fixture(scope="module")
+async def reading(
+    servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shared]:
+    """One server for the tests that only read the ``threads`` (or are refused)."""
+    folder = tmp_path_factory.mktemp("threads")
+    async with servers.seeded_session(folder, threads, FAMILIES) as shared:
+        yield shared
+
+
+async def ids_in(session: Any, folder: str) -> list[str]:
+    result = structured(await session.call_tool("search_emails", {"folder": folder}))
+    return [e["id"] for e in result["emails"]]
+
+
+async def test_a_thread_spanning_inbox_and_sent_comes_back_once_each_oldest_first(
+    reading: Shared,
+) -> None:
+    inbox = await ids_in(reading.session, "INBOX")
+    # Start from the middle of the conversation.
+    middle = next(i for i in inbox if i.endswith(".2"))  # r2
+    thread = structured(await reading.session.call_tool("get_email_thread", {"id": middle}))
     ids = [m["message_id"] for m in thread["messages"]]
-    assert ids == [root, r1, r2, r3]
+    assert ids == [ROOT, R1, R2, R3]
     assert thread["total"] == 4
     assert [m["folder"] for m in thread["messages"]] == ["INBOX", "Sent", "INBOX", "Sent"]
     assert thread["messages"][1]["excerpt"] == "Yes, from travel."
@@ -69,32 +95,19 @@ async def test_a_thread_spanning_inbox_and_sent_comes_back_once_each_oldest_firs
     assert set(thread["searched"]) == {"INBOX", "Sent", "Archive"}
 
 
-async def test_a_message_without_references_is_a_thread_of_its_own(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Alone", body="Just me."))
-        deliver(imap, "INBOX", message("Other", body="Someone else."))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        first = next(i for i in await ids_in(session, "INBOX") if i.endswith(".1"))
-        thread = structured(await session.call_tool("get_email_thread", {"id": first}))
+async def test_a_message_without_references_is_a_thread_of_its_own(reading: Shared) -> None:
+    first = next(i for i in await ids_in(reading.session, "Alone") if i.endswith(".1"))
+    thread = structured(await reading.session.call_tool("get_email_thread", {"id": first}))
     assert [m["subject"] for m in thread["messages"]] == ["Alone"]
     assert thread["messages"][0]["excerpt"] == "Just me."
 
 
-async def test_limit_keeps_the_newest_messages_of_a_long_thread(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    mids = [f"<m{n}@a.test>" for n in range(6)]
-    with other_client(dovecot, account) as imap:
-        for n, mid in enumerate(mids):
-            parent = mids[n - 1] if n else None
-            deliver(imap, "INBOX", reply(f"Step {n}", mid, parent, mids[:n], n))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        last = (await ids_in(session, "INBOX"))[0]
-        thread = structured(await session.call_tool("get_email_thread", {"id": last, "limit": 2}))
+async def test_limit_keeps_the_newest_messages_of_a_long_thread(reading: Shared) -> None:
+    last = (await ids_in(reading.session, "Steps"))[0]
+    args = {"id": last, "limit": 2}
+    thread = structured(await reading.session.call_tool("get_email_thread", args))
     assert thread["total"] == 6
-    assert [m["message_id"] for m in thread["messages"]] == mids[-2:]
+    assert [m["message_id"] for m in thread["messages"]] == STEPS[-2:]
 
 
 async def test_a_thread_answer_is_cached_until_a_reply_arrives(
@@ -113,34 +126,27 @@ async def test_a_thread_answer_is_cached_until_a_reply_arrives(
     assert [m["message_id"] for m in after["messages"]] == [root, "<answer@me.test>"]
 
 
-async def test_a_stale_id_gets_a_clear_error(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await session.call_tool("get_email_thread", {"id": "INBOX#1.99"})
+async def test_a_stale_id_gets_a_clear_error(reading: Shared) -> None:
+    result = await reading.session.call_tool("get_email_thread", {"id": "INBOX#1.99"})
     assert result.is_error
     assert "search again" in error_text(result)
 
 
 async def test_an_id_whose_message_never_existed_is_not_said_to_have_gone(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    reading: Shared, dovecot: DovecotServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Only one"))
+    with other_client(dovecot, reading.account) as imap:
         uidvalidity = imap.folder_status("INBOX", ["UIDVALIDITY"])[b"UIDVALIDITY"]
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await session.call_tool("get_email_thread", {"id": f"INBOX#{uidvalidity}.999"})
+    made_up = f"INBOX#{uidvalidity}.999"
+    result = await reading.session.call_tool("get_email_thread", {"id": made_up})
     assert result.is_error
     assert error_text(result) == (
         "There is no email with that id in INBOX; use an id exactly as search_emails returned it."
     )
 
 
-async def test_an_id_in_a_folder_that_does_not_exist_gets_a_clear_error(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        result = await session.call_tool("get_email_thread", {"id": "Nowhere#1.1"})
+async def test_an_id_in_a_folder_that_does_not_exist_gets_a_clear_error(reading: Shared) -> None:
+    result = await reading.session.call_tool("get_email_thread", {"id": "Nowhere#1.1"})
     assert result.is_error
     assert error_text(result) == (
         "There is no folder named 'Nowhere'; get_folders lists the folders."
