@@ -12,6 +12,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
+from tests.ics_factory import calendar
 from tests.servers.dav import DavAccount, RadicaleServer
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
@@ -28,10 +29,6 @@ TOPICS = ["budget", "review", "sync", "lunch", "call"]
 def event(i: int, rng: random.Random) -> str:
     start = FIRST + timedelta(days=rng.randrange(0, 730), hours=rng.randrange(7, 19))
     lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//bench//EN",
-        "BEGIN:VEVENT",
         f"UID:bench-{i}@tests",
         "DTSTAMP:20250101T000000Z",
         f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
@@ -40,8 +37,7 @@ def event(i: int, rng: random.Random) -> str:
     ]
     if i % 3 == 0:
         lines.append(f"RRULE:{rng.choice(RULES)}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "\r\n".join(lines) + "\r\n"
+    return calendar(lines)
 
 
 def seed_calendar(server: RadicaleServer, login: DavAccount, count: int = EVENTS) -> float:
