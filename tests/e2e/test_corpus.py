@@ -20,6 +20,7 @@ import pytest
 from tests.ci import unavailable
 from tests.imap_client import other_client
 from tests.mcp_client import REPO, mcp_session, structured
+from tests.server_env import NO_RATE_LIMITS
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
@@ -47,7 +48,7 @@ async def test_every_corpus_message_is_read_or_refused_clearly(
         imap.create_folder("Corpus")
         for path in files:
             imap.append("Corpus", path.read_bytes())
-    server_env["MAILBOX_LOG_FORMAT"] = "json"
+    server_env |= NO_RATE_LIMITS | {"MAILBOX_LOG_FORMAT": "json"}
     log = tmp_path / "err.log"
     outcomes: dict[str, str] = {}
     async with mcp_session(server_env, log) as session:
@@ -90,7 +91,7 @@ async def test_every_imaptest_mailbox_searches_reads_and_threads_without_harm(
             imap.create_folder(f"mbox/{path.stem}")
             for raw in mbox_messages(path):
                 imap.append(f"mbox/{path.stem}", raw)
-    server_env["MAILBOX_LOG_FORMAT"] = "json"
+    server_env |= NO_RATE_LIMITS | {"MAILBOX_LOG_FORMAT": "json"}
     log = tmp_path / "err.log"
     failures: dict[str, str] = {}
     async with mcp_session(server_env, log) as session:
@@ -145,6 +146,7 @@ async def test_threads_of_the_imaptest_mailboxes_are_exactly_the_linked_messages
             imap.create_folder(name)
             for raw in raws:
                 imap.append(name, raw)
+    server_env |= NO_RATE_LIMITS
     async with mcp_session(server_env, tmp_path / "err.log") as session:
         for name, raws in boxes.items():
             listing = structured(
