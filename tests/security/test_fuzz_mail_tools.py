@@ -9,13 +9,14 @@ One MCP session, held open in a blocking portal, serves every example (see test_
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
 from anyio.from_thread import start_blocking_portal
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.imap_client import other_client
@@ -97,6 +98,10 @@ ADDRESSES = (
 )
 
 
+Call = tuple[str, dict[str, Any]]
+"""A tool's name and its arguments."""
+
+
 def ids_from(real: list[str]) -> st.SearchStrategy[str]:
     """Ids as search_emails made them, with a UID or UIDVALIDITY changed, or from nowhere."""
     parts = [(i.rpartition("#")[0], i.rpartition("#")[2].split(".")[0]) for i in real]
@@ -114,7 +119,7 @@ def ids_from(real: list[str]) -> st.SearchStrategy[str]:
     return st.sampled_from(real) | changed | elsewhere | wrong_tool | st.text(max_size=30)
 
 
-def calls(real: list[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+def calls(real: list[str]) -> st.SearchStrategy[Call]:
     ids = ids_from(real)
     some_ids = st.lists(ids, min_size=1, max_size=3)
     maybe = st.none()
@@ -164,20 +169,17 @@ def calls(real: list[str]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
 
 
 def answer_every_call(
-    portal: Any, session: Any, strategy: st.SearchStrategy[tuple[str, dict[str, Any]]]
+    portal: Any,
+    session: Any,
+    strategy: st.SearchStrategy[Call],
+    well_formed: Sequence[Call] = (),
 ) -> dict[str, int]:
-    """Run 150 calls drawn from ``strategy`` through one session; every error must be a
-    sentence of ours. Returns how many answers were results and how many refusals."""
+    """Run 150 calls drawn from ``strategy`` through one session, after the ``well_formed``
+    ones, which must succeed; every error must be a sentence of ours. Returns how many
+    answers were results and how many refusals."""
     answers = {"ok": 0, "refused": 0}
 
-    @settings(
-        max_examples=150,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
-    @given(call=strategy)
-    def answer_in_our_words(call: tuple[str, dict[str, Any]]) -> None:
+    def answer_in_our_words(call: Call) -> None:
         name, args = call
         result = portal.call(bounded_call, session, name, args)
         text = text_of(result)
@@ -185,11 +187,20 @@ def answer_every_call(
         if result.is_error:
             found = CRASHES.search(text) or LEAKS.search(text)
             assert found is None, f"{name}({args!r}) answered {text!r}"
+            assert call not in well_formed, f"{name}({args!r}) was refused: {text!r}"
             answers["refused"] += 1
         else:
             answers["ok"] += 1
 
-    answer_in_our_words()
+    run = given(call=strategy)(answer_in_our_words)
+    for call in reversed(well_formed):  # explicit examples run first, in this order
+        run = example(call=call)(run)
+    settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )(run)()
     return answers
 
 
