@@ -203,13 +203,15 @@ class SettingsReader:
 
         return self._parse(name, None, parse, "an IANA time zone", "Europe/Berlin")
 
-    def pool(self, protocol: str, defaults: PoolSettings) -> PoolSettings:
-        """One protocol's pool: its own MAILBOX_<PROTOCOL>_POOL_MIN and _MAX, and the
-        timeouts every pool shares."""
+    def pool(self, protocol: str, defaults: PoolSettings, *, warm: bool = False) -> PoolSettings:
+        """One protocol's pool: its own MAILBOX_<PROTOCOL>_POOL_MAX, and the timeouts
+        every pool shares. Only a ``warm`` pool (IMAP: it opens connections at start)
+        has a MAILBOX_<PROTOCOL>_POOL_MIN; the others open one when a call needs it, so
+        offering a minimum there would be a setting that does nothing."""
         shared = PoolSettings()
         low, high = f"MAILBOX_{protocol}_POOL_MIN", f"MAILBOX_{protocol}_POOL_MAX"
         pool = PoolSettings(
-            min_size=self.integer(low, defaults.min_size, 0, 32),
+            min_size=self.integer(low, defaults.min_size, 0, 32) if warm else 0,
             max_size=self.integer(high, defaults.max_size, 1, 32),
             connect_timeout=self.seconds("MAILBOX_CONNECT_TIMEOUT", shared.connect_timeout),
             read_timeout=self.seconds("MAILBOX_READ_TIMEOUT", shared.read_timeout),
@@ -230,11 +232,11 @@ class SettingsReader:
         """Requests a minute this protocol's worker may send (0: no limit)."""
         return self.integer(f"MAILBOX_RATE_LIMIT_{protocol}", default, 0, 1_000_000)
 
-    def server(self, protocol: str, default: ServerDefaults) -> Server:
+    def server(self, protocol: str, default: ServerDefaults, *, warm: bool = False) -> Server:
         """MAILBOX_<PROTOCOL>_HOST and _PORT, the pool and the rate limit of one protocol."""
         return Server(
             host=self.host(f"MAILBOX_{protocol}_HOST", default.host),
             port=self.integer(f"MAILBOX_{protocol}_PORT", default.port, 1, 65535),
-            pool=self.pool(protocol, default.pool),
+            pool=self.pool(protocol, default.pool, warm=warm),
             rate_limit=self.rate_limit(protocol, default.rate_limit),
         )

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 class DavSection(msgspec.Struct, frozen=True):
     url: str = "https://dav.mailbox.org/"
-    pool: PoolSettings = PoolSettings()
+    # A client is made when a call needs one (caldav logs in on its first request).
+    pool: PoolSettings = PoolSettings(min_size=0)
     # Requests a minute: well below mailbox.org's 1,500 per 5 minutes.
     rate_limit: int = 150
 

@@ -27,7 +27,7 @@ class ImapSection(msgspec.Struct, frozen=True):
 
 
 def _read_imap(reader: SettingsReader) -> ImapSection:
-    return ImapSection(**reader.server("IMAP", ImapSection()))
+    return ImapSection(**reader.server("IMAP", ImapSection(), warm=True))
 
 
 def _configure_imap(section: ImapSection, settings: Settings, password: str) -> ImapSettings:

@@ -198,9 +198,17 @@ def test_each_protocol_has_its_own_rate_limit_variable() -> None:
 
 
 def test_a_worker_family_reads_its_own_settings_slice() -> None:
-    env = {**BASE, "MAILBOX_SMTP_HOST": "smtp.example.org", "MAILBOX_SMTP_POOL_MIN": "1"}
+    env = {**BASE, "MAILBOX_SMTP_HOST": "smtp.example.org", "MAILBOX_SMTP_POOL_MAX": "3"}
     smtp = SMTP_WORKER.worker_settings(load_settings(env), "pw")
-    assert (smtp.host, smtp.pool.min_size) == ("smtp.example.org", 1)
+    assert (smtp.host, smtp.pool.max_size) == ("smtp.example.org", 3)
+
+
+def test_a_pool_minimum_is_a_setting_only_where_connections_are_kept_open() -> None:
+    env = {**BASE, "MAILBOX_IMAP_POOL_MIN": "2", "MAILBOX_SMTP_POOL_MIN": "1"}
+    settings = load_settings(env)
+    assert IMAP_WORKER.section(settings).pool.min_size == 2
+    assert SMTP_WORKER.section(settings).pool.min_size == 0
+    assert any(w.startswith("MAILBOX_SMTP_POOL_MIN is not a setting") for w in settings.warnings)
 
 
 def test_the_password_command_output_is_the_password() -> None:
