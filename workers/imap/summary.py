@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from protocol.email import EmailSummary
+from workers.imap.claims import CLAIMED
 from workers.imap.decode import decode_words, envelope_addresses, to_str
 from workers.imap.fetch_answer import received_time
 from workers.imap.structure import attachments, walk
@@ -79,13 +80,16 @@ def _received_apart(sent: datetime | None, arrived: datetime | None) -> str | No
     return arrived.isoformat() if apart > SEPARATE_RECEIVED else None
 
 
+_CLAIM_KEYWORDS = frozenset(keyword.decode().lower() for keyword in CLAIMED)
+
+
 def flag_names(flags: Any) -> list[str]:
-    """IMAP flags as the tools name them (seen, flagged, ...); \\Recent left out, keywords
-    as they are."""
+    """IMAP flags as the tools name them (seen, flagged, ...); \\Recent and our own claim
+    keywords left out (they are bookkeeping between calls), other keywords as they are."""
     names = []
     for flag in flags or ():
         text = to_str(flag)
-        if text.lower() == "\\recent":
+        if text.lower() == "\\recent" or text.lower() in _CLAIM_KEYWORDS:
             continue
         names.append(_FLAG_NAMES.get(text.lower(), text))
     return names
