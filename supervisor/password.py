@@ -7,19 +7,24 @@ seconds, however many calls are refused meanwhile): a model calling tools in a
 loop must not run the command in a loop, and a refused login costs nothing
 until the password actually changes (the workers' login gates try no login
 with the old one).
+
+The command is a child process of the supervisor (supervisor.config.fetch_password):
+whoever waits for it may give up, and a caller that is cancelled (a call at its
+deadline, the server shutting down) kills it at once. A rerun abandoned that way
+still counts for the throttle.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 import structlog
 
 from protocol.errors import ConfigError
 from protocol.logs import register_secret
-from supervisor.config import Settings, resolve_password
+from supervisor.config import Settings, fetch_password
 
 log = structlog.get_logger()
 
@@ -27,8 +32,8 @@ RERUN_INTERVAL = 5.0  # seconds between two reruns of the password command
 
 
 class PasswordSource:
-    """Fetches the password once (running the command in a thread), keeps it, and runs the
-    command again on ``refresh``; the clock and the resolver are passed in for tests."""
+    """Fetches the password once, keeps it, and runs the command again on ``refresh``;
+    the clock and the resolver are passed in for tests."""
 
     def __init__(
         self,
@@ -36,7 +41,7 @@ class PasswordSource:
         *,
         rerun_interval: float = RERUN_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
-        resolve: Callable[[Settings], str] = resolve_password,
+        resolve: Callable[[Settings], Awaitable[str]] = fetch_password,
     ) -> None:
         self._settings = settings
         self._rerun_interval = rerun_interval
@@ -56,14 +61,17 @@ class PasswordSource:
         """The password, from the first run of the command (or the setting).
 
         Raises ConfigError when the command failed; that failure is kept, so only
-        ``refresh`` (throttled) runs the command again.
+        ``refresh`` (throttled) runs the command again. Once there is a password, a
+        rerun under way does not hold this up: the kept one is returned.
         """
+        if self._password is not None:
+            return self._password
         async with self._lock:
             if self._password is None:
                 if self._failure is not None:
                     raise self._failure
                 try:
-                    password = await anyio.to_thread.run_sync(self._resolve, self._settings)
+                    password = await self._resolve(self._settings)
                 except ConfigError as exc:
                     self._failure = exc
                     raise
@@ -77,7 +85,7 @@ class PasswordSource:
 
         True if it printed a password other than the one kept (or the first one, after
         a failure); False without a command, when throttled, when nothing changed or
-        when the command failed again.
+        when the command failed again. Cancelling the caller kills the command.
         """
         async with self._lock:
             if self._settings.password_command is None:
@@ -88,7 +96,10 @@ class PasswordSource:
             self._last_rerun = now
             self.reruns += 1
             try:
-                fresh = await anyio.to_thread.run_sync(self._resolve, self._settings)
+                fresh = await self._resolve(self._settings)
+            except anyio.get_cancelled_exc_class():
+                log.info("password.refresh_abandoned")
+                raise
             except ConfigError as exc:
                 log.warning("password.refresh_failed", error=exc.message)
                 if self._password is None:
