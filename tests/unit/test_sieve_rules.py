@@ -26,7 +26,7 @@ from workers.sieve.filters import Action, Condition, Filter
 from workers.sieve.ox_format import generated_header, read_flag_line
 from workers.sieve.quoting import quote
 from workers.sieve.rules import Rule, new_script, ox_rule, parse_script, render_rule, render_script
-from workers.sieve.syntax import MAX_NESTING
+from workers.sieve.syntax import MAX_NESTING, StringList, parse
 from workers.sieve.vacation import Vacation
 
 FIXTURE = Path(__file__).parent.parent / "data" / "sieve" / "ox-webmail.sieve"
@@ -447,6 +447,27 @@ def test_hand_written_sieve_with_text_literals_and_comments_survives_byte_for_by
     assert render_script(parsed) == text
     assert [r.id for r in parsed.rules] == [None, None, None]
     assert parsed.extensions == ("vacation", "fileinto")
+
+
+def test_a_text_literal_in_crlf_lines_is_read_as_rfc_5228_writes_it() -> None:
+    text = (
+        'require ["vacation"];\r\n'
+        'if header :contains "Subject" "help" {\r\n'
+        "  vacation :days 1 text: # a comment\r\n"
+        "I am away.\r\n"
+        "..dot-stuffed\r\n"
+        ".\r\n"
+        ";\r\n"
+        "}\r\n"
+        "vacation text:\r\nsecond\r\n.\r\n;\r\n"
+    )
+    parsed = parse_script(text)
+    assert render_script(parsed) == text
+    assert [(r.id, r.editable) for r in parsed.rules] == [(None, False), (None, False)]
+    body = parse(text).commands[1].block[0].arguments[-1]  # type: ignore[index]
+    assert body == StringList(("I am away.\r\n.dot-stuffed\r\n",), bracketed=False)
+    with pytest.raises(Refused, match="no closing"):
+        parse_script("vacation text:\r\nno end\r\n. \r\n")
 
 
 def test_flag_lines_bind_only_to_the_rule_right_after_them() -> None:

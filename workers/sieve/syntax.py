@@ -3,7 +3,8 @@
 Only reading: nothing here writes a script. Each top-level command keeps its start and end
 offset in the text, so a script can be cut into rules without touching a byte. Hash
 comments are kept too (with their offsets), because OX App Suite's rule names live in
-them. Strings are decoded (escapes and ``text:`` dot-stuffing undone); numbers have their
+them. Strings are decoded (escapes and ``text:`` dot-stuffing undone; a ``text:`` literal's
+lines may end in CRLF, as RFC 5228 writes them, or in a bare LF); numbers have their
 K/M/G quantifier applied, as every Sieve implementation (and OX's jsieve) does.
 
 A script is the user's, but it may have been written by anything, so nesting is bounded
@@ -23,7 +24,7 @@ _SPACE = re.compile(r"[ \t\r\n]+")
 _HASH_COMMENT = re.compile(r"#[^\n]*")
 _BRACKET_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _QUOTED = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_TEXT_START = re.compile(r"text:[ \t]*(?:#[^\n]*)?\n")
+_TEXT_START = re.compile(r"text:[ \t]*(?:#[^\n]*)?\r?\n")
 _NUMBER = re.compile(r"[0-9]+[KMGkmg]?")
 _TAG = re.compile(r":[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -163,7 +164,8 @@ def _tokens(text: str) -> tuple[list[_Token], list[Comment]]:
             tokens.append(_Token("identifier", position, match.end(), match.group().lower()))
             position = match.end()
         else:
-            raise SieveSyntaxError(f"Unexpected character {char!r}", text, position)
+            shown = f"'{char}'" if char.isprintable() else f"U+{ord(char):04X}"
+            raise SieveSyntaxError(f"Unexpected character {shown}", text, position)
     return tokens, comments
 
 
@@ -174,7 +176,7 @@ def _multi_line(text: str, position: int) -> tuple[str, int]:
         newline = text.find("\n", position)
         end = len(text) if newline < 0 else newline + 1
         line = text[position:end]
-        if line.rstrip("\r\n") == ".":
+        if line in (".", ".\n", ".\r\n"):
             return "".join(lines), end
         if newline < 0:
             raise SieveSyntaxError("A text: literal has no closing '.' line", text, position)
@@ -200,7 +202,7 @@ class _Reader:
         token = self.peek()
         if token is None or token.kind != kind:
             where = len(self.text) if token is None else token.start
-            found = "the end of the script" if token is None else repr(str(token.value))
+            found = "the end of the script" if token is None else f"'{token.value}'"
             raise SieveSyntaxError(f"Expected {kind} but found {found}", self.text, where)
         self.index += 1
         return token
