@@ -77,9 +77,13 @@ async def check_rule(calls: WorkerCalls, settings: Settings, args: Any) -> list[
         return ["The folders were not checked: the mail tools are turned off (MAILBOX_TOOLS)."]
     listing = await calls.run(mail.GET_FOLDERS, GetFoldersArgs(), timeout=settings.call_timeout)
     names = [folder.name for folder in listing.value.folders]
+    by_case = {name.lower(): name for name in names}
     for folder in wanted:
         if folder not in names:
-            close = difflib.get_close_matches(folder, names, n=1, cutoff=0.6)
+            # IMAP names are case-sensitive (but INBOX): a case slip is the likeliest typo.
+            same = by_case.get(folder.lower())
+            found = difflib.get_close_matches(folder.lower(), list(by_case), n=1, cutoff=0.6)
+            close = [same] if same else [by_case[found[0]]] if found else []
             hint = (
                 f"; did you mean '{close[0]}'?" if close else "; create it with create_directory."
             )
@@ -150,7 +154,8 @@ def render_filter_deleted(result: api.FilterDeleted) -> str:
 
 
 def render_vacation_written(result: api.VacationWritten) -> str:
-    lines = [_vacation(result.vacation), f"Saved in the script '{result.script}'.", *result.notes]
+    saved = [f"Saved in the script '{result.script}'."] if result.script else []
+    lines = [_vacation(result.vacation), *saved, *result.notes]
     return "\n".join(plain(line) for line in lines)
 
 

@@ -6,8 +6,16 @@ from typing import Any
 
 from protocol import filters as api
 from protocol.diagnosis import DiagnoseArgs, DiagnoseResult
-from protocol.errors import AuthFailed
-from workers.diagnostics import Checklist, Endpoint, login_refused, plural, reach
+from protocol.errors import AuthFailed, ProtocolViolation, ServerTimeout
+from workers.diagnostics import (
+    Checklist,
+    Endpoint,
+    Failed,
+    login_refused,
+    plural,
+    reach,
+    unexpected,
+)
 from workers.runtime import CallContext, serves
 from workers.sieve.client import SieveClient, SieveEndpoint, connect
 
@@ -26,7 +34,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
         settings.ca_file,
         settings.pool.connect_timeout,
     )
-    checks = Checklist(api.SIEVE_CHECKS)
+    checks = Checklist(api.SIEVE_CHECKS, _explain)
     opened: list[SieveClient] = []
     refused: list[AuthFailed] = []
 
@@ -61,3 +69,14 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
         for client in opened:
             await client.aclose()
     return checks.result()
+
+
+def _explain(exc: BaseException) -> Failed:
+    """Garbled or no answers where a ManageSieve greeting belongs mean another service (or
+    a TLS-only port) listens there: the port setting is what to check."""
+    if isinstance(exc, ProtocolViolation | ServerTimeout):
+        return Failed(
+            exc.message.rstrip("."),
+            f"Check {PORT_HINT}: the server there does not speak ManageSieve.",
+        )
+    return unexpected(exc)

@@ -19,8 +19,9 @@ from typing import TypeVar
 import anyio
 
 from protocol import filters as api
-from protocol.errors import Conflict, InvalidArgument
+from protocol.errors import Conflict, InvalidArgument, Refused
 from protocol.when import user_zone
+from protocol.writing import outside_allowed
 from workers.runtime import CallContext, serves
 from workers.sieve import editing
 from workers.sieve.client import SieveClient, SieveEndpoint, connect
@@ -87,7 +88,8 @@ async def _edit(
         text = render_script(changed)
         name = found.name or _free_name(found.others)
         await client.check_script(text)
-        if found.name is not None and await client.get_script(found.name) != found.text:
+        now = await _read_active(client)
+        if (now.name, now.text) != (found.name, found.text):
             raise Conflict(
                 "Nothing was changed: the filter rules were changed elsewhere (in the web "
                 "interface or another app) a moment ago; call list_filters and try again."
@@ -195,9 +197,11 @@ async def create_filter(
     content = _filter(args.conditions, args.actions, args.match_all)
 
     def change(script: Script) -> tuple[Script, Rule]:
-        return editing.add_rule(
+        script, rule = editing.add_rule(
             script, args.name, content, enabled=args.enabled, position=args.position
         )
+        _check_forwards(rule, state.settings.send_allow)
+        return script, rule
 
     name, rule = await _edit(state, ctx, change)
     return api.FilterWritten(id=rule.id or "", name=rule.name, script=name)
@@ -228,6 +232,7 @@ async def update_filter(
         )
         if args.position is not None:
             script = editing.move_rule(script, args.id, args.position)
+        _check_forwards(rule, state.settings.send_allow)
         return script, rule
 
     name, rule = await _edit(state, ctx, change)
@@ -244,6 +249,20 @@ async def delete_filter(
 
     name, rule = await _edit(state, ctx, change)
     return api.FilterDeleted(id=args.id, name=rule.name, script=name)
+
+
+def _check_forwards(rule: Rule, allow: list[str]) -> None:
+    """A rule that will forward, whether the call gave the address or the rule kept it,
+    forwards only where MAILBOX_SEND_ALLOW lets mail go."""
+    if not rule.enabled or rule.filter is None:
+        return
+    addresses = [a.address for a in rule.filter.actions if a.type == "forward" and a.address]
+    outside = outside_allowed(addresses, allow)
+    if outside:
+        raise Refused(
+            f"Nothing was changed: the rule would forward to {', '.join(outside)}, which is not "
+            "among the recipients this server may send to (MAILBOX_SEND_ALLOW)."
+        )
 
 
 def _filter_rule(script: Script, rule_id: str, instead: str) -> Rule:
@@ -298,7 +317,7 @@ async def set_vacation(
     if not args.enabled:
         found = await _current(state)
         if editing.get_vacation(found.script()) is None:
-            notes.append("There was no vacation reply; nothing was changed.")
-            return api.VacationWritten(_vacation(None), found.name or "", notes)
+            notes.append("There was no vacation reply to turn off; nothing was changed.")
+            return api.VacationWritten(_vacation(None), "", notes)  # "": nothing saved
     name, reply = await _edit(state, ctx, change)
     return api.VacationWritten(_vacation(reply), name, notes)
