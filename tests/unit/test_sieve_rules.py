@@ -236,6 +236,15 @@ def test_an_unknown_id_or_position_is_one_plain_sentence() -> None:
         move_rule(parsed, "1", -1)
 
 
+def test_text_in_an_error_is_quoted_as_given_not_as_a_python_repr() -> None:
+    with pytest.raises(NotFound) as found:
+        find_rule(parse_script(TEXT), "a\\b'c")
+    assert "with id 'a\\b'c';" in str(found.value)
+    with pytest.raises(InvalidArgument) as size:
+        Condition("size_over", "1\\0")
+    assert str(size.value).startswith("'1\\0' is not a message size")
+
+
 def test_editing_the_vacation_replaces_the_rule_in_place_and_never_adds_a_second() -> None:
     before = parse_script(TEXT)
     reply = Vacation(True, "Back on Monday", "I am out.", days=3, addresses=("me@mailbox.org",))

@@ -35,7 +35,7 @@ def find_rule(script: Script, rule_id: str) -> Rule:
         if rule.id is not None and rule.id == rule_id:
             return rule
     raise NotFound(
-        f"There is no filter rule with id {rule_id!r}; list the filters to see their ids."
+        f"There is no filter rule with id '{rule_id}'; list the filters to see their ids."
     )
 
 

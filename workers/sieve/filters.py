@@ -53,10 +53,10 @@ class Condition:
 
     def __post_init__(self) -> None:
         if self.field not in get_args(ConditionField):
-            raise InvalidArgument(f"{self.field!r} is not a condition field.")
+            raise InvalidArgument(f"'{self.field}' is not a condition field.")
         if self.match not in get_args(MatchType):
             raise InvalidArgument(
-                f"{self.match!r} is not a match type: use contains, is or matches."
+                f"'{self.match}' is not a match type: use contains, is or matches."
             )
         if self.field in _SIZE_FIELDS:
             object.__setattr__(self, "value", _bytes(self.value))
@@ -88,7 +88,7 @@ class Action:
 
     def __post_init__(self) -> None:
         if self.type not in get_args(ActionType):
-            raise InvalidArgument(f"{self.type!r} is not a filter action.")
+            raise InvalidArgument(f"'{self.type}' is not a filter action.")
         wants_folder = self.type in ("move", "copy")
         if wants_folder != (self.folder is not None):
             need = "needs" if wants_folder else "takes no"
@@ -169,7 +169,7 @@ def _bytes(value: str) -> str:
     size = int(match.group(1)) * _FACTORS[match.group(2).upper()] if match else -1
     if not 0 <= size <= _MAX_SIZE:
         raise InvalidArgument(
-            f"{value!r} is not a message size: give bytes, or a number with K, M or G (under 2G)."
+            f"'{value}' is not a message size: give bytes, or a number with K, M or G (under 2G)."
         )
     return str(size)
 

@@ -127,7 +127,7 @@ def check_flags(flags: tuple[str, ...]) -> tuple[str, ...]:
     for flag in flags:
         if not _FLAG.fullmatch(flag):
             raise InvalidArgument(
-                f"The rule flag {flag!r} may hold only letters and the digits 1 to 9."
+                f"The rule flag '{flag}' may hold only letters and the digits 1 to 9."
             )
     return flags
 

@@ -45,7 +45,7 @@ def check_line(value: str, what: str) -> str:
 def check_address(value: str, what: str) -> str:
     """``value`` unchanged if it looks like a bare e-mail address; InvalidArgument if not."""
     if not _ADDRESS.fullmatch(check_line(value, what)):
-        raise InvalidArgument(f"{what} {value!r} is not an e-mail address (name@example.org).")
+        raise InvalidArgument(f"{what} '{value}' is not an e-mail address (name@example.org).")
     return value
 
 

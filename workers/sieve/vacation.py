@@ -92,7 +92,7 @@ class Vacation:
         if self.sender is not None:
             check_line(self.sender, "The vacation sender")
         if self.zone is not None and not _ZONE.fullmatch(self.zone):
-            raise InvalidArgument(f"{self.zone!r} is not a UTC offset such as +0200.")
+            raise InvalidArgument(f"'{self.zone}' is not a UTC offset such as +0200.")
         if self.start is None and self.end is None:
             object.__setattr__(self, "zone", None)  # written only on the date tests
 
