@@ -14,23 +14,43 @@ from hypothesis import strategies as st
 
 from protocol.errors import InvalidArgument, NotFound, Refused
 from workers.sieve.editing import (
+    HAND_WRITTEN_VACATION,
+    UnreadableVacation,
     add_rule,
     delete_rule,
     find_rule,
     get_vacation,
+    listed_rules,
     move_rule,
     set_vacation,
+    switch_rule,
+    turn_off_vacation,
     update_rule,
+    vacation_state,
 )
 from workers.sieve.filters import Action, Condition, Filter
 from workers.sieve.ox_format import generated_header, read_flag_line
 from workers.sieve.quoting import quote
-from workers.sieve.rules import Rule, new_script, ox_rule, parse_script, render_rule, render_script
+from workers.sieve.rules import (
+    Rule,
+    new_script,
+    ox_rule,
+    parse_script,
+    render_rule,
+    render_script,
+    switched,
+)
 from workers.sieve.syntax import MAX_NESTING, StringList, parse
 from workers.sieve.vacation import Vacation
 
 FIXTURE = Path(__file__).parent.parent / "data" / "sieve" / "ox-webmail.sieve"
 TEXT = FIXTURE.read_bytes().decode("utf-8")
+# The webmail's vacation rule with RFC 5230's :handle and no time frame: OX's, unreadable.
+UNREADABLE_VACATION = TEXT.replace(
+    'allof ( currentdate :zone "+0100" :value "ge" "date" "2026-02-02" , '
+    'currentdate :zone "+0100" :value "le" "date" "2026-02-13" )',
+    "true",
+).replace(":days 7 :addresses", ':days 7 :handle "away" :addresses')
 MOVE_TO_INVOICES = Filter(
     (Condition("from", "billing@example.com"),), (Action("move", folder="INBOX/Invoices"),)
 )
@@ -150,7 +170,7 @@ def test_a_new_rule_is_appended_in_ox_format_and_the_others_are_untouched() -> N
 
 def test_a_rule_added_at_a_position_goes_there_with_a_blank_line_after_it() -> None:
     before = parse_script(TEXT)
-    after, rule = add_rule(before, "Invoices", MOVE_TO_INVOICES, position=2)
+    after, rule = add_rule(before, "Invoices", MOVE_TO_INVOICES, position=1)  # not counting 0
     assert [r.id for r in after.rules][:4] == ["0", "1", "8", "2"]
     rendered = render_script(after)
     assert rule.text + "\r\n" + before.rules[2].text in rendered
@@ -219,19 +239,65 @@ def test_deleting_every_rule_leaves_header_require_and_hand_written_text() -> No
 
 def test_moving_a_rule_swaps_whole_rules_and_moving_back_restores_the_bytes() -> None:
     before = parse_script(TEXT)
-    moved = move_rule(before, "7", 0)
-    assert [r.id for r in moved.rules] == ["7", "0", "1", "2", "3", "4", "6", "5", None]
+    moved = move_rule(before, "7", 0)  # first of the rules listed: the vacation rule stays
+    assert [r.id for r in moved.rules] == ["0", "7", "1", "2", "3", "4", "6", "5", None]
     assert sorted(texts(moved.rules)) == sorted(texts(before.rules))
-    assert render_script(move_rule(moved, "7", 7)) == TEXT
-    assert parse_script(render_script(moved)).rules[0].text == before.rules[7].text
+    assert render_script(move_rule(moved, "7", 6)) == TEXT
+    assert parse_script(render_script(moved)).rules[1].text == before.rules[7].text
+
+
+def test_a_rule_moves_with_the_comment_lines_right_above_it() -> None:
+    before = parse_script(TEXT)
+    added, rule = add_rule(before, "Mine", MOVE_TO_INVOICES)
+    moved = move_rule(added, "8", 0)
+    rendered = render_script(moved)
+    note = "# Written by hand in a Sieve editor, so OX has not marked it yet.\r\n"
+    assert note + before.rules[-1].text in rendered
+    assert rendered.index(rule.text) < rendered.index(before.rules[1].text)
+    assert all(text in rendered for text in texts(before.rules))
+    assert render_script(move_rule(moved, "8", 8)) == render_script(added)
+    # a new rule at a hand-written rule's position goes above its comment too
+    at_note, _ = add_rule(before, "Mine", MOVE_TO_INVOICES, position=7)
+    assert "}\r\n\r\n" + note + before.rules[-1].text in render_script(at_note)
+    # a comment separated by a blank line, or inside a /* */ comment, stays where it is
+    text = (
+        'require "fileinto";\n# loose\n\n## Flag: |UniqueId:1|Rulename: a\nif true { stop; }\n'
+        "/* x\n# y */\n## Flag: |UniqueId:2|Rulename: b\nif true { keep; }\n"
+        "# mine\n  # also mine\nif true { discard; }"
+    )
+    last_first = move_rule(parse_script(text), "2", 0)
+    assert render_script(last_first) == (
+        'require "fileinto";\n# loose\n\n## Flag: |UniqueId:2|Rulename: b\nif true { keep; }\n'
+        "/* x\n# y */\n## Flag: |UniqueId:1|Rulename: a\nif true { stop; }\n"
+        "# mine\n  # also mine\nif true { discard; }"
+    )
+    to_end = move_rule(parse_script(text), "1", 2)
+    assert render_script(to_end).endswith(
+        "# mine\n  # also mine\nif true { discard; }\n"
+        "## Flag: |UniqueId:1|Rulename: a\nif true { stop; }\n"
+    )
+
+
+def test_positions_count_the_rules_listed_not_the_vacation_rule() -> None:
+    parsed = parse_script(TEXT)
+    assert [r.id for r in listed_rules(parsed)] == ["1", "2", "3", "4", "6", "5", "7", None]
+    moved = move_rule(parsed, "5", 1)
+    assert [r.id for r in listed_rules(moved)][:3] == ["1", "5", "2"]
+    with pytest.raises(InvalidArgument, match="vacation reply"):
+        move_rule(parsed, "0", 0)
+    unreadable = parse_script(UNREADABLE_VACATION)
+    assert unreadable.rules[0].vacation is None
+    assert listed_rules(unreadable)[0].id == "1"
 
 
 def test_an_unknown_id_or_position_is_one_plain_sentence() -> None:
     parsed = parse_script(TEXT)
     with pytest.raises(NotFound, match="no filter rule with id '42'"):
         find_rule(parsed, "42")
-    with pytest.raises(InvalidArgument, match="position must be from 0 to 9"):
-        add_rule(parsed, "x", MOVE_TO_INVOICES, position=10)
+    with pytest.raises(InvalidArgument, match="position must be from 0 to 8"):
+        add_rule(parsed, "x", MOVE_TO_INVOICES, position=9)
+    with pytest.raises(InvalidArgument, match="position must be from 0 to 7"):
+        move_rule(parsed, "1", 8)
     with pytest.raises(InvalidArgument, match="position"):
         move_rule(parsed, "1", -1)
 
@@ -262,6 +328,72 @@ def test_editing_the_vacation_replaces_the_rule_in_place_and_never_adds_a_second
     again, _ = set_vacation(after, replace(reply, enabled=False))
     assert sum("vacation" in r.flags for r in again.rules) == 1
     assert get_vacation(parse_script(render_script(again))) == replace(reply, enabled=False)
+
+
+def test_a_vacation_written_by_hand_is_never_joined_by_a_second_one() -> None:
+    for text in (
+        'require ["vacation", "fileinto"];\r\n'
+        'if header :contains "Subject" "invoice" { fileinto "Junk"; }\r\n'
+        'vacation :days 1 :subject "Away" "I am away (written by hand).";\r\n',
+        TEXT.replace('"No, thank you." ;', '"No." ;\r\n    vacation "Gone." ;'),
+    ):
+        parsed = parse_script(text)
+        state = vacation_state(parsed)
+        assert isinstance(state, UnreadableVacation) and state.hand_written and state.enabled
+        assert "vacation" in state.rule.text
+        reply = Vacation(True, "New", "Off.")
+        with pytest.raises(Refused, match="written by hand") as refused:
+            set_vacation(parsed, reply)
+        assert str(refused.value) == HAND_WRITTEN_VACATION
+        with pytest.raises(Refused, match="written by hand"):
+            turn_off_vacation(parsed)
+    assert vacation_state(parse_script(TEXT)) == get_vacation(parse_script(TEXT)) is not None
+    assert vacation_state(new_script(datetime(2026, 1, 5, tzinfo=UTC))) is None
+
+
+def test_a_vacation_rule_we_cannot_read_can_be_turned_off_and_on_byte_for_byte() -> None:
+    parsed = parse_script(UNREADABLE_VACATION)
+    state = vacation_state(parsed)
+    assert isinstance(state, UnreadableVacation) and not state.hand_written and state.enabled
+    assert get_vacation(parsed) is None
+    off, rule = turn_off_vacation(parsed)
+    assert rule is not None and not rule.enabled and rule.id == "0"
+    assert rule.text == parsed.rules[0].text.split("\r\n", 1)[0] + "\r\n" + "".join(
+        "#<!-->" + line + "\r\n" for line in parsed.rules[0].text.split("\r\n")[1:-1]
+    )
+    reread = parse_script(render_script(off))
+    assert isinstance(vacation_state(reread), UnreadableVacation)
+    assert not vacation_state(reread).enabled  # type: ignore[union-attr]
+    assert turn_off_vacation(reread) == (reread, None)
+    assert render_script(set_vacation(parsed, Vacation(False, "x", "y"))[0]) == render_script(off)
+    with pytest.raises(Refused, match="does not edit"):
+        set_vacation(parsed, Vacation(True, "x", "y"))
+    on, _ = update_rule(reread, "0", enabled=True)
+    assert render_script(on) == UNREADABLE_VACATION
+    readable, _ = turn_off_vacation(parse_script(TEXT))
+    assert get_vacation(readable) is not None and not get_vacation(readable).enabled  # type: ignore[union-attr]
+
+
+def test_any_flagged_rule_switches_by_its_prefixes_and_forwards_stay_checked() -> None:
+    parsed = parse_script(TEXT)
+    polite = find_rule(parsed, "7")  # reject: read-only
+    off, rule = switch_rule(parsed, "7", False)
+    assert rule.text.startswith("## Flag: |UniqueId:7|Rulename: Polite refusal\r\n#<!-->if ")
+    assert render_script(switch_rule(parse_script(render_script(off)), "7", True)[0]) == TEXT
+    assert switched(polite, True) is polite
+    text = (
+        '## Flag: |UniqueId:1|Rulename: f\n#<!-->if address :is "from" "a@b.c" '
+        '{ redirect "x@evil.example"; }\n'
+        "## Flag: |UniqueId:2|Rulename: broken\n#<!-->if broken {\n"
+    )
+    with pytest.raises(Refused, match="forwards mail"):
+        switch_rule(parse_script(text), "1", True)
+    with pytest.raises(Refused, match="cannot be turned on"):
+        switch_rule(parse_script(text), "2", True)
+    with pytest.raises(Refused, match="middle of a line"):
+        switch_rule(
+            parse_script("## Flag: |UniqueId:1|Rulename: a\nif true { stop; } keep;"), "1", False
+        )
 
 
 def test_a_first_vacation_goes_first_and_its_extensions_join_the_require_line() -> None:
@@ -554,7 +686,7 @@ def test_any_one_line_text_in_a_rule_reads_back_as_the_same_rule(
         (Action("copy", folder=folder), Action("stop")),
     )
     before = parse_script(TEXT)
-    after, rule = add_rule(before, name, rule_filter, enabled=enabled, position=1)
+    after, rule = add_rule(before, name, rule_filter, enabled=enabled, position=0)
     reread = parse_script(render_script(after))
     assert len(reread.rules) == len(before.rules) + 1
     assert reread.rules[1] == rule

@@ -4,29 +4,71 @@ Each function takes a ``Script`` (workers/sieve/rules.py) and returns a new one;
 worker renders it and uploads it in place of the active script. Every other rule, and
 all text between rules, keeps its exact bytes: a rule is added with one blank line
 between it and its neighbours (OX's layout), replaced in its own place, deleted together
-with one blank line, and moved by swapping whole rules between the places rules occupy.
+with one blank line, and moved by swapping whole rules between the places rules occupy --
+each rule together with the comment lines right above it (no blank line between), which
+belong to it (the note above a hand-written rule), so no comment ends up above another rule.
 The ``require`` line is left alone unless a rule written now needs an extension it lacks;
 then it becomes OX's single ``require [ ... ];`` line with the old names first. (OX itself
 rewrites the whole script on every save, date line included; we keep the date line.)
 
 Rule ids are OX's UniqueIds as strings; a new rule gets the highest id plus one, as OX
-does. Positions count every rule of the script, hand-written ones included, from 0.
+does. Positions count, from 0, the rules ``listed_rules`` gives -- the ones list_filters
+shows: every rule, hand-written ones included, but OX's vacation rule.
+
+The vacation reply is OX's rule flagged ``vacation``. ``vacation_state`` says what the
+script holds: that rule read as a ``Vacation``, None for no vacation reply at all, or an
+``UnreadableVacation`` -- OX's rule in Sieve these tools do not read (it can still be
+turned off: ``turn_off_vacation``), or a ``vacation`` action outside it (written by hand,
+or inside a rule we cannot read), which these tools never change and beside which
+``set_vacation`` refuses to add a second one (two make delivery fail).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from protocol.errors import InvalidArgument, NotFound, Refused
 from workers.sieve.filters import Filter, filter_extensions
-from workers.sieve.ox_format import VACATION_FLAG, VACATION_NAME, require_line
-from workers.sieve.rules import Rule, Script, ox_rule, render_script
-from workers.sieve.syntax import StringList, parse
+from workers.sieve.ox_format import DISABLED_PREFIX, VACATION_FLAG, VACATION_NAME, require_line
+from workers.sieve.rules import Rule, Script, ox_rule, parse_script, render_script, switched
+from workers.sieve.syntax import Command, SieveSyntaxError, StringList, parse
 from workers.sieve.vacation import Vacation, vacation_extensions
 
 _FIRST_LINE_BLANK = re.compile(r"[ \t]*\r?\n")
 _LAST_LINE_BLANK = re.compile(r"(?:\A|\n)[ \t]*\r?\n\Z")
+_SENDING = ("redirect", "notify")  # actions that send mail to an address the rule names
+HAND_WRITTEN_VACATION = (
+    "The active script already has a vacation reply written by hand (or inside a rule"
+    " these tools cannot read), which these tools cannot change; change or remove it in"
+    " the web interface first."
+)
+
+
+@dataclass(frozen=True)
+class UnreadableVacation:
+    """A vacation reply in the script that these tools cannot read as a ``Vacation``.
+
+    ``rule`` holds it: its ``text`` is the Sieve to show, its ``enabled`` whether it can
+    answer. ``hand_written`` is False for OX's vacation rule (flagged ``vacation``) written
+    in Sieve we do not read -- it can be turned off, not changed -- and True for a
+    ``vacation`` action anywhere else (a rule written by hand, or one we cannot read),
+    which cannot be changed here at all.
+    """
+
+    rule: Rule
+    hand_written: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.rule.enabled
+
+
+def listed_rules(script: Script) -> tuple[Rule, ...]:
+    """The rules list_filters shows, in order: all but OX's vacation rule (readable or
+    not), which get_vacation shows instead. Positions count these rules."""
+    vacation = _vacation_rule(script)
+    return tuple(rule for rule in script.rules if rule is not vacation)
 
 
 def find_rule(script: Script, rule_id: str) -> Rule:
@@ -54,19 +96,30 @@ def add_rule(
     flags: tuple[str, ...] = (),
     position: int | None = None,
 ) -> tuple[Script, Rule]:
-    """``script`` with a new rule at ``position`` (default: last), and that rule."""
-    rules = script.rules
+    """``script`` with a new rule at ``position`` (default: last), and that rule.
+
+    ``position`` counts the rules ``listed_rules`` gives; the new rule goes before the one
+    at that position and the comment lines that belong to it.
+    """
+    rules = listed_rules(script)
     if position is None:
         position = len(rules)
     if not 0 <= position <= len(rules):
-        raise InvalidArgument(f"position must be from 0 to {len(rules)} (the number of rules).")
+        raise InvalidArgument(
+            f"position must be from 0 to {len(rules)} (the number of rules listed)."
+        )
     rule = ox_rule(
         next_rule_id(script), name, content, enabled=enabled, flags=flags, newline=script.newline
     )
     parts = list(script.parts)
     if position < len(rules):
         slot = _slot(parts, rules[position])
-        parts[slot:slot] = [rule, script.newline]
+        before = parts[slot - 1] if slot > 0 else None
+        if isinstance(before, str):
+            stay, comments = _split_comments(before, slot > 1 or _at_line_start(script))
+            parts[slot - 1 : slot] = [stay, rule, script.newline, comments]
+        else:
+            parts[slot:slot] = [rule, script.newline]
     else:
         separator = _separator(render_script(script), script.newline)
         parts += [separator, rule] if separator else [rule]
@@ -83,10 +136,15 @@ def update_rule(
 ) -> tuple[Script, Rule]:
     """``script`` with rule ``rule_id`` rewritten in its place; what is None is kept.
 
+    A rule we cannot rewrite can still be turned on or off alone (``enabled`` with no
+    name or content): its lines get or lose OX's ``#<!-->`` prefix, nothing else changes.
     Raises NotFound, Refused for a rule we do not edit, InvalidArgument for a filter
     given to the vacation rule or the other way round.
     """
-    old = _editable(find_rule(script, rule_id))
+    found = find_rule(script, rule_id)
+    if not found.editable and name is None and content is None and enabled is not None:
+        return switch_rule(script, rule_id, enabled)
+    old = _editable(found)
     if content is None:
         content = old.vacation if old.vacation is not None else old.filter
         assert content is not None
@@ -122,34 +180,134 @@ def delete_rule(script: Script, rule_id: str) -> Script:
     return _tidy(script, parts)
 
 
+def switch_rule(script: Script, rule_id: str, enabled: bool) -> tuple[Script, Rule]:
+    """``script`` with OX rule ``rule_id`` turned on or off by its ``#<!-->`` prefixes alone,
+    whatever Sieve it holds (``rules.switched``); turning it back gives its exact text.
+
+    Raises NotFound; Refused for a rule without a flag line, for turning on a rule we
+    cannot read that forwards mail (its addresses cannot be checked), and where the
+    change would not read back as the same rule.
+    """
+    old = find_rule(script, rule_id)
+    if enabled and not old.enabled and old.filter is None and old.vacation is None:
+        body = "".join(line.removeprefix(DISABLED_PREFIX) for line in old.text.split("\n")[1:])
+        if _sends(body):
+            raise Refused(
+                f"Rule {rule_id} ({old.name or 'no name'}) forwards mail in Sieve these tools"
+                " do not read, so its addresses cannot be checked; turn it on in the web"
+                " interface."
+            )
+    rule = switched(old, enabled)
+    if rule is old:
+        return script, rule
+    parts = list(script.parts)
+    slot = _slot(parts, old)
+    if not rule.text.endswith("\n") and slot < len(parts) - 1:
+        raise Refused(
+            f"Rule {rule_id} ({old.name or 'no name'}) ends in the middle of a line, so it"
+            " cannot be turned on or off here; change it in the web interface."
+        )
+    parts[slot] = rule
+    changed = replace(script, parts=tuple(parts))
+    return (_with_extensions(changed, rule) if enabled else changed), rule
+
+
 def move_rule(script: Script, rule_id: str, position: int) -> Script:
-    """``script`` with rule ``rule_id`` at ``position``; the others keep their order."""
+    """``script`` with rule ``rule_id`` at ``position`` among ``listed_rules``; the others
+    keep their order, and every rule moves with the comment lines right above it."""
     rule = find_rule(script, rule_id)
-    order = [other for other in script.rules if other is not rule]
+    listed = listed_rules(script)
+    if not any(other is rule for other in listed):
+        raise InvalidArgument(f"Rule {rule_id} is the vacation reply; it has no position.")
+    order = [other for other in listed if other is not rule]
     if not 0 <= position <= len(order):
-        raise InvalidArgument(f"position must be from 0 to {len(order)} (the last rule).")
+        raise InvalidArgument(f"position must be from 0 to {len(order)} (the last rule listed).")
     order.insert(position, rule)
-    moved = iter(order)
-    parts = [next(moved) if isinstance(part, Rule) else part for part in script.parts]
-    return replace(script, parts=tuple(parts))
+    texts, units = _units(script)
+    unit_of = {id(unit[1]): unit for unit in units}
+    listed_slots = [i for i, unit in enumerate(units) if any(unit[1] is r for r in listed)]
+    moved = list(units)
+    for slot, other in zip(listed_slots, order, strict=True):
+        moved[slot] = unit_of[id(other)]
+    parts: list[Rule | str] = [texts[0]]
+    expected: list[tuple[str | None, str]] = []
+    for slot, (comments, other) in enumerate(moved):
+        follows = texts[slot + 1]
+        unended = other is not units[slot][1] and not other.text.endswith("\n")
+        if unended and (follows or slot < len(moved) - 1):  # it was last, with no line break
+            other = replace(other, text=other.text + script.newline)
+        parts += [comments, other, follows]
+        expected.append((other.id, other.text))
+    result = _tidy(script, parts)
+    try:
+        read = [(other.id, other.text) for other in parse_script(render_script(result)).rules]
+    except Refused:
+        read = []
+    if read != expected:
+        raise Refused(
+            f"Rule {rule_id} cannot be moved there without changing how the script reads"
+            " (a rule there starts or ends in the middle of a line); move it in the web"
+            " interface."
+        )
+    return result
 
 
 def get_vacation(script: Script) -> Vacation | None:
-    """The vacation notice, or None if the script has none (or one we cannot read)."""
+    """OX's vacation notice as read, or None if there is none or we cannot read it.
+
+    None does not mean "off": a vacation reply we cannot read (``vacation_state``) may
+    be answering mail all the same.
+    """
     rule = _vacation_rule(script)
     return None if rule is None else rule.vacation
+
+
+def vacation_state(script: Script) -> Vacation | UnreadableVacation | None:
+    """What the script holds as a vacation reply: OX's rule read as a ``Vacation``; an
+    ``UnreadableVacation`` for a ``vacation`` action outside OX's rule (first, as it
+    cannot be changed here) or for OX's rule in Sieve we do not read; None for none.
+    """
+    other = _other_vacation(script)
+    if other is not None:
+        return UnreadableVacation(other, hand_written=True)
+    rule = _vacation_rule(script)
+    if rule is None:
+        return None
+    return rule.vacation or UnreadableVacation(rule, hand_written=False)
 
 
 def set_vacation(script: Script, reply: Vacation) -> tuple[Script, Rule]:
     """``script`` with its vacation rule replaced in place, or a new one first if none.
 
-    Raises Refused when the existing vacation rule uses Sieve we do not edit.
+    A ``reply`` that is off turns off OX's rule even when we cannot read it (its text
+    is kept, prefixed as OX prefixes a disabled rule). Raises Refused when a vacation
+    action outside OX's rule exists (``HAND_WRITTEN_VACATION``), and for turning on or
+    changing a vacation rule in Sieve we do not edit.
     """
+    if _other_vacation(script) is not None:
+        raise Refused(HAND_WRITTEN_VACATION)
     rule = _vacation_rule(script)
     if rule is None:
         return add_rule(script, VACATION_NAME, reply, flags=(VACATION_FLAG,), position=0)
     assert rule.id is not None
+    if rule.vacation is None and not reply.enabled:
+        return switch_rule(script, rule.id, False)
     return update_rule(script, rule.id, content=reply)
+
+
+def turn_off_vacation(script: Script) -> tuple[Script, Rule | None]:
+    """``script`` with OX's vacation rule turned off, readable or not, and that rule;
+    (``script``, None) when there is nothing to turn off (no vacation rule, or one
+    already off). Raises Refused when a vacation action outside OX's rule exists."""
+    if _other_vacation(script) is not None:
+        raise Refused(HAND_WRITTEN_VACATION)
+    rule = _vacation_rule(script)
+    if rule is None or not rule.enabled:
+        return script, None
+    assert rule.id is not None
+    if rule.vacation is not None:
+        return update_rule(script, rule.id, enabled=False)
+    return switch_rule(script, rule.id, False)
 
 
 def _slot(parts: list[Rule | str], rule: Rule) -> int:
@@ -158,10 +316,87 @@ def _slot(parts: list[Rule | str], rule: Rule) -> int:
 
 
 def _vacation_rule(script: Script) -> Rule | None:
+    """OX's vacation rule: the first rule flagged ``vacation``."""
     for rule in script.rules:
         if VACATION_FLAG in rule.flags and rule.id is not None:
             return rule
     return None
+
+
+def _other_vacation(script: Script) -> Rule | None:
+    """The first rule but OX's vacation rule with an active ``vacation`` action in it."""
+    ours = _vacation_rule(script)
+    for rule in script.rules:
+        if rule is not ours and rule.enabled and _has_command(rule.text, ("vacation",)):
+            return rule
+    return None
+
+
+def _sends(code: str) -> bool:
+    return _has_command(code, _SENDING, unreadable=False)  # then rules.switched refuses
+
+
+def _has_command(code: str, names: tuple[str, ...], *, unreadable: bool = True) -> bool:
+    """Whether Sieve ``code`` runs one of the commands ``names`` anywhere (a disabled
+    rule's text is comments only, so it runs none); ``unreadable`` if it is not Sieve."""
+    try:
+        pending = list(parse(code).commands)
+    except SieveSyntaxError:
+        return unreadable
+    while pending:
+        command: Command = pending.pop()
+        if command.name in names:
+            return True
+        pending.extend(command.block or ())
+    return False
+
+
+def _units(script: Script) -> tuple[list[str], list[tuple[str, Rule]]]:
+    """The script's parts as texts and units: ``texts[i]`` comes before unit ``i`` and the
+    last text after the last unit; a unit is a rule with the comment lines that belong to
+    it (right above it, no blank line between), which move with it."""
+    texts: list[str] = []
+    units: list[tuple[str, Rule]] = []
+    pending = ""
+    for part in script.parts:
+        if isinstance(part, str):
+            pending += part
+            continue
+        start = not units or units[-1][1].text.endswith("\n")
+        stay, comments = _split_comments(pending, start if units else _at_line_start(script))
+        texts.append(stay)
+        units.append((comments, part))
+        pending = ""
+    texts.append(pending)
+    return texts, units
+
+
+def _at_line_start(script: Script) -> bool:
+    """Whether the script's parts start at the beginning of a line."""
+    head = script.header + script.require
+    return not head or head.endswith("\n")
+
+
+def _split_comments(text: str, at_line_start: bool) -> tuple[str, str]:
+    """``text`` (which comes right before a rule) cut before the hash-comment lines at its
+    end, which belong to that rule. ``at_line_start`` says whether ``text`` starts a line."""
+    if not text.endswith("\n"):
+        return text, ""
+    try:
+        starts = {comment.start for comment in parse(text).comments}
+    except SieveSyntaxError:
+        return text, ""
+    cut = len(text)
+    while cut > 0:
+        line_start = text.rfind("\n", 0, cut - 1) + 1
+        if line_start == 0 and not at_line_start:
+            break
+        line = text[line_start:cut]
+        hash_at = line_start + len(line) - len(line.lstrip(" \t"))
+        if hash_at not in starts:
+            break
+        cut = line_start
+    return text[:cut], text[cut:]
 
 
 def _editable(rule: Rule) -> Rule:

@@ -10,8 +10,9 @@ A rule OX can show (a flag line, then an ``if`` or a disabled block) gets its id
 flags and enabled state from the flag line, and a structured form (``Filter`` or
 ``Vacation``) when every test and action in it is one we edit. Anything else -- a command
 without a flag line, a rule using tests or actions outside that subset, an ``if`` with
-``elsif`` -- is kept as a read-only raw rule. The layout OX writes is described in
-workers/sieve/ox_format.py, with its sources.
+``elsif`` -- is kept as a read-only raw rule. A flagged rule can still be turned on and
+off (``switched``) by its ``#<!-->`` prefixes alone, whatever Sieve it holds. The layout
+OX writes is described in workers/sieve/ox_format.py, with its sources.
 """
 
 from __future__ import annotations
@@ -147,6 +148,42 @@ def ox_rule(
     else:
         draft = Rule("", str(rule_id), name, enabled, flags, filter=content)
     return replace(draft, text=render_rule(draft, newline))
+
+
+def switched(rule: Rule, enabled: bool) -> Rule:
+    """OX-flagged ``rule`` turned on or off by its lines alone, whatever Sieve it holds.
+
+    Turning off prefixes every line after the flag line with ``#<!-->``, as OX does;
+    turning on takes that prefix off again, so turning a rule off and on gives back its
+    exact text. Raises Refused for a rule without a flag line, and for one whose text,
+    turned on, would not read back as that rule (the code under the prefix is not Sieve).
+    """
+    if rule.id is None:
+        raise Refused(
+            "This rule was written by hand, so it has no on/off switch the web interface"
+            " knows; change it in the web interface."
+        )
+    if rule.enabled == enabled:
+        return rule
+    head_end = rule.text.find("\n") + 1 or len(rule.text)
+    head, lines = rule.text[:head_end], _lines(rule.text[head_end:])
+    if enabled:
+        body = "".join(line.removeprefix(DISABLED_PREFIX) for line in lines)
+    else:
+        body = "".join(DISABLED_PREFIX + line for line in lines)
+    text = head + body
+    try:
+        read = parse_script(text).parts
+    except Refused:
+        read = ()
+    found = read[0] if len(read) == 1 and isinstance(read[0], Rule) else None
+    if found is None or (found.id, found.text, found.enabled) != (rule.id, text, enabled):
+        which = "on" if enabled else "off"
+        raise Refused(
+            f"Rule {rule.id} ({rule.name or 'no name'}) cannot be turned {which} here: its"
+            " text would not read back as the same rule; change it in the web interface."
+        )
+    return found
 
 
 def _command_groups(parsed: Parsed) -> list[tuple[Command, ...]]:
