@@ -160,12 +160,28 @@ async def list_filters(
 ) -> api.FiltersResult:
     found = await _current(state)
     script = found.script()
+    vacation, notes = _vacation_state(script)
     return api.FiltersResult(
-        rules=[_listed(rule) for rule in script.rules if rule.vacation is None],
-        vacation=_vacation(editing.get_vacation(script)),
+        rules=[_listed(rule) for rule in editing.listed_rules(script)],
+        vacation=vacation,
         active_script=found.name,
         other_scripts=found.others,
+        notes=notes,
     )
+
+
+def _vacation_state(script: Script) -> tuple[api.Vacation, list[str]]:
+    """The vacation reply as the tools show it, and a note when it is one they cannot read
+    (its state is then what its rule says, never a guessed "off")."""
+    state = editing.vacation_state(script)
+    if not isinstance(state, editing.UnreadableVacation):
+        return _vacation(state), []
+    where = "written by hand" if state.hand_written else "in a form these tools cannot read"
+    note = (
+        f"The vacation reply is {where}; it is {'on' if state.enabled else 'off'}. Its Sieve: "
+        + " ".join(state.rule.text.split())[:500]
+    )
+    return api.Vacation(enabled=state.enabled), [note]
 
 
 @serves(api.GET_VACATION)
@@ -173,7 +189,7 @@ async def get_vacation(
     args: api.GetVacationArgs, state: SieveState, ctx: CallContext
 ) -> api.Vacation:
     found = await _current(state)
-    return _vacation(editing.get_vacation(found.script()))
+    return _vacation_state(found.script())[0]
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -291,10 +307,9 @@ async def set_vacation(
 
     def change(script: Script) -> tuple[Script, Vacation | None]:
         old = editing.get_vacation(script)
-        if not args.enabled and old is None:
-            return script, None  # nothing to turn off
-        if not args.enabled and old is not None:
-            reply = replace(old, enabled=False)
+        if not args.enabled:
+            script, _ = editing.turn_off_vacation(script)  # readable or not
+            return script, replace(old, enabled=False) if old is not None else None
         else:
             reply = Vacation(
                 enabled=True,
@@ -316,8 +331,13 @@ async def set_vacation(
 
     if not args.enabled:
         found = await _current(state)
-        if editing.get_vacation(found.script()) is None:
-            notes.append("There was no vacation reply to turn off; nothing was changed.")
+        current = editing.vacation_state(found.script())
+        if current is None or not current.enabled:
+            notes.append(
+                "The vacation reply is already off; nothing was changed."
+                if current is not None
+                else "There was no vacation reply to turn off; nothing was changed."
+            )
             return api.VacationWritten(_vacation(None), "", notes)  # "": nothing saved
     name, reply = await _edit(state, ctx, change)
     return api.VacationWritten(_vacation(reply), name, notes)
