@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from protocol.calendar import CALENDAR_CONTRACTS
-from protocol.filters import FILTER_CONTRACTS
 from protocol.contract import SUPERVISOR, Contract, routes_for
+from protocol.filters import FILTER_CONTRACTS
 from protocol.mail import MAIL_CONTRACTS
 from protocol.status import SERVER_STATUS
 from supervisor.tools import ALL_TOOLS
