@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp.client.session import ClientSession
@@ -117,12 +118,12 @@ class Servers:
         """One session for a module's tests, on ``account``; see ``module_session``."""
         env = self.env(account, folder, families, calendar)
         async with module_session(env, folder) as session:
-            yield Shared(account, session, calendar)
+            yield Shared(account, session, calendar, folder)
 
     def seeded_session(
         self,
         folder: Path,
-        seed: Callable[[DovecotServer, Account], None] | None = None,
+        seed: Seed | None = None,
         families: Sequence[str] = (),
     ) -> AbstractAsyncContextManager[Shared]:
         """A shared session on a new account that ``seed`` filled first."""
@@ -139,6 +140,26 @@ class Shared:
     account: Account
     session: ClientSession
     calendar: str  # the name of the CalDAV server the session's calendar is on
+    folder: Path  # the server's own files: outgoing/ (attachments), downloads/, err.log
+
+
+Seed = Callable[[DovecotServer, Account], None]
+"""Fills a new account's mailbox before its server starts."""
+
+
+def module_server(seed: Seed | None, families: Sequence[str] = ()) -> Any:
+    """A module-scoped fixture, named by what it is assigned to: one server on a new
+    account that ``seed`` filled first, shared by the module's tests that ask for it."""
+
+    @pytest.fixture(scope="module")
+    async def shared(
+        servers: Servers, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[Shared]:
+        folder = tmp_path_factory.mktemp(seed.__name__ if seed else "shared")
+        async with servers.seeded_session(folder, seed, families) as session:
+            yield session
+
+    return shared
 
 
 @asynccontextmanager

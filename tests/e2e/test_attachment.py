@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured, text_of
-from tests.server_env import Servers
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 
 FAMILIES = ("mail",)
@@ -97,22 +95,9 @@ def each_in_a_folder_of_its_own(dovecot: DovecotServer, account: Account) -> Non
             deliver(imap, folder, msg)
 
 
-@dataclass(frozen=True)
-class Reading:
-    session: Any
-    downloads: Path
-
-
-@pytest.fixture(scope="module")
-async def reading(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Reading]:
-    """One server for the tests that read their own folder's message; what they save goes
-    to one download folder, under names no two of them share."""
-    folder = tmp_path_factory.mktemp("reading")
-    seed = each_in_a_folder_of_its_own
-    async with servers.seeded_session(folder, seed, FAMILIES) as shared:
-        yield Reading(shared.session, folder / "downloads")
+reading = module_server(each_in_a_folder_of_its_own, FAMILIES)
+"""One server for the tests that read their own folder's message; what they save goes
+to one download folder, under names no two of them share."""
 
 
 async def first_email(session: Any, folder: str = "INBOX") -> dict[str, Any]:
@@ -125,7 +110,7 @@ async def fetch(session: Any, **args: Any) -> Any:
     return structured(await session.call_tool("get_attachment", args))
 
 
-async def test_a_text_attachment_comes_back_as_text_in_pages(reading: Reading) -> None:
+async def test_a_text_attachment_comes_back_as_text_in_pages(reading: Shared) -> None:
     session = reading.session
     email = await first_email(session, "Notes")
     part = email["attachments"][0]["part"]
@@ -134,7 +119,7 @@ async def test_a_text_attachment_comes_back_as_text_in_pages(reading: Reading) -
     assert first["truncated"] is True and first["text_chars"] == len(NOTES)
     assert first["text"] + rest["text"] == NOTES
     assert rest["truncated"] is False and first["path"] is None
-    assert not list(reading.downloads.glob("notes*"))
+    assert not list((reading.folder / "downloads").glob("notes*"))
 
 
 async def test_a_binary_attachment_is_saved_whole_and_never_overwrites(
@@ -162,18 +147,18 @@ async def test_a_binary_attachment_is_saved_whole_and_never_overwrites(
 
 @pytest.mark.parametrize(("hostile", "expected"), HOSTILE_NAMES)
 async def test_hostile_file_names_are_saved_safely_inside_the_download_folder(
-    reading: Reading, hostile: str, expected: str
+    reading: Shared, hostile: str, expected: str
 ) -> None:
     folder = f"Files {HOSTILE_NAMES.index((hostile, expected))}"
     email = await first_email(reading.session, folder)
     saved = await fetch(reading.session, id=email["id"], part=email["attachments"][0]["part"])
     path = Path(saved["path"])
-    assert path.parent == reading.downloads
+    assert path.parent == reading.folder / "downloads"
     assert path.name == expected
     assert path.read_bytes() == b"\x00\x01data"
 
 
-async def test_an_attached_email_is_read_as_text(reading: Reading) -> None:
+async def test_an_attached_email_is_read_as_text(reading: Shared) -> None:
     email = await first_email(reading.session, "Forwarded")
     (attached,) = email["attachments"]
     text = await fetch(reading.session, id=email["id"], part=attached["part"])
@@ -183,14 +168,14 @@ async def test_an_attached_email_is_read_as_text(reading: Reading) -> None:
     assert text["text"].endswith("Price: 42 EUR.")
 
 
-async def test_save_writes_a_text_attachment_to_disk_on_request(reading: Reading) -> None:
+async def test_save_writes_a_text_attachment_to_disk_on_request(reading: Shared) -> None:
     email = await first_email(reading.session, "Invite")
     part = email["attachments"][0]["part"]
     saved = await fetch(reading.session, id=email["id"], part=part, save=True)
     assert Path(saved["path"]).read_bytes() == INVITE
 
 
-async def test_an_unknown_part_gets_a_clear_error(reading: Reading) -> None:
+async def test_an_unknown_part_gets_a_clear_error(reading: Shared) -> None:
     session = reading.session
     email = await first_email(session, "Plain")
     missing = await session.call_tool("get_attachment", {"id": email["id"], "part": "7"})
@@ -200,7 +185,7 @@ async def test_an_unknown_part_gets_a_clear_error(reading: Reading) -> None:
 
 
 async def test_get_email_gives_the_decoded_size_of_an_attachment_and_says_it_is_an_estimate(
-    reading: Reading,
+    reading: Shared,
 ) -> None:
     session = reading.session
     payload = random_bytes(300_000)
@@ -217,7 +202,7 @@ async def test_get_email_gives_the_decoded_size_of_an_attachment_and_says_it_is_
 
 
 async def test_files_inside_attached_emails_are_listed_with_part_numbers_get_attachment_fetches(
-    reading: Reading,
+    reading: Shared,
 ) -> None:
     session = reading.session
     offer, deep = random_bytes(5000), random_bytes(700)
@@ -235,13 +220,13 @@ async def test_files_inside_attached_emails_are_listed_with_part_numbers_get_att
     assert "offer.bin (part 2.2)" in as_text["text"]
 
 
-async def test_an_attached_email_without_a_date_says_so_in_words(reading: Reading) -> None:
+async def test_an_attached_email_without_a_date_says_so_in_words(reading: Shared) -> None:
     email = await first_email(reading.session, "Undated")
     text = await fetch(reading.session, id=email["id"], part=email["attachments"][0]["part"])
     assert "Date: unknown" in text["text"] and "None" not in text["text"]
 
 
-async def test_an_id_in_a_folder_that_does_not_exist_gets_a_clear_error(reading: Reading) -> None:
+async def test_an_id_in_a_folder_that_does_not_exist_gets_a_clear_error(reading: Shared) -> None:
     result = await reading.session.call_tool("get_attachment", {"id": "Nowhere#1.1", "part": "2"})
     assert error_text(result) == (
         "There is no folder named 'Nowhere'; get_folders lists the folders."

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.imap_client import other_client, simple_message
 from tests.mcp_client import error_text, mcp_session, structured
-from tests.server_env import Servers, Shared
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 
 FAMILIES = ("mail",)
@@ -27,25 +26,21 @@ def one_message(dovecot: DovecotServer, account: Account) -> None:
         imap.append("INBOX", b"Subject: x\r\n\r\nx\r\n")
 
 
-@pytest.fixture(scope="module")
-async def untouched(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shared]:
-    """One server on a new account with one message, for the tests that create nothing:
-    each checks that the account still has only the folders it began with."""
-    folder = tmp_path_factory.mktemp("untouched")
-    async with servers.seeded_session(folder, one_message, FAMILIES) as shared:
-        yield shared
+untouched = module_server(one_message, FAMILIES)
+"""One server on a new account with one message, for the tests that create nothing:
+each checks that the account still has only the folders it began with."""
 
 
-@pytest.fixture(scope="module")
-async def creating(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shared]:
-    """One server on a new account for the tests that create folders, each its own."""
-    folder = tmp_path_factory.mktemp("creating")
-    async with servers.seeded_session(folder, None, FAMILIES) as shared:
-        yield shared
+creating = module_server(None, FAMILIES)
+"""One server on a new account for the tests that create folders, each its own."""
+
+
+async def refusal(untouched: Shared, dovecot: DovecotServer, name: str) -> str:
+    """create_directory's answer to ``name``: a refusal, after which the account still
+    has only the folders it began with."""
+    message = error_text(await untouched.session.call_tool("create_directory", {"name": name}))
+    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
+    return message
 
 
 def folder_names(dovecot: DovecotServer, account: Account) -> set[str]:
@@ -159,12 +154,11 @@ async def test_create_directory_refuses_an_existing_folder(creating: Shared) -> 
 async def test_create_directory_refuses_list_wildcards_in_a_name_and_creates_nothing(
     name: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    message = error_text(await untouched.session.call_tool("create_directory", {"name": name}))
+    message = await refusal(untouched, dovecot, name)
     assert message == (
         "Invalid arguments for create_directory: "
         "Folder names cannot contain '*' or '%': IMAP servers read them as wildcards."
     )
-    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
 
 
 @pytest.mark.parametrize(
@@ -174,18 +168,16 @@ async def test_create_directory_refuses_list_wildcards_in_a_name_and_creates_not
 async def test_create_directory_refuses_line_breaks_and_nul(
     hostile: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    message = error_text(await untouched.session.call_tool("create_directory", {"name": hostile}))
+    message = await refusal(untouched, dovecot, hostile)
     assert "cannot contain line breaks or NUL characters" in message
-    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
 
 
 @pytest.mark.parametrize("bad", ["/Leading", "Trailing/", "Double//Slash", "  "])
 async def test_create_directory_refuses_empty_levels(
     bad: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    message = error_text(await untouched.session.call_tool("create_directory", {"name": bad}))
+    message = await refusal(untouched, dovecot, bad)
     assert "empty level" in message
-    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
 
 
 async def test_unknown_arguments_get_a_clear_error(
@@ -219,9 +211,8 @@ async def test_unknown_arguments_get_a_clear_error(
 async def test_create_directory_refuses_names_the_server_or_a_reader_would_trip_on_in_our_words(
     name: str, words: str, untouched: Shared, dovecot: DovecotServer
 ) -> None:
-    message = error_text(await untouched.session.call_tool("create_directory", {"name": name}))
+    message = await refusal(untouched, dovecot, name)
     assert words in message, message
-    assert folder_names(dovecot, untouched.account) == NEW_ACCOUNT_FOLDERS
     assert "Invalid mailbox name" not in message and "Contains" not in message, message
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import structured
-from tests.server_env import Servers
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 
 FAMILIES = ("mail",)
@@ -208,13 +208,8 @@ def folder_of(name: str) -> str:
     return name.removesuffix(".eml")
 
 
-@pytest.fixture(scope="module")
-async def corpus(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    """One server reads every message: each test only reads its own folder."""
-    folder = tmp_path_factory.mktemp("corpus")
-    seed = every_message_in_a_folder_of_its_own
-    async with servers.seeded_session(folder, seed, FAMILIES) as shared:
-        yield shared.session
+corpus = module_server(every_message_in_a_folder_of_its_own, FAMILIES)
+"""One server reads every message: each test only reads its own folder."""
 
 
 async def only_message(session: Any, folder: str) -> dict[str, Any]:
@@ -224,26 +219,30 @@ async def only_message(session: Any, folder: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
-async def test_corpus_message_reads_usefully(name: str, corpus: Any) -> None:
-    email = await only_message(corpus, folder_of(name))
+async def test_corpus_message_reads_usefully(name: str, corpus: Shared) -> None:
+    email = await only_message(corpus.session, folder_of(name))
     CHECKS[name](email)
 
 
-async def test_the_attached_message_of_a_nested_mail_reads_with_its_own_text(corpus: Any) -> None:
-    email = await only_message(corpus, folder_of("nested-message.eml"))
+async def test_the_attached_message_of_a_nested_mail_reads_with_its_own_text(
+    corpus: Shared,
+) -> None:
+    email = await only_message(corpus.session, folder_of("nested-message.eml"))
     args = {"id": email["id"], "part": email["attachments"][0]["part"]}
-    inner = structured(await corpus.call_tool("get_attachment", args))
+    inner = structured(await corpus.session.call_tool("get_attachment", args))
     assert "Subject: The contract" in inner["text"]
     assert "Clause 4 changed: payment within 30 days." in inner["text"]
     assert "[Attached: contract.pdf (part 2.2)]" in inner["text"]
 
 
-async def test_a_30_mb_attachment_is_listed_cheaply_and_saved_exactly(corpus: Any) -> None:
+async def test_a_30_mb_attachment_is_listed_cheaply_and_saved_exactly(corpus: Shared) -> None:
     payload = big_payload()
-    email = await only_message(corpus, "Big")
+    email = await only_message(corpus.session, "Big")
     (attached,) = email["attachments"]
     saved = structured(
-        await corpus.call_tool("get_attachment", {"id": email["id"], "part": attached["part"]})
+        await corpus.session.call_tool(
+            "get_attachment", {"id": email["id"], "part": attached["part"]}
+        )
     )
     # base64 on the wire is 4/3 larger: the size listed is the decoded one, estimated.
     assert attached["size_estimated"] and abs(attached["size"] - len(payload)) < len(payload) / 100

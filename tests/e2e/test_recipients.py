@@ -3,7 +3,6 @@ replies to one's own mail, non-ASCII addresses, and the hourly limit's count."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
-from tests.server_env import Servers, Shared
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
@@ -58,14 +57,8 @@ def what_each_test_answers(dovecot: DovecotServer, account: Account) -> None:
             deliver(imap, "Drafts", raw, flags=("\\Draft",))
 
 
-@pytest.fixture(scope="module")
-async def answering(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shared]:
-    """One server for the tests that need no setting of their own."""
-    folder = tmp_path_factory.mktemp("answering")
-    async with servers.seeded_session(folder, what_each_test_answers, FAMILIES) as shared:
-        yield shared
+answering = module_server(what_each_test_answers, FAMILIES)
+"""One server for the tests that need no setting of their own."""
 
 
 async def call(session: Any, tool: str, **args: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import BASE_TIME, deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
-from tests.server_env import Servers
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 
 FAMILIES = ("mail",)
@@ -83,13 +82,9 @@ def mailbox(dovecot: DovecotServer, account: Account) -> None:
     five_messages(dovecot, account)
 
 
-@pytest.fixture(scope="module")
-async def five(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    """One server on an account of five_messages, for the tests that only read it (and
-    for refusals, which need no mail)."""
-    folder = tmp_path_factory.mktemp("five")
-    async with servers.seeded_session(folder, five_messages, FAMILIES) as shared:
-        yield shared.session
+five = module_server(five_messages, FAMILIES)
+"""One server on an account of five_messages, for the tests that only read it (and
+for refusals, which need no mail)."""
 
 
 async def search(session: Any, **args: Any) -> Any:
@@ -100,8 +95,8 @@ def subjects(result: Any) -> list[str]:
     return [e["subject"] for e in result["emails"]]
 
 
-async def test_the_inbox_is_listed_newest_first_with_summaries(five: Any) -> None:
-    result = await search(five)
+async def test_the_inbox_is_listed_newest_first_with_summaries(five: Shared) -> None:
+    result = await search(five.session)
     assert subjects(result) == [
         "Budget approved",
         "Rechnung für Oktober",
@@ -137,32 +132,32 @@ async def test_the_inbox_is_listed_newest_first_with_summaries(five: Any) -> Non
     ],
 )
 async def test_each_filter_narrows_the_search(
-    args: dict[str, Any], expected: list[str], five: Any
+    args: dict[str, Any], expected: list[str], five: Shared
 ) -> None:
-    result = await search(five, **args)
+    result = await search(five.session, **args)
     assert subjects(result) == expected
     assert result["total"] == len(expected)
 
 
-async def test_the_attachment_flag_is_reported_per_message(five: Any) -> None:
-    result = await search(five)
+async def test_the_attachment_flag_is_reported_per_message(five: Shared) -> None:
+    result = await search(five.session)
     assert [e["has_attachments"] for e in result["emails"]] == [False, True, False, False]
 
 
-async def test_all_folders_are_searched_with_a_star(five: Any) -> None:
-    result = await search(five, folder="*", query="budget")
+async def test_all_folders_are_searched_with_a_star(five: Shared) -> None:
+    result = await search(five.session, folder="*", query="budget")
     assert subjects(result) == ["Budget approved", "Budget 2027 draft", "Old budget"]
     assert [e["folder"] for e in result["emails"]] == ["INBOX", "INBOX", "Archive"]
 
 
 @pytest.mark.parametrize("folder", ["INBOX", "*"])
-async def test_paging_reaches_the_last_page_without_repeats(folder: str, five: Any) -> None:
+async def test_paging_reaches_the_last_page_without_repeats(folder: str, five: Shared) -> None:
     seen: list[str] = []
-    result = await search(five, folder=folder, limit=2)
+    result = await search(five.session, folder=folder, limit=2)
     pages = 1
     seen += subjects(result)
     while result["next_cursor"]:
-        result = await search(five, folder=folder, limit=2, cursor=result["next_cursor"])
+        result = await search(five.session, folder=folder, limit=2, cursor=result["next_cursor"])
         seen += subjects(result)
         pages += 1
     expected = 4 if folder == "INBOX" else 5
@@ -209,8 +204,8 @@ async def test_a_unicode_folder_can_be_searched(
     assert result["emails"][0]["folder"] == "Kunden/Müller"
 
 
-async def test_an_unknown_folder_gets_a_clear_error(five: Any) -> None:
-    message_text = error_text(await five.call_tool("search_emails", {"folder": "Nope"}))
+async def test_an_unknown_folder_gets_a_clear_error(five: Shared) -> None:
+    message_text = error_text(await five.session.call_tool("search_emails", {"folder": "Nope"}))
     assert message_text == "There is no folder named 'Nope'; get_folders lists the folders."
 
 
@@ -225,9 +220,9 @@ async def test_an_unknown_folder_gets_a_clear_error(five: Any) -> None:
     ],
 )
 async def test_bad_search_arguments_get_a_clear_error(
-    args: dict[str, Any], words: str, five: Any
+    args: dict[str, Any], words: str, five: Shared
 ) -> None:
-    text = error_text(await five.call_tool("search_emails", args))
+    text = error_text(await five.session.call_tool("search_emails", args))
     assert words in text
 
 
@@ -339,21 +334,15 @@ def moved_in(dovecot: DovecotServer, account: Account) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-async def migrated(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Any]:
-    """One server on an account moved_in, for the tests that read it."""
-    folder = tmp_path_factory.mktemp("migrated")
-    async with servers.seeded_session(folder, moved_in, FAMILIES) as shared:
-        yield shared.session
+migrated = module_server(moved_in, FAMILIES)
+"""One server on an account moved_in, for the tests that read it."""
 
 
 async def test_a_migrated_mailbox_is_searched_by_the_date_each_message_was_sent(
-    migrated: Any,
+    migrated: Shared,
 ) -> None:
-    march = await search(migrated, since="2026-03-01", before="2026-04-01")
-    everywhere = await search(migrated, folder="*", since="2026-03-01", before="2026-04-01")
+    march = await search(migrated.session, since="2026-03-01", before="2026-04-01")
+    everywhere = await search(migrated.session, folder="*", since="2026-03-01", before="2026-04-01")
     assert subjects(march) == ["Late March", "Undated, March", "Early March"]
     assert march["total"] == 3
     assert subjects(everywhere) == [
@@ -365,13 +354,13 @@ async def test_a_migrated_mailbox_is_searched_by_the_date_each_message_was_sent(
 
 
 async def test_a_migrated_mailbox_is_listed_newest_first_by_the_sent_date_with_the_move_beside_it(
-    migrated: Any,
+    migrated: Shared,
 ) -> None:
-    inbox = await search(migrated)
-    everywhere = await search(migrated, folder="*")
-    paged = [await search(migrated, limit=2)]
+    inbox = await search(migrated.session)
+    everywhere = await search(migrated.session, folder="*")
+    paged = [await search(migrated.session, limit=2)]
     while paged[-1]["next_cursor"]:
-        paged.append(await search(migrated, limit=2, cursor=paged[-1]["next_cursor"]))
+        paged.append(await search(migrated.session, limit=2, cursor=paged[-1]["next_cursor"]))
     assert subjects(inbox) == [
         "Undated, today",
         "April",
@@ -393,9 +382,9 @@ async def test_a_migrated_mailbox_is_listed_newest_first_by_the_sent_date_with_t
 
 
 async def test_a_summary_gives_no_separate_received_time_when_it_agrees_with_the_date(
-    five: Any,
+    five: Shared,
 ) -> None:
-    result = await search(five, folder="*")
+    result = await search(five.session, folder="*")
     assert [e["received"] for e in result["emails"]] == [None] * 5
 
 
@@ -415,12 +404,8 @@ def around_nine(dovecot: DovecotServer, account: Account) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-async def nine(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    """One server on an account of messages around_nine, for the tests that read it."""
-    folder = tmp_path_factory.mktemp("nine")
-    async with servers.seeded_session(folder, around_nine, FAMILIES) as shared:
-        yield shared.session
+nine = module_server(around_nine, FAMILIES)
+"""One server on an account of messages around_nine, for the tests that read it."""
 
 
 @pytest.mark.parametrize("folder", ["INBOX", "*"])
@@ -451,9 +436,9 @@ async def test_a_time_of_day_bound_compares_the_sent_time_to_the_second(
     args: dict[str, Any],
     expected: list[str],
     folder: str,
-    nine: Any,
+    nine: Shared,
 ) -> None:
-    result = await search(nine, folder=folder, **args)
+    result = await search(nine.session, folder=folder, **args)
     assert subjects(result) == expected[: args.get("limit", 20)]
     assert result["total"] == len(expected)
 
@@ -471,9 +456,9 @@ async def test_a_time_of_day_bound_compares_the_sent_time_to_the_second(
 )
 @pytest.mark.parametrize("folder", ["INBOX", "*"])
 async def test_dates_in_year_1_and_year_9999_are_searched_like_any_other(
-    args: dict[str, Any], found: int, folder: str, five: Any
+    args: dict[str, Any], found: int, folder: str, five: Shared
 ) -> None:
-    result = await five.call_tool("search_emails", {"folder": folder, **args})
+    result = await five.session.call_tool("search_emails", {"folder": folder, **args})
     assert not result.is_error, error_text(result)
     expected = found + (1 if folder == "*" and found else 0)  # the Archive's one
     assert structured(result)["total"] == expected
@@ -487,9 +472,9 @@ async def test_dates_in_year_1_and_year_9999_are_searched_like_any_other(
     ],
 )
 async def test_an_instant_outside_the_years_1_to_9999_is_refused_in_a_sentence(
-    args: dict[str, Any], five: Any
+    args: dict[str, Any], five: Shared
 ) -> None:
     """With its offset applied, 0001-01-01T00:00+05:00 falls in year 0: one date helper
     for mail and calendar (protocol/when.py) refuses it rather than guessing."""
-    text = error_text(await five.call_tool("search_emails", args))
+    text = error_text(await five.session.call_tool("search_emails", args))
     assert "outside the years 1 to 9999" in text, text

@@ -4,7 +4,6 @@ delivering into Dovecot, the Sent copy saved with IMAP."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
-from tests.server_env import Servers
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
@@ -30,18 +29,8 @@ async def emails(session: Any, folder: str = "INBOX", **filters: Any) -> list[di
     return list((await call(session, "search_emails", folder=folder, **filters))["emails"])
 
 
-@pytest.fixture(scope="module")
-async def refusing(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Any]:
-    """One server for the messages that must be refused before anything is sent. Beside
-    its attachment folder lies secret.txt, and in it link.txt points there."""
-    folder = tmp_path_factory.mktemp("refusing")
-    (folder / "outgoing").mkdir()
-    (folder / "secret.txt").write_text("private")
-    (folder / "outgoing" / "link.txt").symlink_to(folder / "secret.txt")
-    async with servers.seeded_session(folder, None, FAMILIES) as shared:
-        yield shared.session
+refusing = module_server(None, FAMILIES)
+"""One server for the messages that must be refused before anything is sent."""
 
 
 def raw_in(
@@ -208,21 +197,27 @@ async def test_a_forward_carries_the_original_with_its_attachment(
     ],
 )
 async def test_header_injection_and_bad_addresses_are_refused_and_nothing_is_sent(
-    refusing: Any, smtp: SmtpServer, field: str, value: Any
+    refusing: Shared, smtp: SmtpServer, field: str, value: Any
 ) -> None:
     before = len(smtp.received)
     args = {"to": ["anna@example.test"], "subject": "x", "body": "x", field: value}
-    result = await refusing.call_tool("send_email", args)
+    result = await refusing.session.call_tool("send_email", args)
     assert "Invalid arguments for send_email" in error_text(result)
     assert len(smtp.received) == before
 
 
 @pytest.mark.parametrize("path", ["../secret.txt", "/etc/passwd", "link.txt"])
 async def test_files_outside_the_attachment_folder_are_refused(
-    refusing: Any, smtp: SmtpServer, path: str
+    refusing: Shared, smtp: SmtpServer, path: str
 ) -> None:
+    # Beside the attachment folder lies secret.txt; in it, link.txt points there.
+    secret, link = refusing.folder / "secret.txt", refusing.folder / "outgoing" / "link.txt"
+    if not link.exists():
+        link.parent.mkdir(exist_ok=True)
+        secret.write_text("private")
+        link.symlink_to(secret)
     before = len(smtp.received)
-    result = await refusing.call_tool(
+    result = await refusing.session.call_tool(
         "send_email", {"to": ["anna@example.test"], "body": "x", "attachments": [path]}
     )
     assert "not inside the attachment folder" in error_text(result)

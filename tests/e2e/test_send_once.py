@@ -3,7 +3,6 @@ draft, send_draft called in parallel or twice, and parallel moves of one message
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, mcp_session, structured, text_of
-from tests.server_env import Servers, Shared
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.ports import free_port
 from tests.servers.smtp import SmtpServer
@@ -52,15 +51,9 @@ def one_message_in_each_folder(dovecot: DovecotServer, account: Account) -> None
         deliver(imap, "Drafts", message("Filed here", to="ben@example.test"))
 
 
-@pytest.fixture(scope="module")
-async def refusing(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shared]:
-    """One server for the calls that must be refused (or change nothing) on the messages
-    of one_message_in_each_folder."""
-    folder = tmp_path_factory.mktemp("refusing")
-    async with servers.seeded_session(folder, one_message_in_each_folder, FAMILIES) as shared:
-        yield shared
+refusing = module_server(one_message_in_each_folder, FAMILIES)
+"""One server for the calls that must be refused (or change nothing) on the messages
+of one_message_in_each_folder."""
 
 
 @pytest.mark.parametrize("folder", ["INBOX", "Sent", "Archive"])

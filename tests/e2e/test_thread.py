@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from tests.imap_client import other_client
 from tests.mail_factory import BASE_TIME, deliver, message
 from tests.mcp_client import error_text, mcp_session, structured
-from tests.server_env import Servers, Shared
+from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 
 FAMILIES = ("mail",)
@@ -64,14 +63,8 @@ def threads(dovecot: DovecotServer, account: Account) -> None:
             deliver(imap, "Steps", reply(f"Step {n}", mid, parent, STEPS[:n], n))
 
 
-@pytest.fixture(scope="module")
-async def reading(
-    servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shared]:
-    """One server for the tests that only read the ``threads`` (or are refused)."""
-    folder = tmp_path_factory.mktemp("threads")
-    async with servers.seeded_session(folder, threads, FAMILIES) as shared:
-        yield shared
+reading = module_server(threads, FAMILIES)
+"""One server for the tests that only read the ``threads`` (or are refused)."""
 
 
 async def ids_in(session: Any, folder: str) -> list[str]:
