@@ -12,20 +12,13 @@ import pytest
 
 from protocol.errors import AuthFailed, Refused, Unavailable
 from protocol.settings import ImapSettings, PoolSettings
+from tests.fake_clock import FakeClock
 from tests.servers.dovecot import Account, DovecotServer
 from workers.imap.connect import open_client
 from workers.imap.errors import imap_errors
 from workers.imap.pool import ImapConnection, ImapPool
 
 pytestmark = pytest.mark.anyio
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def imap_settings(dovecot: DovecotServer, account: Account, **pool: Any) -> ImapSettings:

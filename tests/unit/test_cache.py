@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from supervisor.cache import SessionCache
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fake_clock import FakeClock
 
 
 def test_an_entry_is_served_until_its_ttl_runs_out() -> None:

@@ -6,14 +6,7 @@ import pytest
 
 from protocol.errors import RateLimited
 from supervisor.rate_limit import TokenBucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fake_clock import FakeClock
 
 
 def test_a_burst_up_to_its_size_passes_without_waiting() -> None:

@@ -6,14 +6,7 @@ import pytest
 
 from protocol.errors import NotFound, ServerTimeout, Unavailable
 from supervisor.reachability import Reachability
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fake_clock import FakeClock
 
 
 def test_writes_go_ahead_while_nothing_has_failed() -> None:
