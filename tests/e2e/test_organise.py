@@ -155,25 +155,6 @@ async def test_a_write_forgets_only_the_cached_answers_of_the_folders_it_changed
     assert "flagged" in again["flags"]
 
 
-async def test_read_only_mode_lists_no_writing_tool(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    server_env["MAILBOX_READ_ONLY"] = "1"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        names = {tool.name for tool in (await session.list_tools()).tools}
-        result = await session.call_tool("send_email", {"to": ["a@example.test"], "body": "x"})
-    assert not names & {
-        "send_email",
-        "create_draft",
-        "send_draft",
-        "move_email",
-        "mark_email",
-        "delete_email",
-        "create_directory",
-    }
-    assert result.is_error
-
-
 async def test_a_bulk_move_reports_progress_batch_by_batch(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,16 @@ for refusals, which need no mail)."""
 
 async def search(session: Any, **args: Any) -> Any:
     return structured(await session.call_tool("search_emails", args))
+
+
+async def commands_of(
+    dovecot: DovecotServer, account: Account, call: Awaitable[Any]
+) -> tuple[Any, list[str]]:
+    """What ``call`` answered, and the IMAP commands it cost (recorded, by name)."""
+    before = dovecot.commands_sent(account)
+    answer = await call
+    after = dovecot.commands_sent(account)
+    return answer, [command.split(" ")[1].upper() for command in after[len(before) :]]
 
 
 def subjects(result: Any) -> list[str]:
@@ -246,12 +257,8 @@ async def test_a_repeated_search_of_an_unchanged_folder_costs_one_imap_command(
     async with mcp_session(server_env, tmp_path / "err.log") as session:
         first = await search(session, sender="anna")
         await search(session, sender="anna")  # opens the connection for checks
-        before = dovecot.commands_sent(account)
-        again = await search(session, sender="anna")
-        after = dovecot.commands_sent(account)
-    assert again == first
-    (command,) = after[len(before) :]
-    assert command.split(" ")[1].upper() == "STATUS"
+        again, cost = await commands_of(dovecot, account, search(session, sender="anna"))
+    assert again == first and cost == ["STATUS"]
 
 
 async def test_a_repeated_get_email_costs_one_imap_command(
@@ -263,12 +270,9 @@ async def test_a_repeated_get_email_costs_one_imap_command(
     async with mcp_session(server_env, tmp_path / "err.log") as session:
         (summary,) = (await search(session))["emails"]
         first = structured(await session.call_tool("get_email", {"id": summary["id"]}))
-        before = dovecot.commands_sent(account)
-        again = structured(await session.call_tool("get_email", {"id": summary["id"]}))
-        after = dovecot.commands_sent(account)
-    assert again == first
-    (command,) = after[len(before) :]
-    assert command.split(" ")[1].upper() == "STATUS"
+        reading = session.call_tool("get_email", {"id": summary["id"]})
+        again, cost = await commands_of(dovecot, account, reading)
+    assert structured(again) == first and cost == ["STATUS"]
 
 
 async def test_messages_that_arrived_in_the_same_second_list_the_later_one_first(
@@ -293,11 +297,9 @@ async def test_with_a_big_inbox_a_cache_check_runs_where_inbox_is_already_open(
     async with mcp_session(server_env, tmp_path / "err.log") as session:
         first = await search(session, sender="anna")
         await search(session, sender="anna")
-        before = dovecot.commands_sent(account)
-        again = await search(session, sender="anna")
-        after = dovecot.commands_sent(account)
+        again, cost = await commands_of(dovecot, account, search(session, sender="anna"))
     assert again == first and first["total"] == 20_000
-    assert [c.split(" ")[1].upper() for c in after[len(before) :]] == ["NOOP", "STATUS"]
+    assert cost == ["NOOP", "STATUS"]
 
 
 # -- dates as people see them: the Date header, not when the server stored the message --

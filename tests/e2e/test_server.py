@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -86,13 +87,21 @@ async def test_a_killed_imap_worker_is_restarted_and_the_next_call_succeeds(
     assert len(log_events(log, "worker.ready", "imap")) == 2
 
 
+async def offered_and_refused(
+    env: dict[str, str], tmp_path: Path, tool: str, args: dict[str, Any]
+) -> tuple[set[str], str]:
+    """The names of the tools a server started with ``env`` lists, and the error it
+    answers a call of ``tool`` with."""
+    async with mcp_session(env, tmp_path / "stderr.log") as session:
+        names = {listed.name for listed in (await session.list_tools()).tools}
+        return names, error_text(await session.call_tool(tool, args))
+
+
 async def test_a_configuration_error_is_reported_by_every_tool_call(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    server_env["MAILBOX_IMAP_PORT"] = "ninety-nine"
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        tools = (await session.list_tools()).tools
-        message = error_text(await session.call_tool("get_folders", {}))
+    env = server_env | {"MAILBOX_IMAP_PORT": "ninety-nine"}
+    tools, message = await offered_and_refused(env, tmp_path, "get_folders", {})
     assert tools
     assert message == (
         "MAILBOX_IMAP_PORT must be a whole number from 1 to 65535, such as 993; "
@@ -103,10 +112,8 @@ async def test_a_configuration_error_is_reported_by_every_tool_call(
 async def test_read_only_mode_hides_writing_tools(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    server_env["MAILBOX_READ_ONLY"] = "1"
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        names = {tool.name for tool in (await session.list_tools()).tools}
-        refused = error_text(await session.call_tool("create_directory", {"name": "X"}))
+    env = server_env | {"MAILBOX_READ_ONLY": "1"}
+    names, refused = await offered_and_refused(env, tmp_path, "create_directory", {"name": "X"})
     assert "get_folders" in names and "create_directory" not in names
     assert "no tool named 'create_directory'" in refused
 
@@ -114,10 +121,8 @@ async def test_read_only_mode_hides_writing_tools(
 async def test_mailbox_tools_lists_only_the_chosen_families(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    server_env["MAILBOX_TOOLS"] = "mail"
-    async with mcp_session(server_env, tmp_path / "stderr.log") as session:
-        names = {tool.name for tool in (await session.list_tools()).tools}
-        refused = error_text(await session.call_tool("list_calendars", {}))
+    env = server_env | {"MAILBOX_TOOLS": "mail"}
+    names, refused = await offered_and_refused(env, tmp_path, "list_calendars", {})
     assert {"get_folders", "send_email", "server_status"} <= names
     assert not names & {"list_calendars", "get_calendar_events", "create_event"}
     assert "no tool named 'list_calendars'" in refused
