@@ -33,6 +33,11 @@ async def listed(session: Any) -> list[dict[str, Any]]:
     return list((await call(session, "get_calendar_events", **NOVEMBER))["events"])
 
 
+async def change(session: Any, event: dict[str, Any], **changes: Any) -> Any:
+    """update_event on ``event`` (as get_calendar_events listed it), which must succeed."""
+    return await call(session, "update_event", id=event["id"], **changes)
+
+
 async def weekly(session: Any, count: int = 4) -> dict[str, Any]:
     """Mondays 10:00-11:00 from 16 November."""
     created: dict[str, Any] = await call(
@@ -56,19 +61,12 @@ async def test_a_series_time_change_through_a_later_occurrence_keeps_the_first_d
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
         await weekly(session)
         before = await listed(session)
-        await call(
-            session,
-            "update_event",
-            id=before[2]["id"],
-            scope="series",
-            start="2026-11-30T14:00",
-            end="2026-11-30T15:00",
+        await change(
+            session, before[2], scope="series", start="2026-11-30T14:00", end="2026-11-30T15:00"
         )
         later = await listed(session)
         # The date moves by a day: so does every occurrence, and the weekday with it.
-        await call(
-            session, "update_event", id=later[3]["id"], scope="series", start="2026-12-08T09:00"
-        )
+        await change(session, later[3], scope="series", start="2026-12-08T09:00")
         tuesdays = await listed(session)
     assert [(e["start"], e["end"]) for e in later] == [
         ("2026-11-16T14:00:00+01:00", "2026-11-16T15:00:00+01:00"),
@@ -91,21 +89,10 @@ async def test_a_series_time_change_keeps_a_deleted_occurrence_deleted_and_a_mov
         await weekly(session)
         before = await listed(session)
         await call(session, "delete_event", id=before[1]["id"])
-        await call(
-            session,
-            "update_event",
-            id=before[3]["id"],
-            start="2026-12-08T10:00",
-            end="2026-12-08T11:00",
-        )
-        await call(session, "update_event", id=before[2]["id"], summary="Stand-up with demo")
-        await call(
-            session,
-            "update_event",
-            id=before[0]["id"],
-            scope="series",
-            start="2026-11-16T09:00",
-            end="2026-11-16T10:00",
+        await change(session, before[3], start="2026-12-08T10:00", end="2026-12-08T11:00")
+        await change(session, before[2], summary="Stand-up with demo")
+        await change(
+            session, before[0], scope="series", start="2026-11-16T09:00", end="2026-11-16T10:00"
         )
         after = await listed(session)
     assert [(e["start"], e["summary"]) for e in after] == [
@@ -121,9 +108,7 @@ async def test_an_occurrence_id_from_before_a_series_change_is_answered_as_gone_
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
         await weekly(session)
         old = await listed(session)
-        await call(
-            session, "update_event", id=old[0]["id"], scope="series", start="2026-11-16T14:00"
-        )
+        await change(session, old[0], scope="series", start="2026-11-16T14:00")
         moved = await starts(session)
         update = await session.call_tool(
             "update_event", {"id": old[1]["id"], "start": "2026-11-23T16:00"}
