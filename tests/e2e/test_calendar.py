@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-from tests.ics_factory import daily_series, every_minute, single_event
+from tests.ics_factory import daily_series, single_event
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.servers.dav import SERVER_TYPES, DavAccount, DavServer, kill
 from tests.servers.dovecot import Account
@@ -124,13 +124,17 @@ async def test_until_in_utc_and_monthly_on_the_31st(
     ]
 
 
-async def test_more_occurrences_than_an_answer_may_hold_give_the_first_two_thousand_with_a_note(
+async def test_more_occurrences_than_an_answer_may_hold_give_the_first_two_thousand_with_notes(
     calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
 ) -> None:
     load(dav_server, account, "hostile-missing-dtend.ics", "hostile-broken-tzid.ics")
-    # 2,500 occurrences in one object: more than an answer (2,000) or an object may hold.
+    # 3,500 occurrences in the week: more than an answer holds (2,000), and one series
+    # with more than an object may give (2,000).
     login = DavAccount(account.email, account.password, dav_server.url)
-    dav_server.put_object(login, "crowded.ics", every_minute(2_500))
+    for name, first, count in (("minutes", 1, 2500), ("more-minutes", 3, 1500)):
+        start = datetime(2026, 3, first, tzinfo=UTC)
+        series = single_event(f"{name}@tests", name, start, rrule=f"FREQ=MINUTELY;COUNT={count}")
+        dav_server.put_object(login, f"{name}.ics", series)
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
         with anyio.fail_after(CALL_LIMIT):
             crowded = await call(
@@ -138,8 +142,9 @@ async def test_more_occurrences_than_an_answer_may_hold_give_the_first_two_thous
             )
             odd = await events(session, "2026-03-12", "2026-03-12")
     assert crowded["total"] == 2000
-    assert any("only the first" in n for n in crowded["notes"]), crowded["notes"]
-    assert any("left out" in n for n in crowded["notes"]), crowded["notes"]
+    notes = crowded["notes"]
+    assert any("only the first 2000 are shown" in n for n in notes), notes
+    assert any("'minutes'" in n and "the rest were left out" in n for n in notes), notes
     assert {e["summary"] for e in odd} == {"Instant", "On Mars"}
 
 
