@@ -19,7 +19,7 @@ from mcp.client.session import ClientSession
 
 from tests.leak_watch import WATCH
 from tests.mcp_client import mcp_session
-from tests.servers.dav import DavServer
+from tests.servers.dav import SERVER_TYPES, DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 from tests.servers.tls import Certificates
@@ -32,6 +32,10 @@ NO_RATE_LIMITS = {
 }
 """For a test that calls far more often than a person would in a minute: past a burst
 of 60, the default IMAP limit spaces calls 200 ms apart, which would be all it measured."""
+
+
+CALDAV_SERVERS = {server.name for server in SERVER_TYPES}
+"""Radicale and Xandikos: every calendar test runs against both."""
 
 
 def tool_families(node: pytest.Item | pytest.Collector) -> tuple[str, ...]:
@@ -157,6 +161,30 @@ def module_server(seed: Seed | None, families: Sequence[str] = ()) -> Any:
     ) -> AsyncIterator[Shared]:
         folder = tmp_path_factory.mktemp(seed.__name__ if seed else "shared")
         async with servers.seeded_session(folder, seed, families) as session:
+            yield session
+
+    return shared
+
+
+CalendarSeed = Callable[[DavServer, DavAccount], None]
+"""Fills a new account's calendar (on the given server, with the given login)."""
+
+
+def module_calendar_server(seed: CalendarSeed | None, families: Sequence[str] = ()) -> Any:
+    """A module-scoped fixture, named by what it is assigned to, for each CalDAV server in
+    turn: one server on a new account whose calendar ``seed`` filled first."""
+
+    @pytest.fixture(scope="module", params=sorted(CALDAV_SERVERS))
+    async def shared(
+        request: pytest.FixtureRequest, servers: Servers, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[Shared]:
+        calendar = str(request.param)
+        account, dav = servers.new_account(), servers.dav[calendar]
+        servers.dav_login(dav, account)
+        if seed is not None:
+            seed(dav, DavAccount(account.email, account.password, dav.url))
+        folder = tmp_path_factory.mktemp(seed.__name__ if seed else "calendar")
+        async with servers.shared_session(account, folder, families, calendar) as session:
             yield session
 
     return shared

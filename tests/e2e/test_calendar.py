@@ -18,11 +18,13 @@ import pytest
 
 from tests.ics_factory import daily_series, single_event
 from tests.mcp_client import error_text, mcp_session, structured
+from tests.server_env import Shared, module_calendar_server
 from tests.servers.dav import SERVER_TYPES, DavAccount, DavServer, kill
 from tests.servers.dovecot import Account
 from tests.servers.tls import Certificates
 
-pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("calendar")]
+FAMILIES = ("calendar",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
 CALL_LIMIT = 60
@@ -44,9 +46,12 @@ async def events(session: Any, start: str, end: str, **args: Any) -> list[dict[s
     )
 
 
-async def test_the_default_calendar_is_listed(calendar_env: dict[str, str], tmp_path: Path) -> None:
-    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        (only,) = (await call(session, "list_calendars"))["calendars"]
+empty = module_calendar_server(None, FAMILIES)
+"""One server on a new account, for the tests that read an empty calendar or are refused."""
+
+
+async def test_the_default_calendar_is_listed(empty: Shared) -> None:
+    (only,) = (await call(empty.session, "list_calendars"))["calendars"]
     assert only["name"] == "Calendar" and "VEVENT" in only["components"]
     assert only["read_only"] is False and only["id"].endswith("/calendar/")
 
@@ -273,22 +278,19 @@ async def test_free_busy_merges_busy_time_and_finds_the_free_slots(
     ]
 
 
-async def test_free_busy_from_today_offers_no_time_that_has_passed(
-    calendar_env: dict[str, str], tmp_path: Path
-) -> None:
-    calendar_env["MAILBOX_TIMEZONE"] = "Europe/Berlin"
+async def test_free_busy_from_today_offers_no_time_that_has_passed(empty: Shared) -> None:
+    # The server's zone is Europe/Berlin.
     today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).date().isoformat()
-    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        asked = datetime.now(UTC)
-        answer = await call(
-            session,
-            "get_free_busy",
-            start=today,
-            end=today,
-            working_hours="00:00-24:00",
-            working_days=[1, 2, 3, 4, 5, 6, 7],
-            duration_minutes=5,
-        )
+    asked = datetime.now(UTC)
+    answer = await call(
+        empty.session,
+        "get_free_busy",
+        start=today,
+        end=today,
+        working_hours="00:00-24:00",
+        working_days=[1, 2, 3, 4, 5, 6, 7],
+        duration_minutes=5,
+    )
     starts = [datetime.fromisoformat(f["start"]) for f in answer["free"]]
     assert all(start >= asked for start in starts), (asked, answer["free"])
     assert all(start.minute % 5 == 0 and start.second == 0 for start in starts)
@@ -414,28 +416,27 @@ async def test_a_change_by_another_client_is_seen_on_the_next_call(
     assert empty == [] and [e["summary"] for e in after] == ["Call with New York"]
 
 
-async def test_bad_calendar_arguments_get_clear_errors(
-    calendar_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        backwards = await session.call_tool(
-            "get_calendar_events", {"start": "2026-03-02", "end": "2026-03-01"}
-        )
-        unknown = await session.call_tool(
-            "get_calendar_events",
-            {"start": "2026-03-01", "end": "2026-03-02", "calendars": ["Nope"]},
-        )
-        bad_id = await session.call_tool("delete_event", {"id": "ev_garbage"})
-        bad_rule = await session.call_tool(
-            "create_event",
-            {
-                "summary": "x",
-                "start": "2026-03-01T10:00",
-                "end": "2026-03-01T11:00",
-                "rrule": "NONSENSE",
-            },
-        )
+async def test_bad_calendar_arguments_get_clear_errors(empty: Shared) -> None:
+    session = empty.session
+    backwards = await session.call_tool(
+        "get_calendar_events", {"start": "2026-03-02", "end": "2026-03-01"}
+    )
+    unknown = await session.call_tool(
+        "get_calendar_events",
+        {"start": "2026-03-01", "end": "2026-03-02", "calendars": ["Nope"]},
+    )
+    bad_id = await session.call_tool("delete_event", {"id": "ev_garbage"})
+    bad_rule = await session.call_tool(
+        "create_event",
+        {
+            "summary": "x",
+            "start": "2026-03-01T10:00",
+            "end": "2026-03-01T11:00",
+            "rrule": "NONSENSE",
+        },
+    )
+    nothing = await events(session, "2026-03-01", "2026-03-02")
     assert "end must be later than start" in error_text(backwards)
     assert "no calendar 'Nope'" in error_text(unknown) and "'Calendar'" in error_text(unknown)
     assert "is not an event id" in error_text(bad_id)
-    assert "recurrence rule" in error_text(bad_rule)
+    assert "recurrence rule" in error_text(bad_rule) and nothing == []

@@ -7,15 +7,14 @@ get_calendar_events over that range was 20 KB. Sizes are printed (pytest -s).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.ics_factory import STAMP, calendar
 from tests.mcp_client import error_text, structured, text_of
-from tests.server_env import Servers, Shared
-from tests.servers.dav import DavAccount
+from tests.server_env import Shared, module_calendar_server
+from tests.servers.dav import DavAccount, DavServer
 
 FAMILIES = ("calendar",)
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
@@ -46,22 +45,13 @@ RANGE = {"start": "2026-04-01", "end": "2026-06-30"}
 OCCURRENCES = 64
 
 
-@pytest.fixture(scope="module", params=["radicale", "xandikos"])
-async def stand_up(
-    request: pytest.FixtureRequest, servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shared]:
-    """One server on an account whose calendar holds STAND_UP, on each CalDAV server; the
-    tests only read it."""
-    calendar = str(request.param)
-    account = servers.new_account()
-    dav = servers.dav[calendar]
-    servers.dav_login(dav, account)
-    dav.put_object(
-        DavAccount(account.email, account.password, dav.url), "stand-up@tests.ics", STAND_UP
-    )
-    folder = tmp_path_factory.mktemp("stand-up")
-    async with servers.shared_session(account, folder, FAMILIES, calendar) as shared:
-        yield shared
+def with_the_stand_up(dav: DavServer, login: DavAccount) -> None:
+    dav.put_object(login, "stand-up@tests.ics", STAND_UP)
+
+
+stand_up = module_calendar_server(with_the_stand_up, FAMILIES)
+"""One server on an account whose calendar holds STAND_UP, on each CalDAV server; the
+tests only read it."""
 
 
 def sizes(answer: Any) -> tuple[int, int]:
