@@ -18,6 +18,7 @@ from protocol.filters import SIEVE_CHECKS
 from supervisor.sandbox.ports import free_port
 from tests.leak_watch import WATCH
 from tests.mcp_client import REPO
+from tests.server_env import Servers
 from tests.servers.dav import DavServer
 from tests.servers.smtp import SmtpServer
 
@@ -80,6 +81,25 @@ def run_json(env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     return done.returncode, json.loads(done.stdout)
 
 
+@dataclass
+class Diagnosis:
+    """--diagnose run once for a module's tests: its report, the environment it ran with,
+    and what the SMTP server received meanwhile."""
+
+    report: Report
+    env: dict[str, str]
+    delivered: list[Any]
+
+
+@pytest.fixture(scope="module")
+def good(servers: Servers, smtp: SmtpServer, tmp_path_factory: pytest.TempPathFactory) -> Diagnosis:
+    """A good configuration (a new account on the test servers), diagnosed once."""
+    env = servers.env(servers.new_account(), tmp_path_factory.mktemp("good"))
+    before = len(smtp.received)
+    report = run(env)
+    return Diagnosis(report, env, smtp.received[before:])
+
+
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections and then never says a word."""
@@ -92,10 +112,8 @@ def silent_port() -> Iterator[int]:
 # -- a good configuration ------------------------------------------------------------------
 
 
-def test_a_good_configuration_passes_every_check_in_order_and_exits_0(
-    server_env: dict[str, str],
-) -> None:
-    report = run(server_env)
+def test_a_good_configuration_passes_every_check_in_order_and_exits_0(good: Diagnosis) -> None:
+    report = good.report
     assert report.returncode == 0, report.output
     assert report.order == EVERY_CHECK
     assert {line.status for line in report.lines.values()} == {"ok"}
@@ -130,10 +148,8 @@ def test_an_option_of_diagnose_without_diagnose_is_refused_in_one_line(alone: st
     ]
 
 
-def test_a_good_configuration_names_the_sent_drafts_and_trash_folders(
-    server_env: dict[str, str],
-) -> None:
-    lines = run(server_env).lines
+def test_a_good_configuration_names_the_sent_drafts_and_trash_folders(good: Diagnosis) -> None:
+    lines = good.report.lines
     assert lines["imap folders"].detail == "6 folders: INBOX, Drafts, Sent, Archive, Junk, Trash"
     assert lines["imap sent folder"].detail == "Sent: copies of the mail you send are saved here"
     assert lines["imap drafts folder"].detail == "Drafts: drafts are saved here"
@@ -141,9 +157,9 @@ def test_a_good_configuration_names_the_sent_drafts_and_trash_folders(
 
 
 def test_the_tls_checks_show_protocol_version_certificate_subject_and_expiry(
-    server_env: dict[str, str],
+    good: Diagnosis,
 ) -> None:
-    lines = run(server_env).lines
+    lines = good.report.lines
     for name in ("imap tls", "smtp tls", "caldav tls"):
         assert re.search(
             r"TLSv1\.[23], certificate for localhost from .+, valid until \d{4}-\d\d-\d\d$",
@@ -152,22 +168,17 @@ def test_the_tls_checks_show_protocol_version_certificate_subject_and_expiry(
     assert lines["smtp tls"].detail.startswith("implicit TLS, ")
 
 
-def test_the_smtp_checks_log_in_without_sending_anything(
-    server_env: dict[str, str], smtp: SmtpServer
-) -> None:
-    before = len(smtp.received)
-    lines = run(server_env).lines
+def test_the_smtp_checks_log_in_without_sending_anything(good: Diagnosis) -> None:
+    lines = good.report.lines
     assert lines["smtp ehlo"].detail.startswith("login by ")
     assert lines["smtp login"].detail == (
-        f"logged in as {server_env['MAILBOX_EMAIL']}; nothing was sent"
+        f"logged in as {good.env['MAILBOX_EMAIL']}; nothing was sent"
     )
-    assert smtp.received[before:] == []
+    assert good.delivered == []
 
 
-def test_the_calendar_checks_find_the_home_and_count_the_calendars(
-    server_env: dict[str, str],
-) -> None:
-    lines = run(server_env).lines
+def test_the_calendar_checks_find_the_home_and_count_the_calendars(good: Diagnosis) -> None:
+    lines = good.report.lines
     assert lines["caldav discovery"].detail.startswith("calendar home https://localhost:")
     assert lines["caldav calendars"].detail == "1 calendar: Calendar"
 
