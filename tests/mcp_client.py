@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,31 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from tests.leak_watch import WATCH
 
 REPO = Path(__file__).resolve().parent.parent
+SERVER = (sys.executable, "-m", "supervisor")
+"""The server as Claude Desktop starts it from a checkout."""
+
+
+def run_server(
+    env: dict[str, str],
+    *args: str,
+    command: tuple[str, ...] = SERVER,
+    cwd: Path = REPO,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``command`` with ``args`` (``--diagnose``, say) run to its end as from a terminal,
+    with no input; what it printed is checked for passwords (tests/leak_watch.py)."""
+    WATCH.secret(env.get("MAILBOX_PASSWORD"))
+    done = subprocess.run(
+        [*command, *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    WATCH.output(" ".join(["output of", *args]), done.stdout + done.stderr)
+    return done
 
 
 @asynccontextmanager
@@ -23,7 +49,7 @@ async def mcp_session(
     stderr_path: Path,
     args: tuple[str, ...] = (),
     *,
-    command: tuple[str, ...] = (sys.executable, "-m", "supervisor"),
+    command: tuple[str, ...] = SERVER,
     cwd: Path = REPO,
     **session_options: Any,
 ) -> AsyncIterator[ClientSession]:

@@ -16,8 +16,7 @@ import pytest
 from protocol.diagnosis import CALDAV_CHECKS, IMAP_CHECKS, SMTP_CHECKS
 from protocol.filters import SIEVE_CHECKS
 from supervisor.sandbox.ports import free_port
-from tests.leak_watch import WATCH
-from tests.mcp_client import REPO
+from tests.mcp_client import REPO, run_server
 from tests.server_env import Servers
 from tests.servers.dav import DavServer
 from tests.servers.smtp import SmtpServer
@@ -45,17 +44,7 @@ class Report:
 
 
 def diagnose(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    WATCH.secret(env.get("MAILBOX_PASSWORD"))
-    done = subprocess.run(
-        [sys.executable, "-m", "supervisor", "--diagnose", *extra],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    WATCH.output("--diagnose output", done.stdout + done.stderr)
-    return done
+    return run_server(env, "--diagnose", *extra)
 
 
 def run(env: dict[str, str], *extra: str) -> Report:

@@ -26,7 +26,7 @@ import pytest
 from supervisor.tools import available_tools
 from tests.ci import unavailable
 from tests.leak_watch import WATCH
-from tests.mcp_client import REPO, mcp_session, structured
+from tests.mcp_client import REPO, mcp_session, run_server, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -185,16 +185,11 @@ def installed_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_installed_command_reports_ready_in_diagnose(
     installed_command: Path, server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    WATCH.secret(server_env["MAILBOX_PASSWORD"])
-    done = subprocess.run(
-        [str(installed_command), "--diagnose"],
-        env=server_env,
-        cwd=tmp_path,  # not the checkout: its modules must not be importable from here
-        capture_output=True,
-        text=True,
-        timeout=DIAGNOSE_TIMEOUT,
+    # From tmp_path, not the checkout: its modules must not be importable from there.
+    command = (str(installed_command),)
+    done = run_server(
+        server_env, "--diagnose", command=command, cwd=tmp_path, timeout=DIAGNOSE_TIMEOUT
     )
-    WATCH.output("quick-start --diagnose output", done.stdout + done.stderr)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "FAIL" not in done.stdout, done.stdout
 

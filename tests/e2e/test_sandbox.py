@@ -24,7 +24,7 @@ import pytest
 from supervisor.sandbox.leftovers import OWNER_FILE, PREFIX
 from supervisor.tools import available_tools
 from tests.ci import unavailable
-from tests.mcp_client import REPO, error_text, mcp_session, structured, text_of
+from tests.mcp_client import REPO, error_text, mcp_session, run_server, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -153,15 +153,8 @@ def test_in_a_terminal_the_sandbox_prints_a_claude_desktop_snippet_with_the_inst
 
 
 def test_diagnose_with_sandbox_checks_the_sandbox_and_serves_nothing() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "supervisor", "--diagnose", "--sandbox"],
-        stdin=subprocess.DEVNULL,  # an MCP server would read it, find it empty and stop
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=user_env(),
-        timeout=120,
-    )
+    # No input: an MCP server would read it, find it empty and stop.
+    done = run_server(user_env(), "--diagnose", "--sandbox")
     assert done.returncode == 0, done.stdout + done.stderr
     first, *_, verdict = done.stdout.splitlines()
     assert re.match(r"ok +config +0 ms  user\S+@example\.test on IMAP localhost:\d+, ", first)
@@ -169,15 +162,7 @@ def test_diagnose_with_sandbox_checks_the_sandbox_and_serves_nothing() -> None:
 
 
 def test_diagnose_with_sandbox_without_dovecot_names_what_to_install() -> None:
-    done = subprocess.run(
-        [*WITHOUT_DOVECOT, "--diagnose", "--sandbox", "--json"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=user_env(),
-        timeout=120,
-    )
+    done = run_server(user_env(), "--diagnose", "--sandbox", "--json", command=WITHOUT_DOVECOT)
     assert done.returncode == 1, done.stdout + done.stderr
     report = json.loads(done.stdout)
     status = {check["name"]: check["status"] for check in report["checks"]}

@@ -7,14 +7,12 @@ checking nothing, even when run alone.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.leak_watch import WATCH, LeakWatch
-from tests.mcp_client import REPO, error_text, mcp_session, structured
+from tests.mcp_client import error_text, mcp_session, run_server, structured
 from tests.servers.dovecot import Account
 
 pytestmark = pytest.mark.anyio
@@ -45,15 +43,7 @@ async def test_no_password_appears_in_any_answer_log_or_diagnosis_of_the_run(
         error_text(await session.call_tool("send_email", {"to": [account.email], "body": "x"}))
         error_text(await session.call_tool("list_calendars", {}))
     for env in (server_env, wrong):
-        done = subprocess.run(
-            [sys.executable, "-m", "supervisor", "--diagnose", "--json"],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        WATCH.output("--diagnose --json", done.stdout + done.stderr)
+        run_server(env, "--diagnose", "--json")
     assert WATCH.outputs_checked >= 8 and WATCH.logs_checked >= 2
     assert account.password in WATCH.secrets and "Wrong-Password-For-Leaks-7" in WATCH.secrets
     print(
