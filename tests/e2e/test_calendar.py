@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
+from tests.calendar_calls import call, create, events
 from tests.ics_factory import daily_series, single_event
 from tests.mcp_client import error_text, mcp_session, structured
 from tests.server_env import Shared, module_calendar_server
@@ -34,16 +35,6 @@ def load(server: DavServer, account: Account, *names: str) -> None:
     login = DavAccount(account.email, account.password, server.url)
     for name in names:
         server.put_object(login, name, (ICS / name).read_text())
-
-
-async def call(session: Any, tool: str, **args: Any) -> Any:
-    return structured(await session.call_tool(tool, args))
-
-
-async def events(session: Any, start: str, end: str, **args: Any) -> list[dict[str, Any]]:
-    return list(
-        (await call(session, "get_calendar_events", start=start, end=end, **args))["events"]
-    )
 
 
 empty = module_calendar_server(None, FAMILIES)
@@ -199,12 +190,11 @@ async def test_search_finds_words_in_summary_location_and_attendees_case_insensi
         by_place = await call(
             session, "search_calendar", query="room 2", start="2026-01-01", end="2026-12-31"
         )
-        created = await call(
+        created = await create(
             session,
-            "create_event",
-            summary="Budget",
-            start="2026-03-12T10:00",
-            end="2026-03-12T11:00",
+            "Budget",
+            "2026-03-12T10:00",
+            "2026-03-12T11:00",
             attendees=["ben.ott@example.org"],
         )
         by_person = await call(
@@ -248,20 +238,8 @@ async def test_free_busy_merges_busy_time_and_finds_the_free_slots(
         "new-york-call.ics",
     )
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        await call(
-            session,
-            "create_event",
-            summary="Review",
-            start="2026-03-11T09:30",
-            end="2026-03-11T10:30",
-        )
-        await call(
-            session,
-            "create_event",
-            summary="Sync",
-            start="2026-03-11T10:00",
-            end="2026-03-11T11:00",
-        )
+        await create(session, "Review", "2026-03-11T09:30", "2026-03-11T10:30")
+        await create(session, "Sync", "2026-03-11T10:00", "2026-03-11T11:00")
         answer = await call(
             session, "get_free_busy", start="2026-03-10", end="2026-03-11", duration_minutes=60
         )
@@ -314,12 +292,11 @@ async def test_a_created_recurring_event_with_a_reminder_is_listed(
     calendar_env: dict[str, str], tmp_path: Path
 ) -> None:
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        created = await call(
+        created = await create(
             session,
-            "create_event",
-            summary="Gym",
-            start="2026-03-02T18:00",
-            end="2026-03-02T19:00",
+            "Gym",
+            "2026-03-02T18:00",
+            "2026-03-02T19:00",
             rrule="FREQ=WEEKLY;COUNT=3",
             reminders_minutes=[30],
             location="Studio",
@@ -337,12 +314,11 @@ async def test_moving_thursdays_occurrence_just_this_once_leaves_the_others(
     calendar_env: dict[str, str], tmp_path: Path
 ) -> None:
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        await call(
+        await create(
             session,
-            "create_event",
-            summary="Stand-up",
-            start="2026-03-05T10:00",
-            end="2026-03-05T10:15",
+            "Stand-up",
+            "2026-03-05T10:00",
+            "2026-03-05T10:15",
             rrule="FREQ=WEEKLY;BYDAY=TH;COUNT=3",
         )
         before = await events(session, "2026-03-01", "2026-03-31")
@@ -368,13 +344,8 @@ async def test_deleting_one_occurrence_then_the_series(
     calendar_env: dict[str, str], tmp_path: Path
 ) -> None:
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        await call(
-            session,
-            "create_event",
-            summary="Class",
-            start="2026-03-02T08:00",
-            end="2026-03-02T09:00",
-            rrule="FREQ=DAILY;COUNT=3",
+        await create(
+            session, "Class", "2026-03-02T08:00", "2026-03-02T09:00", rrule="FREQ=DAILY;COUNT=3"
         )
         first = await events(session, "2026-03-01", "2026-03-10")
         one = await call(session, "delete_event", id=first[1]["id"])
@@ -390,14 +361,7 @@ async def test_an_all_day_event_is_created_on_its_dates(
     calendar_env: dict[str, str], tmp_path: Path
 ) -> None:
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        await call(
-            session,
-            "create_event",
-            summary="Holiday",
-            start="2026-08-03",
-            end="2026-08-07",
-            all_day=True,
-        )
+        await create(session, "Holiday", "2026-08-03", "2026-08-07", all_day=True)
         (holiday,) = await events(session, "2026-08-01", "2026-08-31")
     assert (holiday["start"], holiday["end"], holiday["all_day"]) == (
         "2026-08-03",

@@ -12,16 +12,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests.mcp_client import error_text, mcp_session, structured, text_of
+from tests.calendar_calls import call, create
+from tests.mcp_client import error_text, mcp_session, text_of
 from workers.dav.ids import EventId
 
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("calendar")]
 
 NOVEMBER = {"start": "2026-11-01", "end": "2026-12-31"}
-
-
-async def call(session: Any, tool: str, **args: Any) -> Any:
-    return structured(await session.call_tool(tool, args))
 
 
 async def starts(session: Any) -> list[str]:
@@ -40,12 +37,11 @@ async def change(session: Any, event: dict[str, Any], **changes: Any) -> Any:
 
 async def weekly(session: Any, count: int = 4) -> dict[str, Any]:
     """Mondays 10:00-11:00 from 16 November."""
-    created: dict[str, Any] = await call(
+    created: dict[str, Any] = await create(
         session,
-        "create_event",
-        summary="Stand-up",
-        start="2026-11-16T10:00",
-        end="2026-11-16T11:00",
+        "Stand-up",
+        "2026-11-16T10:00",
+        "2026-11-16T11:00",
         rrule=f"FREQ=WEEKLY;COUNT={count}",
     )
     return created
@@ -138,13 +134,7 @@ async def test_forged_occurrence_ids_are_answered_as_gone_and_change_nothing(
 ) -> None:
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
         series = await weekly(session, count=2)
-        single = await call(
-            session,
-            "create_event",
-            summary="Dentist",
-            start="2026-11-18T08:00",
-            end="2026-11-18T09:00",
-        )
+        single = await create(session, "Dentist", "2026-11-18T08:00", "2026-11-18T09:00")
         before = await listed(session)
         answers = [
             await session.call_tool(
@@ -212,13 +202,7 @@ async def test_changing_only_the_time_zone_keeps_the_wall_clock_times_there_and_
     calendar_env: dict[str, str], tmp_path: Path
 ) -> None:
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        single = await call(
-            session,
-            "create_event",
-            summary="Call",
-            start="2026-11-18T10:00",
-            end="2026-11-18T11:00",
-        )
+        single = await create(session, "Call", "2026-11-18T10:00", "2026-11-18T11:00")
         await weekly(session, count=3)
         series = [e for e in await listed(session) if e["summary"] == "Stand-up"]
         await call(session, "delete_event", id=series[1]["id"])
@@ -246,13 +230,7 @@ async def test_plain_dates_without_all_day_are_answered_with_a_hint_to_set_all_d
         created = await session.call_tool(
             "create_event", {"summary": "Trip", "start": "2026-11-20", "end": "2026-11-20"}
         )
-        single = await call(
-            session,
-            "create_event",
-            summary="Call",
-            start="2026-11-18T10:00",
-            end="2026-11-18T11:00",
-        )
+        single = await create(session, "Call", "2026-11-18T10:00", "2026-11-18T11:00")
         updated = await session.call_tool(
             "update_event", {"id": single["id"], "start": "2026-11-20", "end": "2026-11-20"}
         )

@@ -10,19 +10,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.calendar_calls import call, create, events
+from tests.mcp_client import error_text, mcp_session
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account
 
 pytestmark = pytest.mark.anyio
-
-
-async def call(session: Any, tool: str, **args: Any) -> Any:
-    return structured(await session.call_tool(tool, args))
-
-
-async def events(session: Any, start: str, end: str) -> list[dict[str, Any]]:
-    return list((await call(session, "get_calendar_events", start=start, end=end))["events"])
 
 
 def id_parts(event_id: str) -> list[Any]:
@@ -50,19 +43,14 @@ async def test_a_time_with_an_offset_is_stored_as_that_instant_and_read_back_in_
     calendar_env: dict[str, str], tmp_path: Path, dav_server: DavServer, account: Account
 ) -> None:
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        created = await call(
-            session,
-            "create_event",
-            summary="Call with Boston",
-            start="2026-12-16T09:00-05:00",
-            end="2026-12-16T10:00-05:00",
+        created = await create(
+            session, "Call with Boston", "2026-12-16T09:00-05:00", "2026-12-16T10:00-05:00"
         )
-        new_york = await call(
+        new_york = await create(
             session,
-            "create_event",
-            summary="In New York",
-            start="2026-12-17T15:00+01:00",
-            end="2026-12-17T16:00+01:00",
+            "In New York",
+            "2026-12-17T15:00+01:00",
+            "2026-12-17T16:00+01:00",
             timezone="America/New_York",
         )
         found = await events(session, "2026-12-16", "2026-12-17")
@@ -83,13 +71,7 @@ async def test_a_time_without_an_offset_is_read_in_mailbox_timezone_not_the_syst
     # 10:00+01:00, and the range, the search and the event would be refused as backwards.
     calendar_env["TZ"] = "Pacific/Kiritimati"
     async with mcp_session(calendar_env, tmp_path / "err.log") as session:
-        await call(
-            session,
-            "create_event",
-            summary="Half an hour",
-            start="2026-03-10T10:00+01:00",
-            end="2026-03-10T10:30",
-        )
+        await create(session, "Half an hour", "2026-03-10T10:00+01:00", "2026-03-10T10:30")
         found = await events(session, "2026-03-10T10:00+01:00", "2026-03-10T10:30")
         mail = await session.call_tool(
             "search_emails", {"since": "2026-03-10T10:00+01:00", "before": "2026-03-10T10:30"}
@@ -108,13 +90,7 @@ async def test_a_time_the_clocks_skip_is_refused_and_one_they_repeat_is_the_firs
             "create_event",
             {"summary": "Gap", "start": "2026-03-29T02:30", "end": "2026-03-29T03:30"},
         )
-        twice = await call(
-            session,
-            "create_event",
-            summary="Twice",
-            start="2026-10-25T02:30",
-            end="2026-10-25T02:45",
-        )
+        twice = await create(session, "Twice", "2026-10-25T02:30", "2026-10-25T02:45")
         found = await events(session, "2026-03-29", "2026-10-25")
     assert skipped.is_error
     assert "2026-03-29T02:30 does not exist in Europe/Berlin" in error_text(skipped)
@@ -196,13 +172,8 @@ async def test_year_9999_and_made_up_occurrence_ids_get_one_clear_sentence(
                 ),
             )
         ]
-        created = await call(
-            session,
-            "create_event",
-            summary="Weekly",
-            start="2026-03-02T09:00",
-            end="2026-03-02T10:00",
-            rrule="FREQ=WEEKLY;COUNT=3",
+        created = await create(
+            session, "Weekly", "2026-03-02T09:00", "2026-03-02T10:00", rrule="FREQ=WEEKLY;COUNT=3"
         )
         first = (await events(session, "2026-03-01", "2026-03-03"))[0]
         made_up = [
