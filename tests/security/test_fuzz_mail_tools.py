@@ -30,7 +30,8 @@ pytestmark = pytest.mark.tool_families("mail")
 
 CRASHES = re.compile(r"unexpectedly|traceback|internal error|error executing tool", re.I)
 LEAKS = re.compile(
-    r"\bb'|\bb\"|<class |Error\(|Exception\(|object at 0x|\bNone\b"  # a Python repr
+    # A Python repr; a quoted name ending in b ('a"b') is no bytes literal.
+    r"(?<![\"'])\bb['\"]|<class |Error\(|Exception\(|object at 0x|\bNone\b"
     r"|\[(TRYCREATE|NONEXISTENT|ALREADYEXISTS|CANNOT|UNAVAILABLE|SERVERBUG|CLIENTBUG|"
     r"PARSE|CORRUPTION|EXPUNGEISSUED|INUSE|LIMIT|OVERQUOTA|NOPERM)\]"  # IMAP response codes
     r"|\bsecs\)|command error|BAD \[|\bNO \["  # Dovecot's timing, imaplib's echo
