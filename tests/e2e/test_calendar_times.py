@@ -15,7 +15,7 @@ from tests.mcp_client import error_text, mcp_session
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("calendar")]
 
 
 def id_parts(event_id: str) -> list[Any]:
@@ -64,6 +64,7 @@ async def test_a_time_with_an_offset_is_stored_as_that_instant_and_read_back_in_
     )
 
 
+@pytest.mark.tool_families("mail", "calendar")
 async def test_a_time_without_an_offset_is_read_in_mailbox_timezone_not_the_systems_zone(
     calendar_env: dict[str, str], tmp_path: Path
 ) -> None:
