@@ -15,7 +15,7 @@ from mcp.client.session import ClientSession
 from tests.leak_watch import WATCH
 from tests.mcp_client import mcp_session, structured
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
 
 @asynccontextmanager

@@ -23,6 +23,7 @@ def ended_pid() -> int:
     return done.pid
 
 
+@pytest.mark.tool_families("mail")
 async def test_an_unfinished_download_of_an_ended_worker_is_removed_at_the_next_start(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail", "calendar")]
 
 ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
 # Long enough for TLS, a login and a search over the proxy on a busy two-core machine.

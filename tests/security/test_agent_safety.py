@@ -142,6 +142,7 @@ async def test_writing_tools_are_annotated_as_writing_deletes_as_destructive_and
 # -- MAILBOX_SEND_ALLOW -------------------------------------------------------------
 
 
+@pytest.mark.tool_families("mail")
 async def test_only_messages_whose_every_recipient_is_allowed_are_sent(
     server_env: dict[str, str],
     tmp_path: Path,
@@ -172,6 +173,7 @@ async def test_only_messages_whose_every_recipient_is_allowed_are_sent(
     assert list(messages_in(dovecot, account, "Sent")) == ["Allowed"]  # no copy of a refused one
 
 
+@pytest.mark.tool_families("mail")
 async def test_a_domain_entry_allows_every_address_at_that_domain_and_no_other(
     server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
 ) -> None:
@@ -188,6 +190,7 @@ async def test_a_domain_entry_allows_every_address_at_that_domain_and_no_other(
     assert len(smtp.received) == before + 1
 
 
+@pytest.mark.tool_families("mail")
 async def test_a_draft_to_a_recipient_outside_send_allow_is_saved_but_never_sent(
     server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
 ) -> None:
@@ -205,6 +208,7 @@ async def test_a_draft_to_a_recipient_outside_send_allow_is_saved_but_never_sent
 # -- MAILBOX_SEND_LIMIT_PER_HOUR ----------------------------------------------------
 
 
+@pytest.mark.tool_families("mail")
 async def test_the_send_after_the_hourly_limit_is_refused_and_exactly_the_limit_goes_out(
     server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
 ) -> None:
@@ -222,6 +226,7 @@ async def test_the_send_after_the_hourly_limit_is_refused_and_exactly_the_limit_
 # -- MAILBOX_ALLOW_PERMANENT_DELETE -------------------------------------------------
 
 
+@pytest.mark.tool_families("mail")
 async def test_erasing_mail_is_refused_when_permanent_delete_is_off_and_the_mail_stays(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
@@ -240,6 +245,7 @@ async def test_erasing_mail_is_refused_when_permanent_delete_is_off_and_the_mail
     assert messages_in(dovecot, account, "Trash") == {"Already in Trash": False}
 
 
+@pytest.mark.tool_families("mail")
 async def test_deleting_to_trash_still_works_when_permanent_delete_is_off(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
@@ -257,6 +263,7 @@ async def test_deleting_to_trash_still_works_when_permanent_delete_is_off(
 # -- MAILBOX_ALLOW_SERIES_DELETE ----------------------------------------------------
 
 
+@pytest.mark.tool_families("calendar")
 async def test_deleting_a_whole_repeating_series_is_refused_when_series_delete_is_off(
     server_env: dict[str, str], tmp_path: Path, dav_servers: dict[str, DavServer], account: Account
 ) -> None:
@@ -270,6 +277,7 @@ async def test_deleting_a_whole_repeating_series_is_refused_when_series_delete_i
     assert len(before) == 4 and [e["start"] for e in after] == [e["start"] for e in before]
 
 
+@pytest.mark.tool_families("calendar")
 async def test_an_occurrence_and_a_single_event_can_still_be_deleted_when_series_delete_is_off(
     server_env: dict[str, str], tmp_path: Path, dav_servers: dict[str, DavServer], account: Account
 ) -> None:
@@ -289,6 +297,7 @@ async def test_an_occurrence_and_a_single_event_can_still_be_deleted_when_series
 # -- untrusted content --------------------------------------------------------------
 
 
+@pytest.mark.tool_families("mail")
 async def test_a_prompt_injection_email_is_fenced_when_listed_and_when_read_and_nothing_is_sent(
     server_env: dict[str, str],
     tmp_path: Path,
@@ -315,6 +324,7 @@ async def test_a_prompt_injection_email_is_fenced_when_listed_and_when_read_and_
     assert len(smtp.received) == before
 
 
+@pytest.mark.tool_families("mail")
 async def test_an_email_cannot_close_the_fence_and_speak_outside_it(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:

@@ -23,7 +23,7 @@ from tests.servers.dav import DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail", "calendar")]
 
 CALL_LIMIT = 60.0  # a refusal comes long before this, even on a busy machine
 UNNAMED_HOST = "127.0.0.2"  # loopback, but not in the test certificate

@@ -87,6 +87,7 @@ async def raw_call(session: Any, tool: str, **args: Any) -> types.CallToolResult
     return result
 
 
+@pytest.mark.tool_families("mail")
 async def test_display_names_file_names_and_message_ids_cannot_fake_the_fence_in_any_mail_tool(
     server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
 ) -> None:
@@ -121,6 +122,7 @@ def _set_calendar_name(server: DavServer, login: DavAccount, name: str) -> None:
     assert status == 207, answer
 
 
+@pytest.mark.tool_families("calendar")
 async def test_calendar_names_and_event_summaries_in_notes_cannot_fake_the_fence(
     server_env: dict[str, str], tmp_path: Path, dav_servers: dict[str, DavServer], account: Account
 ) -> None:
