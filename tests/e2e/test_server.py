@@ -32,6 +32,7 @@ def log_events(path: Path, event: str, worker: str | None = None) -> list[dict[s
     return events
 
 
+@pytest.mark.tool_families("mail")
 async def test_tools_list_shows_schemas_and_annotations(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -51,6 +52,7 @@ async def test_tools_list_shows_schemas_and_annotations(
     assert all(len(tool.description or "") > 80 for tool in tools.values())
 
 
+@pytest.mark.tool_families("mail")
 async def test_tools_list_is_answered_before_any_worker_is_ready(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -70,6 +72,7 @@ async def test_tools_list_is_answered_before_any_worker_is_ready(
     assert tools and folders["folders"]
 
 
+@pytest.mark.tool_families("mail")
 async def test_a_killed_imap_worker_is_restarted_and_the_next_call_succeeds(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -97,6 +100,7 @@ async def offered_and_refused(
         return names, error_text(await session.call_tool(tool, args))
 
 
+@pytest.mark.tool_families("mail")
 async def test_a_configuration_error_is_reported_by_every_tool_call(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -109,6 +113,7 @@ async def test_a_configuration_error_is_reported_by_every_tool_call(
     )
 
 
+@pytest.mark.tool_families("mail")
 async def test_read_only_mode_hides_writing_tools(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -143,6 +148,7 @@ async def test_a_family_turned_off_starts_no_worker(
     assert events["events"] == []
 
 
+@pytest.mark.tool_families("mail")
 async def test_a_wrong_password_gives_one_sentence_without_the_password(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
