@@ -11,15 +11,19 @@ import msgspec
 import pytest
 
 from protocol.calendar import CALENDAR_CONTRACTS
+from protocol.contacts import CONTACT_CONTRACTS
 from protocol.contract import SUPERVISOR, Contract, routes_for
 from protocol.filters import FILTER_CONTRACTS
 from protocol.mail import MAIL_CONTRACTS
 from protocol.status import SERVER_STATUS
+from protocol.tasks import TASK_CONTRACTS
 from supervisor.tools import ALL_TOOLS
 
 FAMILY_TABLES: tuple[tuple[Contract[Any, Any], ...], ...] = (
     MAIL_CONTRACTS,
     CALENDAR_CONTRACTS,
+    CONTACT_CONTRACTS,
+    TASK_CONTRACTS,
     FILTER_CONTRACTS,
     (SERVER_STATUS,),
 )

@@ -1,20 +1,24 @@
-"""``python -m workers.dav``: serve calendar tools on stdin/stdout."""
+"""``python -m workers.dav``: serve calendar, contact and task tools on stdin/stdout."""
 
 from __future__ import annotations
 
 from protocol import calendar as api
+from protocol.contacts import CONTACT_CONTRACTS
 from protocol.settings import DavSettings
-from workers.dav import diagnose, handlers, write_tools
+from protocol.tasks import TASK_CONTRACTS
+from workers.dav import contacts, diagnose, handlers, tasks, write_tools
 from workers.runtime import pool_worker, run_worker
 
 SPEC = pool_worker(
     api.DAV,
     DavSettings,
     handlers.open_dav_state,
-    api.CALENDAR_CONTRACTS,
+    (*api.CALENDAR_CONTRACTS, *CONTACT_CONTRACTS, *TASK_CONTRACTS),
     handlers,
     write_tools,
     diagnose,
+    contacts,
+    tasks,
 )
 
 if __name__ == "__main__":

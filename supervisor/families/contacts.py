@@ -1,0 +1,7 @@
+"""The contacts tools as the model sees them (served by the DAV worker)."""
+
+from __future__ import annotations
+
+from supervisor.tool_spec import ToolSpec
+
+CONTACT_TOOLS: tuple[ToolSpec, ...] = ()

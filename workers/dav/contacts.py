@@ -1,0 +1,3 @@
+"""CardDAV handlers of the DAV worker: address books and contacts."""
+
+from __future__ import annotations
