@@ -94,7 +94,7 @@ class Servers:
                 "MAILBOX_IMAP_PORT": str(self.dovecot.imaps_port),
                 "MAILBOX_CALDAV_URL": (
                     self.dav_login(dav, account)
-                    if not families or "calendar" in families
+                    if not families or {"calendar", "contacts", "tasks"} & set(families)
                     else dav.url
                 ),
                 "MAILBOX_TIMEZONE": "Europe/Berlin",
