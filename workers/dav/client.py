@@ -58,7 +58,7 @@ _QUERY = """<?xml version="1.0" encoding="utf-8"?>
   <d:prop><d:getetag/><c:calendar-data/></d:prop>
   <c:filter>
     <c:comp-filter name="VCALENDAR">
-      <c:comp-filter name="VEVENT">{range}</c:comp-filter>
+      <c:comp-filter name="{component}">{range}</c:comp-filter>
     </c:comp-filter>
   </c:filter>
 </c:calendar-query>"""
@@ -244,17 +244,29 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def query(client: DAVClient, calendar_url: str, start: datetime, end: datetime) -> QueryAnswer:
-    """Every event object with an occurrence overlapping [start, end): one REPORT.
+def query(
+    client: DAVClient,
+    calendar_url: str,
+    start: datetime | None,
+    end: datetime | None,
+    component: str = "VEVENT",
+) -> QueryAnswer:
+    """Every object holding a ``component`` (VEVENT, or VTODO for tasks) with an
+    occurrence overlapping [start, end), or every one without a range: one REPORT.
 
     A server that chokes on its own stored data while filtering (Radicale answers
     400 when one object has a rule or zone it cannot evaluate) is asked once more
     without the time range, so one hostile event cannot hide the whole calendar.
     """
-    body = _QUERY.format(range=_RANGE.format(start=_utc(start), end=_utc(end)))
+    whole = _QUERY.format(component=component, range="")
+    body = whole
+    if start is not None and end is not None:
+        body = _QUERY.format(
+            component=component, range=_RANGE.format(start=_utc(start), end=_utc(end))
+        )
     response = client.report(calendar_url, body, depth=1)
     if _choked(response):
-        response = client.report(calendar_url, _QUERY.format(range=""), depth=1)
+        response = client.report(calendar_url, whole, depth=1)
         if _choked(response):
             return QueryAnswer(_one_by_one(client, calendar_url), unfiltered=True)
         _check(response, "the calendar query")
