@@ -10,11 +10,9 @@ request names in answers, writes that happened after their deadline answered wit
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -30,24 +28,15 @@ from tests.faults.proxy import FaultProxy
 from tests.imap_client import other_client
 from tests.leak_watch import WATCH
 from tests.mail_factory import deliver, message
-from tests.mcp_client import REPO, mcp_session, structured, text_of
+from tests.mcp_client import mcp_session, structured, text_of
 from tests.servers.dav import DavServer
 from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
+from tests.stdio_server import started_server
 
 pytestmark = pytest.mark.anyio
 
 WRONG = "Wrong-Password-7"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"},
-    },
-}
 # How an answer says that a write it could not confirm may have been done.
 MAY_HAVE_HAPPENED = re.compile(r"may (or may not )?have (happened|been)")
 # Requests that cross a pipe but are no tool: the model cannot know or call them.
@@ -124,19 +113,9 @@ def test_closing_stdin_while_the_password_command_waits_exits_at_once(
     marker = f"keyring-{uuid.uuid4().hex}"
     env = without_password(server_env, python_command("import time; time.sleep(60)", marker))
     with open(tmp_path / "err.log", "wb") as errlog:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "supervisor"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errlog,
-            cwd=REPO,
-            env=env,
-        )
+        server = started_server(env, errlog)
     try:
-        assert server.stdin is not None and server.stdout is not None
-        server.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
-        server.stdin.flush()
-        assert b'"result"' in server.stdout.readline()
+        assert server.stdin is not None
         deadline = time.monotonic() + 10
         while not processes_with(marker) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -25,6 +25,7 @@ from supervisor.sandbox.leftovers import OWNER_FILE, PREFIX
 from supervisor.tools import available_tools
 from tests.ci import unavailable
 from tests.mcp_client import REPO, error_text, mcp_session, run_server, structured, text_of
+from tests.stdio_server import started_server
 
 pytestmark = pytest.mark.anyio
 
@@ -208,28 +209,7 @@ def started_sandbox_process(
     stderr: IO[bytes] | int = subprocess.DEVNULL,
 ) -> tuple[subprocess.Popen[bytes], list[int]]:
     """A sandbox serving MCP on pipes, after its first answer; and its server processes."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "supervisor", "--sandbox"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        cwd=REPO,
-        env=user_env(),
-    )
-    assert process.stdin is not None and process.stdout is not None
-    hello = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
-    process.stdin.write(json.dumps(hello).encode() + b"\n")
-    process.stdin.flush()
-    assert b'"result"' in process.stdout.readline()  # served only once the servers run
+    process = started_server(user_env(), stderr, "--sandbox")  # answers once the servers run
     return process, children_of(process.pid)
 
 

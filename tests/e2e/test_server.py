@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import anyio
 import pytest
 
 from tests.mcp_client import REPO, error_text, mcp_session, structured
+from tests.stdio_server import started_server
 
 pytestmark = pytest.mark.anyio
 
@@ -210,18 +209,8 @@ def test_closing_stdin_while_the_workers_start_exits_within_a_second_without_err
     server_env["SLOW_WORKER_BOOT_SECONDS"] = "5"
     log = tmp_path / "stderr.log"
     with open(log, "wb") as errlog:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "supervisor"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errlog,
-            cwd=REPO,
-            env=server_env,
-        )
-        assert server.stdin is not None and server.stdout is not None
-        server.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
-        server.stdin.flush()
-        assert b'"result"' in server.stdout.readline()
+        server = started_server(server_env, errlog)
+        assert server.stdin is not None
         began = time.monotonic()
         server.stdin.close()
         server.wait(timeout=30)
@@ -229,18 +218,6 @@ def test_closing_stdin_while_the_workers_start_exits_within_a_second_without_err
     # Under a second when idle (5.5 s before); the margin is for a loaded two-core machine.
     assert took < 3.0, f"the server took {took:.1f} s to exit"
     assert "error" not in log.read_text(), log.read_text()
-
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"},
-    },
-}
 
 
 def _state(pid: int) -> str:
