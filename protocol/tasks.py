@@ -1,12 +1,241 @@
 """The tasks family: to-dos (VTODO) in the CalDAV task lists.
 
-The DAV worker (``workers/dav``) serves these contracts beside the calendar's.
+A task list is a calendar collection whose supported components include VTODO, so
+the tasks share the calendar's cache tags (``dav:calendar:<path>``) and its
+freshness check: a cached list of tasks is revalidated by the collection's ctag or
+sync-token exactly as a cached list of events is. The DAV worker (``workers/dav``)
+serves these contracts beside the calendar's.
+
+In ``update_task`` an argument left out keeps that field as it is and an argument
+given as null removes it (msgspec's UNSET tells the two apart; the schema shows
+neither, the description says so).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from protocol.calendar import (
+    DAV,
+    DAV_CALENDAR,
+    DAV_CALENDARS,
+    DAV_CHECK_FRESH,
+    CreateEventArgs,
+    Cursor,
+    NextCursor,
+    When,
+)
 from protocol.contract import Contract
+from protocol.email import reject_control_characters
+from protocol.when import EARLIEST, LATEST, parse_when, resolve
 
-TASK_CONTRACTS: tuple[Contract[Any, Any], ...] = ()
+Priority = Literal["high", "medium", "low"]
+
+# The recurrence rule exactly as create_event takes it (type, bounds and description):
+# written once, in protocol.calendar. The worker checks it with the same rules.
+_RULE, _RULE_META = typing.get_args(
+    typing.get_type_hints(CreateEventArgs, include_extras=True)["rrule"]
+)
+Recurrence = Annotated[_RULE, _RULE_META]  # type: ignore[valid-type]
+RecurrenceChange = Annotated[_RULE | UnsetType, _RULE_META]  # type: ignore[valid-type]
+
+TaskListRef = Annotated[
+    Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None,
+    msgspec.Meta(description="Id or name from list_calendars (a list holding VTODO)."),
+]
+TaskIdText = Annotated[str, msgspec.Meta(min_length=4, max_length=4000)]
+Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+Description = Annotated[str, msgspec.Meta(max_length=20000)]
+Categories = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]], msgspec.Meta(max_length=20)
+]
+ReminderMinutes = Annotated[
+    int, msgspec.Meta(ge=0, le=40320, description="Alarm, minutes before due (or start).")
+]
+
+
+def check_when(text: str, what: str) -> date | datetime:
+    """A due, start or due_before date or date-time within the years every zone can
+    hold. Raises ValueError with a sentence."""
+    value = parse_when(text, what)
+    if isinstance(value, datetime):
+        moment = resolve(value, what)
+        inside = EARLIEST <= moment <= LATEST
+    else:
+        inside = EARLIEST.date() <= value <= LATEST.date()
+    if not inside:
+        raise ValueError(f"{what} must lie between 0001-01-02 and 9999-12-30.")
+    return value
+
+
+def _check_texts(*pairs: tuple[str, object]) -> None:
+    for what, value in pairs:
+        if isinstance(value, str):
+            reject_control_characters(value, what)
+        elif isinstance(value, list):
+            for item in value:
+                reject_control_characters(str(item), what)
+
+
+class ListTasksArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    task_list: TaskListRef = None
+    include_completed: bool = False
+    due_before: Annotated[
+        When | None, msgspec.Meta(description="Only tasks due before this date or time.")
+    ] = None
+    query: Annotated[
+        Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None,
+        msgspec.Meta(description="Words in summary, description or categories."),
+    ] = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    cursor: Cursor = None
+
+    def __post_init__(self) -> None:
+        if self.due_before is not None:
+            check_when(self.due_before, "due_before")
+        _check_texts(
+            ("The task list", self.task_list),
+            ("The query", self.query),
+            ("The cursor", self.cursor),
+        )
+
+
+class Task(msgspec.Struct, frozen=True):
+    id: Annotated[str, msgspec.Meta(description="Pass to update_task or delete_task.")]
+    summary: str
+    task_list: str
+    due: Annotated[
+        str | None, msgspec.Meta(description="A date, or a date-time in the user's zone.")
+    ] = None
+    start: str | None = None
+    overdue: bool = False
+    priority: Priority | None = None
+    status: Annotated[
+        str | None, msgspec.Meta(description="NEEDS-ACTION, IN-PROCESS, COMPLETED or CANCELLED.")
+    ] = None
+    percent_complete: int | None = None
+    completed: Annotated[str | None, msgspec.Meta(description="When it was completed.")] = None
+    categories: list[str] = []
+    recurring: bool = False
+    rule: Annotated[str | None, msgspec.Meta(description="Its RRULE, if it repeats.")] = None
+    description: str | None = None
+
+
+class TasksResult(msgspec.Struct, frozen=True):
+    tasks: list[Task]
+    notes: list[str] = []
+    total: Annotated[int | None, msgspec.Meta(description="Tasks over all pages.")] = None
+    next_cursor: NextCursor = None
+
+
+class CreateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    summary: Summary
+    due: Annotated[When | None, msgspec.Meta(description="Date or date-time.")] = None
+    start: When | None = None
+    priority: Priority | None = None
+    description: Description | None = None
+    categories: Categories | None = None
+    task_list: TaskListRef = None
+    recurrence: Recurrence = None
+    reminder_minutes: ReminderMinutes | None = None
+
+    def __post_init__(self) -> None:
+        for what, value in (("due", self.due), ("start", self.start)):
+            if value is not None:
+                check_when(value, what)
+        _check_texts(
+            ("The summary", self.summary),
+            ("The task list", self.task_list),
+            ("The recurrence rule", self.recurrence),
+            ("Categories", self.categories),
+        )
+
+
+class UpdateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    id: TaskIdText
+    completed: Annotated[
+        bool | None,
+        msgspec.Meta(description="true completes it (a repeating one moves on); false reopens."),
+    ] = None
+    summary: Summary | None = None
+    due: When | UnsetType | None = UNSET
+    start: When | UnsetType | None = UNSET
+    priority: Priority | UnsetType | None = UNSET
+    description: Description | UnsetType | None = UNSET
+    categories: Categories | UnsetType | None = UNSET
+    recurrence: RecurrenceChange = UNSET
+    reminder_minutes: ReminderMinutes | UnsetType | None = UNSET
+
+    def __post_init__(self) -> None:
+        reject_control_characters(self.id, "The task id")
+        for what, value in (("due", self.due), ("start", self.start)):
+            if isinstance(value, str):
+                check_when(value, what)
+        _check_texts(
+            ("The summary", self.summary),
+            ("The recurrence rule", self.recurrence),
+            ("Categories", self.categories),
+        )
+
+    def changes_anything(self) -> bool:
+        return any(
+            getattr(self, name) not in (None, UNSET)
+            if name in ("completed", "summary")
+            else getattr(self, name) is not UNSET
+            for name in self.__struct_fields__
+            if name != "id"
+        )
+
+
+class DeleteTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    id: TaskIdText
+
+    def __post_init__(self) -> None:
+        reject_control_characters(self.id, "The task id")
+
+
+class TaskWritten(msgspec.Struct, frozen=True):
+    id: str
+    summary: str
+    task_list: str
+    due: str | None = None
+    status: str | None = None
+    notes: list[str] = []
+
+
+class TaskDeleted(msgspec.Struct, frozen=True):
+    deleted: bool
+    id: str
+
+
+_ANY_LIST = (DAV_CALENDARS, DAV_CALENDAR)
+
+LIST_TASKS = Contract(
+    "list_tasks",
+    DAV,
+    ListTasksArgs,
+    TasksResult,
+    reads=(DAV_CALENDAR,),
+    revalidated_by=DAV_CHECK_FRESH,
+)
+CREATE_TASK = Contract(
+    "create_task", DAV, CreateTaskArgs, TaskWritten, writes=True, changes=_ANY_LIST
+)
+UPDATE_TASK = Contract(
+    "update_task", DAV, UpdateTaskArgs, TaskWritten, writes=True, changes=_ANY_LIST
+)
+DELETE_TASK = Contract(
+    "delete_task", DAV, DeleteTaskArgs, TaskDeleted, writes=True, changes=_ANY_LIST
+)
+
+TASK_CONTRACTS: tuple[Contract[Any, Any], ...] = (
+    LIST_TASKS,
+    CREATE_TASK,
+    UPDATE_TASK,
+    DELETE_TASK,
+)

@@ -1,3 +1,217 @@
-"""VTODO handlers of the DAV worker: task lists and tasks."""
+"""The task tools of the DAV worker: list, create, change and delete VTODOs.
+
+Reads carry the calendar's freshness token and per-collection tags (a task list is a
+calendar collection), so a cached list of tasks is revalidated by ctag or sync-token
+like a list of events. Writes go through If-Match (If-None-Match for new objects):
+a task changed elsewhere meanwhile is a Conflict, never overwritten.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from caldav.davclient import DAVClient
+from icalendar import Todo
+
+from protocol import tasks as api
+from protocol.errors import (
+    Conflict,
+    InvalidArgument,
+    MailError,
+    NotFound,
+    ProtocolViolation,
+    Refused,
+)
+from protocol.when import parse_when, resolve
+from workers.dav import client as dav
+from workers.dav import expand, paging, todo_edit
+from workers.dav import todo_fields as tf
+from workers.dav import todo_query as tq
+from workers.dav.event_text import one_line
+from workers.dav.handlers import (
+    CALENDARS_TAG,
+    DavState,
+    _recent_listing,
+    _token,
+    calendar_tag,
+    listing,
+)
+from workers.dav.ids import EventId
+from workers.dav.todo_ids import parse_task_id, task_id
+from workers.runtime import CallContext, serves
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
+# Cursors of list_tasks name no range: one fixed instant stands in for it.
+_NO_RANGE = datetime(2000, 1, 1, tzinfo=UTC)
+_NO_REPEATING_TASKS = (
+    "The server does not accept repeating tasks (mailbox.org's does not), so nothing "
+    "was saved; save it without 'recurrence' and set the next due date when it is done."
+)
+
+
+@contextmanager
+def task_words(repeating: bool = False) -> Iterator[None]:
+    """The calendar client's sentences, said of a task; a refused repeating task gets
+    the sentence for servers without them."""
+    try:
+        yield
+    except Conflict:
+        raise Conflict(
+            "The task was changed elsewhere since it was read, so nothing was changed; look "
+            "it up again with list_tasks and repeat the change if it is still wanted."
+        ) from None
+    except NotFound:
+        raise NotFound(
+            "That task is no longer in its list; look it up again with list_tasks."
+        ) from None
+    except (Refused, ProtocolViolation) as exc:
+        if repeating:
+            raise Refused(_NO_REPEATING_TASKS) from None
+        text = exc.message.replace("the event", "the task").replace("new events", "new tasks")
+        raise type(exc)(text, may_have_happened=exc.may_have_happened) from None
+
+
+def _list_name(state: DavState, path: str) -> str:
+    for meta in state.recent_listing[1]:
+        if meta.path == path:
+            return meta.name
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+@serves(api.LIST_TASKS)
+async def list_tasks(args: api.ListTasksArgs, state: DavState, ctx: CallContext) -> api.TasksResult:
+    due_before = None
+    if args.due_before is not None:
+        try:
+            due_before = resolve(
+                parse_when(args.due_before, "due_before"), "due_before", state.zone
+            )
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+    question = paging.question_key(api.LIST_TASKS.name, args, _NO_RANGE, _NO_RANGE)
+    first = paging.read_offset(api.LIST_TASKS.name, args.cursor, question)
+    lists = tq.task_lists(await _recent_listing(state, ctx), args.task_list)
+    # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
+    ctx.validator, ctx.tags = _token(lists), [calendar_tag(c.path) for c in lists]
+    now = datetime.now(state.zone)
+    found = await state.pool.run(
+        lambda c: tq.read_lists(c, lists, state.zone, now), deadline=ctx.deadline
+    )
+    kept = tq.chosen(found.tasks, args.include_completed, due_before, args.query)
+    notes = list(dict.fromkeys(found.notes))
+    if not lists:
+        notes.append("There are no task lists here (no collection that holds VTODO).")
+    last = min(first + args.limit, len(kept))
+    return api.TasksResult(
+        tasks=[t.task for t in kept[first:last]],
+        notes=notes,
+        total=len(kept),
+        next_cursor=paging.next_cursor(question, last, len(kept)),
+    )
+
+
+@serves(api.CREATE_TASK)
+async def create_task(
+    args: api.CreateTaskArgs, state: DavState, ctx: CallContext
+) -> api.TaskWritten:
+    target = tq.list_for_new_task(await listing(state, ctx), args.task_list)
+    domain = state.settings.username.rpartition("@")[2] or "mailbox-mcp"
+    built, uid = todo_edit.new_task(args, state.zone, domain)
+    href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
+    ctx.tags = [calendar_tag(target.path), CALENDARS_TAG]
+    text = built.to_ical().decode()
+    with task_words(repeating=bool(args.recurrence)):
+        await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
+    todo = todo_edit.task_of(built, uid)
+    return _written(task_id(target.path, href, uid), todo, target.name, state, [])
+
+
+@serves(api.UPDATE_TASK)
+async def update_task(
+    args: api.UpdateTaskArgs, state: DavState, ctx: CallContext
+) -> api.TaskWritten:
+    found = parse_task_id(args.id)
+    if not args.changes_anything():
+        raise InvalidArgument(
+            "Nothing to change: give completed, or the fields to set (null removes one)."
+        )
+    ctx.tags = [calendar_tag(found.calendar), CALENDARS_TAG]
+
+    def run(client: DAVClient) -> tuple[Todo, todo_edit.Changed]:
+        with task_words():
+            stored = dav.fetch(client, found.href)
+        calendar = expand.parse(stored.data)
+        todo = todo_edit.task_of(calendar, found.uid)
+        changed = todo_edit.update(calendar, todo, args, state.zone)
+        with task_words(repeating=bool(args.recurrence)):
+            dav.store(client, found.href, calendar.to_ical().decode(), stored.etag)
+        if changed.record is not None:
+            _store_record(client, found, changed)
+        return todo, changed
+
+    try:
+        todo, changed = await state.pool.run(run, deadline=ctx.deadline)
+    except ValueError:  # the stored object is not iCalendar at all
+        raise NotFound(
+            "That task can no longer be read from its list; look it up again with list_tasks."
+        ) from None
+    name = _list_name(state, found.calendar)
+    return _written(args.id, todo, name, state, changed.notes)
+
+
+def _store_record(client: DAVClient, series: EventId, changed: todo_edit.Changed) -> None:
+    """The completed occurrence of a series, beside it; a failure only costs the record."""
+    assert changed.record is not None
+    href = series.calendar.rstrip("/") + "/" + _SAFE_NAME.sub("_", changed.record_uid) + ".ics"
+    try:
+        with task_words():
+            dav.store(client, href, changed.record.to_ical().decode(), None)
+    except MailError:
+        changed.notes.append(
+            "The done occurrence could not be kept as a completed task of its own; the "
+            "repeating task itself moved on."
+        )
+
+
+@serves(api.DELETE_TASK)
+async def delete_task(
+    args: api.DeleteTaskArgs, state: DavState, ctx: CallContext
+) -> api.TaskDeleted:
+    found = parse_task_id(args.id)
+    ctx.tags = [calendar_tag(found.calendar), CALENDARS_TAG]
+
+    def run(client: DAVClient) -> None:
+        with task_words():
+            stored = dav.fetch(client, found.href)
+        try:
+            todo = todo_edit.task_of(expand.parse(stored.data), found.uid)
+        except ValueError:
+            raise NotFound("That task can no longer be read from its list.") from None
+        if tf.repeats(todo) and not state.settings.allow_series_delete:
+            raise Refused(
+                "Nothing was deleted: deleting a repeating task is turned off here "
+                "(MAILBOX_ALLOW_SERIES_DELETE=0); complete it instead, or delete it in a "
+                "task app."
+            )
+        with task_words():
+            dav.remove(client, found.href, stored.etag)
+
+    await state.pool.run(run, deadline=ctx.deadline)
+    return api.TaskDeleted(deleted=True, id=args.id)
+
+
+def _written(
+    written_id: str, todo: Todo, list_name: str, state: DavState, notes: list[str]
+) -> api.TaskWritten:
+    due = tf.due_value(todo)
+    return api.TaskWritten(
+        id=written_id,
+        summary=one_line(todo.get("SUMMARY")) or "(no title)",
+        task_list=list_name,
+        due=tf.shown(due, state.zone) if due is not None else None,
+        status=one_line(todo.get("STATUS")).upper() or None,
+        notes=notes,
+    )

@@ -1,0 +1,293 @@
+"""Building and changing VTODOs: create_task, update_task, and completing a repeating task.
+
+**Completing a repeating task** (RFC 5545 has no rule for it; this is what Apple
+Reminders does, and what task apps that read only a task's own DUE can follow):
+
+1. the series moves on: DTSTART and DUE move to the next occurrence its rule
+   (RRULE, RDATE, less EXDATE) gives, a COUNT is lowered by the occurrences passed
+   (so the series still ends where it did), RDATEs passed are dropped, and it stays
+   NEEDS-ACTION;
+2. the occurrence that was done is recorded as a task of its own in the same list:
+   a copy without the rule, STATUS:COMPLETED with COMPLETED and PERCENT-COMPLETE:100,
+   linked to the series by ``RELATED-TO;RELTYPE=SIBLING``.
+
+A RECURRENCE-ID override marked COMPLETED (Thunderbird's way) was not chosen: clients
+that show a task's own DUE (most phones, and OX, which accepts no repeating tasks at
+all) would still show the series as due on its first date. Only the last occurrence,
+once done, completes the whole series.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+from icalendar import Calendar, Event, Todo, vRecur
+from msgspec import UNSET
+
+from protocol.errors import InvalidArgument, NotFound, Refused
+from protocol.tasks import CreateTaskArgs, UpdateTaskArgs
+from workers.dav import rules
+from workers.dav import todo_fields as tf
+from workers.dav.event_fields import PRODID, bump
+from workers.dav.occurrences import as_datetime, rule_occurrences
+
+# Windows searched for the next occurrence: short first (a dense rule stays cheap).
+_LOOK_AHEAD = (timedelta(days=40), timedelta(days=400), timedelta(days=12 * 366))
+
+
+def new_task(args: CreateTaskArgs, zone: tzinfo, domain: str) -> tuple[Calendar, str]:
+    """A VCALENDAR with one new VTODO (and the VTIMEZONEs it needs); it and its UID.
+
+    Raises InvalidArgument for dates or a rule that cannot go together."""
+    uid = f"{uuid.uuid4()}@{domain}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    todo = Todo()
+    todo.add("UID", uid)
+    todo.add("DTSTAMP", now)
+    todo.add("CREATED", now)
+    todo.add("LAST-MODIFIED", now)
+    todo.add("SUMMARY", args.summary)
+    todo.add("STATUS", "NEEDS-ACTION")
+    if args.start is not None:
+        tf.set_when(todo, "DTSTART", tf.read_when(args.start, zone))
+    if args.due is not None:
+        tf.set_when(todo, "DUE", tf.read_when(args.due, zone))
+    tf.check_order(todo)
+    tf.set_text(todo, "DESCRIPTION", args.description)
+    tf.set_categories(todo, args.categories)
+    tf.set_priority(todo, args.priority)
+    if args.recurrence:
+        set_rule(todo, args.recurrence)
+    if args.reminder_minutes is not None:
+        tf.set_reminder(todo, args.reminder_minutes)
+    calendar = Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add_component(todo)
+    calendar.add_missing_timezones()
+    return calendar, uid
+
+
+def task_of(calendar: Calendar, uid: str) -> Todo:
+    """The VTODO ``uid`` (its series, not an override). Raises NotFound."""
+    found = [t for t in calendar.walk("VTODO") if str(t.get("UID")) == uid]
+    for todo in found:
+        if todo.get("RECURRENCE-ID") is None:
+            return todo
+    if found:
+        return found[0]
+    raise NotFound("That task is no longer in its list; look it up again with list_tasks.")
+
+
+def set_rule(todo: Todo, text: str | None) -> None:
+    """RRULE set (checked as create_event checks it) or removed. A repeating task counts
+    from its DTSTART: without one, its due date is taken. Raises InvalidArgument."""
+    todo.pop("RRULE", None)
+    if not text:
+        return
+    if todo.get("DTSTART") is None:
+        if todo.get("DUE") is None:
+            raise InvalidArgument("A repeating task needs a due date or a start; give 'due'.")
+        todo.add("DTSTART", todo["DUE"].dt)
+    todo.add("RRULE", rules.checked_rule(text, todo["DTSTART"].dt))
+
+
+@dataclass
+class Changed:
+    record: Calendar | None = None  # the completed occurrence of a series, to store apart
+    record_uid: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def update(calendar: Calendar, todo: Todo, args: UpdateTaskArgs, zone: tzinfo) -> Changed:
+    """Apply ``args`` to ``todo`` in place; everything not named stays. Raises
+    InvalidArgument or Refused with a sentence."""
+    changed = Changed()
+    now = datetime.now(UTC)
+    if args.summary is not None:
+        tf.set_text(todo, "SUMMARY", args.summary)
+    for name, given in (("DTSTART", args.start), ("DUE", args.due)):
+        if given is not UNSET:
+            value = tf.read_when(given, zone) if isinstance(given, str) else None
+            keeps_rule = args.recurrence is UNSET or bool(args.recurrence)
+            if value is None and name == "DTSTART" and todo.get("RRULE") is not None and keeps_rule:
+                raise InvalidArgument(
+                    "A repeating task keeps its start; remove its recurrence as well "
+                    "(recurrence: null) or give a new start."
+                )
+            tf.set_when(todo, name, value)
+    if args.description is not UNSET:
+        tf.set_text(todo, "DESCRIPTION", args.description)
+    if args.categories is not UNSET:
+        tf.set_categories(todo, args.categories)
+    if args.priority is not UNSET:
+        tf.set_priority(todo, args.priority)
+    if args.recurrence is not UNSET:
+        set_rule(todo, args.recurrence)
+    tf.check_order(todo)
+    if args.reminder_minutes is not UNSET:
+        tf.set_reminder(todo, args.reminder_minutes)
+    if args.completed is True:
+        changed = complete(calendar, todo, now, zone)
+    elif args.completed is False:
+        tf.reopen(todo)
+    bump(todo)
+    tf.touch(todo, now)
+    calendar.add_missing_timezones()
+    return changed
+
+
+def complete(calendar: Calendar, todo: Todo, now: datetime, zone: tzinfo) -> Changed:
+    """Complete a task; a repeating one moves on to its next occurrence (see the module)."""
+    if not tf.repeats(todo):
+        tf.mark_completed(todo, now)
+        return Changed()
+    anchor = tf.when_value(todo, "DTSTART") or tf.when_value(todo, "DUE")
+    if anchor is None:
+        tf.mark_completed(todo, now)
+        return Changed(notes=["The task's rule has no start to count from; it was completed."])
+    following = next_occurrence(calendar, todo, anchor, zone)
+    if following is None:
+        if not _finite(todo):
+            raise Refused(
+                "Nothing was changed: the next occurrence of this repeating task cannot be "
+                "worked out from its rule; change its recurrence (or remove it) first."
+            )
+        tf.mark_completed(todo, now)
+        return Changed(notes=["That was its last occurrence, so the whole task is complete."])
+    record, record_uid = _record(calendar, todo, now)
+    _advance(calendar, todo, anchor, following, zone)
+    due = tf.due_value(todo)
+    shown = tf.shown(due, zone) if due is not None else tf.shown(following, zone)
+    return Changed(
+        record,
+        record_uid,
+        [f"It repeats: this occurrence was recorded as done and the task is next due {shown}."],
+    )
+
+
+def _standin(todo: Todo, anchor: date | datetime, with_exdates: bool = True) -> Event:
+    """A VEVENT with the task's rule, for the calendar's own guarded expansion."""
+    event = Event()
+    event.add("UID", str(todo.get("UID", "task")))
+    event.add("DTSTART", anchor)
+    names = ("RRULE", "RDATE", "EXDATE") if with_exdates else ("RRULE", "RDATE")
+    for name in names:
+        if todo.get(name) is not None:
+            event[name] = todo[name]
+    return event
+
+
+def next_occurrence(
+    calendar: Calendar, todo: Todo, anchor: date | datetime, zone: tzinfo
+) -> date | datetime | None:
+    """The first occurrence after ``anchor`` (as DTSTART would name it); None when the
+    rule has no more, or none it can give without running for ever."""
+    origin = as_datetime(anchor, zone)
+    event = _standin(todo, anchor)
+    for ahead in _LOOK_AHEAD:
+        try:
+            found = rule_occurrences(
+                calendar, event, origin + timedelta(seconds=1), origin + ahead, zone
+            )
+        except (OverflowError, ValueError):
+            return None
+        starts = [
+            o.original_start
+            for o in found
+            if o.original_start is not None and as_datetime(o.original_start, zone) > origin
+        ]
+        if starts:
+            return min(starts, key=lambda s: as_datetime(s, zone))
+    return None
+
+
+def _advance(
+    calendar: Calendar, todo: Todo, anchor: date | datetime, following: Any, zone: tzinfo
+) -> None:
+    """DTSTART and DUE moved to ``following``; COUNT lowered by the occurrences the rule
+    gave before it (EXDATEs count, RFC 5545 3.8.5.3); RDATEs passed dropped."""
+    passed = rule_occurrences(
+        calendar,
+        _standin(todo, anchor, with_exdates=False),
+        as_datetime(anchor, zone) - timedelta(seconds=1),
+        as_datetime(following, zone),
+        zone,
+    )
+    shift = as_datetime(following, zone) - as_datetime(anchor, zone)
+    due = tf.when_value(todo, "DUE")
+    if todo.get("DTSTART") is not None:
+        tf.set_when(todo, "DTSTART", following)
+    if due is not None:
+        tf.set_when(todo, "DUE", _shifted(due, shift, following))
+    rule = todo.get("RRULE")
+    if isinstance(rule, vRecur) and rule.get("COUNT"):
+        count = int(rule["COUNT"][0])
+        rule["COUNT"] = [max(1, count - max(1, len(passed)))]
+    _drop_passed_rdates(todo, following, zone)
+    _drop_override(calendar, todo, anchor)
+
+
+def _shifted(value: date | datetime, shift: timedelta, following: Any) -> date | datetime:
+    if isinstance(value, datetime) or not isinstance(following, datetime):
+        return value + (shift if isinstance(value, datetime) else timedelta(days=shift.days))
+    return value + timedelta(days=shift.days)
+
+
+def _drop_passed_rdates(todo: Todo, following: Any, zone: tzinfo) -> None:
+    found = todo.get("RDATE")
+    if found is None:
+        return
+    limit = as_datetime(following, zone)
+    kept = []
+    for prop in found if isinstance(found, list) else [found]:
+        dates = [d.dt for d in getattr(prop, "dts", [])]
+        later = [d for d in dates if isinstance(d, date) and as_datetime(d, zone) > limit]
+        kept += later
+    todo.pop("RDATE", None)
+    for value in kept:
+        todo.add("RDATE", value)
+
+
+def _drop_override(calendar: Calendar, todo: Todo, anchor: date | datetime) -> None:
+    """An override of the occurrence just done is now its record's business."""
+    uid = str(todo.get("UID"))
+    for other in calendar.walk("VTODO"):
+        rid = getattr(other.get("RECURRENCE-ID"), "dt", None)
+        if other is not todo and str(other.get("UID")) == uid and rid == anchor:
+            calendar.subcomponents.remove(other)
+
+
+def _record(calendar: Calendar, todo: Todo, now: datetime) -> tuple[Calendar, str]:
+    """The occurrence just done, as a completed task of its own."""
+    series_uid = str(todo.get("UID"))
+    done = copy.deepcopy(todo)
+    for name in ("UID", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "SEQUENCE", "RELATED-TO"):
+        done.pop(name, None)
+    done.subcomponents = [c for c in done.subcomponents if c.name != "VALARM"]
+    uid = f"{uuid.uuid4()}@{series_uid.rpartition('@')[2] or 'mailbox-mcp'}"
+    done.add("UID", uid)
+    done.add("RELATED-TO", series_uid, parameters={"RELTYPE": "SIBLING"})
+    tf.mark_completed(done, now)
+    bump(done)
+    tf.touch(done, now)
+    record = Calendar()
+    record.add("PRODID", PRODID)
+    record.add("VERSION", "2.0")
+    for component in calendar.subcomponents:
+        if component.name == "VTIMEZONE":
+            record.add_component(copy.deepcopy(component))
+    record.add_component(done)
+    return record, uid
+
+
+def _finite(todo: Todo) -> bool:
+    found = todo.get("RRULE")
+    for rule in found if isinstance(found, list) else [found] if found is not None else []:
+        if not rule.get("COUNT") and not rule.get("UNTIL"):
+            return False
+    return True
