@@ -82,7 +82,10 @@ SPEC: WorkerSpec[Settings, dict[str, int]] = WorkerSpec(
 
 
 @asynccontextmanager
-async def running_worker() -> AsyncIterator[MessageChannel[FromWorker, ToWorker]]:
+async def configured_worker(
+    spec: WorkerSpec[Settings, dict[str, int]],
+) -> AsyncIterator[MessageChannel[FromWorker, ToWorker]]:
+    """A runtime serving ``spec`` over real pipes, sent its Configure; our end of the pipes."""
     to_worker_r, to_worker_w = os.pipe()
     from_worker_r, from_worker_w = os.pipe()
     worker_side: MessageChannel[ToWorker, FromWorker] = MessageChannel(
@@ -96,8 +99,14 @@ async def running_worker() -> AsyncIterator[MessageChannel[FromWorker, ToWorker]
         FromWorker,  # type: ignore[arg-type]
     )
     async with anyio.create_task_group() as tg:
-        tg.start_soon(WorkerRuntime(SPEC, worker_side).serve)
+        tg.start_soon(WorkerRuntime(spec, worker_side).serve)
         await ours.send(Configure(msgspec.Raw(msgspec.msgpack.encode(Settings()))))
+        yield ours
+
+
+@asynccontextmanager
+async def running_worker() -> AsyncIterator[MessageChannel[FromWorker, ToWorker]]:
+    async with configured_worker(SPEC) as ours:
         with anyio.fail_after(5):
             assert isinstance(await ours.receive(), Ready)
         yield ours
@@ -194,22 +203,7 @@ async def refused_login(settings: Settings) -> AsyncIterator[dict[str, int]]:
 
 
 async def test_a_start_refused_by_the_server_is_answered_in_its_words_not_as_a_crash() -> None:
-    to_worker_r, to_worker_w = os.pipe()
-    from_worker_r, from_worker_w = os.pipe()
-    worker_side: MessageChannel[ToWorker, FromWorker] = MessageChannel(
-        FdReceiveStream(to_worker_r),
-        FdSendStream(from_worker_w),
-        ToWorker,  # type: ignore[arg-type]
-    )
-    ours: MessageChannel[FromWorker, ToWorker] = MessageChannel(
-        FdReceiveStream(from_worker_r),
-        FdSendStream(to_worker_w),
-        FromWorker,  # type: ignore[arg-type]
-    )
-    spec = dataclasses.replace(SPEC, open_state=refused_login)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(WorkerRuntime(spec, worker_side).serve)
-        await ours.send(Configure(msgspec.Raw(msgspec.msgpack.encode(Settings()))))
+    async with configured_worker(dataclasses.replace(SPEC, open_state=refused_login)) as ours:
         with anyio.fail_after(5):
             answer = await ours.receive()
     assert isinstance(answer, Failure) and answer.kind == "auth_failed"
