@@ -17,6 +17,7 @@ def render_calendars(result: calendar.ListCalendarsResult) -> str:
     for c in result.calendars:
         extra = " (read-only)" if c.read_only else ""
         holds = plain(", ".join(c.components)) or "events"
+        holds += " (a task list: see list_tasks)" if "VTODO" in c.components else ""
         color = f"; color {plain(c.color)}" if c.color else ""
         lines.append(f"- {plain(c.name)}{extra}: id {plain(c.id)}; holds {holds}{color}")
         if c.description and c.description.strip():
