@@ -46,16 +46,15 @@ RecurrenceChange = Annotated[_RULE | UnsetType, _RULE_META]  # type: ignore[vali
 
 TaskListRef = Annotated[
     Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None,
-    msgspec.Meta(description="Id or name from list_calendars (a list holding VTODO)."),
+    msgspec.Meta(description="Id or name from list_calendars."),
 ]
 TaskIdText = Annotated[str, msgspec.Meta(min_length=4, max_length=4000)]
 Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 Description = Annotated[str, msgspec.Meta(max_length=20000)]
-Categories = Annotated[
-    list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]], msgspec.Meta(max_length=20)
-]
+Categories = list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]]
+MAX_CATEGORIES = 20
 ReminderMinutes = Annotated[
-    int, msgspec.Meta(ge=0, le=40320, description="Alarm, minutes before due (or start).")
+    int, msgspec.Meta(ge=0, le=40320, description="Alarm, minutes before due.")
 ]
 
 
@@ -75,6 +74,8 @@ def check_when(text: str, what: str) -> date | datetime:
 
 def _check_texts(*pairs: tuple[str, object]) -> None:
     for what, value in pairs:
+        if what == "Categories" and isinstance(value, list) and len(value) > MAX_CATEGORIES:
+            raise ValueError(f"Give at most {MAX_CATEGORIES} categories.")
         if isinstance(value, str):
             reject_control_characters(value, what)
         elif isinstance(value, list):
@@ -85,12 +86,10 @@ def _check_texts(*pairs: tuple[str, object]) -> None:
 class ListTasksArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     task_list: TaskListRef = None
     include_completed: bool = False
-    due_before: Annotated[
-        When | None, msgspec.Meta(description="Only tasks due before this date or time.")
-    ] = None
+    due_before: Annotated[When | None, msgspec.Meta(description="Only those due earlier.")] = None
     query: Annotated[
         Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None,
-        msgspec.Meta(description="Words in summary, description or categories."),
+        msgspec.Meta(description="Words the task holds."),
     ] = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
     cursor: Cursor = None
@@ -135,7 +134,7 @@ class TasksResult(msgspec.Struct, frozen=True):
 
 class CreateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     summary: Summary
-    due: Annotated[When | None, msgspec.Meta(description="Date or date-time.")] = None
+    due: When | None = None
     start: When | None = None
     priority: Priority | None = None
     description: Description | None = None
@@ -160,7 +159,7 @@ class UpdateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     id: TaskIdText
     completed: Annotated[
         bool | None,
-        msgspec.Meta(description="true completes it (a repeating one moves on); false reopens."),
+        msgspec.Meta(description="true: done (a repeating one moves on); false: reopen."),
     ] = None
     summary: Summary | None = None
     due: When | UnsetType | None = UNSET
