@@ -152,6 +152,11 @@ def _stem(href: str) -> str | None:
 
 
 def _not_an_id(text: str) -> InvalidArgument:
+    if text.startswith("td_"):  # workers.dav.todo_ids: a task's id
+        return InvalidArgument(
+            "That is a task id, not an event id; change or delete tasks with update_task "
+            "or delete_task."
+        )
     shown = text if len(text) < 60 else text[:57] + "..."
     return InvalidArgument(
         f"'{shown}' is not an event id; use an id exactly as get_calendar_events returned it."
