@@ -133,6 +133,27 @@ class Outbox:
             )
         return _result(outcome, saved, sent_id, notes)
 
+    # -- for the tools of other families that send (respond_to_invitation) ----------------
+
+    def serves(self, worker: str) -> bool:
+        """Whether ``worker`` runs in this session (its tool families are on)."""
+        return self._calls.serves(worker)
+
+    async def step(
+        self, contract: Contract[Any, R], args: msgspec.Struct, *, follow_up: bool = True
+    ) -> R:
+        """One step of a composite tool, as the Outbox runs its own."""
+        return await self._run(contract, args, follow_up=follow_up)
+
+    async def send_composed(self, raw: bytes) -> SendEmailResult:
+        """Send a message composed elsewhere (an iMIP reply) under every send rule: the
+        hourly limit, MAILBOX_SEND_ALLOW (the SMTP worker), never retried once DATA began,
+        and a copy in Sent. Sending it once is the caller's claim to keep."""
+        outcome = await self._send(mail.SEND_RAW, SendRawRequest(raw))
+        notes: list[str] = []
+        sent_id, saved = await self._save_to_sent(outcome, notes)
+        return _result(outcome, saved, sent_id, notes)
+
     # -- steps ---------------------------------------------------------------------------
 
     async def _original_for(self, args: SendEmailArgs) -> Original | None:

@@ -14,6 +14,7 @@ from protocol.calendar import CALENDAR_CONTRACTS
 from protocol.contacts import CONTACT_CONTRACTS
 from protocol.contract import SUPERVISOR, Contract, routes_for
 from protocol.filters import FILTER_CONTRACTS
+from protocol.invitations import INVITATION_CONTRACTS
 from protocol.mail import MAIL_CONTRACTS
 from protocol.status import SERVER_STATUS
 from protocol.tasks import TASK_CONTRACTS
@@ -25,6 +26,7 @@ FAMILY_TABLES: tuple[tuple[Contract[Any, Any], ...], ...] = (
     CONTACT_CONTRACTS,
     TASK_CONTRACTS,
     FILTER_CONTRACTS,
+    INVITATION_CONTRACTS,
     (SERVER_STATUS,),
 )
 CONTRACTS = [contract for table in FAMILY_TABLES for contract in table]

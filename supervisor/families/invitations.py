@@ -1,0 +1,165 @@
+"""respond_to_invitation as the model sees it, and the steps the supervisor runs for it.
+
+The order makes "sent once, calendar right" true:
+1. the IMAP worker hands over the invitation's iCalendar text (a read);
+2. the DAV worker checks it (the user is invited, not its organizer; the response fits
+   the method; the occurrence exists; the calendar copy is not newer) and builds the
+   REPLY, changing nothing: a wrong call stops here with nothing sent or changed;
+3. the invitation mail is marked with this answer (one conditional STORE: of two calls
+   one wins); the winner sends the REPLY through the Outbox (hourly limit, allowlist,
+   Sent copy), the loser answers that it went out already; a reply not sent gives the
+   mark back;
+4. the DAV worker places the event (or takes a cancelled one out); a refusal there
+   (OX's 403) is reported beside the reply that went out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import msgspec
+
+from protocol import invitations as api
+from protocol.errors import Conflict, MailError, Refused
+from supervisor.outbox import Outbox
+from supervisor.rendering import plain
+from supervisor.tool_spec import ToolSpec
+
+MAIL_NEEDED = (
+    "respond_to_invitation needs the mail tools too, which this server was started without: "
+    "add mail to MAILBOX_TOOLS. Nothing was sent or changed."
+)
+
+
+async def respond_to_invitation(
+    outbox: Outbox, args: api.RespondToInvitationArgs
+) -> api.RespondToInvitationResult:
+    if not (outbox.serves("imap") and outbox.serves("smtp")):
+        raise Refused(MAIL_NEEDED)
+    fetched = await outbox.step(api.FETCH_INVITATION, api.FetchInvitationArgs(args.email_id))
+    plan_args = api.PlaceInvitationArgs(
+        calendar=fetched.calendar,
+        response=args.response,
+        comment=args.comment,
+        occurrence=args.occurrence,
+        dry_run=True,
+        in_reply_to=fetched.message_id,
+    )
+    plan = await outbox.step(api.PLACE_INVITATION, plan_args)
+    notes = list(plan.notes)
+    reply_sent = already = saved = False
+    message_id = None
+    if plan.reply_mail is not None:
+        claimed = await outbox.step(
+            api.CLAIM_INVITATION_REPLY,
+            api.ClaimReplyArgs(args.email_id, plan.reply_key),
+            follow_up=False,
+        )
+        if claimed.won:
+            try:
+                sent = await outbox.send_composed(plan.reply_mail)
+            except MailError as exc:
+                if not exc.may_have_happened:
+                    await _settle(outbox, args.email_id, plan, sent=False)
+                raise
+            reply_sent, saved, message_id = True, sent.saved_to_sent, sent.message_id
+            notes += sent.notes
+            await _settle(outbox, args.email_id, plan, sent=True)
+        else:
+            already = True
+    if plan.server_schedules:
+        notes.append(
+            "The calendar server schedules itself (CalDAV scheduling); the copy is marked so "
+            "that it does not mail the organizer a second reply."
+        )
+    placed = await _place(outbox, plan_args, notes)
+    return api.RespondToInvitationResult(
+        response=args.response,
+        summary=plan.summary,
+        organizer=plan.organizer,
+        reply_sent=reply_sent,
+        already_sent=already,
+        message_id=message_id,
+        saved_to_sent=saved,
+        calendar=placed.calendar_name if placed else plan.calendar_name,
+        calendar_change=placed.calendar_change if placed else "unchanged",
+        event_id=placed.event_id if placed else None,
+        notes=[*notes, *(placed.notes if placed else [])],
+    )
+
+
+async def _settle(outbox: Outbox, email_id: str, plan: api.PlacedInvitation, *, sent: bool) -> None:
+    # On failure the mark stays: at worst a later identical call is told it went out.
+    with contextlib.suppress(MailError):
+        await outbox.step(
+            api.SETTLE_INVITATION_REPLY,
+            api.SettleReplyArgs(email_id, plan.reply_key, sent, plan.other_keys),
+        )
+
+
+async def _place(
+    outbox: Outbox, plan_args: api.PlaceInvitationArgs, notes: list[str]
+) -> api.PlacedInvitation | None:
+    """Place the event; a parallel call that placed it first is read again, once."""
+    args = msgspec.structs.replace(plan_args, dry_run=False)
+    for attempt in (1, 2):
+        try:
+            return await outbox.step(api.PLACE_INVITATION, args)
+        except Conflict:
+            if attempt == 2:
+                notes.append(
+                    "The event changed in the calendar while it was being updated; look at it "
+                    "with get_calendar_events."
+                )
+        except MailError as exc:
+            notes.append(f"The calendar was not changed: {exc.message}")
+            return None
+    return None
+
+
+def render_response(result: api.RespondToInvitationResult) -> str:
+    """One short paragraph: what was sent to whom, what changed in the calendar."""
+    title = plain(result.summary)
+    organizer = plain(result.organizer or "the organizer")
+    if result.response == "remove":
+        sent = ""
+    elif result.reply_sent:
+        word = {"accept": "acceptance", "decline": "decline", "tentative": "tentative answer"}
+        saved = " (a copy is in Sent)" if result.saved_to_sent else ""
+        sent = f"Your {word[result.response]} of '{title}' was sent to {organizer}{saved}. "
+    elif result.already_sent:
+        sent = (
+            f"This answer to '{title}' had already been sent to {organizer}; it was not sent "
+            "again. "
+        )
+    else:
+        sent = "No reply was sent. "
+    where = plain(result.calendar or "the calendar")
+    change = {
+        "added": f"'{title}' was added to {where} with your answer.",
+        "updated": f"'{title}' in {where} now shows your answer.",
+        "removed": f"'{title}' was taken out of {where}.",
+        "unchanged": "The calendar was not changed.",
+        "refused": "The calendar was not changed.",
+    }[result.calendar_change]
+    notes = " ".join(plain(n) for n in result.notes)
+    return f"{sent}{change}{' ' + notes if notes else ''}"
+
+
+INVITATION_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        contract=api.RESPOND_TO_INVITATION,
+        title="Answer an invitation",
+        description=(
+            "Answer the invitation in email 'email_id' (get_email shows it). 'response' "
+            "accept, decline or tentative mails the organizer a reply (with 'comment') and "
+            "puts the event in the calendar; 'remove' takes a cancelled one out. 'occurrence': "
+            "the original date of one occurrence of a repeating one. Sends once."
+        ),
+        render=render_response,
+        family="calendar",
+        destructive=False,
+        idempotent=True,
+        composite=respond_to_invitation,
+    ),
+)
