@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import msgspec
@@ -14,7 +15,7 @@ from protocol.errors import Unavailable
 from protocol.fingerprint import FreshnessArgs
 from protocol.messages import NOOP, NoArgs
 from supervisor.cache import SessionCache
-from supervisor.restart_policy import RestartPolicy
+from supervisor.restart_policy import DEFAULT_POLICY, RestartPolicy
 from supervisor.worker_calls import WorkerCalls
 from supervisor.worker_handle import WorkerHandle
 from tests.imap_client import other_client, simple_message
@@ -24,19 +25,28 @@ from tests.servers.dovecot import Account, DovecotServer
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def imap_worker(dovecot: DovecotServer, account: Account) -> AsyncIterator[WorkerHandle]:
+@asynccontextmanager
+async def running_imap_worker(
+    dovecot: DovecotServer, account: Account, policy: RestartPolicy = DEFAULT_POLICY
+) -> AsyncIterator[WorkerHandle]:
+    """A real IMAP worker process run by a WorkerHandle, as the supervisor runs one."""
     settings = imap_settings(dovecot, account, min_size=1)
 
     async def factory() -> msgspec.Struct:
         return settings
 
-    handle = WorkerHandle("imap", factory, label="IMAP")
+    handle = WorkerHandle("imap", factory, policy, label="IMAP")
     async with anyio.create_task_group() as tg:
         tg.start_soon(handle.run)
         yield handle
         await handle.aclose()
         tg.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def imap_worker(dovecot: DovecotServer, account: Account) -> AsyncIterator[WorkerHandle]:
+    async with running_imap_worker(dovecot, account) as handle:
+        yield handle
 
 
 async def folders_token(worker: WorkerHandle) -> str:
@@ -95,20 +105,11 @@ async def test_create_directory_through_the_worker(
 async def test_the_pool_metrics_arrive_with_the_heartbeat(
     dovecot: DovecotServer, account: Account
 ) -> None:
-    settings = imap_settings(dovecot, account, min_size=1)
-
-    async def factory() -> msgspec.Struct:
-        return settings
-
-    handle = WorkerHandle("imap", factory, RestartPolicy(ping_interval=0.05))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(handle.run)
+    async with running_imap_worker(dovecot, account, RestartPolicy(ping_interval=0.05)) as handle:
         await handle.call(mail.GET_FOLDERS, GetFoldersArgs(), timeout=10)
         with anyio.fail_after(5):
             while handle.metrics.get("requests_served", 0) < 1:
                 await anyio.sleep(0.05)
-        await handle.aclose()
-        tg.cancel_scope.cancel()
     assert (
         1 <= int(handle.metrics["pool_opened"]) <= 2
     )  # the first call may not wait for the pre-warm

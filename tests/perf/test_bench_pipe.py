@@ -15,8 +15,7 @@ import msgspec
 import pytest
 
 from protocol.messages import NOOP, NoArgs
-from supervisor.worker_handle import WorkerHandle
-from tests.integration.test_imap_pool import imap_settings
+from tests.integration.test_imap_worker import running_imap_worker
 from tests.perf.bench import REPORT, timed
 from tests.servers.dovecot import Account, DovecotServer
 
@@ -46,19 +45,10 @@ async def echoed_by_cat(rounds: int) -> list[float]:
 async def test_a_noop_round_trip_through_the_worker_pipe(
     dovecot: DovecotServer, account: Account
 ) -> None:
-    settings = imap_settings(dovecot, account, min_size=1)
-
-    async def factory() -> msgspec.Struct:
-        return settings
-
-    handle = WorkerHandle("imap", factory, label="IMAP")
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(handle.run)
+    async with running_imap_worker(dovecot, account) as handle:
         samples = await timed(lambda: handle.call(NOOP, NoArgs(), timeout=5), ROUNDS)
         await handle.refresh_metrics()
         served = int(handle.metrics["requests_served"])
-        await handle.aclose()
-        tg.cancel_scope.cancel()
     assert served >= ROUNDS + 1
     REPORT.latency(
         "pipe round trip: no-op to IMAP worker (goal < 0.3 ms)",
