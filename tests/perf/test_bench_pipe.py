@@ -25,7 +25,7 @@ ROUNDS = 2000
 
 
 async def echoed_by_cat(rounds: int) -> list[float]:
-    body = msgspec.msgpack.encode({"id": 1, "tool": NOOP, "args": {}})
+    body = msgspec.msgpack.encode({"id": 1, "tool": NOOP.name, "args": {}})
     frame = struct.pack(">I", len(body)) + body
     async with await anyio.open_process(["cat"]) as cat:
         assert cat.stdin is not None and cat.stdout is not None
