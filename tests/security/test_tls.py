@@ -45,6 +45,24 @@ def one_sentence(text: str) -> bool:
     return "\n" not in text and "Traceback" not in text and 20 < len(text) < 600
 
 
+async def assert_each_first_call_refuses_the_certificate(
+    env: dict[str, str], tmp_path: Path, smtp: SmtpServer
+) -> None:
+    """Each protocol's first call is refused for the server's certificate, in one sentence,
+    and no mail and no password reached the SMTP server."""
+    sent_before, logins_before = len(smtp.received), len(smtp.logins)
+    async with mcp_session(env, tmp_path / "err.log") as session:
+        answers = {
+            protocol: await refusal(session, tool, args)
+            for protocol, (tool, args) in FIRST_CALLS.items()
+        }
+    for protocol, text in answers.items():
+        assert "certificate" in text.lower(), (protocol, text)
+        assert one_sentence(text), (protocol, text)
+    assert len(smtp.received) == sent_before
+    assert smtp.logins[logins_before:] == []  # the password never left
+
+
 @pytest.fixture
 def untrusted_ca_file(tmp_path: Path) -> Path:
     """A CA of its own, which issued none of the test servers' certificates."""
@@ -81,17 +99,7 @@ async def test_certificates_from_a_ca_we_do_not_trust_are_refused_and_nothing_is
     untrusted_ca_file: Path,
 ) -> None:
     server_env["MAILBOX_CA_FILE"] = str(untrusted_ca_file)
-    sent_before, logins_before = len(smtp.received), len(smtp.logins)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        answers = {
-            protocol: await refusal(session, tool, args)
-            for protocol, (tool, args) in FIRST_CALLS.items()
-        }
-    for protocol, text in answers.items():
-        assert "certificate" in text.lower(), (protocol, text)
-        assert one_sentence(text), (protocol, text)
-    assert len(smtp.received) == sent_before
-    assert smtp.logins[logins_before:] == []  # the password never left
+    await assert_each_first_call_refuses_the_certificate(server_env, tmp_path, smtp)
 
 
 async def test_certificates_that_do_not_name_the_host_are_refused_and_nothing_is_sent(
@@ -110,19 +118,10 @@ async def test_certificates_that_do_not_name_the_host_are_refused_and_nothing_is
             "MAILBOX_CALDAV_URL": f"https://{UNNAMED_HOST}:{unnamed_proxies['caldav'].port}/",
         }
     )
-    sent_before, logins_before = len(smtp.received), len(smtp.logins)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        answers = {
-            protocol: await refusal(session, tool, args)
-            for protocol, (tool, args) in FIRST_CALLS.items()
-        }
-    for protocol, text in answers.items():
-        assert "certificate" in text.lower(), (protocol, text)
-        assert one_sentence(text), (protocol, text)
+    await assert_each_first_call_refuses_the_certificate(server_env, tmp_path, smtp)
+    for protocol, proxy in unnamed_proxies.items():
         # The right server was reached: the refusal is the name check, not a dead route.
-        assert unnamed_proxies[protocol].connections_accepted >= 1, protocol
-    assert len(smtp.received) == sent_before
-    assert smtp.logins[logins_before:] == []
+        assert proxy.connections_accepted >= 1, protocol
 
 
 async def test_a_starttls_offer_stripped_on_the_way_is_refused_and_nothing_goes_in_plaintext(
