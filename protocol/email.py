@@ -243,7 +243,21 @@ class Invitation(msgspec.Struct, frozen=True):
     location: str | None = None
     organizer: str | None = None
     status: str | None = None
-    recurring: bool = False
+    recurring: Annotated[bool, msgspec.Meta(description="It repeats (a rule or dates).")] = False
+    uid: str | None = None
+    sequence: Annotated[int, msgspec.Meta(description="The organizer's revision number.")] = 0
+    recurrence_id: Annotated[
+        str | None, msgspec.Meta(description="The one occurrence it is about, if only one.")
+    ] = None
+    answer: Annotated[
+        str | None,
+        msgspec.Meta(
+            description=(
+                "The user's answer as the invitation records it (NEEDS-ACTION, ACCEPTED, "
+                "DECLINED, TENTATIVE); null when it does not name the user."
+            )
+        ),
+    ] = None
 
 
 class Email(msgspec.Struct, frozen=True):

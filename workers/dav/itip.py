@@ -161,7 +161,7 @@ def occurrence_of(invite: Invite, occurrence: str, zone: tzinfo) -> date | datet
         invite.calendar, master, around - timedelta(days=1), around + timedelta(days=2), zone
     ):
         if found.original_start is not None and _names(found.original_start, wanted, zone):
-            return found.original_start  # type: ignore[no-any-return]
+            return found.original_start
     raise InvalidArgument(
         f"'{invite.summary}' has no occurrence on {occurrence}; give the date of one of its "
         f"occurrences as the invitation first set it. {NOTHING_DONE}"
@@ -223,7 +223,7 @@ def build_reply(
     event = Event()
     event.add("UID", invite.uid)
     event.add("DTSTAMP", datetime.now(UTC))
-    event.add("SEQUENCE", invite.sequence)
+    event.add("SEQUENCE", sequence_of([source]))
     for name in ("ORGANIZER", "SUMMARY"):
         if source.get(name) is not None:
             event[name] = source[name]
@@ -259,7 +259,7 @@ def length_of(event: Event) -> timedelta | None:
         except TypeError:
             return None
     duration = event.get("DURATION")
-    return duration.dt if duration is not None else None  # type: ignore[no-any-return]
+    return duration.dt if duration is not None else None
 
 
 def organizer_address(invite: Invite) -> str:

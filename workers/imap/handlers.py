@@ -54,6 +54,11 @@ class ImapState:
     locks: FolderLocks = field(default_factory=FolderLocks)
     """Held by writes that take messages out of a folder (see folder_locks)."""
 
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """The user's addresses, whose answer an invitation records."""
+        return frozenset({self.settings.username.lower()})
+
     def delimiter(self, conn: ImapConnection) -> str | None:
         """The server's hierarchy delimiter, asked once per worker (blocking)."""
         if self._delimiter is None:
@@ -279,7 +284,7 @@ async def get_email(args: GetEmailArgs, state: ImapState, ctx: CallContext) -> E
 
     def run(conn: ImapConnection) -> Email:
         display = folders.to_display(email_id.folder, state.delimiter(conn))
-        read = reading.read_email(conn, email_id, display, args)
+        read = reading.read_email(conn, email_id, display, args, state.own_addresses)
         _note_inbox_size(state, email_id.folder, read.folder_status)
         if not args.mark_read:
             ctx.validator = freshness.token_of(email_id.folder, read.folder_status)

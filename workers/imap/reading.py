@@ -43,9 +43,14 @@ class ReadEmail:
 
 
 def read_email(
-    conn: ImapConnection, email_id: EmailId, display_folder: str, args: GetEmailArgs
+    conn: ImapConnection,
+    email_id: EmailId,
+    display_folder: str,
+    args: GetEmailArgs,
+    me: frozenset[str] = frozenset(),
 ) -> ReadEmail:
     """Raises NotFound when the folder or the message is gone or the id is out of date.
+    ``me``: the user's addresses, whose answer an invitation records.
 
     Two round trips when the folder is already selected: (NOOP, STATUS, structure
     and headers) pipelined, then the text parts.
@@ -83,7 +88,7 @@ def read_email(
     for part in calendars:
         if part.number in sections:
             found, note = summarise(
-                transfer_decode(sections[part.number], part.encoding)[0], part.charset
+                transfer_decode(sections[part.number], part.encoding)[0], part.charset, me
             )
             invitations += found
             notes += [note] if note else []
