@@ -12,8 +12,10 @@ start a line that reads as ours.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 from protocol import attachment, conversation, email, writing
+from protocol.when import user_zone
 
 
 def counted(n: int, noun: str) -> str:
@@ -151,6 +153,12 @@ def render_email(result: email.Email) -> str:
             f"Attachment part {a.part}: {name} "
             f"({plain(a.content_type)}, {_size(a.size, a.size_estimated)}{inside})"
         )
+    if result.signed:
+        head.append(f"Signed: {result.signed} (the signature is not verified)")
+    if result.encrypted:
+        head.append("Encrypted: yes (the content cannot be read here)")
+    for invitation in result.invitations:
+        head += invitation_lines(invitation)
     head += notes_lines(result.notes)
     body = fence(result.from_, f"Subject: {result.subject}\n\n{result.body}")
     tail = ""
@@ -158,6 +166,79 @@ def render_email(result: email.Email) -> str:
         end = result.offset + len(result.body)
         tail = f"\n[Body truncated: characters {result.offset}-{end} of {result.body_chars}; call again with offset={end} for more.]"
     return "\n".join(head) + "\n\n" + body + tail
+
+
+_METHODS = {
+    "REQUEST": "Invitation",
+    "CANCEL": "Cancellation",
+    "REPLY": "Reply to an invitation",
+    "COUNTER": "Counter-proposal",
+    "PUBLISH": "Calendar event",
+}
+_ANSWERS = {
+    "NEEDS-ACTION": "not answered yet",
+    "ACCEPTED": "accepted",
+    "DECLINED": "declined",
+    "TENTATIVE": "tentative",
+    "DELEGATED": "delegated",
+}
+
+
+def invitation_lines(invitation: email.Invitation) -> list[str]:
+    """What an invitation asks, in the user's zone: a few lines outside the body's fence,
+    every value from the invitation escaped."""
+    method = invitation.method or "PUBLISH"
+    kind = _METHODS.get(method, f"Calendar message ({plain(method)})")
+    lines = [
+        f"{kind} (METHOD:{plain(method)}): {plain(clip(invitation.summary, 200)) or '(no title)'}"
+    ]
+    if invitation.organizer:
+        lines.append(f"  Organizer: {plain(invitation.organizer)}")
+    lines.append(f"  When: {_span(invitation.start, invitation.end)}")
+    if invitation.recurrence_id:
+        lines.append(f"  About one occurrence: the one of {_moment(invitation.recurrence_id)}")
+    if invitation.location:
+        lines.append(f"  Where: {plain(clip(invitation.location, 200))}")
+    lines.append(f"  Repeats: {'yes' if invitation.recurring else 'no'}")
+    if invitation.status:
+        lines.append(f"  Status: {plain(invitation.status)}")
+    if invitation.answer is not None:
+        answer = _ANSWERS.get(invitation.answer, plain(invitation.answer))
+        lines.append(f"  Your answer: {answer}")
+    elif method == "REQUEST":
+        lines.append("  Your answer: you are not among its attendees")
+    if method in ("REQUEST", "CANCEL"):
+        what = "remove it" if method == "CANCEL" else "answer it"
+        lines.append(f"  To {what}: respond_to_invitation with this email's id.")
+    return lines
+
+
+def _span(start: str | None, end: str | None) -> str:
+    if start is None:
+        return "not given"
+    first = _moment(start)
+    if end is None:
+        return first
+    last = _moment(end)
+    day = len("Wed 2027-03-10 ")
+    if first[:day] == last[:day] and "all day" not in last:  # the same day: its clock time
+        return f"{first} to {last[day:]}"
+    return f"{first} to {last}"
+
+
+def _moment(text: str) -> str:
+    """An ISO date or date-time from an invitation, in the user's zone ('Wed 2027-03-10
+    10:00 CET'); a date stays a date; anything else is shown escaped."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return plain(text)
+    if len(text) == 10:
+        return date.fromisoformat(text).strftime("%a %Y-%m-%d") + " (all day)"
+    if value.tzinfo is not None:
+        value = value.astimezone(user_zone())
+        return value.strftime("%a %Y-%m-%d %H:%M %Z").strip()
+    return value.strftime("%a %Y-%m-%d %H:%M") + " (floating time)"
 
 
 def _size(size: int, estimated: bool) -> str:
