@@ -184,22 +184,29 @@ async def test_a_server_without_starttls_is_never_sent_the_password() -> None:
     assert FAKE_LOGIN["password"].encode() not in server.received
 
 
-async def test_a_server_refusing_starttls_is_never_sent_the_password() -> None:
-    answers = {b"STARTTLS": b'NO "Not today."\r\n'}
-    async with fake_server(GREETING, answers) as server:
+@pytest.mark.parametrize(
+    ("starttls_answer", "said"),
+    [
+        pytest.param(
+            b'NO "Not today."\r\n',
+            "refused to start TLS, so the password was not sent",
+            id="refused",
+        ),
+        # An attacker in the path appends an answer to the OK, to be read as if from inside TLS.
+        pytest.param(
+            b'OK "Begin TLS."\r\nOK "Logged in."\r\n',
+            "sent data before TLS began",
+            id="data-before-the-handshake",
+        ),
+    ],
+)
+async def test_a_starttls_that_does_not_begin_cleanly_ends_the_session_before_the_password(
+    starttls_answer: bytes, said: str
+) -> None:
+    async with fake_server(GREETING, {b"STARTTLS": starttls_answer}) as server:
         with pytest.raises(ProtocolViolation) as refused:
             await connect(fake_endpoint(server))
-    assert "refused to start TLS, so the password was not sent" in str(refused.value)
-    assert b"AUTHENTICATE" not in server.received
-
-
-async def test_data_sent_before_the_tls_handshake_ends_the_session() -> None:
-    # An attacker in the path appends an answer to the OK, to be read as if from inside TLS.
-    answers = {b"STARTTLS": b'OK "Begin TLS."\r\nOK "Logged in."\r\n'}
-    async with fake_server(GREETING, answers) as server:
-        with pytest.raises(ProtocolViolation) as refused:
-            await connect(fake_endpoint(server))
-    assert "sent data before TLS began" in str(refused.value)
+    assert said in str(refused.value)
     assert b"AUTHENTICATE" not in server.received
 
 
