@@ -156,25 +156,14 @@ async def _first_inbox_id(imap_worker: WorkerHandle) -> str:
     return found.value.emails[0].id
 
 
-async def test_reading_an_email_without_marking_it_keeps_the_cached_folder_answers(
-    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
+@pytest.mark.parametrize(("mark_read", "kept"), [(False, True), (True, False)])
+async def test_reading_an_email_drops_the_cached_folder_answers_only_when_it_marks_it_read(
+    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account, mark_read: bool, kept: bool
 ) -> None:
     with other_client(dovecot, account) as imap:
-        imap.append("INBOX", simple_message("kept"), flags=[])
+        imap.append("INBOX", simple_message("read"), flags=[])
     cache = await _cache_holding_an_inbox_answer()
     calls = WorkerCalls({"imap": imap_worker}, cache)
     email_id = await _first_inbox_id(imap_worker)
-    await calls.run(mail.GET_EMAIL, GetEmailArgs(email_id), timeout=10)
-    assert cache.get("inbox listing") is not None
-
-
-async def test_reading_an_email_with_mark_read_drops_the_cached_folder_answers(
-    imap_worker: WorkerHandle, dovecot: DovecotServer, account: Account
-) -> None:
-    with other_client(dovecot, account) as imap:
-        imap.append("INBOX", simple_message("marked"), flags=[])
-    cache = await _cache_holding_an_inbox_answer()
-    calls = WorkerCalls({"imap": imap_worker}, cache)
-    email_id = await _first_inbox_id(imap_worker)
-    await calls.run(mail.GET_EMAIL, GetEmailArgs(email_id, mark_read=True), timeout=10)
-    assert cache.get("inbox listing") is None
+    await calls.run(mail.GET_EMAIL, GetEmailArgs(email_id, mark_read=mark_read), timeout=10)
+    assert (cache.get("inbox listing") is not None) == kept
