@@ -1,8 +1,9 @@
 """Busy periods and free slots, computed from event occurrences (pure functions).
 
-Cancelled and transparent events never reach here. Tentative time is kept apart
-so the answer can mark it, but it still blocks free slots: offering a slot
-that the user may already have promised would be worse than missing one.
+Cancelled and transparent events, and those the user declined, never block
+(``blocking``). Tentative time (the event's STATUS, or the user's own answer) is
+kept apart so the answer can mark it, but it still blocks free slots: offering a
+slot that the user may already have promised would be worse than missing one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -18,6 +20,33 @@ class Period:
     start: datetime
     end: datetime
     tentative: bool = False
+
+
+def _word(value: Any) -> str:
+    return " ".join(str(value).split()).upper() if value is not None else ""
+
+
+def own_answer(component: Any, addresses: frozenset[str]) -> str | None:
+    """The PARTSTAT of the ATTENDEE that is the user (one of ``addresses``, lower case)."""
+    found = component.get("ATTENDEE")
+    for attendee in found if isinstance(found, list) else [found] if found is not None else []:
+        address = " ".join(str(attendee).split()).lower().removeprefix("mailto:")
+        if address in addresses:
+            return _word(getattr(attendee, "params", {}).get("PARTSTAT", "NEEDS-ACTION"))
+    return None
+
+
+def blocking(component: Any, addresses: frozenset[str]) -> bool | None:
+    """How an event's time counts: None when it does not block (cancelled, transparent,
+    or declined by the user), True when tentative, False when busy."""
+    if _word(component.get("STATUS")) == "CANCELLED":
+        return None
+    if _word(component.get("TRANSP")) == "TRANSPARENT":
+        return None
+    answer = own_answer(component, addresses)
+    if answer == "DECLINED":
+        return None
+    return _word(component.get("STATUS")) == "TENTATIVE" or answer == "TENTATIVE"
 
 
 def merge(periods: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

@@ -343,17 +343,13 @@ async def get_free_busy(
     offset = paging.read_offset(api.GET_FREE_BUSY.name, args.cursor, question)
     found, notes = await _occurrences(state, ctx, args.calendars, start, end)
     periods = []
+    me = frozenset({state.settings.username.lower()})
     for o in found:
-        c = o.component
-        if (
-            one_line(c.get("STATUS")).upper() == "CANCELLED"
-            or one_line(c.get("TRANSP")).upper() == "TRANSPARENT"
-        ):
+        tentative = freebusy.blocking(o.component, me)
+        if tentative is None:  # cancelled, transparent, or declined by the user
             continue
         first, last = _local(o.start, state.zone), _local(o.end, state.zone)
-        periods.append(
-            freebusy.Period(first, last, one_line(c.get("STATUS")).upper() == "TENTATIVE")
-        )
+        periods.append(freebusy.Period(first, last, tentative))
     busy = freebusy.busy_periods(periods, start, end)
     windows = freebusy.working_windows(
         start, end, args.working_hours, args.working_days, state.zone
