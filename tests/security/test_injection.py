@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.server
 import re
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
@@ -36,6 +35,7 @@ from tests.mcp_client import structured, text_of
 from tests.server_env import NO_RATE_LIMITS, Servers, module_session
 from tests.servers.dav import DavAccount
 from tests.servers.dovecot import Account, DovecotServer
+from tests.servers.in_thread import served_in_a_thread
 from tests.servers.smtp import SmtpServer
 from workers.dav.ids import EventId
 
@@ -407,13 +407,8 @@ class _ForeignHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def foreign_server() -> Iterator[ForeignServer]:
-    server = ForeignServer()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with served_in_a_thread(ForeignServer()) as server:
+        yield server
 
 
 async def test_an_event_id_naming_another_server_sends_that_server_nothing(

@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 from tests.faults.proxy import FaultProxy
+from tests.servers.in_thread import served_in_a_thread
 from tests.servers.ports import free_port
 
 SILENCE = 0.5  # how long a read waits before we call the line silent
@@ -59,13 +60,8 @@ class _EchoHandler(socketserver.BaseRequestHandler):
 
 @pytest.fixture
 def echo() -> Iterator[EchoServer]:
-    server = EchoServer()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(2)
+    with served_in_a_thread(EchoServer(), poll_interval=0.01) as server:
+        yield server
 
 
 @pytest.fixture
