@@ -41,6 +41,7 @@ def test_read_only_mode_keeps_only_reading_tools() -> None:
         "update_filter",
         "delete_filter",
         "set_vacation",
+        "respond_to_invitation",
     }
 
 
