@@ -37,6 +37,9 @@ class ToolSpec:
     render: Callable[[Any], str]
     # The family MAILBOX_TOOLS turns on and off (config.TOOL_FAMILIES); None: always listed.
     family: str | None = None
+    # Other families that must be on too for it to be listed (respond_to_invitation, a
+    # calendar tool, reads and sends mail).
+    also_needs: tuple[str, ...] = ()
     # The arguments of another tool (create_draft: send_email's), which its schema and
     # description explain: those that this tool shares keep their types here, not their
     # descriptions, and this description names that tool.

@@ -35,5 +35,7 @@ def available_tools(
     return {
         spec.name: spec
         for spec in ALL_TOOLS
-        if not (read_only and spec.writes) and (spec.family is None or spec.family in families)
+        if not (read_only and spec.writes)
+        and (spec.family is None or spec.family in families)
+        and all(needed in families for needed in spec.also_needs)
     }

@@ -158,6 +158,7 @@ INVITATION_TOOLS: tuple[ToolSpec, ...] = (
         ),
         render=render_response,
         family="calendar",
+        also_needs=("mail",),
         destructive=False,
         idempotent=True,
         composite=respond_to_invitation,
