@@ -13,7 +13,7 @@ TASK_TOOLS: tuple[ToolSpec, ...] = (
         title="List tasks",
         description=(
             "Open to-dos of the task lists (all with include_completed): overdue first, then "
-            "by due date, undated last. For events use get_calendar_events."
+            "by due date, undated last. Ids go to update_task."
         ),
         render=text.render_tasks,
         family="tasks",
@@ -23,7 +23,7 @@ TASK_TOOLS: tuple[ToolSpec, ...] = (
         contract=api.CREATE_TASK,
         title="Create a task",
         description=(
-            "Add a to-do: 'summary', optional 'due' and 'start' (ISO date or date-time). "
+            "Add a to-do: 'summary', and 'due' or 'start' as ISO date or date-time. "
             "To change one use update_task."
         ),
         render=text.render_task_written,
@@ -47,7 +47,10 @@ TASK_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         contract=api.DELETE_TASK,
         title="Delete a task",
-        description="Delete task 'id' from list_tasks; to tick it off use update_task instead.",
+        description=(
+            "Delete task 'id' from list_tasks for good; to tick it off as done use "
+            "update_task instead."
+        ),
         render=text.render_task_deleted,
         family="tasks",
         destructive=True,
