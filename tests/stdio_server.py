@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from typing import IO
 
 from tests.mcp_client import REPO
@@ -44,3 +45,12 @@ def started_server(
         process.wait()
         raise
     return process
+
+
+def seconds_to_exit_once_stdin_closes(process: subprocess.Popen[bytes], limit: float = 30) -> float:
+    """Close the server's stdin, as a client that goes away does; how long it took to exit."""
+    assert process.stdin is not None
+    began = time.monotonic()
+    process.stdin.close()
+    process.wait(timeout=limit)
+    return time.monotonic() - began
