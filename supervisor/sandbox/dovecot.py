@@ -37,6 +37,11 @@ MANAGESIEVE = Path("/usr/lib/dovecot/managesieve")
 SIEVE_PLUGIN = Path("/usr/lib/dovecot/modules/lib90_sieve_plugin.so")
 PROVISION_BATCH = 200
 
+# Each user's folders with a special use (RFC 6154), named as the use and made at login.
+_SPECIAL_FOLDERS = "".join(
+    f"  mailbox {name} {{\n    special_use = \\{name}\n    auto = subscribe\n  }}\n"
+    for name in ("Drafts", "Sent", "Trash", "Junk", "Archive")
+)
 _CONFIG = """\
 base_dir = {root}/run
 state_dir = {root}/state
@@ -67,27 +72,7 @@ userdb {{
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = subscribe
-  }}
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-    auto = subscribe
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-    auto = subscribe
-  }}
-  mailbox Archive {{
-    special_use = \\Archive
-    auto = subscribe
-  }}
-}}
+{special_folders}}}
 service imap-login {{
   inet_listener imap {{
     port = 0
@@ -198,6 +183,7 @@ class DovecotServer:
                 imaps_port=self.imaps_port,
                 lmtp_port=self.lmtp_port,
                 protocols="imap lmtp sieve" if sieve else "imap lmtp",
+                special_folders=_SPECIAL_FOLDERS,
                 lmtp_plugins="$mail_plugins sieve" if sieve else "$mail_plugins",
             )
             + (self._sieve_config() if sieve else "")
