@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -64,9 +65,16 @@ DAV_WORKER = WorkerFamily(
 
 CALENDAR_CACHE = CachePolicy(ttl=lambda settings: settings.cache_calendar_ttl)
 
+
+# Every calendar read is cached under one policy. No calendar write is idempotent: a
+# second call makes a second event, meets a changed ETag or finds the event gone.
+_read = partial(ToolSpec, family="calendar", cache=CALENDAR_CACHE)
+_write = partial(ToolSpec, family="calendar", idempotent=False)
+
+
 CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
-    ToolSpec(
-        contract=api.LIST_CALENDARS,
+    _read(
+        api.LIST_CALENDARS,
         title="List calendars",
         description=(
             "List the user's calendars: id, name, color, description, read-only, and what "
@@ -74,11 +82,9 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "(get_calendar_events, create_event)."
         ),
         render=text.render_calendars,
-        family="calendar",
-        cache=CALENDAR_CACHE,
     ),
-    ToolSpec(
-        contract=api.GET_CALENDAR_EVENTS,
+    _read(
+        api.GET_CALENDAR_EVENTS,
         title="Calendar events in a range",
         description=(
             "Every event between 'start' and 'end' (ISO dates or date-times), repeating ones "
@@ -87,11 +93,9 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "words use search_calendar."
         ),
         render=text.render_events,
-        family="calendar",
-        cache=CALENDAR_CACHE,
     ),
-    ToolSpec(
-        contract=api.SEARCH_CALENDAR,
+    _read(
+        api.SEARCH_CALENDAR,
         title="Search the calendar",
         description=(
             "Find events whose summary, description, location or attendees contain 'query' "
@@ -99,11 +103,9 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "all events of some days use get_calendar_events."
         ),
         render=text.render_events,
-        family="calendar",
-        cache=CALENDAR_CACHE,
     ),
-    ToolSpec(
-        contract=api.GET_FREE_BUSY,
+    _read(
+        api.GET_FREE_BUSY,
         title="Free and busy time",
         description=(
             "Find time for a meeting between 'start' and 'end': merged busy time (tentative "
@@ -112,11 +114,9 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "'working_days' (1 = Monday; default Monday to Friday). Then create_event."
         ),
         render=text.render_free_busy,
-        family="calendar",
-        cache=CALENDAR_CACHE,
     ),
-    ToolSpec(
-        contract=api.CREATE_EVENT,
+    _write(
+        api.CREATE_EVENT,
         title="Create an event",
         description=(
             "Create an event: 'summary', 'start' and 'end' (ISO date-times, without an offset "
@@ -125,12 +125,10 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "one use update_event."
         ),
         render=text.render_written,
-        family="calendar",
         destructive=False,
-        idempotent=False,
     ),
-    ToolSpec(
-        contract=api.UPDATE_EVENT,
+    _write(
+        api.UPDATE_EVENT,
         title="Change an event",
         description=(
             "Change the event 'id' (from get_calendar_events or search_calendar): give only what "
@@ -138,21 +136,17 @@ CALENDAR_TOOLS: tuple[ToolSpec, ...] = (
             "that date, 'series' all of them. Fails if it was changed elsewhere meanwhile."
         ),
         render=text.render_written,
-        family="calendar",
         arguments_of=api.CreateEventArgs,
         destructive=False,
-        idempotent=False,
     ),
-    ToolSpec(
-        contract=api.DELETE_EVENT,
+    _write(
+        api.DELETE_EVENT,
         title="Delete an event",
         description=(
             "Delete the event 'id' (from get_calendar_events or search_calendar). For a "
             "repeating event 'scope' 'occurrence' removes that date, 'series' all of them."
         ),
         render=text.render_event_deleted,
-        family="calendar",
         destructive=True,
-        idempotent=False,
     ),
 )
