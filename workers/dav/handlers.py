@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -46,6 +46,8 @@ class DavState:
     _parsed: OrderedDict[tuple[str, str], expand.Prepared] = field(default_factory=OrderedDict)
     _parsed_lock: threading.Lock = field(default_factory=threading.Lock)
     recent_listing: tuple[float, list[dav.CalendarMeta]] = (0.0, [])
+    # The address book home (workers/dav/contacts.py), discovered on first use.
+    address_book_home: list[str] = field(default_factory=list)
 
     def parsed(self, stored: dav.StoredObject) -> expand.Prepared:
         """The object parsed, reused while its ETag is unchanged (parsing costs more than
@@ -110,8 +112,16 @@ async def _recent_listing(state: DavState, ctx: CallContext) -> list[dav.Calenda
     return await listing(state, ctx)
 
 
+# The other families of this worker (contacts) prove tokens of their own: a token that
+# starts with one of these prefixes is theirs (a calendar token is bare base64url).
+FRESHNESS_CHECKS: dict[str, Callable[[str, DavState, CallContext], Awaitable[bool]]] = {}
+
+
 @serves(api.DAV_CHECK_FRESH)
 async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) -> Freshness:
+    for prefix, is_fresh in FRESHNESS_CHECKS.items():
+        if args.token.startswith(prefix):
+            return Freshness(await is_fresh(args.token.removeprefix(prefix), state, ctx))
     try:
         wanted = msgspec.msgpack.decode(base64.urlsafe_b64decode(args.token), type=dict[str, str])
     except (ValueError, msgspec.DecodeError):
