@@ -6,7 +6,10 @@ Basic credentials from an htpasswd file. Both servers check that file again when
 it changes, so ``add_user`` gives each test a fresh account without a restart.
 Both are multi-user: discovery from ``url`` (current-user-principal, then
 calendar-home-set) leads each user to their own home, which holds one empty
-calendar named "Calendar" and nobody else's data.
+calendar named "Calendar" and nobody else's data; addressbook-home-set leads to one
+empty address book named "Contacts". Radicale also gives each user a read-only
+"Global address book" (as mailbox.org does), through a rights file; Xandikos grants
+every user all privileges on every collection they can reach, so it has none.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hashlib
 import http.client
 import importlib.util
 import itertools
+import json
 import os
 import secrets
 import shutil
@@ -26,6 +30,7 @@ import sys
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
@@ -34,6 +39,8 @@ from supervisor.sandbox.ports import free_port, stop_with_parent, terminate
 from supervisor.sandbox.tls import Certificates
 
 CALENDAR_NAME = "Calendar"
+ADDRESS_BOOK_NAME = "Contacts"
+GLOBAL_BOOK_NAME = "Global address book"
 STARTUP_TIMEOUT = 30.0
 LOG_TAIL_LINES = 40
 
@@ -52,7 +59,8 @@ htpasswd_encryption = plain
 delay = 0
 
 [rights]
-type = owner_only
+type = from_file
+file = {rights}
 
 [storage]
 filesystem_folder = {root}/collections
@@ -62,6 +70,41 @@ type = none
 
 [logging]
 level = info
+"""
+
+# owner_only's rights, except that each user's "global" collection is theirs to read only.
+_RADICALE_RIGHTS = """\
+[root]
+user: .+
+collection:
+permissions: R
+
+[principal]
+user: .+
+collection: {user}
+permissions: RW
+
+[global]
+user: .+
+collection: {user}/global
+permissions: r
+
+[own]
+user: .+
+collection: {user}/[^/]+
+permissions: rw
+"""
+
+_MKADDRESSBOOK = f"""\
+<?xml version="1.0" encoding="utf-8"?>
+<D:mkcol xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav">
+  <D:set>
+    <D:prop>
+      <D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>
+      <D:displayname>{ADDRESS_BOOK_NAME}</D:displayname>
+    </D:prop>
+  </D:set>
+</D:mkcol>
 """
 
 _MKCALENDAR = f"""\
@@ -79,12 +122,12 @@ _MKCALENDAR = f"""\
 </C:mkcalendar>
 """
 
-_SET_DISPLAYNAME = f"""\
+_SET_DISPLAYNAME = """\
 <?xml version="1.0" encoding="utf-8"?>
 <D:propertyupdate xmlns:D="DAV:">
   <D:set>
     <D:prop>
-      <D:displayname>{CALENDAR_NAME}</D:displayname>
+      <D:displayname>{name}</D:displayname>
     </D:prop>
   </D:set>
 </D:propertyupdate>
@@ -232,6 +275,26 @@ class DavServer(ABC):
         """The user's calendar home (what calendar-home-set names)."""
         return f"/{quote(account.username, safe='@')}/"
 
+    def address_book_path(self, account: DavAccount) -> str:
+        """The account's address book "Contacts"."""
+        return f"/{quote(account.username, safe='@')}/contacts/"
+
+    def global_book_path(self, account: DavAccount) -> str | None:
+        """The account's read-only "Global address book"; None where the server has none."""
+        return None
+
+    def put_card(
+        self, account: DavAccount, name: str, vcf: str, book: str | None = None
+    ) -> tuple[int, bytes]:
+        """Store a card as another client would (no checks of ours): (status, body)."""
+        return self.request(
+            account,
+            "PUT",
+            f"{book or self.address_book_path(account)}{name}",
+            vcf,
+            {"Content-Type": "text/vcard; charset=utf-8"},
+        )
+
     @abstractmethod
     def _arguments(self) -> list[str]:
         """Command-line arguments after ``python -m <module>``."""
@@ -305,9 +368,16 @@ class RadicaleServer(DavServer):
         cert = shutil.copy(certificates.cert_file, tls_dir / "server.pem")
         key = shutil.copy(certificates.key_file, tls_dir / "server.key")
         self.config = self.root / "radicale.conf"
+        rights = self.root / "rights"
+        rights.write_text(_RADICALE_RIGHTS)
         self.config.write_text(
             _RADICALE_CONFIG.format(
-                port=self.port, cert=cert, key=key, htpasswd=self.htpasswd, root=self.root
+                port=self.port,
+                cert=cert,
+                key=key,
+                htpasswd=self.htpasswd,
+                root=self.root,
+                rights=rights,
             )
         )
 
@@ -324,8 +394,27 @@ class RadicaleServer(DavServer):
         for name, text in objects.items():
             (folder / name).write_text(text, newline="")
 
+    def global_book_path(self, account: DavAccount) -> str | None:
+        return f"{self.home_path(account)}global/"
+
+    def seed_global_card(self, account: DavAccount, name: str, vcf: str) -> None:
+        """Put a card into the read-only global address book, as its administrator would
+        (straight into the storage: the user may not write there)."""
+        folder = self._collection_folder(account, "global")
+        (folder / name).write_text(vcf, newline="")
+
+    def _collection_folder(self, account: DavAccount, name: str) -> Path:
+        return self.root / "collections" / "collection-root" / account.username / name
+
     def _provision(self, account: DavAccount) -> None:
         self._expect(account, "MKCALENDAR", f"{self.home_path(account)}calendar/", _MKCALENDAR, 201)
+        self._expect(account, "MKCOL", self.address_book_path(account), _MKADDRESSBOOK, 201)
+        # The user may only read the global book: it is made in the storage, as an
+        # administrator would.
+        folder = self._collection_folder(account, "global")
+        folder.mkdir(parents=True, exist_ok=True)
+        props = {"tag": "VADDRESSBOOK", "D:displayname": GLOBAL_BOOK_NAME}
+        (folder / ".Radicale.props").write_text(json.dumps(props))
 
 
 class XandikosServer(DavServer):
@@ -358,6 +447,9 @@ class XandikosServer(DavServer):
     def home_path(self, account: DavAccount) -> str:
         return f"{super().home_path(account)}calendars/"
 
+    def address_book_path(self, account: DavAccount) -> str:
+        return f"/{quote(account.username, safe='@')}/contacts/addressbook/"
+
     def _arguments(self) -> list[str]:
         return [
             "multi-user",
@@ -382,7 +474,16 @@ class XandikosServer(DavServer):
 
     def _provision(self, account: DavAccount) -> None:
         calendar = f"{self.home_path(account)}calendar/"
-        self._expect(account, "PROPPATCH", calendar, _SET_DISPLAYNAME, 207)
+        self._expect(
+            account, "PROPPATCH", calendar, _SET_DISPLAYNAME.format(name=CALENDAR_NAME), 207
+        )
+        self._expect(
+            account,
+            "PROPPATCH",
+            self.address_book_path(account),
+            _SET_DISPLAYNAME.format(name=ADDRESS_BOOK_NAME),
+            207,
+        )
 
 
 SERVER_TYPES: tuple[type[DavServer], ...] = (RadicaleServer, XandikosServer)

@@ -1,0 +1,396 @@
+"""Contact tools through a real MCP client, each test against Radicale and Xandikos.
+
+Every account has an address book "Contacts"; on Radicale also a read-only "Global
+address book" (Xandikos cannot make a collection read-only: it grants every user all
+privileges, so the read-only tests run on Radicale only). The tests of one server
+share one session and one account; each makes contacts with names of its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+import anyio
+import msgspec
+import pytest
+
+from supervisor.tools import available_tools
+from tests.calendar_calls import call
+from tests.mcp_client import error_text, structured
+from tests.server_env import Servers, Shared, module_calendar_server
+from tests.servers.dav import DavAccount, DavServer
+
+FAMILIES = ("contacts",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
+WRITERS = {"create_contact", "update_contact", "delete_contact"}
+
+book = module_calendar_server(None, FAMILIES)
+"""One server on a new account, for every test of this module (per DAV server)."""
+
+
+def server_of(servers: Servers, shared: Shared) -> tuple[DavServer, DavAccount]:
+    dav = servers.dav[shared.calendar]
+    return dav, DavAccount(shared.account.email, shared.account.password, dav.url)
+
+
+def word() -> str:
+    """A word no other test's contact holds."""
+    return "Zq" + secrets.token_hex(4)
+
+
+def card(uid: str, *lines: str, version: str = "3.0") -> str:
+    return "\r\n".join(["BEGIN:VCARD", f"VERSION:{version}", f"UID:{uid}", *lines, "END:VCARD", ""])
+
+
+def raw(dav: DavServer, login: DavAccount, href: str) -> str:
+    status, body = dav.request(login, "GET", href)
+    assert status == 200, (status, body[:200])
+    return body.decode()
+
+
+async def find(session: Any, query: str, **args: Any) -> list[dict[str, Any]]:
+    return list((await call(session, "search_contacts", query=query, **args))["contacts"])
+
+
+async def only(session: Any, query: str) -> dict[str, Any]:
+    (found,) = await find(session, query)
+    return found
+
+
+# -- listing, creating, reading ---------------------------------------------------------
+
+
+async def test_the_address_books_are_listed_and_the_global_one_is_read_only(
+    book: Shared,
+) -> None:
+    listed = {
+        b["name"]: b for b in (await call(book.session, "list_address_books"))["address_books"]
+    }
+    assert listed["Contacts"]["read_only"] is False
+    assert isinstance(listed["Contacts"]["count"], int)
+    if book.calendar == "radicale":
+        assert listed["Global address book"]["read_only"] is True
+    else:
+        assert set(listed) == {"Contacts"}
+
+
+async def test_a_created_contact_reads_back_with_every_field(book: Shared) -> None:
+    family = word()
+    made = await call(
+        book.session,
+        "create_contact",
+        name=f"Dr. Sarita {family}",
+        emails=[{"address": "sarita@example.org", "type": "work"}, {"address": "s@home.example"}],
+        phones=[
+            {"number": "+49 (30) 1234-567", "type": "mobile"},
+            {"number": "555", "type": "Assistant"},
+        ],
+        organization="Acme, Inc.",
+        title="Engineer",
+        addresses=[
+            {
+                "street": "Hauptstr. 5",
+                "city": "Berlin",
+                "postal_code": "10115",
+                "country": "Germany",
+                "type": "work",
+            }
+        ],
+        birthday="1980-05-17",
+        notes="Met at the fair;\nlikes tea",
+        categories=["Friends", "Work"],
+    )
+    assert made["id"].startswith("ct_") and made["address_book"] == "Contacts"
+    got = await call(book.session, "get_contact", id=made["id"])
+    assert (got["name"], got["given"], got["family"]) == (f"Dr. Sarita {family}", "Sarita", family)
+    assert got["emails"] == [
+        {"address": "sarita@example.org", "type": "work"},
+        {"address": "s@home.example", "type": None},
+    ]
+    assert got["phones"] == [
+        {"number": "+49 (30) 1234-567", "type": "mobile"},
+        {"number": "555", "type": "Assistant"},
+    ]
+    assert got["addresses"][0] | {"region": None} == {
+        "street": "Hauptstr. 5",
+        "city": "Berlin",
+        "region": None,
+        "postal_code": "10115",
+        "country": "Germany",
+        "type": "work",
+    }
+    assert (got["organization"], got["title"], got["birthday"]) == (
+        "Acme, Inc.",
+        "Engineer",
+        "1980-05-17",
+    )
+    assert got["notes"] == "Met at the fair;\nlikes tea"
+    assert got["categories"] == ["Friends", "Work"] and got["has_photo"] is False
+
+
+async def test_a_photo_is_only_has_photo_and_a_card_without_a_name_reads_with_a_note(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    photo = base64.b64encode(secrets.token_bytes(600_000)).decode()
+    folded = "\r\n ".join(photo[i : i + 74] for i in range(0, len(photo), 74))
+    status, _ = dav.put_card(
+        login,
+        f"{tag}.vcf",
+        card(tag, f"FN:Photo {tag}", f"N:{tag};Photo;;;", f"PHOTO;ENCODING=b;TYPE=JPEG:{folded}"),
+    )
+    assert status in (201, 204)
+    found = await only(book.session, tag)
+    got = await call(book.session, "get_contact", id=found["id"])
+    assert got["has_photo"] is True and photo[:40] not in str(got)
+
+
+# -- search -------------------------------------------------------------------------------
+
+
+async def test_search_ignores_case_and_accents_and_finds_emails_phones_and_organizations(
+    book: Shared,
+) -> None:
+    tag = word()
+    await call(
+        book.session,
+        "create_contact",
+        name=f"Jürgen Müller {tag}",
+        emails=[{"address": f"juergen.{tag.lower()}@example.org"}],
+        phones=[{"number": "+49 (30) 9876-543", "type": "work"}],
+        organization=f"Bäckerei {tag}",
+    )
+    for query in (
+        f"muller {tag}",
+        f"JÜRGEN {tag.upper()}",
+        f"juergen.{tag.lower()}",
+        f"backerei {tag}",
+    ):
+        assert [c["name"] for c in await find(book.session, query)] == [f"Jürgen Müller {tag}"], (
+            query
+        )
+    by_digits = [c["name"] for c in await find(book.session, "9876 543")]
+    assert f"Jürgen Müller {tag}" in by_digits
+    national = [c["name"] for c in await find(book.session, "030 9876543")]
+    assert f"Jürgen Müller {tag}" in national
+    assert await find(book.session, f"nobody {tag}") == []
+
+
+async def test_search_pages_through_every_match_once(book: Shared) -> None:
+    tag = word()
+    for n in range(5):
+        await call(book.session, "create_contact", name=f"Page{n} {tag}")
+    first = await call(book.session, "search_contacts", query=tag, limit=2)
+    seen = [c["name"] for c in first["contacts"]]
+    cursor = first["next_cursor"]
+    assert first["total"] == 5 and cursor
+    while cursor:
+        page = await call(book.session, "search_contacts", query=tag, limit=2, cursor=cursor)
+        seen += [c["name"] for c in page["contacts"]]
+        cursor = page["next_cursor"]
+    assert seen == [f"Page{n} {tag}" for n in range(5)]
+    other = await book.session.call_tool(
+        "search_contacts", {"query": "else", "cursor": first["next_cursor"]}
+    )
+    assert "cursor belongs to another" in error_text(other)
+
+
+# -- never lose a field -----------------------------------------------------------------
+
+
+async def test_an_update_keeps_photo_x_properties_and_groups_byte_for_byte(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    photo = base64.b64encode(secrets.token_bytes(3000)).decode()
+    folded = "\r\n ".join(photo[i : i + 74] for i in range(0, len(photo), 74))
+    original = card(
+        tag,
+        f"FN:Kept {tag}",
+        f"N:{tag};Kept;;;",
+        "EMAIL;TYPE=INTERNET,HOME:old@example.org",
+        "item1.TEL;type=pref:+1 555 0100",
+        "item1.X-ABLabel:_$!<Assistant>!$_",
+        "X-PHONETIC-FIRST-NAME;X-Note=a,b:Kept",
+        "X-SOCIALPROFILE;type=twitter:https://twitter.com/kept",
+        f"PHOTO;ENCODING=b;TYPE=JPEG:{folded}",
+        "NOTE:first line\\nsecond",
+    )
+    href = f"{dav.address_book_path(login)}{tag}.vcf"
+    assert dav.put_card(login, f"{tag}.vcf", original)[0] in (201, 204)
+    before = raw(dav, login, href)
+    found = await only(book.session, tag)
+    await call(
+        book.session,
+        "update_contact",
+        id=found["id"],
+        emails=[{"address": "new@example.org", "type": "work"}],
+    )
+    after = raw(dav, login, href)
+    gone = [line for line in before.split("\r\n") if line not in after.split("\r\n")]
+    added = [line for line in after.split("\r\n") if line not in before.split("\r\n")]
+    assert gone == ["EMAIL;TYPE=INTERNET,HOME:old@example.org"]
+    assert added == ["EMAIL;TYPE=WORK:new@example.org"]
+    assert before.replace(gone[0], added[0]) == after
+
+
+async def test_an_update_writes_a_vcard_4_card_as_4_and_null_removes_a_field(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    four = card(
+        tag,
+        f"FN:Four {tag}",
+        f"N:{tag};Four;;;",
+        "TITLE:Boss",
+        "TEL;TYPE=cell:+1 555 0101",
+        version="4.0",
+    )
+    assert dav.put_card(login, f"{tag}.vcf", four)[0] in (201, 204)
+    found = await only(book.session, tag)
+    await call(
+        book.session,
+        "update_contact",
+        id=found["id"],
+        title=None,
+        phones=[{"number": "+1 555 0199", "type": "mobile"}],
+    )
+    after = raw(dav, login, f"{dav.address_book_path(login)}{tag}.vcf")
+    assert "VERSION:4.0" in after and "TITLE" not in after
+    assert "TEL;TYPE=cell:+1 555 0199" in after and "0101" not in after
+
+
+async def test_a_card_changed_behind_our_back_is_a_conflict_and_keeps_that_change(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    assert dav.put_card(login, f"{tag}.vcf", card(tag, f"FN:Behind {tag}", f"N:{tag};Behind;;;"))[
+        0
+    ] in (201, 204)
+    read = await call(book.session, "get_contact", id=(await only(book.session, tag))["id"])
+    elsewhere = card(tag, f"FN:Behind {tag}", f"N:{tag};Behind;;;", "TITLE:Changed on the phone")
+    assert dav.put_card(login, f"{tag}.vcf", elsewhere)[0] in (201, 204)
+    answer = await book.session.call_tool("update_contact", {"id": read["id"], "title": "Ours"})
+    assert "changed elsewhere since it was read" in error_text(answer)
+    assert raw(dav, login, f"{dav.address_book_path(login)}{tag}.vcf") == elsewhere
+    deleted = await book.session.call_tool("delete_contact", {"id": read["id"]})
+    assert "changed elsewhere since it was read" in error_text(deleted)
+
+
+async def test_parallel_updates_of_one_card_one_wins_and_the_other_is_a_conflict(
+    book: Shared,
+) -> None:
+    tag = word()
+    made = await call(book.session, "create_contact", name=f"Race {tag}")
+    answers: list[Any] = []
+
+    async def update(title: str) -> None:
+        answers.append(
+            await book.session.call_tool("update_contact", {"id": made["id"], "title": title})
+        )
+
+    async with anyio.create_task_group() as group:
+        for title in ("One", "Two", "Three"):
+            group.start_soon(update, title)
+    won = [a for a in answers if not a.is_error]
+    assert len(won) == 1
+    assert all("changed elsewhere" in error_text(a) for a in answers if a.is_error)
+    got = await call(book.session, "get_contact", id=structured(won[0])["id"])
+    assert got["title"] in ("One", "Two", "Three")
+
+
+async def test_the_same_contact_created_twice_at_once_is_made_once(book: Shared) -> None:
+    tag = word()
+    answers: list[Any] = []
+
+    async def create() -> None:
+        answers.append(await book.session.call_tool("create_contact", {"name": f"Twice {tag}"}))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(create)
+        group.start_soon(create)
+    assert len(await find(book.session, tag)) == 1
+    assert sum(not a.is_error for a in answers) == 1
+    assert "already created" in error_text(next(a for a in answers if a.is_error))
+
+
+async def test_delete_removes_the_card_and_a_second_delete_says_it_is_gone(book: Shared) -> None:
+    tag = word()
+    made = await call(book.session, "create_contact", name=f"Gone {tag}")
+    assert (await call(book.session, "delete_contact", id=made["id"]))["name"] == f"Gone {tag}"
+    assert await find(book.session, tag) == []
+    again = await book.session.call_tool("delete_contact", {"id": made["id"]})
+    assert "no longer on the server" in error_text(again)
+
+
+# -- wrong calls ----------------------------------------------------------------------------
+
+
+def forged(book_path: str, name: str = "x.vcf") -> str:
+    raw_id = msgspec.msgpack.encode([book_path, name, ""])
+    return "ct_" + base64.urlsafe_b64encode(raw_id).decode().rstrip("=")
+
+
+async def test_wrong_ids_are_refused_in_one_sentence(book: Shared) -> None:
+    calendar = (await call(book.session, "list_calendars"))["calendars"] if False else []
+    del calendar
+    event = await book.session.call_tool("get_contact", {"id": "ev_kZ1hYmMv"})
+    assert "is an event id, not a contact id" in error_text(event)
+    other_user = await book.session.call_tool(
+        "get_contact", {"id": forged("/someone@example.test/contacts/")}
+    )
+    assert "not one of yours" in error_text(other_user)
+    other_host = await book.session.call_tool(
+        "update_contact", {"id": forged("//evil.example/c/"), "title": "x"}
+    )
+    assert "is not a contact id" in error_text(other_host)
+    nonsense = await book.session.call_tool("delete_contact", {"id": "ct_!!!"})
+    assert "is not a contact id" in error_text(nonsense)
+
+
+async def test_an_update_without_changes_and_a_blank_name_are_refused(book: Shared) -> None:
+    made = await call(book.session, "create_contact", name=f"Same {word()}")
+    empty = await book.session.call_tool("update_contact", {"id": made["id"]})
+    assert "Nothing to change" in error_text(empty)
+    blank = await book.session.call_tool("create_contact", {"name": "   "})
+    assert "name must not be blank" in error_text(blank)
+    phone = await book.session.call_tool(
+        "create_contact", {"name": "X", "phones": [{"number": "call me"}]}
+    )
+    assert "is not a phone number" in error_text(phone)
+
+
+async def test_the_global_address_book_is_searched_but_never_written(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    if dav.global_book_path(login) is None:
+        pytest.skip("Xandikos cannot make a collection read-only (every user has DAV:all)")
+    tag = word()
+    dav.seed_global_card(
+        login, f"{tag}.vcf", card(tag, f"FN:Reception {tag}", f"N:{tag};Reception;;;")
+    )
+    found = await only(book.session, tag)
+    assert found["address_book"] == "Global address book"
+    refused = [
+        await book.session.call_tool("update_contact", {"id": found["id"], "title": "x"}),
+        await book.session.call_tool("delete_contact", {"id": found["id"]}),
+        await book.session.call_tool(
+            "create_contact", {"name": "X", "address_book": "Global address book"}
+        ),
+    ]
+    for answer in refused:
+        assert "Global address book is read-only" in error_text(answer)
+    assert len(await find(book.session, tag)) == 1
+
+
+async def test_read_only_mode_lists_no_contact_writer() -> None:
+    listed = set(available_tools(read_only=True))
+    assert {"list_address_books", "search_contacts", "get_contact"} <= listed
+    assert not WRITERS & listed

@@ -1,0 +1,201 @@
+"""CardDAV over caldav's DAVClient: the address book home, the address books, their cards,
+and conditional writes (blocking; run in worker threads).
+
+The requests and the status handling are the calendar's (``workers/dav/client.py``):
+the XML is ours and small, each call one request, every URL confined to the
+configured server. Only the sentences differ: they speak of contacts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from caldav.davclient import DAVClient
+
+from protocol.errors import Conflict, NotFound, ProtocolViolation, Refused
+from workers.dav.client import (
+    NS,
+    StoredObject,
+    _ok_props,
+    _sync_token,
+    _text,
+    absolute,
+    same_origin,
+)
+
+CARD = "urn:ietf:params:xml:ns:carddav"
+CARD_NS = {**NS, "card": CARD}
+
+_HOME = f"""<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:card="{CARD}"><d:prop><card:addressbook-home-set/></d:prop></d:propfind>"""
+_LIST_BOOKS = f"""<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:card="{CARD}" xmlns:cs="http://calendarserver.org/ns/">
+  <d:prop>
+    <d:resourcetype/><d:displayname/><card:addressbook-description/>
+    <d:current-user-privilege-set/><cs:getctag/>
+  </d:prop>
+</d:propfind>"""
+# Every card of a book: an addressbook-query whose one filter every card passes (each
+# card must have a VERSION) — an empty filter is answered differently by servers.
+_QUERY = f"""<?xml version="1.0" encoding="utf-8"?>
+<card:addressbook-query xmlns:d="DAV:" xmlns:card="{CARD}">
+  <d:prop><d:getetag/><card:address-data/></d:prop>
+  <card:filter test="anyof"><card:prop-filter name="VERSION"/><card:prop-filter name="FN"/></card:filter>
+</card:addressbook-query>"""
+_COUNT = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"""
+
+
+@dataclass(frozen=True)
+class BookMeta:
+    url: str  # absolute
+    path: str  # the id we give out, ending in "/"
+    name: str
+    read_only: bool
+    version: str  # ctag or sync-token: changes with every change inside
+
+
+def check(response: Any, what: str) -> None:
+    """Raises the MailError a refused CardDAV request means, in a sentence about contacts."""
+    status = int(getattr(response, "status", 0) or 0)
+    if status == 412:
+        raise Conflict(
+            "The contact was changed elsewhere since it was read; read it again with "
+            "get_contact and repeat the change if it is still wanted."
+        )
+    if status == 423:
+        raise Conflict(
+            "The address book was busy with another change; nothing was changed. Try again "
+            "in a moment."
+        )
+    if status == 404:
+        raise NotFound(
+            "That contact is no longer on the server; look it up again with search_contacts."
+        )
+    if status == 403:
+        raise Refused(f"The server does not allow {what} in this address book (read-only?).")
+    if status >= 400:
+        raise ProtocolViolation(f"The address book server refused {what} (HTTP {status}).")
+
+
+def discover_home(client: DAVClient) -> str | None:
+    """The address book home URL named by the user's principal; None if it names none."""
+    principal = str(client.principal().url)  # type: ignore[no-untyped-call]
+    response = client.propfind(principal, _HOME, depth=0)
+    if int(getattr(response, "status", 0) or 0) != 207 or response.tree is None:
+        return None
+    for href in response.tree.iterfind(".//card:addressbook-home-set/d:href", CARD_NS):
+        url = urljoin(principal, (href.text or "").strip())
+        if href.text and same_origin(url, principal):
+            return str(url if url.endswith("/") else url + "/")
+    return None
+
+
+def list_books(client: DAVClient, home: str) -> list[BookMeta]:
+    response = client.propfind(home, _LIST_BOOKS, depth=1)
+    check(response, "listing address books")
+    books = []
+    for item in response.tree.findall("d:response", NS) if response.tree is not None else []:
+        props = _ok_props(item)
+        kinds = props.find("d:resourcetype", NS) if props is not None else None
+        if props is None or kinds is None or kinds.find("card:addressbook", CARD_NS) is None:
+            continue
+        url = urljoin(home, item.findtext("d:href", default="", namespaces=NS))
+        if not same_origin(url, home):
+            continue  # the password goes to one server only
+        url = url if url.endswith("/") else url + "/"
+        privileges = props.find("d:current-user-privilege-set", NS)
+        read_only = privileges is not None and not any(
+            privileges.find(f"d:privilege/d:{p}", NS) is not None
+            for p in ("write", "write-content", "all", "bind")
+        )
+        path = unquote(urlsplit(url).path)
+        books.append(
+            BookMeta(
+                url=url,
+                path=path,
+                name=_text(props, "d:displayname") or path.rstrip("/").rsplit("/", 1)[-1],
+                read_only=read_only,
+                version=_text(props, "cs:getctag") or _sync_token(client, url),
+            )
+        )
+    return books
+
+
+def cards(client: DAVClient, book: BookMeta) -> list[StoredObject]:
+    """Every card of ``book`` with its ETag: one REPORT."""
+    response = client.report(book.url, _QUERY, depth=1)
+    check(response, "reading the address book")
+    found = []
+    for item in response.tree.findall("d:response", NS) if response.tree is not None else []:
+        props = _ok_props(item)
+        if props is None:
+            continue
+        data = props.findtext("card:address-data", default="", namespaces=CARD_NS)
+        href = _path(book.url, item.findtext("d:href", default="", namespaces=NS))
+        if data and href.startswith(book.path) and href != book.path:
+            found.append(StoredObject(href, _text(props, "d:getetag") or None, data))
+    return found
+
+
+def count(client: DAVClient, book: BookMeta) -> int | None:
+    """How many cards ``book`` holds (a PROPFIND of ETags only); None if not answered."""
+    response = client.propfind(book.url, _COUNT, depth=1)
+    if int(getattr(response, "status", 0) or 0) != 207 or response.tree is None:
+        return None
+    hrefs = [
+        _path(book.url, item.findtext("d:href", default="", namespaces=NS))
+        for item in response.tree.findall("d:response", NS)
+    ]
+    return sum(1 for href in hrefs if href.rstrip("/") != book.path.rstrip("/"))
+
+
+def _path(base: str, href: str) -> str:
+    return unquote(urlsplit(urljoin(base, href)).path)
+
+
+def fetch(client: DAVClient, href: str) -> StoredObject:
+    # caldav's client asks for text/calendar by default, and Xandikos answers 406.
+    response = client.request(absolute(client, href), "GET", "", {"Accept": "text/vcard"})
+    check(response, "reading the contact")
+    raw = response._raw
+    data = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return StoredObject(href, response.headers.get("ETag"), data)
+
+
+LOCKED_TRIES = 5
+
+
+def _write(client: DAVClient, href: str, method: str, body: str, headers: dict[str, str]) -> Any:
+    """One PUT or DELETE, sent again while the server answers 423 Locked: Xandikos locks a
+    whole book while it writes one card, and a locked request did nothing, so sending it
+    again (with the same If-Match) is safe."""
+    url = absolute(client, href)
+    for attempt in range(LOCKED_TRIES):
+        response = client.request(url, method, body, headers)
+        if int(getattr(response, "status", 0) or 0) != 423:
+            return response
+        time.sleep(0.05 * 2**attempt)
+    return response
+
+
+def store(client: DAVClient, href: str, data: str, etag: str | None) -> str | None:
+    """PUT: If-Match the ETag we read, or If-None-Match * for a new card; the new ETag."""
+    headers = {"Content-Type": "text/vcard; charset=utf-8"}
+    if etag:
+        headers["If-Match"] = etag
+    else:
+        headers["If-None-Match"] = "*"
+    response = _write(client, href, "PUT", data, headers)
+    check(response, "saving contacts")
+    etag = response.headers.get("ETag")
+    return str(etag) if etag else None
+
+
+def remove(client: DAVClient, href: str, etag: str | None) -> None:
+    headers = {"If-Match": etag} if etag else {}
+    response = _write(client, href, "DELETE", "", headers)
+    check(response, "deleting contacts")

@@ -1,0 +1,287 @@
+"""vCard text as stored (3.0, 4.0, and 2.1 as old phones wrote it): read it into lines.
+
+A card is kept as the exact text the server gave; each logical line knows where it
+starts and ends in that text, so an edit (``workers/dav/vcard_edit.py``) keeps every
+line it does not change byte-for-byte: unknown and X- properties, groups
+(``item1.EMAIL``), parameters, folding and line breaks. Values are decoded only when
+asked for, and a binary value (a PHOTO of several MB) never: it is only "there".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+_BREAK = re.compile(r"\r\n|\n|\r")
+# Values that are files, not text: never unfolded, decoded or copied.
+BINARY = frozenset({"PHOTO", "LOGO", "SOUND", "KEY"})
+# vCard 2.1 wrote parameters without a name: ``TEL;WORK;VOICE:``.
+_BARE_ENCODINGS = {"QUOTED-PRINTABLE": "QUOTED-PRINTABLE", "BASE64": "BASE64", "B": "B"}
+_HEAD = re.compile(r'(?:[^":]|"[^"]*")*?:')
+
+
+@dataclass
+class Line:
+    """One logical line (a property) of a card: where it lies in the text, and its head."""
+
+    text: str = field(repr=False)  # the whole card's text, shared by its lines
+    start: int
+    end: int  # just past the line break (or the text's end)
+    group: str  # "item1" for ``item1.EMAIL``, else ""
+    name: str  # upper case
+    params: list[tuple[str, str]]  # (NAME in upper case, value as written), in order
+    value_start: int  # where the value begins in the first physical line
+
+    @property
+    def raw(self) -> str:
+        return self.text[self.start : self.end]
+
+    def param(self, name: str) -> list[str]:
+        """Every value of parameter ``name`` (comma lists split, quotes removed)."""
+        found = []
+        for key, value in self.params:
+            if key == name:
+                found += [v.strip().strip('"') for v in _split(value, ",")]
+        return [v for v in found if v]
+
+    @property
+    def types(self) -> list[str]:
+        return [t.lower() for t in self.param("TYPE")]
+
+    @property
+    def encoding(self) -> str:
+        found = self.param("ENCODING")
+        return found[0].upper() if found else ""
+
+    def value(self) -> str:
+        """The value as written (unfolded, still escaped and encoded). Not for BINARY."""
+        raw = self.text[self.start : self.end]
+        raw = raw[self.value_start - self.start :]
+        raw = _BREAK.sub("\n", raw).removesuffix("\n")
+        if self.encoding in ("QUOTED-PRINTABLE", "QP"):
+            # 2.1: a soft break is "=" at a line's end, and the next line runs on.
+            raw = raw.replace("=\n ", "").replace("=\n\t", "").replace("=\n", "")
+        return re.sub(r"\n[ \t]", "", raw).replace("\n", "")
+
+    def decoded(self, warnings: list[str]) -> str:
+        """The value as bytes decoded by its ENCODING and CHARSET (not unescaped)."""
+        raw = self.value()
+        encoding = self.encoding
+        if encoding not in ("QUOTED-PRINTABLE", "QP", "B", "BASE64"):
+            if "\ufffd" in raw:
+                warnings.append(f"{self.name} holds characters that could not be read.")
+            return raw
+        try:
+            if encoding in ("QUOTED-PRINTABLE", "QP"):
+                data = quopri.decodestring(raw.encode("utf-8", "replace"))
+            else:
+                data = base64.b64decode(raw.encode("ascii", "replace"), validate=False)
+        except (binascii.Error, ValueError):
+            warnings.append(f"{self.name} is wrongly encoded; shown as stored.")
+            return raw
+        charset = (self.param("CHARSET") or ["utf-8"])[0]
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                warnings.append(f"{self.name} is not in the character set it names.")
+                return data.decode("latin-1")
+
+
+@dataclass
+class Card:
+    text: str
+    lines: list[Line]  # every logical line, BEGIN and END included
+    newline: str  # the line break the card uses: new lines are written with it
+
+    @property
+    def version(self) -> str:
+        for line in self.lines:
+            if line.name == "VERSION" and not line.group:
+                return line.value().strip() or "3.0"
+        return "3.0"
+
+    def named(self, *names: str) -> list[Line]:
+        return [line for line in self.lines if line.name in names]
+
+    def end_index(self) -> int:
+        """Index of the card's END:VCARD line (or past the last line)."""
+        for n, line in enumerate(self.lines):
+            if line.name == "END" and line.value().strip().upper() == "VCARD":
+                return n
+        return len(self.lines)
+
+
+def parse(text: str) -> Card:
+    """The first card in ``text``, line by line. Raises ValueError when there is none."""
+    lines = list(_logical_lines(text))
+    begins = [n for n, line in enumerate(lines) if line.name == "BEGIN"]
+    if not begins:
+        raise ValueError("no BEGIN:VCARD")
+    ends = [n for n, line in enumerate(lines) if line.name == "END" and n > begins[0]]
+    last = ends[0] + 1 if ends else len(lines)
+    found = _BREAK.search(text)
+    return Card(text, lines[:last], found.group() if found else "\r\n")
+
+
+def _physical(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each physical line, ``end`` past its line break."""
+    at = 0
+    for match in _BREAK.finditer(text):
+        yield at, match.end()
+        at = match.end()
+    if at < len(text):
+        yield at, len(text)
+
+
+def _logical_lines(text: str) -> Iterator[Line]:
+    pending: list[tuple[int, int]] = []  # the physical lines of the line being read
+    soft_break = False
+    for start, end in _physical(text):
+        first = text[start : start + 1]
+        if pending and (first in (" ", "\t") or soft_break):
+            pending.append((start, end))
+            soft_break = soft_break and _ends_soft(text, start, end)
+            continue
+        if pending:
+            line = _line(text, pending[0][0], pending[-1][1])
+            if line is not None:
+                yield line
+        pending = [(start, end)]
+        head = _HEAD.match(text, start, end)
+        soft_break = (
+            head is not None
+            and "QUOTED-PRINTABLE" in head.group().upper()
+            and _ends_soft(text, start, end)
+        )
+    if pending:
+        line = _line(text, pending[0][0], pending[-1][1])
+        if line is not None:
+            yield line
+
+
+def _ends_soft(text: str, start: int, end: int) -> bool:
+    return text[start:end].rstrip("\r\n").endswith("=")
+
+
+def _line(text: str, start: int, end: int) -> Line | None:
+    """The Line between ``start`` and ``end``; None for a blank or headless line."""
+    first_break = _BREAK.search(text, start, end)
+    first_end = first_break.start() if first_break else end
+    head = _HEAD.match(text, start, first_end)
+    if head is None:
+        # A head folded over lines (rare): unfold that much only, a property name never
+        # runs long.
+        return None if not text[start:end].strip() else _folded_head(text, start, end)
+    return _from_head(text, start, end, head.group()[:-1], head.end())
+
+
+def _folded_head(text: str, start: int, end: int) -> Line | None:
+    piece = text[start : min(end, start + 4000)]
+    unfolded = re.sub(r"(\r\n|\n|\r)[ \t]", "", piece)
+    head = _HEAD.match(unfolded)
+    if head is None:
+        return None
+    # The value's start in the original text: count the head's characters back.
+    wanted, at = len(head.group()), start
+    seen = 0
+    while seen < wanted and at < end:
+        folded = re.match(r"(\r\n|\n|\r)[ \t]", text[at : at + 3])
+        if folded:
+            at += len(folded.group())
+            continue
+        at += 1
+        seen += 1
+    return _from_head(text, start, end, head.group()[:-1], at)
+
+
+def _from_head(text: str, start: int, end: int, head: str, value_start: int) -> Line:
+    parts = _split(head, ";")
+    group, _dot, name = parts[0].rpartition(".")
+    params: list[tuple[str, str]] = []
+    for part in parts[1:]:
+        key, equals, value = part.partition("=")
+        if equals:
+            params.append((key.strip().upper(), value))
+        elif key.strip().upper() in _BARE_ENCODINGS:
+            params.append(("ENCODING", key.strip()))
+        elif key.strip():
+            params.append(("TYPE", key.strip()))
+    return Line(text, start, end, group, name.strip().upper(), params, value_start)
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside double quotes."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == separator and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def split_escaped(value: str, separator: str) -> list[str]:
+    """A structured value split at unescaped ``separator`` (``\\;`` stays inside)."""
+    parts, current, escaped = [], [], False
+    for char in value:
+        if escaped:
+            current.append("\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == separator:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if escaped:
+        current.append("\\")
+    parts.append("".join(current))
+    return parts
+
+
+_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def unescape(value: str) -> str:
+    """A text value as a person reads it: ``\\n`` a line break, ``\\,`` a comma."""
+    return _UNESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+
+
+def escape(value: str) -> str:
+    """A text value as written in a card: backslash, comma, semicolon and line break
+    escaped (as every version allows; in a structured value they must be)."""
+    out = value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+    return out.replace("\r\n", "\\n").replace("\n", "\\n")
+
+
+def fold(line: str, newline: str) -> str:
+    """One content line folded at 75 octets, never inside a character; with its break."""
+    if len(line.encode()) <= 75:
+        return line + newline
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in line:
+        width = len(char.encode())
+        limit = 75 if not pieces else 74  # a continuation starts with a space
+        if size + width > limit:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    pieces.append("".join(current))
+    return (newline + " ").join(pieces) + newline
