@@ -71,6 +71,25 @@ def _select_for(
     return {i.uid: i for i in ids if i.uidvalidity == current}
 
 
+def _each_folder(
+    conn: ImapConnection,
+    ids: list[EmailId],
+    delimiter: str | None,
+    select: Callable[[ImapConnection, str, list[EmailId], str], dict[int, EmailId]],
+    not_found: list[str],
+) -> Iterator[dict[int, EmailId]]:
+    """Select the folders of ``ids`` one after another with ``select`` and yield, while each
+    is selected, those of its ids ``select`` finds (by UID); the others go to ``not_found``."""
+    for raw, group in by_folder(ids).items():
+        try:
+            found = select(conn, raw, group, folders.to_display(raw, delimiter))
+        except NotFound:
+            not_found.extend(str(i) for i in group)
+            continue
+        not_found.extend(str(i) for i in group if i.uid not in found)
+        yield found
+
+
 def _claim_notes(display: str, taken: list[str], missing: list[str]) -> list[str]:
     notes = []
     if missing:
@@ -242,13 +261,7 @@ def store_flags(
     """Set (True) or clear (False) each flag; returns (updated ids, ids not found)."""
     updated: list[str] = []
     not_found: list[str] = []
-    for raw, group in by_folder(ids).items():
-        try:
-            present = existing_uids(conn, raw, group, folders.to_display(raw, delimiter))
-        except NotFound:
-            not_found += [str(i) for i in group]
-            continue
-        not_found += [str(i) for i in group if i.uid not in present]
+    for present in _each_folder(conn, ids, delimiter, existing_uids, not_found):
         if not present:
             continue
         uids = sorted(present)
@@ -284,13 +297,7 @@ def erase(
     another call at the same moment)."""
     deleted: list[str] = []
     not_found: list[str] = []
-    for raw, group in by_folder(ids).items():
-        try:
-            wanted = _select_for(conn, raw, group, folders.to_display(raw, delimiter))
-        except NotFound:
-            not_found += [str(i) for i in group]
-            continue
-        not_found += [str(i) for i in group if i.uid not in wanted]
+    for wanted in _each_folder(conn, ids, delimiter, _select_for, not_found):
         if wanted:
             _require_uidplus(conn)  # before claiming: a refusal leaves no claim behind
         for outcome in _claims_batch_by_batch(conn, sorted(wanted)):
