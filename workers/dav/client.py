@@ -170,6 +170,11 @@ def _check(response: Any, what: str) -> None:
             "The event was changed elsewhere since it was read; look it up again and repeat "
             "the change if it is still wanted."
         )
+    if status == 423:  # Xandikos, while another write to the same object is under way
+        raise Conflict(
+            "The calendar server was saving another change to it at that moment, so nothing "
+            "was changed; look it up again and repeat the change if it is still wanted."
+        )
     if status == 404:
         raise NotFound("That is no longer on the calendar server; look it up again.")
     if status == 403:
