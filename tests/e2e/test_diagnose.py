@@ -65,6 +65,16 @@ def run(env: dict[str, str], *extra: str) -> Report:
     return Report(done.returncode, lines, order, verdict, done.stdout + done.stderr)
 
 
+def first_failure(env: dict[str, str], check: str) -> tuple[Report, Line]:
+    """Diagnose with ``env``: it exits 1, ``check`` failed, and the verdict names it first."""
+    report = run(env)
+    assert report.returncode == 1
+    assert report.verdict.startswith(f"Not ready: {check} failed"), report.verdict
+    failed = report.lines[check]
+    assert failed.status == "FAIL"
+    return report, failed
+
+
 def run_json(env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     done = diagnose(env, "--json")
     return done.returncode, json.loads(done.stdout)
@@ -193,10 +203,8 @@ def test_a_closed_imap_port_fails_the_connect_check_with_port_advice(
 ) -> None:
     port = free_port()
     server_env["MAILBOX_IMAP_PORT"] = str(port)
-    report = run(server_env)
-    assert report.returncode == 1
-    failed = report.lines["imap connect"]
-    assert (failed.status, failed.detail) == ("FAIL", f"localhost:{port} refused the connection")
+    report, failed = first_failure(server_env, "imap connect")
+    assert failed.detail == f"localhost:{port} refused the connection"
     assert failed.advice.startswith("Check MAILBOX_IMAP_PORT (993, IMAP over TLS)")
     assert report.verdict.startswith(
         f"Not ready: imap connect failed: localhost:{port} refused the connection. "
@@ -239,9 +247,7 @@ def test_a_wrong_password_fails_the_login_with_app_password_advice(
     server_env: dict[str, str],
 ) -> None:
     server_env["MAILBOX_PASSWORD"] = "Not-The-Password-123"
-    report = run(server_env)
-    assert report.returncode == 1
-    login = report.lines["imap login"]
+    report, login = first_failure(server_env, "imap login")
     assert login.detail.startswith(f"localhost refused the login for {server_env['MAILBOX_EMAIL']}")
     assert login.advice.startswith("Put an app password in MAILBOX_PASSWORD")
     assert "MAILBOX_EMAIL" in login.advice
@@ -254,26 +260,20 @@ def test_an_unknown_smtp_host_fails_the_name_lookup_with_spelling_advice(
     server_env: dict[str, str],
 ) -> None:
     server_env["MAILBOX_SMTP_HOST"] = "no-such-host.invalid"
-    report = run(server_env)
-    assert report.returncode == 1
-    lookup = report.lines["smtp dns"]
+    _, lookup = first_failure(server_env, "smtp dns")
     assert lookup.detail.startswith("the name no-such-host.invalid could not be found")
     assert lookup.advice.startswith("Check the spelling of MAILBOX_SMTP_HOST")
-    assert report.verdict.startswith("Not ready: smtp dns failed")
 
 
 def test_an_untrusted_certificate_fails_the_tls_check_with_ca_file_advice(
     server_env: dict[str, str],
 ) -> None:
     del server_env["MAILBOX_CA_FILE"]
-    report = run(server_env)
-    assert report.returncode == 1
-    tls = report.lines["imap tls"]
+    report, tls = first_failure(server_env, "imap tls")
     assert tls.detail.startswith(f"the certificate of localhost:{server_env['MAILBOX_IMAP_PORT']}")
     assert "could not be verified" in tls.detail
     assert "set MAILBOX_CA_FILE" in tls.advice
     assert {report.lines[n].status for n in ("imap tls", "smtp tls", "caldav tls")} == {"FAIL"}
-    assert report.verdict.startswith("Not ready: imap tls failed")
 
 
 def test_tls_on_the_starttls_port_says_to_choose_starttls(
