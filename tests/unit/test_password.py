@@ -60,6 +60,14 @@ def source(command: FakeCommand, clock: FakeClock, settings: Settings = COMMAND)
     return PasswordSource(settings, rerun_interval=INTERVAL, clock=clock, resolve=command)
 
 
+async def fetched_once(clock: FakeClock | None = None) -> tuple[FakeCommand, PasswordSource]:
+    """A command source that has run its command once, which printed Secret-1."""
+    command = FakeCommand("Secret-1")
+    password = source(command, clock or FakeClock())
+    assert await password.get() == "Secret-1"
+    return command, password
+
+
 async def test_the_command_runs_once_for_every_worker_that_asks() -> None:
     command = FakeCommand("Secret-1")
     password = source(command, FakeClock())
@@ -68,9 +76,8 @@ async def test_the_command_runs_once_for_every_worker_that_asks() -> None:
 
 
 async def test_after_a_refused_login_the_command_runs_again_at_most_once_per_interval() -> None:
-    command, clock = FakeCommand("Secret-1"), FakeClock()
-    password = source(command, clock)
-    await password.get()
+    clock = FakeClock()
+    command, password = await fetched_once(clock)
     assert not await password.refresh()  # ran again at once, printed the same
     command.password = "Secret-2"
     clock.now += INTERVAL - 0.1
@@ -103,18 +110,14 @@ async def test_a_failed_command_is_not_run_again_by_every_worker_only_by_refresh
 
 
 async def test_a_command_that_fails_on_a_rerun_keeps_the_password_it_printed_before() -> None:
-    command, clock = FakeCommand("Secret-1"), FakeClock()
-    password = source(command, clock)
-    await password.get()
+    command, password = await fetched_once()
     command.password = None
     assert not await password.refresh()
     assert await password.get() == "Secret-1"
 
 
 async def test_a_rerun_waiting_for_the_keyring_does_not_hold_up_the_password_kept() -> None:
-    command, clock = FakeCommand("Secret-1"), FakeClock()
-    password = source(command, clock)
-    await password.get()
+    command, password = await fetched_once()
     command.held, command.password = True, "Secret-2"
     async with anyio.create_task_group() as tg:
         tg.start_soon(password.refresh)
@@ -126,9 +129,7 @@ async def test_a_rerun_waiting_for_the_keyring_does_not_hold_up_the_password_kep
 
 
 async def test_a_rerun_its_caller_gave_up_keeps_the_password_and_counts_as_a_run() -> None:
-    command, clock = FakeCommand("Secret-1"), FakeClock()
-    password = source(command, clock)
-    await password.get()
+    command, password = await fetched_once()
     command.held, command.password = True, "Secret-2"
     with anyio.fail_after(5):
         async with anyio.create_task_group() as tg:
