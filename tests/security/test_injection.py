@@ -407,8 +407,7 @@ class _ForeignHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def foreign_server() -> Iterator[ForeignServer]:
-    with served_in_a_thread(ForeignServer()) as server:
-        yield server
+    yield from served_in_a_thread(ForeignServer())
 
 
 async def test_an_event_id_naming_another_server_sends_that_server_nothing(

@@ -60,8 +60,7 @@ class _EchoHandler(socketserver.BaseRequestHandler):
 
 @pytest.fixture
 def echo() -> Iterator[EchoServer]:
-    with served_in_a_thread(EchoServer(), poll_interval=0.01) as server:
-        yield server
+    yield from served_in_a_thread(EchoServer(), poll_interval=0.01)
 
 
 @pytest.fixture
