@@ -6,7 +6,9 @@ Europe/Berlin. What a write did is checked in the raw VTODO on the server.
 
 Two update_task calls on one task at once: each reads the task and writes it back with
 If-Match on the ETag it read, so either they run one after the other and both changes
-stay, or one wins and the other is refused as a Conflict; never is a change lost.
+stay, or one wins and the other is refused as a Conflict (HTTP 412, or 423 where Xandikos
+is still saving the first); never is a change lost, and the refused one is not retried:
+the model reads the task again and decides.
 """
 
 from __future__ import annotations

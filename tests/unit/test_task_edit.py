@@ -193,3 +193,11 @@ def test_the_calendar_clients_sentences_are_said_of_a_task() -> None:
         raise Conflict("The event was changed elsewhere since it was read.")
     with pytest.raises(NotFound, match=r"^That task is no longer in its list"), task_words():
         raise NotFound("That is no longer on the calendar server.")
+
+
+def test_a_task_stored_due_before_its_start_can_still_be_renamed_and_completed() -> None:
+    calendar = stored("DTSTART;VALUE=DATE:20300510", "DUE;VALUE=DATE:20300501")
+    update(calendar, summary="Renamed", completed=True)
+    assert line(calendar, "SUMMARY") == "Renamed" and line(calendar, "STATUS") == "COMPLETED"
+    with pytest.raises(InvalidArgument, match="due must not be earlier than start"):
+        update(calendar, due="2030-04-01")

@@ -98,7 +98,8 @@ async def list_tasks(args: api.ListTasksArgs, state: DavState, ctx: CallContext)
     ctx.validator, ctx.tags = _token(lists), [calendar_tag(c.path) for c in lists]
     now = datetime.now(state.zone)
     found = await state.pool.run(
-        lambda c: tq.read_lists(c, lists, state.zone, now), deadline=ctx.deadline
+        lambda c: tq.read_lists(c, lists, state.zone, now, state.parsed),
+        deadline=ctx.deadline,
     )
     kept = tq.chosen(found.tasks, args.include_completed, due_before, args.query)
     notes = list(dict.fromkeys(found.notes))

@@ -128,7 +128,8 @@ def update(calendar: Calendar, todo: Todo, args: UpdateTaskArgs, zone: tzinfo) -
         tf.set_priority(todo, args.priority)
     if args.recurrence is not UNSET:
         set_rule(todo, args.recurrence)
-    tf.check_order(todo)
+    if args.due is not UNSET or args.start is not UNSET:
+        tf.check_order(todo)  # only dates given now: a stored oddity is not the caller's fault
     if args.reminder_minutes is not UNSET:
         tf.set_reminder(todo, args.reminder_minutes)
     if args.completed is True:

@@ -7,6 +7,7 @@ failed listing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
@@ -67,9 +68,14 @@ class Found:
 
 
 def read_lists(
-    client: DAVClient, lists: list[dav.CalendarMeta], zone: tzinfo, now: datetime
+    client: DAVClient,
+    lists: list[dav.CalendarMeta],
+    zone: tzinfo,
+    now: datetime,
+    parse: Callable[[dav.StoredObject], expand.Prepared],
 ) -> Found:
-    """Every task of ``lists`` (one REPORT each), read; unordered."""
+    """Every task of ``lists`` (one REPORT each), read; unordered. ``parse`` may reuse
+    what it parsed before while an object's ETag holds (DavState.parsed)."""
     found = Found()
     for meta in lists:
         answer = dav.query(client, meta.url, None, None, component="VTODO")
@@ -78,7 +84,7 @@ def read_lists(
                 found.notes.append(f"Only the first {MAX_TASKS} tasks were read.")
                 return found
             try:
-                calendar = expand.parse(stored.data)
+                calendar = parse(stored).calendar  # shared: read, never changed
                 todos = calendar.walk("VTODO")[:MAX_TODOS_PER_OBJECT]
                 for todo in todos:
                     if todo.get("RECURRENCE-ID") is None or len(todos) == 1:
