@@ -30,6 +30,7 @@ CALDAV_CHECKS = (
     "caldav tls",
     "caldav discovery",
     "caldav calendars",
+    "carddav address books",
 )
 
 

@@ -9,6 +9,7 @@ share one session and one account; each makes contacts with names of its own.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 
 from supervisor.tools import available_tools
 from tests.calendar_calls import call
-from tests.mcp_client import error_text, structured
+from tests.mcp_client import error_text, run_server, structured
 from tests.server_env import Servers, Shared, module_calendar_server
 from tests.servers.dav import DavAccount, DavServer
 
@@ -394,3 +395,16 @@ async def test_read_only_mode_lists_no_contact_writer() -> None:
     listed = set(available_tools(read_only=True))
     assert {"list_address_books", "search_contacts", "get_contact"} <= listed
     assert not WRITERS & listed
+
+
+async def test_diagnose_names_the_address_books_it_found(servers: Servers, book: Shared) -> None:
+    env = servers.env(book.account, book.folder, calendar=book.calendar)
+    done = await anyio.to_thread.run_sync(lambda: run_server(env, "--diagnose"))
+    (line,) = [text for text in done.stdout.splitlines() if "carddav address books" in text]
+    listed = re.search(r"\d+ address books?: (.+)$", line)
+    assert listed is not None, line
+    found = sorted(listed.group(1).split(", "))
+    if book.calendar == "radicale":
+        assert found == ["Contacts", "Global address book (read-only)"], line
+    else:
+        assert found == ["Contacts"], line

@@ -1,4 +1,5 @@
-"""The CalDAV part of ``--diagnose``: the connection, discovery and the calendar count."""
+"""The CalDAV part of ``--diagnose``: the connection, discovery, the calendar count and the
+address books (CardDAV, on the same server)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from urllib.parse import urlsplit
 
 from protocol import calendar as api
 from protocol.diagnosis import CALDAV_CHECKS, DiagnoseArgs, DiagnoseResult
-from protocol.errors import AuthFailed, MailError, ServerTimeout
+from protocol.errors import AuthFailed, MailError, NotFound, ServerTimeout
 from protocol.settings import DavSettings
 from workers.dav import client as dav
+from workers.dav import contact_books
 from workers.diagnostics import (
     LOGIN_ADVICE,
     RETRY_ADVICE,
@@ -70,9 +72,24 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
         names = ", ".join(c.name for c in found[:5]) + (", ..." if len(found) > 5 else "")
         return f"{plural(len(found), 'calendar')}: {names}"
 
+    async def address_books() -> Outcome:
+        try:
+            found = await contact_books.books(state, ctx)
+        except NotFound:
+            found = []
+        if not found:
+            return Note(
+                "no address books: the contact tools have nothing to show",
+                "Create an address book in your provider's web interface.",
+            )
+        names = [b.name + (" (read-only)" if b.read_only else "") for b in found[:5]]
+        more = ", ..." if len(found) > 5 else ""
+        return f"{plural(len(found), 'address book')}: {', '.join(names)}{more}"
+
     await reach(checks, "caldav", end, plain="" if secure else PLAIN_HTTP)
     await checks.step("caldav discovery", discovery)
     await checks.step("caldav calendars", calendars)
+    await checks.step("carddav address books", address_books)
     return checks.result()
 
 
