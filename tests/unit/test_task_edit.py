@@ -201,3 +201,22 @@ def test_a_task_stored_due_before_its_start_can_still_be_renamed_and_completed()
     assert line(calendar, "SUMMARY") == "Renamed" and line(calendar, "STATUS") == "COMPLETED"
     with pytest.raises(InvalidArgument, match="due must not be earlier than start"):
         update(calendar, due="2030-04-01")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ("DTSTART;VALUE=DATE:99991230", "RRULE:FREQ=DAILY"),
+        ("DTSTART:99991230T230000Z", "DUE:99991231T230000Z", "RRULE:FREQ=HOURLY"),
+        ("DTSTART:20260101T000000Z", "RRULE:FOO"),
+    ],
+    ids=["daily-from-9999-12-30", "hourly-at-the-end-of-9999", "no-frequency"],
+)
+def test_a_repeating_task_at_the_end_of_time_or_without_a_rule_is_refused_unchanged(
+    lines: tuple[str, ...],
+) -> None:
+    calendar = stored(*lines)
+    before = calendar.to_ical()
+    with pytest.raises(Refused, match=r"^Nothing was changed: the next occurrence"):
+        complete(calendar)
+    assert calendar.to_ical() == before

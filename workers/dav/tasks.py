@@ -157,7 +157,8 @@ async def update_task(
         todo, changed = await state.pool.run(run, deadline=ctx.deadline)
     except ValueError:  # the stored object is not iCalendar at all
         raise NotFound(
-            "That task can no longer be read from its list; look it up again with list_tasks."
+            "That task's stored data can no longer be read (it was changed elsewhere), so "
+            "nothing was changed; look it up again with list_tasks."
         ) from None
     name = _list_name(state, found.calendar)
     return _written(args.id, todo, name, state, changed.notes)

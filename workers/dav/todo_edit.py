@@ -30,6 +30,7 @@ from msgspec import UNSET
 
 from protocol.errors import InvalidArgument, NotFound, Refused
 from protocol.tasks import CreateTaskArgs, UpdateTaskArgs
+from protocol.when import LATEST
 from workers.dav import rules
 from workers.dav import todo_fields as tf
 from workers.dav.event_fields import PRODID, bump
@@ -151,17 +152,25 @@ def complete(calendar: Calendar, todo: Todo, now: datetime, zone: tzinfo) -> Cha
     if anchor is None:
         tf.mark_completed(todo, now)
         return Changed(notes=["The task's rule has no start to count from; it was completed."])
-    following = next_occurrence(calendar, todo, anchor, zone)
+    unknown = Refused(
+        "Nothing was changed: the next occurrence of this repeating task cannot be worked "
+        "out from its rule; change its recurrence (or remove it) first."
+    )
+    try:  # the rule is a stranger's: whatever it holds, a sentence
+        following = next_occurrence(calendar, todo, anchor, zone)
+        finite = _finite(todo)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        raise unknown from None
     if following is None:
-        if not _finite(todo):
-            raise Refused(
-                "Nothing was changed: the next occurrence of this repeating task cannot be "
-                "worked out from its rule; change its recurrence (or remove it) first."
-            )
+        if not finite:
+            raise unknown
         tf.mark_completed(todo, now)
         return Changed(notes=["That was its last occurrence, so the whole task is complete."])
     record, record_uid = _record(calendar, todo, now)
-    _advance(calendar, todo, anchor, following, zone)
+    try:
+        _advance(calendar, todo, anchor, following, zone)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        raise unknown from None
     due = tf.due_value(todo)
     shown = tf.shown(due, zone) if due is not None else tf.shown(following, zone)
     return Changed(
@@ -191,12 +200,10 @@ def next_occurrence(
     origin = as_datetime(anchor, zone)
     event = _standin(todo, anchor)
     for ahead in _LOOK_AHEAD:
-        try:
-            found = rule_occurrences(
-                calendar, event, origin + timedelta(seconds=1), origin + ahead, zone
-            )
-        except (OverflowError, ValueError):
+        end = LATEST if origin >= LATEST - ahead else origin + ahead
+        if end <= origin:
             return None
+        found = rule_occurrences(calendar, event, origin + timedelta(seconds=1), end, zone)
         starts = [
             o.original_start
             for o in found
