@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from protocol.contract import Contract, TagKind
+from protocol.contract import Contract, TagKind, Writes
 from protocol.diagnosis import diagnosis
 from protocol.email import reject_control_characters
 from protocol.fingerprint import freshness_check
@@ -363,15 +363,10 @@ GET_FREE_BUSY = Contract(
     reads=(DAV_CALENDAR,),
     revalidated_by=DAV_CHECK_FRESH,
 )
-CREATE_EVENT = Contract(
-    "create_event", DAV, CreateEventArgs, EventWritten, writes=True, changes=_ANY_CALENDAR
-)
-UPDATE_EVENT = Contract(
-    "update_event", DAV, UpdateEventArgs, EventWritten, writes=True, changes=_ANY_CALENDAR
-)
-DELETE_EVENT = Contract(
-    "delete_event", DAV, DeleteEventArgs, EventDeleted, writes=True, changes=_ANY_CALENDAR
-)
+_CALENDAR_WRITE = Writes(DAV, _ANY_CALENDAR)
+CREATE_EVENT = _CALENDAR_WRITE("create_event", CreateEventArgs, EventWritten)
+UPDATE_EVENT = _CALENDAR_WRITE("update_event", UpdateEventArgs, EventWritten)
+DELETE_EVENT = _CALENDAR_WRITE("delete_event", DeleteEventArgs, EventDeleted)
 
 CALENDAR_CONTRACTS: tuple[Contract[Any, Any], ...] = (
     LIST_CALENDARS,

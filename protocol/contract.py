@@ -83,6 +83,18 @@ class Contract(Generic[A, R]):
         return self.reads + self.changes
 
 
+@dataclass(frozen=True)
+class Writes:
+    """The writes of one family that all run in ``worker`` and may make ``changes``
+    stale: ``Writes(...)(name, args, result)`` is the contract of one of them."""
+
+    worker: str
+    changes: tuple[TagKind, ...]
+
+    def __call__(self, name: str, args: type[A], result: type[R]) -> Contract[A, R]:
+        return Contract(name, self.worker, args, result, writes=True, changes=self.changes)
+
+
 def routes_for(
     worker: str,
     contracts: Iterable[Contract[Any, Any]],

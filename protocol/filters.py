@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from protocol.contract import Contract, TagKind
+from protocol.contract import Contract, TagKind, Writes
 from protocol.diagnosis import diagnosis
 from protocol.email import reject_control_characters
 from protocol.settings import PoolSettings
@@ -268,18 +268,11 @@ _SCRIPT = (SIEVE_SCRIPT,)
 SIEVE_DIAGNOSE = diagnosis(SIEVE)
 LIST_FILTERS = Contract("list_filters", SIEVE, ListFiltersArgs, FiltersResult, reads=_SCRIPT)
 GET_VACATION = Contract("get_vacation", SIEVE, GetVacationArgs, Vacation, reads=_SCRIPT)
-CREATE_FILTER = Contract(
-    "create_filter", SIEVE, CreateFilterArgs, FilterWritten, writes=True, changes=_SCRIPT
-)
-UPDATE_FILTER = Contract(
-    "update_filter", SIEVE, UpdateFilterArgs, FilterWritten, writes=True, changes=_SCRIPT
-)
-DELETE_FILTER = Contract(
-    "delete_filter", SIEVE, DeleteFilterArgs, FilterDeleted, writes=True, changes=_SCRIPT
-)
-SET_VACATION = Contract(
-    "set_vacation", SIEVE, SetVacationArgs, VacationWritten, writes=True, changes=_SCRIPT
-)
+_SCRIPT_WRITE = Writes(SIEVE, _SCRIPT)
+CREATE_FILTER = _SCRIPT_WRITE("create_filter", CreateFilterArgs, FilterWritten)
+UPDATE_FILTER = _SCRIPT_WRITE("update_filter", UpdateFilterArgs, FilterWritten)
+DELETE_FILTER = _SCRIPT_WRITE("delete_filter", DeleteFilterArgs, FilterDeleted)
+SET_VACATION = _SCRIPT_WRITE("set_vacation", SetVacationArgs, VacationWritten)
 
 FILTER_CONTRACTS: tuple[Contract[Any, Any], ...] = (
     LIST_FILTERS,

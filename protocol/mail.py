@@ -10,7 +10,7 @@ from typing import Any
 
 from protocol import writing as w
 from protocol.attachment import AttachmentContent, GetAttachmentArgs
-from protocol.contract import SUPERVISOR, Contract
+from protocol.contract import SUPERVISOR, Contract, Writes
 from protocol.conversation import EmailThread, GetEmailThreadArgs
 from protocol.diagnosis import diagnosis
 from protocol.email import (
@@ -75,27 +75,17 @@ CREATE_DIRECTORY = Contract(
     writes=True,
     changes=(IMAP_FOLDERS,),
 )
-MOVE_EMAIL = Contract(
-    "move_email", IMAP, w.MoveEmailArgs, w.MoveEmailResult, writes=True, changes=_EVERYWHERE
-)
-MARK_EMAIL = Contract(
-    "mark_email", IMAP, w.MarkEmailArgs, w.MarkEmailResult, writes=True, changes=_EVERYWHERE
-)
-DELETE_EMAIL = Contract(
-    "delete_email", IMAP, w.DeleteEmailArgs, w.DeleteEmailResult, writes=True, changes=_EVERYWHERE
-)
+# A write to messages may change any folder's listing and counts.
+_MESSAGES_WRITE = Writes(IMAP, _EVERYWHERE)
+MOVE_EMAIL = _MESSAGES_WRITE("move_email", w.MoveEmailArgs, w.MoveEmailResult)
+MARK_EMAIL = _MESSAGES_WRITE("mark_email", w.MarkEmailArgs, w.MarkEmailResult)
+DELETE_EMAIL = _MESSAGES_WRITE("delete_email", w.DeleteEmailArgs, w.DeleteEmailResult)
 
 # The Outbox's steps.
 FETCH_ORIGINAL = Contract("fetch_original", IMAP, w.OriginalArgs, w.Original)
-APPEND_MESSAGE = Contract(
-    "append_message", IMAP, w.AppendArgs, w.Appended, writes=True, changes=_EVERYWHERE
-)
-CLAIM_DRAFT = Contract(
-    "claim_draft", IMAP, w.ClaimDraftArgs, w.ClaimedDraft, writes=True, changes=_EVERYWHERE
-)
-SETTLE_DRAFT = Contract(
-    "settle_draft", IMAP, w.SettleDraftArgs, w.SettledDraft, writes=True, changes=_EVERYWHERE
-)
+APPEND_MESSAGE = _MESSAGES_WRITE("append_message", w.AppendArgs, w.Appended)
+CLAIM_DRAFT = _MESSAGES_WRITE("claim_draft", w.ClaimDraftArgs, w.ClaimedDraft)
+SETTLE_DRAFT = _MESSAGES_WRITE("settle_draft", w.SettleDraftArgs, w.SettledDraft)
 COMPOSE_MESSAGE = Contract("compose_message", SMTP, w.ComposeRequest, w.Composed)
 SEND_MESSAGE = Contract("send_message", SMTP, w.ComposeRequest, w.SendOutcome, writes=True)
 SEND_RAW = Contract("send_raw", SMTP, w.SendRawRequest, w.SendOutcome, writes=True)
