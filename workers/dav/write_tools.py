@@ -28,6 +28,19 @@ from workers.runtime import CallContext, serves
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
 
 
+def _changes(ctx: CallContext, calendar: str) -> None:
+    """The call writes to ``calendar``: the supervisor forgets what it cached of it, and of
+    the calendar list, whose ctags change with it."""
+    ctx.tags = [calendar_tag(calendar), CALENDARS_TAG]
+
+
+def _event_to_change(ctx: CallContext, event: str) -> EventId:
+    """The event the id ``event`` names, whose calendar the call writes to."""
+    event_id = EventId.parse(event)
+    _changes(ctx, event_id.calendar)
+    return event_id
+
+
 @serves(api.CREATE_EVENT)
 async def create_event(
     args: api.CreateEventArgs, state: DavState, ctx: CallContext
@@ -45,7 +58,7 @@ async def create_event(
     for event in built.walk("VEVENT"):
         rules.add_organizer(event, state.settings.username)
     href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
-    ctx.tags = [calendar_tag(target.path), CALENDARS_TAG]
+    _changes(ctx, target.path)
     text = built.to_ical().decode()
     await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
     notes = clock_notes(args.start, args.end, zone) if not args.all_day else []
@@ -58,8 +71,7 @@ async def create_event(
 async def update_event(
     args: api.UpdateEventArgs, state: DavState, ctx: CallContext
 ) -> api.EventWritten:
-    event_id = EventId.parse(args.id)
-    ctx.tags = [calendar_tag(event_id.calendar), CALENDARS_TAG]
+    event_id = _event_to_change(ctx, args.id)
 
     def run(client: DAVClient) -> editing.Updated:
         stored = dav.fetch(client, event_id.href)
@@ -90,8 +102,7 @@ async def update_event(
 async def delete_event(
     args: api.DeleteEventArgs, state: DavState, ctx: CallContext
 ) -> api.EventDeleted:
-    event_id = EventId.parse(args.id)
-    ctx.tags = [calendar_tag(event_id.calendar), CALENDARS_TAG]
+    event_id = _event_to_change(ctx, args.id)
 
     def run(client: DAVClient) -> str:
         stored = dav.fetch(client, event_id.href)
