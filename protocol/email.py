@@ -258,6 +258,15 @@ class Invitation(msgspec.Struct, frozen=True):
             )
         ),
     ] = None
+    conflicts: Annotated[
+        list[str] | None,
+        msgspec.Meta(
+            description=(
+                "Events already in the calendar at that time; null when the calendar was "
+                "not checked (its tools are off, or it could not be read)."
+            )
+        ),
+    ] = None
 
 
 class Email(msgspec.Struct, frozen=True):

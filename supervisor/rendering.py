@@ -202,6 +202,10 @@ def invitation_lines(invitation: email.Invitation) -> list[str]:
     lines.append(f"  Repeats: {'yes' if invitation.recurring else 'no'}")
     if invitation.status:
         lines.append(f"  Status: {plain(invitation.status)}")
+    if invitation.conflicts:
+        lines.append(f"  Conflicts with: {plain('; '.join(invitation.conflicts))}")
+    elif invitation.conflicts is not None:
+        lines.append("  Conflicts with: nothing in your calendar")
     if invitation.answer is not None:
         answer = _ANSWERS.get(invitation.answer, plain(invitation.answer))
         lines.append(f"  Your answer: {answer}")
@@ -224,6 +228,11 @@ def _span(start: str | None, end: str | None) -> str:
     if first[:day] == last[:day] and "all day" not in last:  # the same day: its clock time
         return f"{first} to {last[day:]}"
     return f"{first} to {last}"
+
+
+def moment_text(text: str) -> str:
+    """An ISO date or date-time as invitation_lines shows it (in the user's zone)."""
+    return _moment(text)
 
 
 def _moment(text: str) -> str:

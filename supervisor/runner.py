@@ -6,6 +6,7 @@ the MCP binding above it only translates, and the workers below it only work.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,8 +99,13 @@ class ToolRunner:
             answer = await self._call_worker(spec, args, on_progress)
             return ToolAnswer(answer.result, note=" ".join(notes) or None)
         if spec.cache is None or spec.contract.writes_for(args):
-            return await self._call_worker(spec, args, on_progress)
-        return await self._call_cached(spec, args, on_progress)
+            answer = await self._call_worker(spec, args, on_progress)
+        else:
+            answer = await self._call_cached(spec, args, on_progress)
+        if spec.afterward is not None:  # not cached: what it adds comes from other workers
+            completed = await spec.afterward(self._calls, self._settings, args, answer.result)
+            answer = dataclasses.replace(answer, result=completed)
+        return answer
 
     async def _call_worker(
         self, spec: ToolSpec, args: msgspec.Struct, on_progress: ProgressCallback | None

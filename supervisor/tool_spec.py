@@ -58,6 +58,10 @@ class ToolSpec:
     # settings can check (a filter's folder exists over IMAP): (calls, settings, args).
     # Raises a MailError with a sentence; returns notes for the answer.
     preflight: Callable[[Any, Any, Any], Awaitable[list[str]]] | None = None
+    # Completes an answer with what other workers know (an invitation's conflicts in the
+    # calendar), after the worker or the cache gave it: (calls, settings, args, result).
+    # Never raises; returns the result, completed where it could be.
+    afterward: Callable[[Any, Any, Any, Any], Awaitable[msgspec.Struct]] | None = None
 
     def __post_init__(self) -> None:
         if self.cache is not None and not self.contract.cacheable:

@@ -16,14 +16,24 @@ The order makes "sent once, calendar right" true:
 from __future__ import annotations
 
 import contextlib
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from protocol import invitations as api
+from protocol.calendar import DAV, GET_CALENDAR_EVENTS, GetCalendarEventsArgs
+from protocol.email import Email, Invitation
 from protocol.errors import Conflict, MailError, Refused
 from supervisor.outbox import Outbox
-from supervisor.rendering import plain
+from supervisor.rendering import moment_text, plain
 from supervisor.tool_spec import ToolSpec
+from supervisor.worker_calls import WorkerCalls
+
+if TYPE_CHECKING:
+    from supervisor.config import Settings
+
+MAX_CONFLICTS = 5
 
 MAIL_NEEDED = (
     "respond_to_invitation needs the mail tools too, which this server was started without: "
@@ -115,6 +125,67 @@ async def _place(
             notes.append(f"The calendar was not changed: {exc.message}")
             return None
     return None
+
+
+async def with_conflicts(
+    calls: WorkerCalls, settings: Settings, _args: Any, result: Email
+) -> Email:
+    """get_email's invitations with the events already in the calendar at their time,
+    when the calendar tools are on; unchanged otherwise (then nothing is said)."""
+    if not result.invitations or "calendar" not in settings.tool_families or not calls.serves(DAV):
+        return result
+    checked = [await _conflicts_of(calls, settings, i) for i in result.invitations]
+    return msgspec.structs.replace(result, invitations=checked)
+
+
+async def _conflicts_of(
+    calls: WorkerCalls, settings: Settings, invitation: Invitation
+) -> Invitation:
+    if invitation.method != "REQUEST" or not invitation.start:
+        return invitation
+    start, end = _bounds(invitation.start, invitation.end)
+    if start is None or end is None:
+        return invitation
+    try:
+        answer = await calls.run(
+            GET_CALENDAR_EVENTS,
+            GetCalendarEventsArgs(start=start, end=end, limit=50),
+            timeout=settings.call_timeout,
+        )
+    except (MailError, ValueError, msgspec.ValidationError):
+        return invitation  # not checked: say nothing rather than "no conflicts"
+    timed = "T" in invitation.start
+    found = [
+        f"{e.summary} ({moment_text(e.start)} to {moment_text(e.end)})"
+        for e in answer.value.events
+        if e.uid != invitation.uid
+        and (e.status or "").upper() != "CANCELLED"
+        and (e.all_day != timed)  # a holiday does not clash with a meeting that day
+        and (not timed or _overlaps(e.start, e.end, invitation.start, invitation.end))
+    ]
+    return msgspec.structs.replace(invitation, conflicts=found[:MAX_CONFLICTS])
+
+
+def _bounds(start: str, end: str | None) -> tuple[str | None, str | None]:
+    """The range get_calendar_events is asked for: an all-day invitation's last day is
+    the day before its DTEND (get_calendar_events reads an end date as a whole day)."""
+    if "T" in start:
+        return start, end or start
+    try:
+        last = date.fromisoformat(end) - timedelta(days=1) if end else date.fromisoformat(start)
+    except ValueError:
+        return None, None
+    return start, max(last, date.fromisoformat(start)).isoformat()
+
+
+def _overlaps(start: str, end: str, first: str, last: str | None) -> bool:
+    try:
+        a, b = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        c = datetime.fromisoformat(first)
+        d = datetime.fromisoformat(last) if last else c
+        return a < d and c < b if d > c else a <= c < b
+    except (ValueError, TypeError):  # a naive time beside an aware one: count it
+        return True
 
 
 def render_response(result: api.RespondToInvitationResult) -> str:

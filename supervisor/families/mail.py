@@ -10,6 +10,7 @@ from protocol import mail, writing
 from protocol.diagnosis import IMAP_CHECKS, SMTP_CHECKS
 from protocol.settings import ImapSettings, PoolSettings, SmtpSettings
 from supervisor import rendering as text
+from supervisor.families.invitations import with_conflicts
 from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
 from supervisor.worker_family import WorkerFamily, access
@@ -138,6 +139,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
         render=text.render_email,
         family="mail",
         cache=EMAIL_CACHE,
+        afterward=with_conflicts,
     ),
     ToolSpec(
         contract=mail.GET_EMAIL_THREAD,

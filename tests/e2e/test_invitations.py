@@ -26,7 +26,7 @@ from tests.calendar_calls import call, events
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, structured, text_of
-from tests.server_env import Servers, Shared, module_calendar_server
+from tests.server_env import Servers, Shared, module_calendar_server, module_server
 from tests.servers.dav import DavAccount
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
@@ -161,13 +161,49 @@ async def test_get_email_shows_an_outlook_invitation_in_the_users_zone(
     email_id = await delivered(
         served, dovecot, outlook_mail(inv, inv.ics("outlook-request.ics"), subject), subject
     )
+    await call(
+        served.session,
+        "create_event",
+        summary=f"Dentist {inv.token}",
+        start="2027-03-10T10:30",
+        end="2027-03-10T11:30",
+    )
     text = text_of(await served.session.call_tool("get_email", {"id": email_id}))
     assert "Invitation (METHOD:REQUEST): Budget review" in text
+    assert f"Conflicts with: Dentist {inv.token} (Wed 2027-03-10 10:30 CET" in text
     assert "Organizer: Olga Organiser <" in text
     assert "When: Wed 2027-03-10 10:00 CET to 11:00 CET" in text
     assert "Where: Room 4.01" in text and "Repeats: no" in text
     assert "Your answer: not answered yet" in text
     assert "respond_to_invitation" in text
+
+
+def an_outlook_invitation(dovecot: DovecotServer, account: Any) -> None:
+    with other_client(dovecot, account) as imap:
+        inv = Invitation.__new__(Invitation)
+        inv.uid, inv.organizer, inv.me = (
+            "mail-only@example.test",
+            "olga@example.test",
+            account.email,
+        )
+        raw = outlook_mail(inv, inv.ics("outlook-request.ics"), "Invitation: Budget review")
+        deliver(imap, "INBOX", raw)
+
+
+mail_only = module_server(an_outlook_invitation, ("mail",))
+"""A server without the calendar tools."""
+
+
+@pytest.mark.tool_families("mail")
+async def test_without_the_calendar_tools_get_email_says_nothing_about_conflicts(
+    mail_only: Shared,
+) -> None:
+    (found,) = (await call(mail_only.session, "search_emails"))["emails"]
+    text = text_of(await mail_only.session.call_tool("get_email", {"id": found["id"]}))
+    assert "Invitation (METHOD:REQUEST): Budget review" in text
+    assert "Conflicts" not in text
+    tools = {t.name for t in (await mail_only.session.list_tools()).tools}
+    assert "respond_to_invitation" not in tools and "get_email" in tools
 
 
 async def test_accepting_an_outlook_invitation_mails_the_organizer_a_reply_and_adds_the_event(
