@@ -57,6 +57,7 @@ WRITING_TOOLS = {
     "update_filter",
     "delete_filter",
     "set_vacation",
+    "respond_to_invitation",
 }
 # A filter rule may discard mail, so the tools that write rules are destructive too.
 DESTRUCTIVE_TOOLS = {
