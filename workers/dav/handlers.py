@@ -305,8 +305,7 @@ def _events_page(
     notes: list[str],
 ) -> api.EventsResult:
     """One page of sorted occurrences, with the cursor of the next."""
-    question = paging.question_key(tool, args, start, end)
-    first = paging.read_offset(tool, args.cursor, question)
+    question, first = paging.page_start(tool, args, start, end)
     last = min(first + args.limit, len(found))
     return api.EventsResult(
         events=[_event(o) for o in found[first:last]],
@@ -321,10 +320,7 @@ async def get_calendar_events(
     args: api.GetCalendarEventsArgs, state: DavState, ctx: CallContext
 ) -> api.EventsResult:
     start, end = _bounds(args.start, args.end, state.zone)
-    question = paging.question_key(api.GET_CALENDAR_EVENTS.name, args, start, end)
-    paging.read_offset(
-        api.GET_CALENDAR_EVENTS.name, args.cursor, question
-    )  # refused before reading
+    paging.page_start(api.GET_CALENDAR_EVENTS.name, args, start, end)  # refused before reading
     found, notes = await _occurrences(state, ctx, args.calendars, start, end)
     return _events_page(api.GET_CALENDAR_EVENTS.name, args, start, end, found, notes)
 
@@ -337,8 +333,7 @@ async def search_calendar(
     start_text = args.start or (today - timedelta(days=365)).isoformat()
     end_text = args.end or (today + timedelta(days=365)).isoformat()
     start, end = _bounds(start_text, end_text, state.zone)
-    question = paging.question_key(api.SEARCH_CALENDAR.name, args, start, end)
-    paging.read_offset(api.SEARCH_CALENDAR.name, args.cursor, question)  # refused before reading
+    paging.page_start(api.SEARCH_CALENDAR.name, args, start, end)  # refused before reading
     search = TextQuery(args.query)
     found, notes = await _occurrences(state, ctx, args.calendars, start, end, search)
     return _events_page(api.SEARCH_CALENDAR.name, args, start, end, found, notes)
@@ -349,8 +344,7 @@ async def get_free_busy(
     args: api.GetFreeBusyArgs, state: DavState, ctx: CallContext
 ) -> api.FreeBusyResult:
     start, end = _bounds(args.start, args.end, state.zone)
-    question = paging.question_key(api.GET_FREE_BUSY.name, args, start, end)
-    offset = paging.read_offset(api.GET_FREE_BUSY.name, args.cursor, question)
+    question, offset = paging.page_start(api.GET_FREE_BUSY.name, args, start, end)
     found, notes = await _occurrences(state, ctx, args.calendars, start, end)
     periods = []
     me = frozenset({state.settings.username.lower()})

@@ -47,6 +47,14 @@ def read_offset(tool: str, cursor: str | None, question: str) -> int:
     return found.offset
 
 
+def page_start(tool: str, args: msgspec.Struct, start: datetime, end: datetime) -> tuple[str, int]:
+    """The question a call of ``tool`` asks and the offset its cursor holds: the cursor is
+    refused (InvalidArgument) before anything is read when it is not of this question."""
+    question = question_key(tool, args, start, end)
+    cursor: str | None = args.cursor  # type: ignore[attr-defined]
+    return question, read_offset(tool, cursor, question)
+
+
 def next_cursor(question: str, end: int, total: int) -> str | None:
     """The cursor of the page after one that ended at ``end``; None after the last."""
     if end >= total:
