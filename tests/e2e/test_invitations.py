@@ -25,7 +25,7 @@ from icalendar import Calendar
 from tests.calendar_calls import call, events
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, structured, text_of
+from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.server_env import Servers, Shared, module_calendar_server, module_server
 from tests.servers.dav import DavAccount
 from tests.servers.dovecot import DovecotServer
@@ -444,3 +444,45 @@ async def test_wrong_calls_are_refused_in_one_sentence_and_send_nothing(
     assert len(smtp.received) == before
     found = await events(served.session, "2027-03-11", "2027-03-11")
     assert inv.uid not in [e["uid"] for e in found]
+
+
+async def test_a_reply_outside_mailbox_send_allow_is_not_sent_and_changes_nothing(
+    server_env: dict[str, str],
+    account: Any,
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    server_env["MAILBOX_SEND_ALLOW"] = "colleagues.example"
+    organizer = f"olga-{uuid.uuid4().hex[:8]}@example.test"
+    inv = Invitation.__new__(Invitation)
+    inv.uid, inv.organizer, inv.me = f"allow-{organizer}", organizer, account.email
+    subject = "Invitation: Design review"
+    ics = inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Design review")
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", ox_mail(inv, ics, subject))
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (found,) = (await call(session, "search_emails"))["emails"]
+        args = {"email_id": found["id"], "response": "accept"}
+        first = error_text(await session.call_tool("respond_to_invitation", args))
+        assert first.startswith("Nothing was sent") and "MAILBOX_SEND_ALLOW" in first, first
+        # The answer was not marked as sent: once allowed, it would go out.
+        again = error_text(await session.call_tool("respond_to_invitation", args))
+        assert "MAILBOX_SEND_ALLOW" in again, again
+        assert await events(session, "2027-03-11", "2027-03-11") == []
+    assert smtp.messages_for(organizer) == []
+
+
+async def test_read_only_mode_does_not_offer_respond_to_invitation(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    server_env["MAILBOX_READ_ONLY"] = "1"
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        tools = {t.name for t in (await session.list_tools()).tools}
+        refused = error_text(
+            await session.call_tool(
+                "respond_to_invitation", {"email_id": "INBOX#1.1", "response": "accept"}
+            )
+        )
+    assert "respond_to_invitation" not in tools and "get_email" in tools
+    assert "respond_to_invitation" in refused, refused

@@ -23,7 +23,7 @@ from caldav.davclient import DAVClient
 from icalendar import Calendar, Event
 
 from protocol import invitations as api
-from protocol.errors import NotFound, Refused
+from protocol.errors import Refused
 from workers.dav import client as dav
 from workers.dav import expand, itip
 from workers.dav.event_fields import PRODID
@@ -317,8 +317,6 @@ async def _place(
         return msgspec.structs.replace(
             result, calendar_change="refused", calendar_name=target.name, notes=[note]
         )
-    except NotFound:
-        raise
     event_id = str(EventId(target.path, href, invite.uid, ""))
     return msgspec.structs.replace(
         result, calendar_change=change, calendar_name=target.name, event_id=event_id

@@ -12,6 +12,7 @@ that was not sent gives its keyword back; one that may have been sent keeps it.
 from __future__ import annotations
 
 import re
+from email.message import Message
 
 from protocol import invitations as api
 from protocol.errors import InvalidArgument, NotFound
@@ -43,23 +44,28 @@ def keyword(key: str) -> bytes:
     return f"$McpReply{key}".encode()
 
 
-def _select(conn: ImapConnection, email_id: EmailId, readonly: bool) -> None:
-    display = folders.to_display(email_id.folder, None)
+def _select(conn: ImapConnection, email_id: EmailId, readonly: bool, delimiter: str | None) -> None:
+    display = folders.to_display(email_id.folder, delimiter)
     with missing_folder_as_not_found(display):
         info = conn.select(email_id.folder, readonly=readonly)
     email_id.check_validity(int(info[b"UIDVALIDITY"]), display)
 
 
-def read_invitation(conn: ImapConnection, email_id: EmailId) -> api.FetchedInvitation:
+def read_invitation(
+    conn: ImapConnection, email_id: EmailId, delimiter: str | None
+) -> api.FetchedInvitation:
     """The first invitation part of the message, decoded (blocking)."""
-    _select(conn, email_id, readonly=True)
+    _select(conn, email_id, True, delimiter)
     uid = email_id.uid
     item = conn.client.fetch([uid], ["BODYSTRUCTURE", "BODY.PEEK[HEADER]"]).get(uid)
     if item is None or b"BODYSTRUCTURE" not in item:
         raise NotFound(
             "That email is no longer there (moved or deleted); search again for its new id."
         )
-    headers = parse_header_block(item.get(b"BODY[HEADER]") or b"")
+    try:
+        headers = parse_header_block(item.get(b"BODY[HEADER]") or b"")
+    except ValueError:  # headers no parser can read: the invitation may still be fine
+        headers = Message()
     parts = calendar_parts(list(walk(item[b"BODYSTRUCTURE"])))
     if not parts:
         raise InvalidArgument(NO_INVITATION)
@@ -82,10 +88,10 @@ def read_invitation(conn: ImapConnection, email_id: EmailId) -> api.FetchedInvit
     )
 
 
-def claim_reply(conn: ImapConnection, email_id: EmailId, key: str) -> bool:
+def claim_reply(conn: ImapConnection, email_id: EmailId, key: str, delimiter: str | None) -> bool:
     """Set the answer's keyword unless it is there; True if this call set it (blocking)."""
     flag = keyword(key)
-    _select(conn, email_id, readonly=False)
+    _select(conn, email_id, False, delimiter)
     uid = email_id.uid
     condstore = conn.has("CONDSTORE")
     items = ["FLAGS", *(["MODSEQ"] if condstore else [])]
@@ -117,10 +123,12 @@ def claim_reply(conn: ImapConnection, email_id: EmailId, key: str) -> bool:
     return False  # it kept changing under us: another call is at it
 
 
-def settle_reply(conn: ImapConnection, email_id: EmailId, args: api.SettleReplyArgs) -> bool:
+def settle_reply(
+    conn: ImapConnection, email_id: EmailId, args: api.SettleReplyArgs, delimiter: str | None
+) -> bool:
     """Keep the mark of a sent answer and drop those of other answers (a changed mind
     may be sent again later), or take back the mark of one that was not sent."""
-    _select(conn, email_id, readonly=False)
+    _select(conn, email_id, False, delimiter)
     uid = email_id.uid
     if uid not in conn.client.fetch([uid], ["FLAGS"]):
         return False
@@ -139,7 +147,9 @@ async def fetch_invitation(
 ) -> api.FetchedInvitation:
     email_id = EmailId.parse(args.id)
     return await state.pool.run(
-        lambda conn: read_invitation(conn, email_id), folder=email_id.folder, deadline=ctx.deadline
+        lambda conn: read_invitation(conn, email_id, state.delimiter(conn)),
+        folder=email_id.folder,
+        deadline=ctx.deadline,
     )
 
 
@@ -151,7 +161,8 @@ async def claim_invitation_reply(
     ctx.tags = [FOLDERS_TAG, folder_tag(email_id.folder)]
     async with state.locks.hold(email_id.folder):
         won = await state.pool.run(
-            lambda conn: claim_reply(conn, email_id, args.key), deadline=ctx.deadline
+            lambda conn: claim_reply(conn, email_id, args.key, state.delimiter(conn)),
+            deadline=ctx.deadline,
         )
     return api.ClaimedReply(won)
 
@@ -164,6 +175,7 @@ async def settle_invitation_reply(
     ctx.tags = [FOLDERS_TAG, folder_tag(email_id.folder)]
     async with state.locks.hold(email_id.folder):
         done = await state.pool.run(
-            lambda conn: settle_reply(conn, email_id, args), deadline=ctx.deadline
+            lambda conn: settle_reply(conn, email_id, args, state.delimiter(conn)),
+            deadline=ctx.deadline,
         )
     return api.SettledReply(done)
