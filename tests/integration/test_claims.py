@@ -38,6 +38,12 @@ class Sleeper:
         if self.during is not None:
             self.during(self.sleeps)
 
+    def claim(
+        self, conn: ImapConnection, uids: list[int], keyword: bytes, extra: tuple[str, ...] = ()
+    ) -> claims.Claim:
+        """``claims.claim`` living on this clock."""
+        return claims.claim(conn, uids, keyword, extra, clock=self.clock, sleep=self.sleep)
+
 
 @pytest.fixture
 def connect(dovecot: DovecotServer, account: Account) -> Iterator[Callable[[], ImapConnection]]:
@@ -85,7 +91,7 @@ def test_a_claim_left_unchanged_for_stale_after_is_taken_over(
     uid = one_message(dovecot, account, claims.MOVING)
     conn = connect()
     time = Sleeper()
-    outcome = claims.claim(conn, [uid], claims.MOVING, clock=time.clock, sleep=time.sleep)
+    outcome = time.claim(conn, [uid], claims.MOVING)
     assert list(outcome.won) == [uid], outcome
     assert claims.STALE_AFTER <= time.now < claims.STALE_AFTER + 1
     assert claims.MOVING.lower() in flags_of(conn, uid)
@@ -97,7 +103,7 @@ def test_a_claim_whose_message_goes_while_waiting_was_taken_by_a_live_call(
     uid = one_message(dovecot, account, claims.MOVING, folders=("Elsewhere",))
     conn, other = connect(), connect()
     time = Sleeper(lambda n: other.client.move([uid], "Elsewhere") if n == 2 else None)
-    outcome = claims.claim(conn, [uid], claims.MOVING, clock=time.clock, sleep=time.sleep)
+    outcome = time.claim(conn, [uid], claims.MOVING)
     assert outcome.taken == [uid] and not outcome.won and not outcome.gone, outcome
     assert time.now < claims.STALE_AFTER
 
@@ -115,11 +121,7 @@ def test_of_two_calls_taking_over_one_abandoned_claim_only_one_wins(
         # The second claimant takes over between the first one's judging the claim
         # abandoned and its own take-over STORE.
         if command == "STORE" and not seconds:
-            seconds.append(
-                claims.claim(
-                    second, [uid], claims.MOVING, clock=second_time.clock, sleep=second_time.sleep
-                )
-            )
+            seconds.append(second_time.claim(second, [uid], claims.MOVING))
         return store(command, *args)
 
     first.client._imap.uid = race
@@ -132,9 +134,7 @@ def test_of_two_calls_taking_over_one_abandoned_claim_only_one_wins(
             second.client.move([uid], "Elsewhere")
 
     first_time = Sleeper(winner_moves)
-    firsts = claims.claim(
-        first, [uid], claims.MOVING, clock=first_time.clock, sleep=first_time.sleep
-    )
+    firsts = first_time.claim(first, [uid], claims.MOVING)
     (won,) = seconds
     assert list(won.won) == [uid], won
     assert not firsts.won and firsts.taken == [uid], firsts
@@ -148,7 +148,7 @@ def test_what_was_won_comes_back_at_once_and_claims_found_are_waited_for_after(
     held = one_message(dovecot, account, claims.MOVING)
     conn = connect()
     time = Sleeper()
-    outcome = claims.claim(conn, [free, held], claims.MOVING, clock=time.clock, sleep=time.sleep)
+    outcome = time.claim(conn, [free, held], claims.MOVING)
     assert list(outcome.won) == [free] and outcome.waiting == [held], outcome
     assert time.sleeps == 0
 
@@ -163,7 +163,7 @@ def test_a_claim_that_keeps_changing_is_never_taken_over(
         (other.client.add_flags if n % 2 else other.client.remove_flags)([uid], [b"\\Flagged"])
 
     time = Sleeper(busy)
-    outcome = claims.claim(conn, [uid], claims.MOVING, clock=time.clock, sleep=time.sleep)
+    outcome = time.claim(conn, [uid], claims.MOVING)
     assert outcome.taken == [uid] and not outcome.won, outcome
     assert claims.MOVING.lower() in flags_of(conn, uid)
 
@@ -174,7 +174,7 @@ def test_a_send_claim_makes_a_second_send_refuse_at_once(
     uid = one_message(dovecot, account, claims.SENDING, b"\\Draft")
     conn = connect()
     time = Sleeper()
-    outcome = claims.claim(conn, [uid], claims.SENDING, clock=time.clock, sleep=time.sleep)
+    outcome = time.claim(conn, [uid], claims.SENDING)
     assert outcome.taken == [uid] and not outcome.won, outcome
     assert time.sleeps == 0
 
@@ -185,7 +185,7 @@ def test_a_move_outlasts_an_abandoned_send_claim_and_leaves_it_on(
     uid = one_message(dovecot, account, claims.SENDING, claims.MOVING, b"\\Draft")
     conn = connect()
     time = Sleeper()
-    outcome = claims.claim(conn, [uid], claims.MOVING, clock=time.clock, sleep=time.sleep)
+    outcome = time.claim(conn, [uid], claims.MOVING)
     assert list(outcome.won) == [uid], outcome
     flags = flags_of(conn, uid)
     assert {claims.SENDING.lower(), claims.MOVING.lower()} <= flags, flags
@@ -197,9 +197,7 @@ def test_a_send_takes_over_an_abandoned_move_claim(
     uid = one_message(dovecot, account, claims.MOVING, b"\\Draft")
     conn = connect()
     time = Sleeper()
-    outcome = claims.claim(
-        conn, [uid], claims.SENDING, ("BODY.PEEK[]",), clock=time.clock, sleep=time.sleep
-    )
+    outcome = time.claim(conn, [uid], claims.SENDING, ("BODY.PEEK[]",))
     assert b"BODY[]" in outcome.won[uid], outcome
     flags = flags_of(conn, uid)
     assert claims.SENDING.lower() in flags and claims.MOVING.lower() not in flags, flags
