@@ -486,3 +486,44 @@ async def test_read_only_mode_does_not_offer_respond_to_invitation(
         )
     assert "respond_to_invitation" not in tools and "get_email" in tools
     assert "respond_to_invitation" in refused, refused
+
+
+ADDRESSES = """<?xml version="1.0" encoding="utf-8"?>
+<d:propertyupdate xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
+<c:calendar-user-address-set><d:href>mailto:{me}</d:href><d:href>mailto:{alias}</d:href>
+</c:calendar-user-address-set></d:prop></d:set></d:propertyupdate>"""
+
+
+async def test_an_invitation_to_an_alias_the_principal_lists_is_answered_as_the_user(
+    servers: Servers, dovecot: DovecotServer, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    # Xandikos keeps calendar-user-address-set as set (RFC 6638: the user's addresses);
+    # Radicale gives only its own path there.
+    account, dav = servers.new_account(), servers.dav["xandikos"]
+    env = servers.env(account, tmp_path, FAMILIES, "xandikos")
+    alias = f"alias-{uuid.uuid4().hex[:8]}@example.test"
+    login = DavAccount(account.email, account.password, dav.url)
+    status, body = dav.request(
+        login, "PROPPATCH", f"/{account.email}/", ADDRESSES.format(me=account.email, alias=alias)
+    )
+    assert status == 207 and b"200" in body, (status, body[:300])
+    inv = Invitation.__new__(Invitation)
+    inv.uid, inv.organizer, inv.me = f"alias-{alias}", f"olga-{alias}", alias
+    subject = "Invitation: Alias review"
+    with other_client(dovecot, account) as imap:
+        deliver(
+            imap,
+            "INBOX",
+            ox_mail(inv, inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Alias review"), subject),
+        )
+    async with mcp_session(env, tmp_path / "err.log") as session:
+        (found,) = (await call(session, "search_emails"))["emails"]
+        answer = structured(
+            await session.call_tool(
+                "respond_to_invitation", {"email_id": found["id"], "response": "accept"}
+            )
+        )
+    assert answer["reply_sent"] is True
+    (mail,) = replies(smtp, inv)
+    (me,) = attendees(reply_event(mail)[1])
+    assert str(me).lower() == f"mailto:{alias}" and me.params["PARTSTAT"] == "ACCEPTED"
