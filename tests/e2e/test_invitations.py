@@ -8,102 +8,34 @@ server per CalDAV server, so what one test sends or places is never seen by anot
 
 from __future__ import annotations
 
-import email
-import uuid
-from email.message import Message
-from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import make_msgid
-from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from icalendar import Calendar
 
 from tests.calendar_calls import call, events
 from tests.imap_client import other_client
+from tests.invitation_mail import (
+    Invitation,
+    attendees,
+    google_mail,
+    outlook_mail,
+    ox_mail,
+    replies,
+    reply_event,
+)
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured, text_of
-from tests.server_env import Servers, Shared, module_calendar_server, module_server
+from tests.mcp_client import error_text, structured, text_of
+from tests.server_env import Servers, Shared, module_calendar_server
 from tests.servers.dav import DavAccount
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
 
 FAMILIES = ("mail", "calendar")
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
-DATA = Path(__file__).resolve().parents[1] / "data" / "invitations"
 
 served = module_calendar_server(None, FAMILIES)
 """One server per CalDAV server; each test answers invitations of its own."""
-
-
-class Invitation:
-    """One invitation of a test: its UID, organizer and what is filled into the templates."""
-
-    def __init__(self, shared: Shared) -> None:
-        token = uuid.uuid4().hex[:10]
-        self.uid = f"inv-{token}@example.test"
-        self.organizer = f"olga-{token}@example.test"
-        self.me = shared.account.email
-        self.token = token
-
-    def ics(self, template: str, **fields: str) -> str:
-        text = (DATA / template).read_text()
-        values = {"UID": self.uid, "ORGANIZER": self.organizer, "ME": self.me, **fields}
-        for name, value in values.items():
-            text = text.replace("{" + name + "}", value)
-        return text.replace("\r\n", "\n").replace("\n", "\r\n")
-
-
-def outlook_mail(inv: Invitation, ics: str, subject: str) -> bytes:
-    """Outlook: multipart/alternative of text, HTML and the invitation (base64)."""
-    root = MIMEMultipart("alternative")
-    root.attach(MIMEText("When: Wednesday, 10 March 2027\n", "plain", "utf-8"))
-    root.attach(MIMEText("<p>When: Wednesday, 10 March 2027</p>", "html", "utf-8"))
-    part = MIMEText(ics, "calendar", "utf-8")
-    part.set_param("method", "REQUEST")
-    root.attach(part)
-    return _headers(root, inv, subject)
-
-
-def google_mail(inv: Invitation, ics: str, subject: str) -> bytes:
-    """Google: mixed of (text, HTML, invitation) and the same as invite.ics."""
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(MIMEText("Weekly planning\n", "plain", "utf-8"))
-    alternative.attach(MIMEText("<p>Weekly planning</p>", "html", "utf-8"))
-    part = MIMEText(ics, "calendar", "utf-8")
-    part.set_param("method", "REQUEST")
-    alternative.attach(part)
-    root = MIMEMultipart("mixed")
-    root.attach(alternative)
-    attached = MIMEApplication(ics.encode(), "ics", name="invite.ics")
-    attached.add_header("Content-Disposition", "attachment", filename="invite.ics")
-    root.attach(attached)
-    return _headers(root, inv, subject)
-
-
-def ox_mail(inv: Invitation, ics: str, subject: str, method: str = "REQUEST") -> bytes:
-    """OX App Suite: mixed of (text, HTML) and the invitation part."""
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(MIMEText("You have been invited.\n", "plain", "utf-8"))
-    alternative.attach(MIMEText("<p>You have been invited.</p>", "html", "utf-8"))
-    root = MIMEMultipart("mixed")
-    root.attach(alternative)
-    part = MIMEText(ics, "calendar", "utf-8")
-    part.set_param("method", method)
-    root.attach(part)
-    return _headers(root, inv, subject)
-
-
-def _headers(root: Message, inv: Invitation, subject: str) -> bytes:
-    root["From"] = f"Olga Organiser <{inv.organizer}>"
-    root["To"] = inv.me
-    root["Subject"] = subject
-    root["Date"] = "Fri, 01 Jan 2027 10:00:00 +0100"
-    root["Message-ID"] = make_msgid(domain="example.test")
-    return root.as_bytes()
 
 
 async def delivered(shared: Shared, dovecot: DovecotServer, raw: bytes, subject: str) -> str:
@@ -121,27 +53,6 @@ async def respond(shared: Shared, email_id: str, response: str, **more: Any) -> 
             "respond_to_invitation", {"email_id": email_id, "response": response, **more}
         )
     )
-
-
-def replies(smtp: SmtpServer, inv: Invitation) -> list[Message]:
-    return [email.message_from_bytes(d.data) for d in smtp.messages_for(inv.organizer)]
-
-
-def reply_event(mail: Message) -> tuple[Calendar, Any]:
-    """The REPLY's VCALENDAR and its VEVENT, from the text/calendar part."""
-    (part,) = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
-    assert part.get_param("method") == "REPLY"
-    assert (part.get_content_charset() or "").lower() == "utf-8"
-    payload = part.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    calendar = Calendar.from_ical(payload.decode())
-    (event,) = calendar.walk("VEVENT")
-    return calendar, event
-
-
-def attendees(event: Any) -> list[Any]:
-    found = event.get("ATTENDEE")
-    return found if isinstance(found, list) else [found]
 
 
 def stored(servers: Servers, shared: Shared, inv: Invitation) -> str:
@@ -176,34 +87,6 @@ async def test_get_email_shows_an_outlook_invitation_in_the_users_zone(
     assert "Where: Room 4.01" in text and "Repeats: no" in text
     assert "Your answer: not answered yet" in text
     assert "respond_to_invitation" in text
-
-
-def an_outlook_invitation(dovecot: DovecotServer, account: Any) -> None:
-    with other_client(dovecot, account) as imap:
-        inv = Invitation.__new__(Invitation)
-        inv.uid, inv.organizer, inv.me = (
-            "mail-only@example.test",
-            "olga@example.test",
-            account.email,
-        )
-        raw = outlook_mail(inv, inv.ics("outlook-request.ics"), "Invitation: Budget review")
-        deliver(imap, "INBOX", raw)
-
-
-mail_only = module_server(an_outlook_invitation, ("mail",))
-"""A server without the calendar tools."""
-
-
-@pytest.mark.tool_families("mail")
-async def test_without_the_calendar_tools_get_email_says_nothing_about_conflicts(
-    mail_only: Shared,
-) -> None:
-    (found,) = (await call(mail_only.session, "search_emails"))["emails"]
-    text = text_of(await mail_only.session.call_tool("get_email", {"id": found["id"]}))
-    assert "Invitation (METHOD:REQUEST): Budget review" in text
-    assert "Conflicts" not in text
-    tools = {t.name for t in (await mail_only.session.list_tools()).tools}
-    assert "respond_to_invitation" not in tools and "get_email" in tools
 
 
 async def test_accepting_an_outlook_invitation_mails_the_organizer_a_reply_and_adds_the_event(
@@ -444,86 +327,3 @@ async def test_wrong_calls_are_refused_in_one_sentence_and_send_nothing(
     assert len(smtp.received) == before
     found = await events(served.session, "2027-03-11", "2027-03-11")
     assert inv.uid not in [e["uid"] for e in found]
-
-
-async def test_a_reply_outside_mailbox_send_allow_is_not_sent_and_changes_nothing(
-    server_env: dict[str, str],
-    account: Any,
-    dovecot: DovecotServer,
-    smtp: SmtpServer,
-    tmp_path: Path,
-) -> None:
-    server_env["MAILBOX_SEND_ALLOW"] = "colleagues.example"
-    organizer = f"olga-{uuid.uuid4().hex[:8]}@example.test"
-    inv = Invitation.__new__(Invitation)
-    inv.uid, inv.organizer, inv.me = f"allow-{organizer}", organizer, account.email
-    subject = "Invitation: Design review"
-    ics = inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Design review")
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", ox_mail(inv, ics, subject))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        (found,) = (await call(session, "search_emails"))["emails"]
-        args = {"email_id": found["id"], "response": "accept"}
-        first = error_text(await session.call_tool("respond_to_invitation", args))
-        assert first.startswith("Nothing was sent") and "MAILBOX_SEND_ALLOW" in first, first
-        # The answer was not marked as sent: once allowed, it would go out.
-        again = error_text(await session.call_tool("respond_to_invitation", args))
-        assert "MAILBOX_SEND_ALLOW" in again, again
-        assert await events(session, "2027-03-11", "2027-03-11") == []
-    assert smtp.messages_for(organizer) == []
-
-
-async def test_read_only_mode_does_not_offer_respond_to_invitation(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    server_env["MAILBOX_READ_ONLY"] = "1"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        tools = {t.name for t in (await session.list_tools()).tools}
-        refused = error_text(
-            await session.call_tool(
-                "respond_to_invitation", {"email_id": "INBOX#1.1", "response": "accept"}
-            )
-        )
-    assert "respond_to_invitation" not in tools and "get_email" in tools
-    assert "respond_to_invitation" in refused, refused
-
-
-ADDRESSES = """<?xml version="1.0" encoding="utf-8"?>
-<d:propertyupdate xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
-<c:calendar-user-address-set><d:href>mailto:{me}</d:href><d:href>mailto:{alias}</d:href>
-</c:calendar-user-address-set></d:prop></d:set></d:propertyupdate>"""
-
-
-async def test_an_invitation_to_an_alias_the_principal_lists_is_answered_as_the_user(
-    servers: Servers, dovecot: DovecotServer, smtp: SmtpServer, tmp_path: Path
-) -> None:
-    # Xandikos keeps calendar-user-address-set as set (RFC 6638: the user's addresses);
-    # Radicale gives only its own path there.
-    account, dav = servers.new_account(), servers.dav["xandikos"]
-    env = servers.env(account, tmp_path, FAMILIES, "xandikos")
-    alias = f"alias-{uuid.uuid4().hex[:8]}@example.test"
-    login = DavAccount(account.email, account.password, dav.url)
-    status, body = dav.request(
-        login, "PROPPATCH", f"/{account.email}/", ADDRESSES.format(me=account.email, alias=alias)
-    )
-    assert status == 207 and b"200" in body, (status, body[:300])
-    inv = Invitation.__new__(Invitation)
-    inv.uid, inv.organizer, inv.me = f"alias-{alias}", f"olga-{alias}", alias
-    subject = "Invitation: Alias review"
-    with other_client(dovecot, account) as imap:
-        deliver(
-            imap,
-            "INBOX",
-            ox_mail(inv, inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Alias review"), subject),
-        )
-    async with mcp_session(env, tmp_path / "err.log") as session:
-        (found,) = (await call(session, "search_emails"))["emails"]
-        answer = structured(
-            await session.call_tool(
-                "respond_to_invitation", {"email_id": found["id"], "response": "accept"}
-            )
-        )
-    assert answer["reply_sent"] is True
-    (mail,) = replies(smtp, inv)
-    (me,) = attendees(reply_event(mail)[1])
-    assert str(me).lower() == f"mailto:{alias}" and me.params["PARTSTAT"] == "ACCEPTED"
