@@ -247,6 +247,20 @@ def unclear(text: str) -> str | None:
     return None
 
 
+async def accepted(
+    session: Any, tool: str, args: dict[str, Any], label: str, problems: list[str]
+) -> types.CallToolResult | None:
+    """Call ``tool``: its answer when it was accepted; None when it was refused, and then
+    why the refusal is not one clear sentence, if it is not, goes to ``problems``."""
+    with anyio.fail_after(CALL_LIMIT):
+        result: types.CallToolResult = await session.call_tool(tool, args)
+    if not result.is_error:
+        return result
+    if why := unclear(text_of(result)):
+        problems.append(f"{label}: {why}: {text_of(result)[:300]!r}")
+    return None
+
+
 def stored(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text(errors="replace") for p in folder.glob("*.ics")}
 
@@ -322,11 +336,8 @@ async def test_hostile_strings_are_refused_clearly_or_do_no_harm(
     for name, value in HOSTILE.items():
         for args in forms(mailbox, value):
             sent_before = len(mailbox.smtp.received)
-            with anyio.fail_after(CALL_LIMIT):
-                result = await mailbox.session.call_tool(tool, args)
-            if result.is_error:
-                if why := unclear(text_of(result)):
-                    problems.append(f"{name}: {why}: {text_of(result)[:300]!r}")
+            result = await accepted(mailbox.session, tool, args, name, problems)
+            if result is None:
                 continue
             if tool == "create_directory":
                 made = str(structured(result)["name"]).split("/")
