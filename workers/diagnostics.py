@@ -132,6 +132,11 @@ class Checklist:
             self.checks.append(Check(name, True, outcome, _since(start)))
         return True
 
+    async def steps(self, *steps: tuple[str, Callable[[], Awaitable[Outcome]]]) -> None:
+        """Run ``steps`` in order, each as ``step`` (so once one fails the rest are skipped)."""
+        for name, run in steps:
+            await self.step(name, run)
+
     async def blocking(self, name: str, run: Callable[[], Outcome]) -> bool:
         """A step that blocks (socket calls, imapclient), run in a thread."""
         return await self.step(name, lambda: anyio.to_thread.run_sync(run))

@@ -62,9 +62,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
 
     await reach(checks, "sieve", end, tls=False)
     try:
-        await checks.step("sieve tls", tls)
-        await checks.step("sieve login", login)
-        await checks.step("sieve scripts", scripts)
+        await checks.steps(("sieve tls", tls), ("sieve login", login), ("sieve scripts", scripts))
     finally:
         for client in opened:
             await client.aclose()

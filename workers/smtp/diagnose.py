@@ -77,9 +77,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
     # Only the name and the port are checked here: aiosmtplib opens its own connection.
     await reach(checks, "smtp", end, tls=False)
     try:
-        await checks.step("smtp tls", tls)
-        await checks.step("smtp ehlo", ehlo)
-        await checks.step("smtp login", login)
+        await checks.steps(("smtp tls", tls), ("smtp ehlo", ehlo), ("smtp login", login))
     finally:
         try:
             if client.is_connected:
