@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
-import anyio
-import structlog
-
-from protocol.errors import ConfigError
-from protocol.logs import configure_logging
 from supervisor import __version__
-from supervisor.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from protocol.errors import ConfigError
+    from supervisor.config import Settings
 
 USAGE = "mailbox-mcp-server [--sandbox] [--diagnose [--json] [--verbose]] | --version"
 
@@ -63,7 +63,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    # Start-up is mostly imports (the MCP SDK alone builds hundreds of pydantic models):
+    # with the cyclic collector paused while they load, then frozen out of its reach, a
+    # start costs about 0.35 s less CPU and the exit skips traversing them once more.
+    # Paused only here, in the process that is the server, and resumed before it serves.
+    gc.disable()
+    try:
+        run = _prepare(parse_args(argv))
+    finally:
+        gc.freeze()
+        gc.enable()
+    return run()
+
+
+def _prepare(args: argparse.Namespace) -> Callable[[], int]:
+    """Everything before serving: the imports, the settings, the logging; returns what
+    serves (or diagnoses) to its end."""
+    import anyio
+    import structlog
+
+    from protocol.errors import ConfigError
+    from protocol.logs import configure_logging
+    from supervisor.config import load_settings
+
     if args.sandbox:
         from supervisor.client_log import CLIENT_LOG
         from supervisor.sandbox.run import run_sandbox
@@ -71,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         level = "warning" if args.diagnose else os.environ.get("MAILBOX_LOG_LEVEL", "info")
         configure_logging("supervisor", level, "console", also=(CLIENT_LOG.processor,))
 
-        return run_sandbox(
-            sys.stdout, diagnose=args.diagnose, as_json=args.json, verbose=args.verbose
+        return functools.partial(
+            run_sandbox, sys.stdout, diagnose=args.diagnose, as_json=args.json, verbose=args.verbose
         )
     settings: Settings | None
     error: ConfigError | None = None
@@ -96,11 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         check = functools.partial(
             run_diagnose, settings, error, sys.stdout, args.json, verbose=args.verbose
         )
-        return anyio.run(check)
+        return functools.partial(anyio.run, check)
     from supervisor.app import serve_stdio
 
-    anyio.run(serve_stdio, settings, error)
-    return 0
+    def serve() -> int:
+        anyio.run(serve_stdio, settings, error)
+        return 0
+
+    return serve
 
 
 if __name__ == "__main__":

@@ -17,9 +17,6 @@ import sys
 import anyio
 from anyio.abc import Process
 
-# How long a worker that is still starting gets to end by itself when it is stopped.
-BOOTING_GRACE = 0.5
-
 # Environment variables a worker must not inherit: credentials go over the pipe.
 _SECRET_VARIABLES = ("MAILBOX_PASSWORD", "MAILBOX_PASSWORD_COMMAND")
 
@@ -50,9 +47,12 @@ async def reap(process: Process, grace: float) -> None:
 
 
 async def stop_before_ready(process: Process) -> None:
-    """End a worker that never got to Ready: it has nothing to log out of. Closing its
-    pipe ends it once it reads; it is killed if it has not ended at once."""
+    """End a worker that never got to Ready: it has nothing to log out of, so it is
+    killed at once. A grace period would only let it finish importing and logging in,
+    work thrown away, while the client waits for the server to exit."""
     if process.stdin is not None:
         with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
             await process.stdin.aclose()
-    await reap(process, BOOTING_GRACE)
+    if process.returncode is None:
+        process.kill()
+    await process.wait()
