@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.leak_watch import WATCH
-from tests.server_env import Servers, new_account, tool_families
+from tests.server_env import Servers, Shared, new_account, tool_families
 from tests.servers.dav import SERVER_TYPES, DavServer
 from tests.servers.dovecot import Account, DovecotServer, dovecot_available
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
@@ -103,6 +103,16 @@ def calendar_env(
 ) -> dict[str, str]:
     """server_env with the calendar on ``dav_server`` (each calendar test runs on both)."""
     return {**server_env, "MAILBOX_CALDAV_URL": servers.dav_login(dav_server, account)}
+
+
+@pytest.fixture
+def fresh_calendar(calendar_server: Shared, servers: Servers) -> Shared:
+    """The module's ``calendar_server`` (a ``module_calendar_server``) with its calendar
+    emptied for this test, as another client would: a module's tests that create, change
+    and list events share one server per CalDAV server, none seeing another's events.
+    (A server start costs over 3 s of CPU; these tests start none of their own.)"""
+    servers.empty_calendar(calendar_server)
+    return calendar_server
 
 
 @pytest.fixture(scope="session")

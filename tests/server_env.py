@@ -13,6 +13,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from mcp.client.session import ClientSession
@@ -122,7 +124,24 @@ class Servers:
         """One session for a module's tests, on ``account``; see ``module_session``."""
         env = self.env(account, folder, families, calendar)
         async with module_session(env, folder) as session:
-            yield Shared(account, session, calendar, folder)
+            yield Shared(account, session, calendar, folder, self.dav[calendar])
+
+    def empty_calendar(self, shared: Shared) -> None:
+        """Deletes every object in ``shared``'s calendar, as another client would: the
+        tests of a module that write to the calendar can then share one server."""
+        dav = self.dav[shared.calendar]
+        login = shared.dav_login()
+        collection = dav.calendar_path(login)
+        status, body = dav.request(login, "PROPFIND", collection, _LIST_MEMBERS, {"Depth": "1"})
+        if status != 207:
+            raise RuntimeError(f"{dav.name}: PROPFIND {collection} gave HTTP {status}")
+        for element in ElementTree.fromstring(body).iter("{DAV:}href"):
+            path = urlsplit((element.text or "").strip()).path
+            if unquote(path).rstrip("/") == unquote(collection).rstrip("/"):
+                continue  # the calendar itself
+            status, _ = dav.request(login, "DELETE", path)
+            if status not in (200, 204, 404):
+                raise RuntimeError(f"{dav.name}: DELETE {path} gave HTTP {status}")
 
     def seeded_session(
         self,
@@ -145,6 +164,18 @@ class Shared:
     session: ClientSession
     calendar: str  # the name of the CalDAV server the session's calendar is on
     folder: Path  # the server's own files: outgoing/ (attachments), downloads/, err.log
+    dav: DavServer  # that CalDAV server
+
+    def dav_login(self) -> DavAccount:
+        """The account's login on the CalDAV server, to store or read objects as another
+        client would."""
+        return DavAccount(self.account.email, self.account.password, self.dav.url)
+
+
+_LIST_MEMBERS = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>'
+)
 
 
 Seed = Callable[[DovecotServer, Account], None]
