@@ -97,9 +97,17 @@ async def test_accepting_an_outlook_invitation_mails_the_organizer_a_reply_and_a
     email_id = await delivered(
         served, dovecot, outlook_mail(inv, inv.ics("outlook-request.ics"), subject), subject
     )
-    answer = await respond(served, email_id, "accept", comment="See you there.")
+    result = await served.session.call_tool(
+        "respond_to_invitation",
+        {"email_id": email_id, "response": "accept", "comment": "See you there."},
+    )
+    answer = structured(result)
     assert answer["reply_sent"] is True and answer["saved_to_sent"] is True
     assert answer["calendar_change"] == "added"
+    assert text_of(result).startswith(
+        f"Your acceptance of 'Budget review' was sent to {inv.organizer} (a copy is in Sent). "
+        "'Budget review' was added to Calendar with your answer."
+    ), text_of(result)
     (mail,) = replies(smtp, inv)
     assert mail["Subject"] == "Accepted: Budget review"
     assert mail.get_content_type() == "multipart/alternative"
