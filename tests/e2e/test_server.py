@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,26 @@ def log_events(path: Path, event: str, worker: str | None = None) -> list[dict[s
             if record.get("event") == event and worker in (None, record.get("worker")):
                 events.append(record)
     return events
+
+
+@asynccontextmanager
+async def json_logged_session(
+    env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[tuple[Any, Path]]:
+    """A session whose server logs JSON lines (read by ``log_events``); it and its log."""
+    env["MAILBOX_LOG_FORMAT"] = "json"
+    log = tmp_path / "stderr.log"
+    async with mcp_session(env, log) as session:
+        yield session, log
+
+
+async def every_worker_ready(session: Any, log: Path) -> list[dict[str, object]]:
+    """After one call, each worker's ``worker.ready`` line, once all have logged theirs."""
+    structured(await session.call_tool("get_folders", {}))
+    with anyio.fail_after(10):
+        while len(log_events(log, "worker.ready")) < WORKERS:
+            await anyio.sleep(0.05)
+    return log_events(log, "worker.ready")
 
 
 @pytest.mark.tool_families("mail")
@@ -59,9 +81,7 @@ async def test_tools_list_is_answered_before_any_worker_is_ready(
     gate = tmp_path / "workers may boot"
     server_env["PYTHONPATH"] = str(REPO / "tests" / "data" / "slow_worker_boot")
     server_env["SLOW_WORKER_BOOT_UNTIL"] = str(gate)
-    server_env["MAILBOX_LOG_FORMAT"] = "json"
-    log = tmp_path / "stderr.log"
-    async with mcp_session(server_env, log) as session:
+    async with json_logged_session(server_env, tmp_path) as (session, log):
         with anyio.fail_after(30):
             tools = (await session.list_tools()).tools
         assert not log_events(log, "worker.ready")
@@ -74,9 +94,7 @@ async def test_tools_list_is_answered_before_any_worker_is_ready(
 async def test_a_killed_imap_worker_is_restarted_and_the_next_call_succeeds(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    server_env["MAILBOX_LOG_FORMAT"] = "json"
-    log = tmp_path / "stderr.log"
-    async with mcp_session(server_env, log) as session:
+    async with json_logged_session(server_env, tmp_path) as (session, log):
         structured(await session.call_tool("get_folders", {}))
         (ready,) = log_events(log, "worker.ready", "imap")
         os.kill(int(str(ready["pid"])), signal.SIGKILL)
@@ -163,16 +181,10 @@ async def test_the_password_never_reaches_the_log_or_a_worker_environment(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
     server_env["MAILBOX_LOG_LEVEL"] = "debug"
-    server_env["MAILBOX_LOG_FORMAT"] = "json"
-    log = tmp_path / "stderr.log"
-    async with mcp_session(server_env, log) as session:
-        structured(await session.call_tool("get_folders", {}))
-        with anyio.fail_after(10):
-            while len(log_events(log, "worker.ready")) < WORKERS:
-                await anyio.sleep(0.05)
+    async with json_logged_session(server_env, tmp_path) as (session, log):
         exposed = [
             Path(f"/proc/{ready['pid']}/{what}").read_bytes()
-            for ready in log_events(log, "worker.ready")
+            for ready in await every_worker_ready(session, log)
             for what in ("environ", "cmdline")
         ]
     password = server_env["MAILBOX_PASSWORD"].encode()
@@ -183,14 +195,9 @@ async def test_the_password_never_reaches_the_log_or_a_worker_environment(
 async def test_closing_stdin_stops_the_server_and_its_workers(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    server_env["MAILBOX_LOG_FORMAT"] = "json"
-    log = tmp_path / "stderr.log"
-    async with mcp_session(server_env, log) as session:
-        structured(await session.call_tool("get_folders", {}))
-        with anyio.fail_after(10):
-            while len(log_events(log, "worker.ready")) < WORKERS:
-                await anyio.sleep(0.05)
-    pids = [int(str(ready["pid"])) for ready in log_events(log, "worker.ready")]
+    async with json_logged_session(server_env, tmp_path) as (session, log):
+        ready = await every_worker_ready(session, log)
+    pids = [int(str(worker["pid"])) for worker in ready]
     with anyio.fail_after(10):
         for pid in pids:
             while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
