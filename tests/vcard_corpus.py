@@ -14,6 +14,7 @@ import base64
 import random
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,9 @@ class Expected:
     has_photo: bool = False
     notes_contain: str | None = None
     noted: bool = False  # something cannot be read: a note on the card must say so
-    servers_may_refuse: bool = False  # not valid UTF-8, or a UID already there
+    # A server may refuse it, or store it re-encoded (Radicale reads a body that is not
+    # UTF-8 as Latin-1): then it need only be listed and read, whatever it now says.
+    servers_may_refuse: bool = False
 
     @property
     def key(self) -> str:
@@ -152,6 +155,7 @@ EXPECTED: tuple[Expected, ...] = (
         ("haruto.nakamura@example.com",),
         ("819055501234",),
         noted=True,
+        servers_may_refuse=True,  # both test servers do: FN is required
     ),
     Expected(
         "no-fn.vcf",
@@ -161,6 +165,7 @@ EXPECTED: tuple[Expected, ...] = (
         (),
         "Example Hausverwaltung",
         noted=True,
+        servers_may_refuse=True,
     ),
     Expected(
         "quoted-printable.vcf",
@@ -169,7 +174,7 @@ EXPECTED: tuple[Expected, ...] = (
         ("bjoern.weiss@example.com",),
         ("4916055502211", "494055502200"),
         notes_contain="Frau Köhler im Erdgeschoss.",
-        servers_may_refuse=True,  # vCard 2.1
+        servers_may_refuse=True,  # vCard 2.1 (Xandikos cannot parse its soft breaks)
     ),
     Expected(
         "quoted-printable.vcf",
@@ -185,9 +190,19 @@ EXPECTED: tuple[Expected, ...] = (
         "Greta Lindgren",
         ("greta.lindgren@example.org",),
         has_photo=True,  # never decoded, so never found broken: it is "there"
+        servers_may_refuse=True,  # both test servers decode the photo, and fail
     ),
-    Expected("broken-encoding.vcf", 1, "Ole Ols", ("ole.olsen@example.com",), noted=True),
-    Expected("broken-encoding.vcf", 2, "Kor Q\u2019onos", (), ("15550100222",)),
+    Expected(
+        "broken-encoding.vcf",
+        1,
+        "Ole Ols",
+        ("ole.olsen@example.com",),
+        noted=True,
+        servers_may_refuse=True,
+    ),
+    Expected(
+        "broken-encoding.vcf", 2, "Kor Q\u2019onos", (), ("15550100222",), servers_may_refuse=True
+    ),
     Expected(
         "latin1-mislabelled.vcf",
         0,
@@ -221,6 +236,17 @@ EXPECTED: tuple[Expected, ...] = (
 def cards_of(path: Path) -> list[bytes]:
     """The cards of one corpus file, each as its own bytes (one CardDAV resource each)."""
     return [match.group() for match in _CARD.finditer(path.read_bytes())]
+
+
+def with_uid(card: bytes, key: str) -> bytes:
+    """``card`` as a CardDAV client stores an exported card: with a UID (exports from
+    Apple and Google have none, and servers refuse a card without one), added just
+    before END:VCARD; every other byte as it was."""
+    if re.search(rb"^UID[;:]", card, re.MULTILINE | re.IGNORECASE):
+        return card
+    uid = uuid.uuid5(uuid.NAMESPACE_URL, f"https://example.org/corpus/{key}")
+    end = card.upper().rindex(b"END:VCARD")
+    return card[:end] + f"UID:{uid}\r\n".encode() + card[end:]
 
 
 def corpus_cards() -> dict[str, bytes]:
