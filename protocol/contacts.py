@@ -61,6 +61,20 @@ Notes = Annotated[str, msgspec.Meta(max_length=20000)]
 Birthday = str  # YYYY-MM-DD, or --MM-DD without a year (check_birthday says so)
 
 
+# Control characters: a card holding one makes a server's whole REPORT unreadable XML.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_text(value: str | None, what: str, *, lines: bool = False) -> None:
+    """Refuse control characters (and line breaks, unless ``lines``). Raises ValueError."""
+    if value is None:
+        return
+    if not lines:
+        reject_control_characters(value, what)
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} cannot contain control characters.")
+
+
 def _check_fields(fields: Any) -> None:
     """What a type cannot say about the fields of create_contact and update_contact."""
     for field, most in MAX_ITEMS.items():
@@ -74,29 +88,30 @@ def _check_fields(fields: Any) -> None:
         ("The title", fields.title),
     ):
         if isinstance(value, str):
-            reject_control_characters(value, what)
-    if isinstance(fields.notes, str) and any(c in fields.notes for c in "\x00\r"):
-        raise ValueError("The notes cannot contain NUL or carriage-return characters.")
+            _check_text(value, what)
+    if isinstance(fields.notes, str):
+        _check_text(fields.notes, "The notes", lines=True)
     for entry in fields.emails or ():
-        reject_control_characters(entry.address, "Email addresses")
+        _check_text(entry.address, "Email addresses")
         if not _EMAIL.match(entry.address):
-            raise ValueError(f"'{entry.address}' is not an email address (name@example.org).")
+            raise ValueError(f"“{entry.address}” is not an email address (name@example.org).")
     for phone in fields.phones or ():
         if not _PHONE.match(phone.number) or not any(c.isdigit() for c in phone.number):
             raise ValueError(
-                f"'{phone.number}' is not a phone number: digits, spaces and + ( ) - / only."
+                f"“{phone.number}” is not a phone number: digits, spaces and + ( ) - / only."
             )
     for entry in [*(fields.emails or ()), *(fields.phones or ()), *(fields.addresses or ())]:
-        if entry.type is not None:
-            reject_control_characters(entry.type, "A type")
+        _check_text(entry.type, "A type")
     for address in fields.addresses or ():
-        for part in (address.street, address.city, address.postal_code):
-            if part is not None and any(c in part for c in "\x00\r"):
-                raise ValueError("Addresses cannot contain NUL or carriage-return characters.")
-        if address.country is not None:
-            reject_control_characters(address.country, "The country")
+        _check_text(address.street, "The street", lines=True)
+        for part, what in (
+            (address.city, "The city"),
+            (address.postal_code, "The postal code"),
+            (address.country, "The country"),
+        ):
+            _check_text(part, what)
     for category in fields.categories or ():
-        reject_control_characters(category, "Categories")
+        _check_text(category, "Categories")
     if isinstance(fields.birthday, str):
         check_birthday(fields.birthday)
 
@@ -109,7 +124,7 @@ def check_birthday(text: str) -> tuple[int | None, int, int]:
         month, day = int(match[2]), int(match[3])
         if 1 <= month <= 12 and 1 <= day <= 31 and (year is None or year >= 1):
             return year, month, day
-    raise ValueError(f"birthday '{text}' must look like 1980-05-17, or --05-17 without a year.")
+    raise ValueError(f"birthday “{text}” must look like 1980-05-17, or --05-17 without a year.")
 
 
 class ListAddressBooksArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

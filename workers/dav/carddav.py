@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from caldav.davclient import DAVClient
+from lxml import etree  # type: ignore[import-untyped]  # caldav parses answers with it
 
 from protocol.errors import Conflict, NotFound, ProtocolViolation, Refused
 from workers.dav.client import (
@@ -125,9 +126,28 @@ def list_books(client: DAVClient, home: str) -> list[BookMeta]:
     return books
 
 
-def cards(client: DAVClient, book: BookMeta) -> list[StoredObject]:
-    """Every card of ``book`` with its ETag: one REPORT."""
-    response = client.report(book.url, _QUERY, depth=1)
+MAX_CARDS_ONE_BY_ONE = 2000
+
+
+@dataclass
+class CardsAnswer:
+    cards: list[StoredObject]
+    note: str = ""  # how the cards were read when one REPORT could not carry them
+
+
+def cards(client: DAVClient, book: BookMeta) -> CardsAnswer:
+    """Every card of ``book`` with its ETag: one REPORT.
+
+    A card that holds a character XML cannot carry (a control character another client
+    stored) makes the server's whole REPORT unreadable; then the cards are listed and
+    read one by one, so one card cannot hide the book.
+    """
+    try:
+        response = client.report(book.url, _QUERY, depth=1)
+    except etree.XMLSyntaxError:
+        return _one_by_one(client, book)
+    if int(getattr(response, "status", 0) or 0) in (400, 500, 501, 507):
+        return _one_by_one(client, book)
     check(response, "reading the address book")
     found = []
     for item in response.tree.findall("d:response", NS) if response.tree is not None else []:
@@ -138,19 +158,42 @@ def cards(client: DAVClient, book: BookMeta) -> list[StoredObject]:
         href = _path(book.url, item.findtext("d:href", default="", namespaces=NS))
         if data and href.startswith(book.path) and href != book.path:
             found.append(StoredObject(href, _text(props, "d:getetag") or None, data))
-    return found
+    return CardsAnswer(found)
+
+
+def _one_by_one(client: DAVClient, book: BookMeta) -> CardsAnswer:
+    hrefs = _hrefs(client, book)
+    found = []
+    for href in hrefs[:MAX_CARDS_ONE_BY_ONE]:
+        try:
+            found.append(fetch(client, href))
+        except (NotFound, ProtocolViolation):
+            continue  # deleted meanwhile, or refused: the others still count
+    note = (
+        f"The server could not send {book.name} in one piece (a card in it holds characters "
+        "that cannot be sent that way), so its cards were read one by one."
+    )
+    if len(hrefs) > MAX_CARDS_ONE_BY_ONE:
+        note += f" Only the first {MAX_CARDS_ONE_BY_ONE} of {len(hrefs)} were read."
+    return CardsAnswer(found, note)
+
+
+def _hrefs(client: DAVClient, book: BookMeta) -> list[str]:
+    response = client.propfind(book.url, _COUNT, depth=1)
+    check(response, "listing the address book")
+    hrefs = [
+        _path(book.url, item.findtext("d:href", default="", namespaces=NS))
+        for item in (response.tree.findall("d:response", NS) if response.tree is not None else [])
+    ]
+    return [h for h in hrefs if h.startswith(book.path) and h.rstrip("/") != book.path.rstrip("/")]
 
 
 def count(client: DAVClient, book: BookMeta) -> int | None:
     """How many cards ``book`` holds (a PROPFIND of ETags only); None if not answered."""
-    response = client.propfind(book.url, _COUNT, depth=1)
-    if int(getattr(response, "status", 0) or 0) != 207 or response.tree is None:
+    try:
+        return len(_hrefs(client, book))
+    except (NotFound, ProtocolViolation, Refused):
         return None
-    hrefs = [
-        _path(book.url, item.findtext("d:href", default="", namespaces=NS))
-        for item in response.tree.findall("d:response", NS)
-    ]
-    return sum(1 for href in hrefs if href.rstrip("/") != book.path.rstrip("/"))
 
 
 def _path(base: str, href: str) -> str:

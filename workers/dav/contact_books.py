@@ -77,7 +77,10 @@ def build_index(client: DAVClient, book: carddav.BookMeta) -> BookIndex:
         if found is not None:
             _indexes.move_to_end(key)
             return found
-    index = _index(carddav.cards(client, book), book)
+    answer = carddav.cards(client, book)
+    index = _index(answer.cards, book)
+    if answer.note:
+        index.notes.insert(0, answer.note)
     if book.version:
         with _indexes_lock:
             _indexes[key] = index
@@ -169,8 +172,8 @@ def choose(found: list[carddav.BookMeta], ref: str | None) -> list[carddav.BookM
         return found
     match = [b for b in found if b.path == ref or b.name.casefold() == ref.casefold()]
     if not match:
-        names = ", ".join(f"'{b.name}'" for b in found) or "none"
-        raise InvalidArgument(f"There is no address book {ref!r}; the address books are {names}.")
+        names = ", ".join(f"“{b.name}”" for b in found) or "none"
+        raise InvalidArgument(f"There is no address book “{ref}”; the address books are {names}.")
     return match
 
 

@@ -82,5 +82,5 @@ def etag_digest(etag: str | None) -> str:
 def _not_an_id(text: str) -> InvalidArgument:
     shown = text if len(text) < 60 else text[:57] + "..."
     return InvalidArgument(
-        f"'{shown}' is not a contact id; use an id exactly as search_contacts returned it."
+        f"“{shown}” is not a contact id; use an id exactly as search_contacts returned it."
     )

@@ -265,7 +265,7 @@ def escape(value: str) -> str:
     """A text value as written in a card: backslash, comma, semicolon and line break
     escaped (as every version allows; in a structured value they must be)."""
     out = value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
-    return out.replace("\r\n", "\\n").replace("\n", "\\n")
+    return out.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
 
 
 def fold(line: str, newline: str) -> str:
