@@ -38,6 +38,15 @@ def check_address(value: str, field: str) -> None:
     check_sendable(pairs[0][1], field)
 
 
+def bare_name(value: str) -> str | None:
+    """The name in ``value`` when it names a person and gives no address at all
+    ('Sarita', 'Ghosh, Sarita', '"Sarita Ghosh"'); None for anything else."""
+    if "@" in value or "<" in value or ">" in value:
+        return None
+    name = value.strip().strip('"').strip()
+    return name if any(c.isalpha() for c in name) else None
+
+
 def outside_allowed(recipients: list[str], allow: list[str] | tuple[str, ...]) -> list[str]:
     """The recipients MAILBOX_SEND_ALLOW (addresses or domains, lower case) does not cover;
     none when it is empty (everyone is allowed)."""
@@ -95,9 +104,14 @@ class SendEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     forward_inline: bool = False
 
     def __post_init__(self) -> None:
-        for field, values in (("to", self.to), ("cc", self.cc), ("bcc", self.bcc)):
-            for value in values:
+        for field, value in self._recipients():
+            # A name alone passes here so that the supervisor can answer it with the
+            # contacts it may mean (supervisor/recipient_hints.py); ComposeRequest refuses
+            # one, so a name without an address never reaches a message.
+            if bare_name(value) is None:
                 check_address(value, field)
+            else:
+                reject_control_characters(value, f"Addresses in {field}")
         if self.subject is not None:
             reject_control_characters(self.subject, "The subject")
         for path in self.attachments:
@@ -107,6 +121,14 @@ class SendEmailArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 reject_control_characters(given, what)
         if self.reply_to_id and self.forward_id:
             raise ValueError("Give reply_to_id or forward_id, not both.")
+
+    def _recipients(self) -> list[tuple[str, str]]:
+        fields = (("to", self.to), ("cc", self.cc), ("bcc", self.bcc))
+        return [(field, value) for field, values in fields for value in values]
+
+    def names_only(self) -> list[tuple[str, str]]:
+        """(field, value) of each recipient given as a name without an address."""
+        return [(field, value) for field, value in self._recipients() if bare_name(value)]
 
 
 class Refusal(msgspec.Struct, frozen=True):
@@ -235,6 +257,13 @@ class Original(msgspec.Struct, frozen=True):
 class ComposeRequest(msgspec.Struct, frozen=True):
     args: SendEmailArgs
     original: Original | None = None
+
+    def __post_init__(self) -> None:
+        # send_email's and create_draft's preflight answer a name alone first; this is
+        # the guard behind it, in both processes, for any other way to compose.
+        if named := self.args.names_only():
+            field, value = named[0]
+            raise ValueError(f"'{value}' in {field} needs an email address. Nothing was sent.")
 
 
 class Composed(msgspec.Struct, frozen=True):

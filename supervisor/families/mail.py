@@ -11,6 +11,7 @@ from protocol.diagnosis import IMAP_CHECKS, SMTP_CHECKS
 from protocol.settings import ImapSettings, PoolSettings, SmtpSettings
 from supervisor import rendering as text
 from supervisor.families.invitations import with_conflicts
+from supervisor.recipient_hints import recipients_need_addresses
 from supervisor.settings_reader import SettingsReader
 from supervisor.tool_spec import CachePolicy, ToolSpec
 from supervisor.worker_family import WorkerFamily, access
@@ -197,6 +198,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
         idempotent=False,
         composite=lambda outbox, args: outbox.send_email(args),
+        preflight=recipients_need_addresses("send_email", "Nothing was sent"),
     ),
     ToolSpec(
         contract=mail.CREATE_DRAFT,
@@ -212,6 +214,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
         idempotent=False,
         composite=lambda outbox, args: outbox.create_draft(args),
+        preflight=recipients_need_addresses("create_draft", "Nothing was saved"),
     ),
     ToolSpec(
         contract=mail.SEND_DRAFT,
