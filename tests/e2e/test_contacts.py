@@ -149,6 +149,24 @@ async def test_a_photo_is_only_has_photo_and_a_card_without_a_name_reads_with_a_
     assert got["has_photo"] is True and photo[:40] not in str(got)
 
 
+async def test_a_card_with_a_control_character_from_another_client_hides_no_other_card(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    status, _ = dav.put_card(
+        login, f"{tag}-bad.vcf", card(f"{tag}-bad", f"FN:Odd {tag}", "N:Odd;;;;", "NOTE:a\x13b")
+    )
+    if status not in (201, 204):
+        pytest.skip(f"{dav.name} refuses such a card itself (HTTP {status})")
+    await call(book.session, "create_contact", name=f"Fine {tag}")
+    answer = await call(book.session, "search_contacts", query=tag)
+    assert sorted(c["name"] for c in answer["contacts"]) == [f"Fine {tag}", f"Odd {tag}"]
+    # Where the server's REPORT cannot carry the card (Xandikos), the answer says so.
+    assert dav.name == "radicale" or any("read one by one" in n for n in answer["notes"])
+    dav.request(login, "DELETE", f"{dav.address_book_path(login)}{tag}-bad.vcf")
+
+
 # -- search -------------------------------------------------------------------------------
 
 
