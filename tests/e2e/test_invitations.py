@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
+from icalendar import Calendar
 
 from tests.calendar_calls import call, events
 from tests.imap_client import other_client
@@ -147,7 +148,29 @@ async def test_declining_the_moved_occurrence_of_a_google_series_replies_for_tha
     busy = await call(served.session, "get_free_busy", start="2027-03-15", end="2027-03-16")
     starts = [b["start"] for b in busy["busy"]]
     assert "2027-03-16T14:00:00+01:00" not in starts  # the declined, moved occurrence
-    assert "2027-03-22T09:00:00+01:00" not in starts
+
+
+async def test_declining_one_date_of_an_accepted_series_keeps_the_others_accepted(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
+) -> None:
+    inv = Invitation(served)
+    subject = f"Invitation: Weekly planning {inv.token}"
+    email_id = await delivered(
+        served, dovecot, google_mail(inv, inv.ics("google-series.ics"), subject), subject
+    )
+    await respond(served, email_id, "accept")
+    answer = await respond(served, email_id, "decline", occurrence="2027-03-08")
+    assert answer["reply_sent"] is True and answer["calendar_change"] == "updated"
+    held = Calendar.from_ical(stored(servers, served, inv))
+    answers = {
+        (str(e["RECURRENCE-ID"].dt.date()) if e.get("RECURRENCE-ID") else "series"): next(
+            a.params["PARTSTAT"] for a in attendees(e) if inv.me in str(a).lower()
+        )
+        for e in held.walk("VEVENT")
+    }
+    assert answers == {"series": "ACCEPTED", "2027-03-15": "ACCEPTED", "2027-03-08": "DECLINED"}
+    rid = reply_event(replies(smtp, inv)[-1])[1]["RECURRENCE-ID"].dt
+    assert (rid.month, rid.day, rid.hour) == (3, 8, 9)
 
 
 async def test_free_busy_shows_an_accepted_event_and_not_once_it_is_declined(
