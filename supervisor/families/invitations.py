@@ -200,8 +200,8 @@ def render_response(result: api.RespondToInvitationResult) -> str:
         sent = f"Your {word[result.response]} of '{title}' was sent to {organizer}{saved}. "
     elif result.already_sent:
         sent = (
-            f"This answer to '{title}' had already been sent to {organizer}; it was not sent "
-            "again. "
+            f"This answer to '{title}' has already gone to {organizer} (or is going, from a "
+            "call made at the same moment); it was not sent again. "
         )
     else:
         sent = "No reply was sent. "
