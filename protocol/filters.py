@@ -16,7 +16,7 @@ import msgspec
 from protocol.contract import Contract, TagKind, Writes
 from protocol.diagnosis import diagnosis
 from protocol.email import reject_control_characters
-from protocol.settings import PoolSettings
+from protocol.settings import LoginSettings, PoolSettings
 from protocol.writing import check_address
 
 SIEVE = "sieve"
@@ -245,19 +245,13 @@ class VacationWritten(msgspec.Struct, frozen=True):
     notes: list[str] = []
 
 
-class SieveSettings(msgspec.Struct, frozen=True):
+class SieveSettings(LoginSettings, frozen=True):
     host: str
     port: int
-    username: str
-    password: str
-    ca_file: str | None = None
     pool: PoolSettings = PoolSettings(min_size=0, max_size=2)
     timezone: str | None = None
     # Addresses ("ben@example.org") or domains a forward may go to; empty: any.
-    send_allow: list[str] = []
-
-    def __repr__(self) -> str:  # the password must never reach a log line
-        return f"SieveSettings(host={self.host!r}, port={self.port}, password='***')"
+    send_allow: list[str] = msgspec.field(default_factory=list)
 
 
 # -- contracts ------------------------------------------------------------------------------

@@ -17,53 +17,42 @@ class PoolSettings(msgspec.Struct, frozen=True):
     max_concurrency: int = 8
 
 
-class ImapSettings(msgspec.Struct, frozen=True):
-    host: str
-    port: int
+class LoginSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What every worker logs in with, whatever its protocol (each adds where its server
+    is). Its repr, which log lines show, never shows the password."""
+
     username: str
     password: str
     ca_file: str | None = None
+
+    def __repr__(self) -> str:
+        shown = [f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__]
+        shown[self.__struct_fields__.index("password")] = "password='***'"
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+class ImapSettings(LoginSettings, frozen=True):
+    host: str
+    port: int
     pool: PoolSettings = PoolSettings()
     download_dir: str = "~/Downloads/mailbox-mcp"
     allow_permanent_delete: bool = True
 
-    def __repr__(self) -> str:  # the password must never reach a log line
-        return (
-            f"ImapSettings(host={self.host!r}, port={self.port}, "
-            f"username={self.username!r}, password='***', ca_file={self.ca_file!r}, "
-            f"download_dir={self.download_dir!r})"
-        )
 
-
-class SmtpSettings(msgspec.Struct, frozen=True):
+class SmtpSettings(LoginSettings, frozen=True):
     host: str
     port: int
     security: str  # "tls" (implicit, 465) or "starttls" (required, 587)
-    username: str
-    password: str
     from_address: str
-    ca_file: str | None = None
     attachment_dir: str | None = None
     max_attachment_bytes: int = 25 * 1024 * 1024
     pool: PoolSettings = PoolSettings(min_size=0, max_size=2)
     # Addresses ("ben@example.org") or domains ("example.org") mail may go to; empty: any.
     send_allow: list[str] = []
 
-    def __repr__(self) -> str:  # the password must never reach a log line
-        return (
-            f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
-            f"username={self.username!r}, password='***')"
-        )
 
-
-class DavSettings(msgspec.Struct, frozen=True):
+class DavSettings(LoginSettings, frozen=True):
     url: str
-    username: str
-    password: str
-    ca_file: str | None = None
     timezone: str | None = None
     pool: PoolSettings = PoolSettings(min_size=1, max_size=4)
     allow_series_delete: bool = True
-
-    def __repr__(self) -> str:  # the password must never reach a log line
-        return f"DavSettings(url={self.url!r}, username={self.username!r}, password='***')"

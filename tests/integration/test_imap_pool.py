@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import msgspec
 import pytest
 
 from protocol.errors import AuthFailed, Refused, Unavailable
@@ -136,11 +137,7 @@ async def test_an_unreachable_server_is_tried_a_few_times_then_reported(
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    settings = imap_settings(dovecot, account)
-    settings = ImapSettings(
-        settings.host, port, settings.username, settings.password, settings.ca_file, settings.pool
-    )
-    pool = make_pool(settings)
+    pool = make_pool(msgspec.structs.replace(imap_settings(dovecot, account), port=port))
     with anyio.fail_after(10), pytest.raises(Unavailable, match="refused the connection"):
         await pool.run(noop)
     assert pool.failures == 3 and pool.opened == 0
@@ -149,11 +146,7 @@ async def test_an_unreachable_server_is_tried_a_few_times_then_reported(
 async def test_a_wrong_password_is_tried_exactly_once(
     dovecot: DovecotServer, account: Account
 ) -> None:
-    settings = imap_settings(dovecot, account)
-    wrong = ImapSettings(
-        settings.host, settings.port, account.email, "not-it", settings.ca_file, settings.pool
-    )
-    pool = make_pool(wrong)
+    pool = make_pool(msgspec.structs.replace(imap_settings(dovecot, account), password="not-it"))
     with pytest.raises(AuthFailed):
         await pool.run(noop)
     assert pool.failures == 1
