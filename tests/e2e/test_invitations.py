@@ -173,6 +173,39 @@ async def test_declining_one_date_of_an_accepted_series_keeps_the_others_accepte
     assert (rid.month, rid.day, rid.hour) == (3, 8, 9)
 
 
+async def test_an_update_of_one_occurrence_moves_it_in_the_copy_and_keeps_the_series(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
+) -> None:
+    inv = Invitation(served)
+    subject = f"Invitation: Weekly planning {inv.token}"
+    first = await delivered(
+        served, dovecot, google_mail(inv, inv.ics("google-series.ics"), subject), subject
+    )
+    await respond(served, first, "accept")
+    moved_subject = f"Updated invitation: Weekly planning {inv.token}"
+    moved = await delivered(
+        served,
+        dovecot,
+        google_mail(inv, inv.ics("google-moved-occurrence.ics"), moved_subject),
+        moved_subject,
+    )
+    answer = await respond(served, moved, "accept")
+    assert answer["calendar_change"] == "updated"
+    _calendar, event = reply_event(replies(smtp, inv)[-1])
+    rid = event["RECURRENCE-ID"].dt
+    assert (rid.day, rid.hour, int(event["SEQUENCE"])) == (22, 9, 2)
+    found = [
+        e for e in await events(served.session, "2027-03-01", "2027-03-31") if e["uid"] == inv.uid
+    ]
+    assert [e["start"] for e in found] == [
+        "2027-03-01T09:00:00+01:00",
+        "2027-03-08T09:00:00+01:00",
+        "2027-03-16T14:00:00+01:00",
+        "2027-03-23T16:00:00+01:00",
+        "2027-03-29T09:00:00+02:00",
+    ]
+
+
 async def test_free_busy_shows_an_accepted_event_and_not_once_it_is_declined(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:

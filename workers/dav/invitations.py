@@ -162,19 +162,33 @@ def fresh_object(invite: itip.Invite) -> Calendar:
 
 
 def updated_object(invite: itip.Invite, found: Copy) -> Calendar:
-    """The organizer's newer version, with what the user added to the old copy."""
-    result = fresh_object(invite)
+    """The organizer's newer version in the copy, with what the user added to it. An
+    update of the series replaces every VEVENT of the UID; one about single occurrences
+    (no series in it) replaces just those, and the rest of the copy stays."""
+    result = found.parsed
+    whole = any(_rid(e) is None for e in invite.events)
+    replaced = {itip.rid_text(_rid(e)) for e in invite.events}
     old = {itip.rid_text(_rid(e)): e for e in found.events}
-    for event in result.walk("VEVENT"):
+    for event in found.events:
+        if whole or itip.rid_text(_rid(event)) in replaced:
+            result.subcomponents.remove(event)
+    known = {str(z.get("TZID")) for z in result.walk("VTIMEZONE")}
+    for zone in invite.calendar.walk("VTIMEZONE"):
+        if str(zone.get("TZID")) not in known:
+            result.subcomponents.insert(0, copy.deepcopy(zone))
+    for event in invite.events:
+        added = copy.deepcopy(event)
+        result.add_component(added)
         before = old.get(itip.rid_text(_rid(event)))
         if before is None:
             continue
-        for component in before.subcomponents:
-            if component.name in _KEPT_COMPONENTS:
-                event.add_component(copy.deepcopy(component))
+        kept = [c for c in before.subcomponents if c.name in _KEPT_COMPONENTS]
+        if kept:  # the user's alarms, not the organizer's suggestion
+            added.subcomponents = [c for c in added.subcomponents if c.name not in _KEPT_COMPONENTS]
+            added.subcomponents += [copy.deepcopy(c) for c in kept]
         for name in _KEPT_PROPERTIES:
-            if before.get(name) is not None and event.get(name) is None:
-                event[name] = before[name]
+            if before.get(name) is not None and added.get(name) is None:
+                added[name] = before[name]
     return result
 
 
@@ -216,6 +230,8 @@ async def place_invitation(
     invite = itip.read_invite(args.calendar)
     attendee = itip.check_answerable(invite, args.response, identities)
     rid = itip.occurrence_of(invite, args.occurrence, state.zone) if args.occurrence else None
+    if rid is None and invite.master.get("RECURRENCE-ID") is not None:
+        rid = invite.master["RECURRENCE-ID"].dt  # an invitation about one occurrence only
     calendars = choose(await listing(state, ctx), None)
     found = await state.pool.run(
         lambda c: find_copy(c, calendars, invite.uid), deadline=ctx.deadline
