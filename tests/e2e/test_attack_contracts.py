@@ -141,7 +141,7 @@ def test_closing_stdin_while_the_password_command_waits_exits_at_once(
 
 @pytest.mark.tool_families("mail")
 async def test_a_slow_password_command_rerun_does_not_hold_a_call_past_the_call_timeout(
-    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer, account: Account
+    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer
 ) -> None:
     # The first run prints a wrong password at once; after the refused login the keyring
     # has locked itself and the rerun waits for the user (up to the command's 30 s).
@@ -250,11 +250,7 @@ async def test_reading_with_mark_read_forgets_cached_unread_counts_as_mark_email
 
 @pytest.mark.tool_families("mail")
 async def test_an_answer_names_no_request_the_model_cannot_call(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    imap_proxy: FaultProxy,
+    server_env: dict[str, str], tmp_path: Path, imap_proxy: FaultProxy
 ) -> None:
     env = {**server_env, "MAILBOX_IMAP_PORT": str(imap_proxy.port)}
     async with mcp_session(env, tmp_path / "err.log") as session:

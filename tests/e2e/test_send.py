@@ -236,11 +236,7 @@ async def test_attaching_is_off_when_no_attachment_folder_is_set(
 
 
 async def test_a_connection_lost_after_data_reports_may_have_been_sent_and_never_resends(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
 ) -> None:
     smtp.behaviour.drop_after_data = True
     async with mcp_session(server_env, tmp_path / "err.log") as session:
@@ -283,11 +279,7 @@ async def test_sending_over_required_starttls_works(
 
 
 async def test_a_draft_is_saved_then_sent_and_removed_from_drafts(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
 ) -> None:
     async with mcp_session(server_env, tmp_path / "err.log") as session:
         draft = await call(

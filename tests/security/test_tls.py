@@ -95,7 +95,6 @@ async def test_certificates_from_a_ca_we_do_not_trust_are_refused_and_nothing_is
     server_env: dict[str, str],
     tmp_path: Path,
     smtp: SmtpServer,
-    account: Account,
     untrusted_ca_file: Path,
 ) -> None:
     server_env["MAILBOX_CA_FILE"] = str(untrusted_ca_file)
@@ -106,7 +105,6 @@ async def test_certificates_that_do_not_name_the_host_are_refused_and_nothing_is
     server_env: dict[str, str],
     tmp_path: Path,
     smtp: SmtpServer,
-    account: Account,
     unnamed_proxies: dict[str, FaultProxy],
 ) -> None:
     server_env.update(
