@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.calendar import DAV
 from protocol.contacts import SEARCH_CONTACTS, ContactSummary, SearchContactsArgs
+from protocol.contract import Contract
 from protocol.errors import InvalidArgument, MailError
 from protocol.writing import SendEmailArgs
 from supervisor.rendering import plain
@@ -38,7 +39,7 @@ _WORD = re.compile(r"\w+")
 _QUOTE_IN_NAME = re.compile(r'[,;:<>()\[\]@"\\]')
 
 
-def recipients_need_addresses(tool: str, outcome: str) -> Preflight:
+def recipients_need_addresses(tool: Contract[Any, Any], outcome: str) -> Preflight:
     """The preflight of ``tool`` (send_email, create_draft): refuses a call that gives a
     recipient as a name only, saying ``outcome`` ("Nothing was sent")."""
 
@@ -54,7 +55,7 @@ def recipients_need_addresses(tool: str, outcome: str) -> Preflight:
         if len(named) > LOOKED_UP:
             hints.append(f"{len(named) - LOOKED_UP} more recipients are names without an address")
         raise InvalidArgument(
-            f"Invalid arguments for {tool}: {'; '.join(hints)}. {outcome}: pass each recipient "
+            f"Invalid arguments for {tool.name}: {'; '.join(hints)}. {outcome}: pass each recipient "
             "as 'name@example.org' or 'Name <name@example.org>', asking the user which "
             "address they mean if unsure."
         )

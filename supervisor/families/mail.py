@@ -198,7 +198,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
         idempotent=False,
         composite=lambda outbox, args: outbox.send_email(args),
-        preflight=recipients_need_addresses("send_email", "Nothing was sent"),
+        preflight=recipients_need_addresses(mail.SEND_EMAIL, "Nothing was sent"),
     ),
     ToolSpec(
         contract=mail.CREATE_DRAFT,
@@ -214,7 +214,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
         idempotent=False,
         composite=lambda outbox, args: outbox.create_draft(args),
-        preflight=recipients_need_addresses("create_draft", "Nothing was saved"),
+        preflight=recipients_need_addresses(mail.CREATE_DRAFT, "Nothing was saved"),
     ),
     ToolSpec(
         contract=mail.SEND_DRAFT,
