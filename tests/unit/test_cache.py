@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from supervisor.cache import SessionCache
 from tests.fake_clock import FakeClock
 
@@ -30,19 +32,19 @@ def test_the_least_recently_used_entry_goes_first_when_full() -> None:
     assert cache.evictions == 1
 
 
-def test_the_byte_budget_is_kept() -> None:
+@pytest.mark.parametrize(
+    ("sizes", "kept"),
+    [
+        pytest.param({"a": 60, "b": 60}, {"b"}, id="the-oldest-goes"),
+        pytest.param({"a": 10, "huge": 101}, {"a"}, id="one-larger-than-the-budget-is-not-kept"),
+    ],
+)
+def test_the_byte_budget_of_100_is_kept(sizes: dict[str, int], kept: set[str]) -> None:
     cache = SessionCache(100, 100, clock=FakeClock())
-    cache.put("a", 1, size=60, ttl=60)
-    cache.put("b", 2, size=60, ttl=60)
-    assert cache.get("a") is None and cache.get("b") is not None
-    assert cache.size_bytes == 60
-
-
-def test_an_entry_larger_than_the_whole_budget_is_not_kept() -> None:
-    cache = SessionCache(100, 100, clock=FakeClock())
-    cache.put("a", 1, size=10, ttl=60)
-    cache.put("huge", 2, size=101, ttl=60)
-    assert cache.get("huge") is None and cache.get("a") is not None
+    for key, size in sizes.items():
+        cache.put(key, key, size=size, ttl=60)
+    assert {key for key in sizes if cache.get(key) is not None} == kept
+    assert cache.size_bytes == sum(sizes[key] for key in kept)
 
 
 def test_invalidating_a_tag_drops_exactly_the_entries_carrying_it() -> None:
