@@ -34,104 +34,21 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
+from supervisor.sandbox.dav_documents import (
+    ADDRESS_BOOK_NAME,
+    CALENDAR_NAME,
+    GLOBAL_BOOK_NAME,
+    LOG_TAIL_LINES,
+    MKADDRESSBOOK,
+    MKCALENDAR,
+    RADICALE_CONFIG,
+    RADICALE_RIGHTS,
+    SET_DISPLAYNAME,
+    STARTUP_TIMEOUT,
+)
 from supervisor.sandbox.leftovers import private_dir
 from supervisor.sandbox.ports import free_port, stop_with_parent, terminate
 from supervisor.sandbox.tls import Certificates
-
-CALENDAR_NAME = "Calendar"
-ADDRESS_BOOK_NAME = "Contacts"
-GLOBAL_BOOK_NAME = "Global address book"
-STARTUP_TIMEOUT = 30.0
-LOG_TAIL_LINES = 40
-
-_RADICALE_CONFIG = """\
-[server]
-hosts = 127.0.0.1:{port}
-ssl = True
-certificate = {cert}
-key = {key}
-
-[auth]
-type = htpasswd
-htpasswd_filename = {htpasswd}
-htpasswd_encryption = plain
-# A wrong password is answered at once, not after the default second.
-delay = 0
-
-[rights]
-type = from_file
-file = {rights}
-
-[storage]
-filesystem_folder = {root}/collections
-
-[web]
-type = none
-
-[logging]
-level = info
-"""
-
-# owner_only's rights, except that each user's "global" collection is theirs to read only.
-_RADICALE_RIGHTS = """\
-[root]
-user: .+
-collection:
-permissions: R
-
-[principal]
-user: .+
-collection: {user}
-permissions: RW
-
-[global]
-user: .+
-collection: {user}/global
-permissions: r
-
-[own]
-user: .+
-collection: {user}/[^/]+
-permissions: rw
-"""
-
-_MKADDRESSBOOK = f"""\
-<?xml version="1.0" encoding="utf-8"?>
-<D:mkcol xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav">
-  <D:set>
-    <D:prop>
-      <D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>
-      <D:displayname>{ADDRESS_BOOK_NAME}</D:displayname>
-    </D:prop>
-  </D:set>
-</D:mkcol>
-"""
-
-_MKCALENDAR = f"""\
-<?xml version="1.0" encoding="utf-8"?>
-<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:set>
-    <D:prop>
-      <D:displayname>{CALENDAR_NAME}</D:displayname>
-      <C:supported-calendar-component-set>
-        <C:comp name="VEVENT"/>
-        <C:comp name="VTODO"/>
-      </C:supported-calendar-component-set>
-    </D:prop>
-  </D:set>
-</C:mkcalendar>
-"""
-
-_SET_DISPLAYNAME = """\
-<?xml version="1.0" encoding="utf-8"?>
-<D:propertyupdate xmlns:D="DAV:">
-  <D:set>
-    <D:prop>
-      <D:displayname>{name}</D:displayname>
-    </D:prop>
-  </D:set>
-</D:propertyupdate>
-"""
 
 
 @dataclass(frozen=True)
@@ -369,9 +286,9 @@ class RadicaleServer(DavServer):
         key = shutil.copy(certificates.key_file, tls_dir / "server.key")
         self.config = self.root / "radicale.conf"
         rights = self.root / "rights"
-        rights.write_text(_RADICALE_RIGHTS)
+        rights.write_text(RADICALE_RIGHTS)
         self.config.write_text(
-            _RADICALE_CONFIG.format(
+            RADICALE_CONFIG.format(
                 port=self.port,
                 cert=cert,
                 key=key,
@@ -407,8 +324,8 @@ class RadicaleServer(DavServer):
         return self.root / "collections" / "collection-root" / account.username / name
 
     def _provision(self, account: DavAccount) -> None:
-        self._expect(account, "MKCALENDAR", f"{self.home_path(account)}calendar/", _MKCALENDAR, 201)
-        self._expect(account, "MKCOL", self.address_book_path(account), _MKADDRESSBOOK, 201)
+        self._expect(account, "MKCALENDAR", f"{self.home_path(account)}calendar/", MKCALENDAR, 201)
+        self._expect(account, "MKCOL", self.address_book_path(account), MKADDRESSBOOK, 201)
         # The user may only read the global book: it is made in the storage, as an
         # administrator would.
         folder = self._collection_folder(account, "global")
@@ -475,13 +392,13 @@ class XandikosServer(DavServer):
     def _provision(self, account: DavAccount) -> None:
         calendar = f"{self.home_path(account)}calendar/"
         self._expect(
-            account, "PROPPATCH", calendar, _SET_DISPLAYNAME.format(name=CALENDAR_NAME), 207
+            account, "PROPPATCH", calendar, SET_DISPLAYNAME.format(name=CALENDAR_NAME), 207
         )
         self._expect(
             account,
             "PROPPATCH",
             self.address_book_path(account),
-            _SET_DISPLAYNAME.format(name=ADDRESS_BOOK_NAME),
+            SET_DISPLAYNAME.format(name=ADDRESS_BOOK_NAME),
             207,
         )
 

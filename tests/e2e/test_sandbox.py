@@ -159,7 +159,7 @@ def test_diagnose_with_sandbox_checks_the_sandbox_and_serves_nothing() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     first, *_, verdict = done.stdout.splitlines()
     assert re.match(r"ok +config +0 ms  user\S+@example\.test on IMAP localhost:\d+, ", first)
-    assert verdict.startswith("Ready: all 25 checks passed in ")  # IMAP, SMTP, CalDAV, Sieve
+    assert verdict.startswith("Ready: all 26 checks passed in ")  # IMAP, SMTP, DAV, Sieve
 
 
 def test_diagnose_with_sandbox_without_dovecot_names_what_to_install() -> None:
