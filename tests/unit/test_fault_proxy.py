@@ -92,6 +92,13 @@ def round_trip(sock: socket.socket, data: bytes) -> bytes:
     return received
 
 
+def working_connection(connect: Callable[[], socket.socket]) -> socket.socket:
+    """A connection through the proxy that has echoed ``before``: one open before a fault."""
+    sock = connect()
+    assert round_trip(sock, b"before") == b"before"
+    return sock
+
+
 def read_until_reset(sock: socket.socket) -> bytes:
     """The bytes that arrived before a reset; fails on a clean close or on silence."""
     received = b""
@@ -128,8 +135,7 @@ def test_latency_delays_a_round_trip_by_at_least_twice_the_latency(
 def test_blackhole_silences_an_open_connection_and_the_target_gets_nothing(
     proxy: FaultProxy, echo: EchoServer, connect: Callable[[], socket.socket]
 ) -> None:
-    sock = connect()
-    assert round_trip(sock, b"before") == b"before"
+    sock = working_connection(connect)
     proxy.blackhole()
     sock.sendall(b"during")
     with pytest.raises(TimeoutError):
@@ -162,10 +168,9 @@ def test_refuse_makes_a_new_connection_fail_at_once(
 def test_refuse_leaves_open_connections_working(
     proxy: FaultProxy, connect: Callable[[], socket.socket]
 ) -> None:
-    sock = connect()
-    assert round_trip(sock, b"one") == b"one"
+    sock = working_connection(connect)
     proxy.refuse()
-    assert round_trip(sock, b"two") == b"two"
+    assert round_trip(sock, b"after") == b"after"
 
 
 def test_pass_through_ends_a_fault(proxy: FaultProxy, connect: Callable[[], socket.socket]) -> None:
@@ -177,8 +182,7 @@ def test_pass_through_ends_a_fault(proxy: FaultProxy, connect: Callable[[], sock
 def test_cut_all_resets_an_open_connection(
     proxy: FaultProxy, connect: Callable[[], socket.socket]
 ) -> None:
-    sock = connect()
-    assert round_trip(sock, b"hello") == b"hello"
+    sock = working_connection(connect)
     proxy.cut_all()
     assert read_until_reset(sock) == b""
     wait_until(lambda: proxy.open_connections == 0)
