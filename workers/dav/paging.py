@@ -51,7 +51,7 @@ def page_start(tool: str, args: msgspec.Struct, start: datetime, end: datetime) 
     """The question a call of ``tool`` asks and the offset its cursor holds: the cursor is
     refused (InvalidArgument) before anything is read when it is not of this question."""
     question = question_key(tool, args, start, end)
-    cursor: str | None = args.cursor  # type: ignore[attr-defined]
+    cursor: str | None = getattr(args, "cursor", None)  # every paged Args has one
     return question, read_offset(tool, cursor, question)
 
 
