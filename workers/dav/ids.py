@@ -15,6 +15,7 @@ import base64
 import binascii
 import re
 from datetime import datetime, timedelta
+from urllib.parse import unquote
 
 import msgspec
 
@@ -73,9 +74,26 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
             and "/" not in name
             and not any(c in found.href + found.uid + found.recurrence for c in "\r\n\x00")
             and _is_recurrence(found.recurrence)
+            and _read_as_written(found.href)
         ):
             raise _not_an_id(text)
         return found
+
+
+def _read_as_written(href: str) -> bool:
+    """Whether the server reads ``href`` as the path it shows: no fragment or query (a
+    request for ``…/calendar/#x`` goes to the calendar itself), and no segment that it
+    decodes into another place (``%2e%2e``, ``%2e``, ``a%2fb``, a backslash)."""
+    if any(c in href for c in "#?\\"):
+        return False
+    decoded = unquote(href)
+    segments = decoded.split("/")[1:]
+    return (
+        decoded.count("/") == href.count("/")
+        and "\\" not in decoded
+        and all(s not in ("", ".", "..") for s in segments[:-1])
+        and segments[-1] not in (".", "..")
+    )
 
 
 class _Written(msgspec.Struct, array_like=True, frozen=True):
