@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from supervisor.config import Settings
 
 MAX_CONFLICTS = 5
+# get_email waits at most this long for the calendar: a slow calendar must not hold up
+# reading mail (then the conflicts are not mentioned).
+CONFLICT_CHECK_SECONDS = 10.0
 
 MAIL_NEEDED = (
     "respond_to_invitation needs the mail tools too, which this server was started without: "
@@ -150,7 +153,7 @@ async def _conflicts_of(
         answer = await calls.run(
             GET_CALENDAR_EVENTS,
             GetCalendarEventsArgs(start=start, end=end, limit=50),
-            timeout=settings.call_timeout,
+            timeout=min(settings.call_timeout, CONFLICT_CHECK_SECONDS),
         )
     except (MailError, ValueError, msgspec.ValidationError):
         return invitation  # not checked: say nothing rather than "no conflicts"

@@ -123,3 +123,23 @@ def test_a_reply_mail_is_multipart_alternative_with_a_method_reply_part() -> Non
     payload = part.get_payload(decode=True)
     assert isinstance(payload, bytes)
     assert int(Calendar.from_ical(payload).walk("VEVENT")[0]["SEQUENCE"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "words"),
+    [
+        ("FREQ=SECONDLY", "20270101T100000Z", "repeats every second"),
+        ("FREQ=HOURLY", "20270101T100000Z", "repeats every hour"),
+        ("FREQ=DAILY", "00010101T100000Z", "repeats since the year 1"),
+    ],
+)
+def test_a_series_no_person_schedules_is_not_put_into_the_calendar(
+    rule: str, start: str, words: str
+) -> None:
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:e@x\r\n"
+        f"DTSTART:{start}\r\nRRULE:{rule}\r\nATTENDEE:mailto:{ME}\r\n"
+        f"ORGANIZER:mailto:{ORGANIZER}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    with pytest.raises(Refused, match=words):
+        itip.check_answerable(itip.read_invite(text), "accept", {ME})

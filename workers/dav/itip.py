@@ -134,11 +134,39 @@ def check_answerable(invite: Invite, response: str, identities: set[str]) -> Any
             f"The invitation to '{invite.summary}' does not name you ({', '.join(sorted(identities))}) "
             f"among its attendees, so it cannot be answered from here. {NOTHING_DONE}"
         )
+    if invite.method == "REQUEST":
+        check_placeable(invite)
     if invite.method == "REQUEST" and not invite.organizer:
         raise Refused(
             f"The invitation to '{invite.summary}' names no organizer to answer. {NOTHING_DONE}"
         )
     return attendee
+
+
+_TOO_OFTEN = ("SECONDLY", "MINUTELY", "HOURLY")
+EARLIEST_SERIES = 1970
+
+
+def check_placeable(invite: Invite) -> None:
+    """Refuse a series no person schedules (every second, minute or hour; or repeating
+    since before EARLIEST_SERIES): in a calendar it would cost every later query of it
+    (the server's and ours) millions of steps."""
+    for event in invite.events:
+        rules = event.get("RRULE")
+        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+            frequency = str((rule.get("FREQ") or [""])[0]).upper()
+            start = getattr(event.get("DTSTART"), "dt", None)
+            year = start.year if isinstance(start, date) else EARLIEST_SERIES
+            if frequency in _TOO_OFTEN or year < EARLIEST_SERIES:
+                how = (
+                    f"every {frequency.lower().removesuffix('ly')}"
+                    if frequency in _TOO_OFTEN
+                    else f"since the year {year}"
+                )
+                raise Refused(
+                    f"'{invite.summary}' repeats {how}, which this server does not put into "
+                    f"a calendar; answer it in the web interface if it is real. {NOTHING_DONE}"
+                )
 
 
 def occurrence_of(invite: Invite, occurrence: str, zone: tzinfo) -> date | datetime:
