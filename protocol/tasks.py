@@ -13,6 +13,7 @@ neither, the description says so).
 
 from __future__ import annotations
 
+import re
 import typing
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -70,6 +71,16 @@ def check_when(text: str, what: str) -> date | datetime:
     if not inside:
         raise ValueError(f"{what} must lie between 0001-01-02 and 9999-12-30.")
     return value
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_description(value: object) -> None:
+    """A description may hold line breaks, never NUL or other control characters (a
+    server refuses them, or stores what other task apps cannot read). Raises ValueError."""
+    if isinstance(value, str) and _CONTROLS.search(value):
+        raise ValueError("The description cannot contain NUL or other control characters.")
 
 
 def _check_texts(*pairs: tuple[str, object]) -> None:
@@ -153,6 +164,7 @@ class CreateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
             ("The recurrence rule", self.recurrence),
             ("Categories", self.categories),
         )
+        check_description(self.description)
 
 
 class UpdateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -180,6 +192,7 @@ class UpdateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
             ("The recurrence rule", self.recurrence),
             ("Categories", self.categories),
         )
+        check_description(self.description)
 
     def changes_anything(self) -> bool:
         return any(

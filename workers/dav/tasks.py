@@ -40,7 +40,7 @@ from workers.dav.handlers import (
     listing,
 )
 from workers.dav.ids import EventId
-from workers.dav.todo_ids import parse_task_id, task_id
+from workers.dav.todo_ids import occurrence_of, parse_task_id, task_id
 from workers.runtime import CallContext, serves
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
@@ -49,6 +49,12 @@ _NO_RANGE = datetime(2000, 1, 1, tzinfo=UTC)
 _NO_REPEATING_TASKS = (
     "The server does not accept repeating tasks (mailbox.org's does not), so nothing "
     "was saved; save it without 'recurrence' and set the next due date when it is done."
+)
+
+_DONE_ALREADY = (
+    "That occurrence of the repeating task is already done (the id names the occurrence it "
+    "was listed at), so nothing was changed; to complete the next one, use the id "
+    "list_tasks gives now."
 )
 
 
@@ -127,7 +133,8 @@ async def create_task(
     with task_words(repeating=bool(args.recurrence)):
         await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
     todo = todo_edit.task_of(built, uid)
-    return _written(task_id(target.path, href, uid), todo, target.name, state, [])
+    new_id = task_id(target.path, href, uid, occurrence_of(todo))
+    return _written(new_id, todo, target.name, state, [])
 
 
 @serves(api.UPDATE_TASK)
@@ -146,7 +153,11 @@ async def update_task(
             stored = dav.fetch(client, found.href)
         calendar = expand.parse(stored.data)
         todo = todo_edit.task_of(calendar, found.uid)
+        if args.completed and found.recurrence and found.recurrence != occurrence_of(todo):
+            raise Conflict(_DONE_ALREADY)
         changed = todo_edit.update(calendar, todo, args, state.zone)
+        if changed.unchanged:
+            return todo, changed
         with task_words(repeating=bool(args.recurrence)):
             dav.store(client, found.href, calendar.to_ical().decode(), stored.etag)
         if changed.record is not None:
@@ -161,7 +172,8 @@ async def update_task(
             "nothing was changed; look it up again with list_tasks."
         ) from None
     name = _list_name(state, found.calendar)
-    return _written(args.id, todo, name, state, changed.notes)
+    now_at = task_id(found.calendar, found.href, found.uid, occurrence_of(todo))
+    return _written(now_at, todo, name, state, changed.notes)
 
 
 def _store_record(client: DAVClient, series: EventId, changed: todo_edit.Changed) -> None:

@@ -70,6 +70,7 @@ def new_task(args: CreateTaskArgs, zone: tzinfo, domain: str) -> tuple[Calendar,
     calendar.add("VERSION", "2.0")
     calendar.add_component(todo)
     calendar.add_missing_timezones()
+    check_rule_moves_on(calendar, todo, zone)
     return calendar, uid
 
 
@@ -94,7 +95,38 @@ def set_rule(todo: Todo, text: str | None) -> None:
         if todo.get("DUE") is None:
             raise InvalidArgument("A repeating task needs a due date or a start; give 'due'.")
         todo.add("DTSTART", todo["DUE"].dt)
-    todo.add("RRULE", rules.checked_rule(text, todo["DTSTART"].dt))
+    try:
+        rule = rules.checked_rule(text, todo["DTSTART"].dt)
+    except InvalidArgument as exc:  # the calendar's sentences speak of events
+        raise InvalidArgument(exc.message.replace("Events can", "Tasks can")) from None
+    todo.add("RRULE", rule)
+
+
+def check_rule_moves_on(calendar: Calendar, todo: Todo, zone: tzinfo) -> None:
+    """A rule just given must let the task move on once done: it may not end before the
+    task starts, and one without an end must give a date after the first (FREQ=YEARLY;
+    BYMONTH=2;BYMONTHDAY=30 gives none: the task could never be completed). Raises
+    InvalidArgument."""
+    rule, anchor = todo.get("RRULE"), tf.when_value(todo, "DTSTART")
+    if not isinstance(rule, vRecur) or anchor is None:
+        return
+    until = (rule.get("UNTIL") or [None])[0]
+    if isinstance(until, date) and as_datetime(until, zone) < as_datetime(anchor, zone):
+        raise InvalidArgument(
+            "The rule's UNTIL is before the task starts, so it would never repeat; give a "
+            "later UNTIL, or leave 'recurrence' out."
+        )
+    if _finite(todo):
+        return
+    try:
+        following = next_occurrence(calendar, todo, anchor, zone)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        following = None
+    if following is None:
+        raise InvalidArgument(
+            "The rule gives no date after the task's first one, so the task could never "
+            "move on once done; check its BYMONTH, BYMONTHDAY and BYDAY parts."
+        )
 
 
 @dataclass
@@ -102,6 +134,16 @@ class Changed:
     record: Calendar | None = None  # the completed occurrence of a series, to store apart
     record_uid: str = ""
     notes: list[str] = field(default_factory=list)
+    unchanged: bool = False  # nothing to write: the task already is as asked
+
+
+def _changes_fields(args: UpdateTaskArgs) -> bool:
+    """Whether ``args`` sets anything besides ``completed``."""
+    return args.summary is not None or any(
+        getattr(args, name) is not UNSET
+        for name in args.__struct_fields__
+        if name not in ("id", "completed", "summary")
+    )
 
 
 def update(calendar: Calendar, todo: Todo, args: UpdateTaskArgs, zone: tzinfo) -> Changed:
@@ -129,11 +171,24 @@ def update(calendar: Calendar, todo: Todo, args: UpdateTaskArgs, zone: tzinfo) -
         tf.set_priority(todo, args.priority)
     if args.recurrence is not UNSET:
         set_rule(todo, args.recurrence)
+        check_rule_moves_on(calendar, todo, zone)
     if args.due is not UNSET or args.start is not UNSET:
         tf.check_order(todo)  # only dates given now: a stored oddity is not the caller's fault
     if args.reminder_minutes is not UNSET:
         tf.set_reminder(todo, args.reminder_minutes)
-    if args.completed is True:
+    if args.completed is not None and args.completed == tf.is_done(todo):
+        # Done twice (a retry, two calls at once) keeps the first completion time, and a
+        # repeating task finished elsewhere is not moved on; reopening an open task keeps
+        # its progress.
+        changed.notes.append(
+            "It was already completed, so that was left as it was."
+            if args.completed
+            else "It was not completed, so that was left as it was."
+        )
+        if not _changes_fields(args):
+            changed.unchanged = True
+            return changed
+    elif args.completed is True:
         changed = complete(calendar, todo, now, zone)
     elif args.completed is False:
         tf.reopen(todo)

@@ -21,7 +21,7 @@ from workers.dav import client as dav
 from workers.dav import expand
 from workers.dav import todo_fields as tf
 from workers.dav.event_text import one_line
-from workers.dav.todo_ids import task_id
+from workers.dav.todo_ids import occurrence_of, task_id
 
 MAX_TASKS = 5000
 MAX_TODOS_PER_OBJECT = 200
@@ -121,7 +121,7 @@ def read_task(
     status = one_line(get("STATUS")).upper()[:20] or None
     overdue = tf.is_overdue(due, done, now)
     task = api.Task(
-        id=task_id(meta.path, href, str(get("UID", ""))),
+        id=task_id(meta.path, href, str(get("UID", "")), occurrence_of(todo)),
         summary=summary,
         task_list=meta.name,
         due=tf.shown(due, zone) if due is not None else None,
