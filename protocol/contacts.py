@@ -8,6 +8,7 @@ worker's one ``check_fresh`` (the address books' ctags or sync-tokens).
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -122,7 +123,11 @@ def check_birthday(text: str) -> tuple[int | None, int, int]:
     if match:
         year = None if match[1] == "--" else int(match[1])
         month, day = int(match[2]), int(match[3])
-        if 1 <= month <= 12 and 1 <= day <= 31 and (year is None or year >= 1):
+        try:
+            date(2000 if year is None else year, month, day)  # 2000: a leap year, for --02-29
+        except ValueError:
+            pass
+        else:
             return year, month, day
     raise ValueError(f"birthday “{text}” must look like 1980-05-17, or --05-17 without a year.")
 
@@ -179,7 +184,7 @@ class UpdateContactArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     """Absent: unchanged; null: removed; a list replaces that list."""
 
     id: ContactIdText
-    name: Name | UnsetType = UNSET
+    name: Name | UnsetType | None = UNSET  # None is refused in a sentence of ours
     given: Name | UnsetType | None = UNSET
     family: Name | UnsetType | None = UNSET
     emails: Emails | UnsetType | None = UNSET
@@ -198,6 +203,8 @@ class UpdateContactArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
                 "Nothing to change: give update_contact the fields to change besides id "
                 "(null removes one)."
             )
+        if self.name is None:
+            raise ValueError("A contact keeps a name: give the new name rather than null.")
         if isinstance(self.name, str) and not self.name.strip():
             raise ValueError("name must not be blank.")
         _check_fields(self)

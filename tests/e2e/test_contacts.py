@@ -383,6 +383,10 @@ async def test_an_update_without_changes_and_a_blank_name_are_refused(book: Shar
         "create_contact", {"name": "X", "phones": [{"number": "call me"}]}
     )
     assert "is not a phone number" in error_text(phone)
+    nameless = await book.session.call_tool("update_contact", {"id": made["id"], "name": None})
+    assert "keeps a name" in error_text(nameless)
+    day = await book.session.call_tool("create_contact", {"name": "X", "birthday": "1980-02-30"})
+    assert "must look like 1980-05-17" in error_text(day)
 
 
 async def test_the_global_address_book_is_searched_but_never_written(

@@ -238,12 +238,14 @@ def test_update_arguments_tell_absent_from_null() -> None:
         msgspec.json.decode(b'{"id": "ct_abcd"}', type=UpdateContactArgs)
 
 
-@pytest.mark.parametrize("text", ["1980-05-17", "19800517", "--05-17", "--0517"])
+@pytest.mark.parametrize("text", ["1980-05-17", "19800517", "--05-17", "--0517", "--02-29"])
 def test_birthdays_with_and_without_a_year_are_accepted(text: str) -> None:
     check_birthday(text)
 
 
-@pytest.mark.parametrize("text", ["17.05.1980", "1980-13-01", "tomorrow", "0000-01-01"])
+@pytest.mark.parametrize(
+    "text", ["17.05.1980", "1980-13-01", "tomorrow", "0000-01-01", "1980-02-30", "--04-31"]
+)
 def test_other_birthdays_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="must look like 1980-05-17"):
         check_birthday(text)

@@ -209,7 +209,7 @@ def fetch(client: DAVClient, href: str) -> StoredObject:
     return StoredObject(href, response.headers.get("ETag"), data)
 
 
-LOCKED_TRIES = 5
+LOCKED_TRIES = 10  # waits 0.05 s, doubling up to 0.5 s: about 3.5 s in all
 
 
 def _write(client: DAVClient, href: str, method: str, body: str, headers: dict[str, str]) -> Any:
@@ -221,7 +221,7 @@ def _write(client: DAVClient, href: str, method: str, body: str, headers: dict[s
         response = client.request(url, method, body, headers)
         if int(getattr(response, "status", 0) or 0) != 423:
             return response
-        time.sleep(0.05 * 2**attempt)
+        time.sleep(min(0.5, 0.05 * 2**attempt))
     return response
 
 
