@@ -50,8 +50,9 @@ def test_an_occurrence_is_named_by_its_original_date_and_gets_its_recurrence_id(
     assert moved == datetime(2027, 3, 15, 9, 0, tzinfo=moved.tzinfo)
     plain = itip.occurrence_of(found, "2027-03-08", BERLIN)
     assert isinstance(plain, datetime) and (plain.day, plain.hour) == (8, 9)
-    with pytest.raises(InvalidArgument, match="no occurrence on 2027-03-09"):
-        itip.occurrence_of(found, "2027-03-09", BERLIN)
+    for day in ("2027-03-09", "9999-12-31", "0001-01-01"):  # the edges have no days around
+        with pytest.raises(InvalidArgument, match=f"no occurrence on {day}"):
+            itip.occurrence_of(found, day, BERLIN)
 
 
 def test_the_same_answer_has_the_same_key_and_another_answer_another() -> None:

@@ -184,12 +184,16 @@ def occurrence_of(invite: Invite, occurrence: str, zone: tzinfo) -> date | datet
             f"only); leave out occurrence. {NOTHING_DONE}"
         )
     day = wanted.date() if isinstance(wanted, datetime) else wanted
-    around = as_datetime(day, zone)
-    for found in rule_occurrences(
-        invite.calendar, master, around - timedelta(days=1), around + timedelta(days=2), zone
-    ):
-        if found.original_start is not None and _names(found.original_start, wanted, zone):
-            return found.original_start
+    try:  # a day at the edge of the calendar (year 1, 9999) has no days around it
+        around = as_datetime(day, zone)
+        found = rule_occurrences(
+            invite.calendar, master, around - timedelta(days=1), around + timedelta(days=2), zone
+        )
+    except (OverflowError, ValueError):
+        found = []
+    for one in found:
+        if one.original_start is not None and _names(one.original_start, wanted, zone):
+            return one.original_start
     raise InvalidArgument(
         f"'{invite.summary}' has no occurrence on {occurrence}; give the date of one of its "
         f"occurrences as the invitation first set it. {NOTHING_DONE}"
