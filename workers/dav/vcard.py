@@ -130,10 +130,15 @@ def parse(text: str) -> Card:
     return Card(text, lines[:last], found.group() if found else "\r\n")
 
 
-def _physical(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each physical line, ``end`` past its line break."""
+# A line break that does not fold: what follows starts a new property.
+_LOGICAL_END = re.compile(r"\r\n(?![ \t])|\n(?![ \t])|\r(?![\n \t])")
+
+
+def _spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each logical line, folded lines included, ``end`` past its break:
+    found by one regular expression, so a photo of 70,000 folded lines costs no loop."""
     at = 0
-    for match in _BREAK.finditer(text):
+    for match in _LOGICAL_END.finditer(text):
         yield at, match.end()
         at = match.end()
     if at < len(text):
@@ -141,33 +146,26 @@ def _physical(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _logical_lines(text: str) -> Iterator[Line]:
-    pending: list[tuple[int, int]] = []  # the physical lines of the line being read
-    soft_break = False
-    for start, end in _physical(text):
-        first = text[start : start + 1]
-        if pending and (first in (" ", "\t") or soft_break):
-            pending.append((start, end))
-            soft_break = soft_break and _ends_soft(text, start, end)
-            continue
-        if pending:
-            line = _line(text, pending[0][0], pending[-1][1])
-            if line is not None:
-                yield line
-        pending = [(start, end)]
-        head = _HEAD.match(text, start, end)
-        soft_break = (
-            head is not None
-            and "QUOTED-PRINTABLE" in head.group().upper()
-            and _ends_soft(text, start, end)
-        )
-    if pending:
-        line = _line(text, pending[0][0], pending[-1][1])
+    spans = _spans(text)
+    for start, end in spans:
+        head = _HEAD.match(text, start, min(end, start + 1000))
+        if head is not None and "QUOTED-PRINTABLE" in head.group().upper():
+            # 2.1: quoted-printable runs on after a soft break ("=" at a line's end).
+            while _ends_soft(text, start, end):
+                following = next(spans, None)
+                if following is None:
+                    break
+                end = following[1]
+        line = _line(text, start, end)
         if line is not None:
             yield line
 
 
 def _ends_soft(text: str, start: int, end: int) -> bool:
-    return text[start:end].rstrip("\r\n").endswith("=")
+    stop = end
+    while stop > start and text[stop - 1] in "\r\n":
+        stop -= 1
+    return stop > start and text[stop - 1] == "="
 
 
 def _line(text: str, start: int, end: int) -> Line | None:
