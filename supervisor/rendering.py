@@ -245,7 +245,10 @@ def _moment(text: str) -> str:
     if len(text) == 10:
         return date.fromisoformat(text).strftime("%a %Y-%m-%d") + " (all day)"
     if value.tzinfo is not None:
-        value = value.astimezone(user_zone())
+        try:
+            value = value.astimezone(user_zone())
+        except (OverflowError, ValueError):  # the year 9999 has no later zone to go to
+            return plain(text)
         return value.strftime("%a %Y-%m-%d %H:%M %Z").strip()
     return value.strftime("%a %Y-%m-%d %H:%M") + " (floating time)"
 
