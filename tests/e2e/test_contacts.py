@@ -217,6 +217,23 @@ async def test_search_pages_through_every_match_once(book: Shared) -> None:
     assert "cursor belongs to another" in error_text(other)
 
 
+async def test_a_card_added_by_another_client_is_found_by_the_same_search_at_once(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    await call(book.session, "create_contact", name=f"First {tag}")
+    assert len(await find(book.session, tag)) == 1  # now cached in the session
+    assert dav.put_card(login, f"{tag}.vcf", card(tag, f"FN:Second {tag}", "N:Second;;;;"))[0] in (
+        201,
+        204,
+    )
+    assert sorted(c["name"] for c in await find(book.session, tag)) == [
+        f"First {tag}",
+        f"Second {tag}",
+    ]
+
+
 # -- never lose a field -----------------------------------------------------------------
 
 
