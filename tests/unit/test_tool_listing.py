@@ -121,7 +121,12 @@ def test_families_choose_which_tools_are_listed() -> None:
     # respond_to_invitation is a calendar tool that reads and sends mail: it needs both.
     both = available_tools(read_only=False, families=("mail", "calendar"))
     assert "respond_to_invitation" in both and "respond_to_invitation" not in calendar
-    assert set(mail) | set(calendar) | set(filters) | set(both) == set(EVERY_TOOL)
+    contacts = available_tools(read_only=False, families=("contacts",))
+    assert "search_contacts" in contacts and "list_calendars" not in contacts
+    tasks = available_tools(read_only=False, families=("tasks",))
+    assert "list_tasks" in tasks and "list_calendars" not in tasks
+    listed = [mail, calendar, filters, both, contacts, tasks]
+    assert set().union(*map(set, listed)) == set(EVERY_TOOL)
     assert set(available_tools(read_only=False, families=())) == {"server_status"}
     assert set(available_tools(read_only=True, families=("calendar",))) == {
         "list_calendars",

@@ -29,6 +29,7 @@ def test_read_only_mode_keeps_only_reading_tools() -> None:
     reading = {"get_folders", "search_emails", "get_email", "get_email_thread", "get_attachment"}
     reading |= {"list_calendars", "get_calendar_events", "search_calendar", "get_free_busy"}
     reading |= {"list_filters", "get_vacation", "server_status"}
+    reading |= {"list_address_books", "search_contacts", "get_contact", "list_tasks"}
     assert set(available_tools(read_only=True)) == reading
     writing = {"send_email", "create_draft", "send_draft", "move_email", "mark_email"}
     assert set(available_tools(read_only=False)) == reading | writing | {
@@ -42,6 +43,12 @@ def test_read_only_mode_keeps_only_reading_tools() -> None:
         "delete_filter",
         "set_vacation",
         "respond_to_invitation",
+        "create_contact",
+        "update_contact",
+        "delete_contact",
+        "create_task",
+        "update_task",
+        "delete_task",
     }
 
 
