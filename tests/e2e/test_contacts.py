@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -299,6 +300,28 @@ async def test_an_update_writes_a_vcard_4_card_as_4_and_null_removes_a_field(
     after = raw(dav, login, f"{dav.address_book_path(login)}{tag}.vcf")
     assert "VERSION:4.0" in after and "TITLE" not in after
     assert "TEL;TYPE=cell:+1 555 0199" in after and "0101" not in after
+
+
+async def test_a_new_contact_is_written_in_the_version_the_book_already_uses(
+    servers: Servers, book: Shared, tmp_path: Path
+) -> None:
+    dav = servers.dav[book.calendar]
+    account = servers.new_account()
+    servers.dav_login(dav, account)
+    login = DavAccount(account.email, account.password, dav.url)
+    for n in range(2):
+        four = card(f"v4-{n}", f"FN:Four {n}", f"N:Four{n};;;;", version="4.0")
+        assert dav.put_card(login, f"v4-{n}.vcf", four)[0] in (201, 204)
+    async with servers.shared_session(account, tmp_path, FAMILIES, book.calendar) as shared:
+        made = await call(shared.session, "create_contact", name="Fourth Person")
+        got = await call(shared.session, "get_contact", id=made["id"])
+    assert got["name"] == "Fourth Person"
+    status, listing = dav.request(
+        login, "PROPFIND", dav.address_book_path(login), "", {"Depth": "1"}
+    )
+    assert status == 207
+    (href,) = {h for h in re.findall(r"<[^>]*href>([^<]+)</", listing.decode()) if "mcp-" in h}
+    assert "VERSION:4.0" in raw(dav, login, href)
 
 
 async def test_a_card_changed_behind_our_back_is_a_conflict_and_keeps_that_change(

@@ -56,6 +56,9 @@ class BookIndex:
 
 _indexes: OrderedDict[tuple[str, str], BookIndex] = OrderedDict()
 _indexes_lock = threading.Lock()
+# The vCard version each book was last seen to use, by path: it outlives the book's
+# ctag, so adding ten contacts in a row reads the book once, not ten times.
+_card_versions: dict[str, str] = {}
 
 
 def summary_of(person: Person, card_id: ContactId, book: carddav.BookMeta) -> api.ContactSummary:
@@ -81,12 +84,21 @@ def build_index(client: DAVClient, book: carddav.BookMeta) -> BookIndex:
     index = _index(answer.cards, book)
     if answer.note:
         index.notes.insert(0, answer.note)
+    with _indexes_lock:
+        _card_versions[book.path] = index.version()
     if book.version:
         with _indexes_lock:
             _indexes[key] = index
             while len(_indexes) > INDEXES_KEPT:
                 _indexes.popitem(last=False)
     return index
+
+
+def card_version(client: DAVClient, book: carddav.BookMeta) -> str:
+    """The vCard version new cards of ``book`` are written in: the one its cards use."""
+    with _indexes_lock:
+        known = _card_versions.get(book.path)
+    return known or build_index(client, book).version()
 
 
 def cached_index(book: carddav.BookMeta) -> BookIndex | None:

@@ -25,6 +25,7 @@ from workers.dav.contact_books import (
     books,
     build_index,
     cached_index,
+    card_version,
     choose,
     token,
     writable,
@@ -173,7 +174,7 @@ async def create_contact(
     href = f"{book.path}mcp-{digest}.vcf"
 
     def run(client: DAVClient) -> str | None:
-        version = build_index(client, book).version()
+        version = card_version(client, book)
         text, _uid = new_card(fields, version)
         return carddav.store(client, href, text, None)
 
