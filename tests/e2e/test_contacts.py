@@ -441,6 +441,7 @@ async def test_the_global_address_book_is_searched_but_never_written(
     )
     found = await only(book.session, tag)
     assert found["address_book"] == "Global address book"
+    assert (await call(book.session, "get_contact", id=found["id"]))["read_only"] is True
     refused = [
         await book.session.call_tool("update_contact", {"id": found["id"], "title": "x"}),
         await book.session.call_tool("delete_contact", {"id": found["id"]}),

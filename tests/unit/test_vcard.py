@@ -9,6 +9,9 @@ import pytest
 
 from protocol.contacts import Address, Email, Phone, UpdateContactArgs, check_birthday
 from protocol.errors import InvalidArgument
+from workers.dav.carddav import BookMeta
+from workers.dav.client import StoredObject
+from workers.dav.contact_books import _index
 from workers.dav.contact_ids import ContactId, etag_digest
 from workers.dav.vcard import fold, parse
 from workers.dav.vcard_edit import edit, new_card, split_name
@@ -284,3 +287,21 @@ def test_ids_that_would_leave_their_address_book_are_refused(book: str, name: st
 def test_an_event_id_is_refused_naming_the_tools_it_belongs_to() -> None:
     with pytest.raises(InvalidArgument, match="is an event id, not a contact id"):
         ContactId.parse("ev_abcdef", "update_contact")
+
+
+def test_a_books_index_lists_cards_sharing_a_uid_each_and_counts_the_unreadable() -> None:
+    book = BookMeta("https://dav.example/u/c/", "/u/c/", "Contacts", False, "v1")
+    index = _index(
+        [
+            StoredObject("/u/c/a.vcf", '"1"', card("UID:same", "FN:Anna")),
+            StoredObject("/u/c/b.vcf", '"2"', card("UID:same", "FN:Anna Copy")),
+            StoredObject("/u/c/c.vcf", '"3"', "not a card"),
+            StoredObject("/u/c/d.vcf", '"4"', card("UID:four", "FN:Zoë", version="4.0")),
+        ],
+        book,
+    )
+    assert [c.summary.name for c in index.cards] == ["Anna", "Anna Copy", "Zoë"]
+    assert len({c.summary.id for c in index.cards}) == 3
+    assert any("could not be read" in note for note in index.notes)
+    assert any("share a UID" in note for note in index.notes)
+    assert index.version() == "3.0"
