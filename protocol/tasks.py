@@ -173,7 +173,7 @@ class UpdateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
         bool | None,
         msgspec.Meta(description="true: done (a repeating one moves on); false: reopen."),
     ] = None
-    summary: Summary | None = None
+    summary: Summary | UnsetType | None = UNSET
     due: When | UnsetType | None = UNSET
     start: When | UnsetType | None = UNSET
     priority: Priority | UnsetType | None = UNSET
@@ -184,6 +184,8 @@ class UpdateTaskArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
 
     def __post_init__(self) -> None:
         reject_control_characters(self.id, "The task id")
+        if self.summary is None:  # "null removes a field", but a task needs its summary
+            raise ValueError("A task keeps a summary: give a new one, or leave summary out.")
         for what, value in (("due", self.due), ("start", self.start)):
             if isinstance(value, str):
                 check_when(value, what)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +24,7 @@ from tests.calendar_calls import call
 from tests.e2e.test_tasks import make_task_list, put, todo
 from tests.mcp_client import error_text, mcp_session, text_of
 from tests.server_env import Servers, Shared, module_calendar_server
-from tests.servers.dav import DavAccount, DavServer
+from tests.servers.dav import DavAccount, DavServer, RadicaleServer
 from workers.dav.todo_ids import parse_task_id
 
 FAMILIES = ("tasks", "calendar")
@@ -65,6 +66,24 @@ def seed(server: DavServer, login: DavAccount) -> None:
         login, "MKCALENDAR", f"{server.home_path(login)}events-only/", _MKCALENDAR_EVENTS
     )
     assert status == 201, (status, answer[:300])
+    if isinstance(server, RadicaleServer):  # Xandikos cannot make a list read-only
+        shared_list = server.root / "collections" / "collection-root" / login.username / "global"
+        props = {
+            "tag": "VCALENDAR",
+            "D:displayname": SHARED_LIST,
+            "C:supported-calendar-component-set": "VTODO",
+        }
+        (shared_list / ".Radicale.props").write_text(json.dumps(props))
+        for old in shared_list.glob("*.vcf"):
+            old.unlink()
+        (shared_list / "theirs.ics").write_text(todo("theirs", "SUMMARY:Theirs"), newline="")
+        crowd = f"{server.home_path(login)}crowd/"
+        body = _MKCALENDAR_EVENTS.replace("VEVENT", "VTODO").replace(EVENTS_ONLY, "Crowd")
+        assert server.request(login, "MKCALENDAR", crowd, body)[0] == 201
+        folder = server.root / "collections" / "collection-root" / login.username / "crowd"
+        for n in range(CROWD):
+            text = todo(f"crowd-{n}", f"SUMMARY:Crowd {n}", f"DUE;VALUE=DATE:2030{n % 12 + 1:02}01")
+            (folder / f"crowd-{n}.ics").write_text(text, newline="")
     for name, ics in HOSTILE.items():
         status, _answer = server.request(
             login, "PUT", f"{tasks}{name}.ics", ics, {"Content-Type": "text/calendar"}
@@ -73,8 +92,12 @@ def seed(server: DavServer, login: DavAccount) -> None:
             STORED.add((server.name, name))
 
 
+SHARED_LIST = "Shared tasks"
+CROWD = 1000
 STORED: set[tuple[str, str]] = set()
-"""The hostile objects each server agreed to store (Radicale refuses some itself)."""
+"""The hostile objects each server agreed to store: both refuse "mixed" (a VEVENT and a
+VTODO in one object), and Radicale a rule whose UNTIL is before DTSTART (and skips such
+a file written into its storage), so neither can reach the tools from there."""
 
 
 def stored_on(shared: Shared, name: str) -> None:
@@ -139,6 +162,7 @@ async def tasks(session: Any, **args: Any) -> list[dict[str, Any]]:
 
 
 async def by_summary(session: Any, summary: str, **args: Any) -> dict[str, Any]:
+    args.setdefault("query", summary)  # past the thousand tasks of the list "Crowd"
     (found,) = [t for t in await tasks(session, **args) if t["summary"] == summary]
     return found
 
@@ -399,16 +423,6 @@ async def test_hostile_tasks_on_the_server_are_listed_never_a_failure(shared: Sh
     assert restarts(shared) == 0
 
 
-async def test_the_task_of_an_object_that_also_holds_an_event_is_changed_alone(
-    shared: Shared,
-) -> None:
-    stored_on(shared, "mixed")
-    found = await by_summary(shared.session, "Mixed task")
-    await call(shared.session, "update_task", id=found["id"], summary="Mixed task renamed")
-    stored = raw(shared, found["id"])
-    assert "SUMMARY:Mixed event" in stored and "SUMMARY:Mixed task renamed" in stored
-
-
 async def test_completing_a_task_whose_rule_ended_before_it_began_is_one_sentence(
     shared: Shared,
 ) -> None:
@@ -443,6 +457,74 @@ def _put_bytes(server: DavServer, login: DavAccount, path: str, body: bytes) -> 
         return connection.getresponse().status
     finally:
         connection.close()
+
+
+def radicale_only(shared: Shared) -> None:
+    if not isinstance(shared.dav, RadicaleServer):
+        pytest.skip("Xandikos cannot make a list read-only (every user has DAV:all)")
+
+
+async def test_a_thousand_tasks_in_one_list_are_listed_in_pages(shared: Shared) -> None:
+    radicale_only(shared)
+    asked = {"task_list": "Crowd", "query": "crowd", "limit": 500}
+    first = await call(shared.session, "list_tasks", **asked)
+    assert first["total"] == CROWD and len(first["tasks"]) == 500
+    rest = await call(shared.session, "list_tasks", **asked, cursor=first["next_cursor"])
+    seen = {t["summary"] for t in first["tasks"] + rest["tasks"]}
+    assert len(seen) == CROWD and rest["next_cursor"] is None
+
+
+async def test_a_read_only_task_list_is_listed_and_writes_to_it_change_nothing(
+    shared: Shared,
+) -> None:
+    radicale_only(shared)
+    found = await by_summary(shared.session, "Theirs", task_list=SHARED_LIST)
+    before = raw(shared, found["id"])
+    await refused(shared.session, "create_task", summary="Mine", task_list=SHARED_LIST)
+    text = await refused(shared.session, "update_task", id=found["id"], completed=True)
+    assert "read-only" in text or "does not allow" in text, text
+    await refused(shared.session, "delete_task", id=found["id"])
+    assert raw(shared, found["id"]) == before
+
+
+async def test_a_cursor_of_get_calendar_events_is_refused_by_list_tasks(shared: Shared) -> None:
+    server, login = login_of(shared)
+    for n in range(3):
+        ics = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:page-{n}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:2030060{n + 1}T090000Z\r\n"
+            "SUMMARY:Paged\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+        server.put_object(login, f"page-{n}.ics", ics)
+    page = await call(
+        shared.session, "get_calendar_events", start="2030-06-01", end="2030-06-05", limit=1
+    )
+    assert page["next_cursor"], page
+    text = await refused(shared.session, "list_tasks", cursor=page["next_cursor"])
+    assert "cursor" in text, text
+
+
+async def test_null_for_a_summary_is_refused_not_ignored(shared: Shared) -> None:
+    written = await call(shared.session, "create_task", summary="Keeps its name")
+    text = await refused(
+        shared.session, "update_task", id=written["id"], summary=None, priority="high"
+    )
+    assert "summary" in text, text
+    assert "PRIORITY" not in raw(shared, written["id"])
+
+
+async def test_an_event_rule_that_ends_before_the_event_starts_is_refused_as_such(
+    shared: Shared,
+) -> None:
+    text = await refused(
+        shared.session,
+        "create_event",
+        summary="Never again",
+        start="2030-01-05T10:00",
+        end="2030-01-05T11:00",
+        rrule="FREQ=DAILY;UNTIL=20200101",
+    )
+    assert "UNTIL" in text, text
 
 
 # -- read-only mode ---------------------------------------------------------------------

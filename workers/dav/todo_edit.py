@@ -139,7 +139,7 @@ class Changed:
 
 def _changes_fields(args: UpdateTaskArgs) -> bool:
     """Whether ``args`` sets anything besides ``completed``."""
-    return args.summary is not None or any(
+    return isinstance(args.summary, str) or any(
         getattr(args, name) is not UNSET
         for name in args.__struct_fields__
         if name not in ("id", "completed", "summary")
@@ -151,7 +151,7 @@ def update(calendar: Calendar, todo: Todo, args: UpdateTaskArgs, zone: tzinfo) -
     InvalidArgument or Refused with a sentence."""
     changed = Changed()
     now = datetime.now(UTC)
-    if args.summary is not None:
+    if isinstance(args.summary, str):
         tf.set_text(todo, "SUMMARY", args.summary)
     for name, given in (("DTSTART", args.start), ("DUE", args.due)):
         if given is not UNSET:
