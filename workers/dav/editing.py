@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vRecur
 
 from protocol.calendar import CreateEventArgs, UpdateEventArgs
 from protocol.errors import InvalidArgument, NotFound, Refused
@@ -53,6 +53,7 @@ def new_calendar(args: CreateEventArgs, zone: tzinfo, domain: str) -> tuple[Cale
     event.add("SUMMARY", args.summary)
     set_times(event, args.start, args.end, args.all_day, zone)
     set_fields(event, args)
+    check_until(event, zone)
     calendar = Calendar()
     calendar.add("PRODID", PRODID)
     calendar.add("VERSION", "2.0")
@@ -140,9 +141,26 @@ def update(
         target.pop("SUMMARY", None)
         target.add("SUMMARY", args.summary)
     set_fields(target, args)
+    if args.rrule is not None:
+        check_until(target, zone)
     bump(target)
     calendar.add_missing_timezones()
     return Updated(recurrence, notes)
+
+
+def check_until(event: Event, zone: tzinfo) -> None:
+    """Refuse a rule that ends before the event starts: no occurrence at all (Radicale
+    refuses to store it, Xandikos stores an event that never happens). Raises
+    InvalidArgument."""
+    rule, start = event.get("RRULE"), getattr(event.get("DTSTART"), "dt", None)
+    if not isinstance(rule, vRecur) or start is None:
+        return
+    until = (rule.get("UNTIL") or [None])[0]
+    if until is not None and as_datetime(until, zone) < as_datetime(start, zone):
+        raise InvalidArgument(
+            "The rule's UNTIL is before the event starts, so it would never happen; give a "
+            "later UNTIL, or leave 'rrule' out."
+        )
 
 
 def check_occurrence(calendar: Calendar, uid: str, recurrence: str, zone: tzinfo) -> None:
