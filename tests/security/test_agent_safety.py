@@ -40,6 +40,9 @@ READING_TOOLS = {
     "get_free_busy",
     "list_filters",
     "get_vacation",
+    "list_address_books",
+    "search_contacts",
+    "get_contact",
     "server_status",
 }
 WRITING_TOOLS = {
@@ -58,6 +61,9 @@ WRITING_TOOLS = {
     "delete_filter",
     "set_vacation",
     "respond_to_invitation",
+    "create_contact",
+    "update_contact",
+    "delete_contact",
 }
 # A filter rule may discard mail, so the tools that write rules are destructive too.
 DESTRUCTIVE_TOOLS = {
@@ -66,6 +72,7 @@ DESTRUCTIVE_TOOLS = {
     "create_filter",
     "update_filter",
     "delete_filter",
+    "delete_contact",
 }
 FENCE_START = "<<<EXTERNAL CONTENT from "
 FENCE_END = "<<<END EXTERNAL CONTENT>>>"
