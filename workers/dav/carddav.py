@@ -200,12 +200,25 @@ def _path(base: str, href: str) -> str:
     return unquote(urlsplit(urljoin(base, href)).path)
 
 
-def fetch(client: DAVClient, href: str) -> StoredObject:
+def fetch(client: DAVClient, href: str, *, to_change: bool = False) -> StoredObject:
+    """The card at ``href`` with its ETag. Bytes that are not UTF-8 read as U+FFFD; a card
+    ``to_change`` that holds such bytes is refused (Refused), since writing it back would
+    change them."""
     # caldav's client asks for text/calendar by default, and Xandikos answers 406.
     response = client.request(absolute(client, href), "GET", "", {"Accept": "text/vcard"})
     check(response, "reading the contact")
     raw = response._raw
-    data = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    if not isinstance(raw, bytes):
+        return StoredObject(href, response.headers.get("ETag"), str(raw))
+    try:
+        data = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if to_change:
+            raise Refused(
+                "This card holds bytes that are not UTF-8 text, which a change here would "
+                "alter; nothing was changed. Edit it in your contacts app instead."
+            ) from None
+        data = raw.decode("utf-8", "replace")
     return StoredObject(href, response.headers.get("ETag"), data)
 
 

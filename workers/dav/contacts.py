@@ -199,7 +199,7 @@ async def update_contact(
     changes = args.changed()
 
     def run(client: DAVClient) -> tuple[str | None, str]:
-        stored = carddav.fetch(client, card_id.href)
+        stored = carddav.fetch(client, card_id.href, to_change=True)
         _unchanged_since_read(card_id, stored.etag)
         try:
             text = edit(stored.data, changes)
