@@ -76,22 +76,21 @@ def check_when(text: str, what: str) -> date | datetime:
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def check_description(value: object) -> None:
+def check_description(value: object, what: str = "The description") -> None:
     """A description may hold line breaks, never NUL or other control characters (a
     server refuses them, or stores what other task apps cannot read). Raises ValueError."""
     if isinstance(value, str) and _CONTROLS.search(value):
-        raise ValueError("The description cannot contain NUL or other control characters.")
+        raise ValueError(f"{what} cannot contain NUL or other control characters.")
 
 
 def _check_texts(*pairs: tuple[str, object]) -> None:
     for what, value in pairs:
         if what == "Categories" and isinstance(value, list) and len(value) > MAX_CATEGORIES:
             raise ValueError(f"Give at most {MAX_CATEGORIES} categories.")
-        if isinstance(value, str):
-            reject_control_characters(value, what)
-        elif isinstance(value, list):
-            for item in value:
-                reject_control_characters(str(item), what)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                reject_control_characters(item, what)
+                check_description(item, what)
 
 
 class ListTasksArgs(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

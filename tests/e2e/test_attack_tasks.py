@@ -267,6 +267,30 @@ async def test_a_description_with_a_nul_character_is_refused(shared: Shared) -> 
     assert "Nul inside" not in {t["summary"] for t in await tasks(shared.session)}
 
 
+@pytest.mark.parametrize("field", ["summary", "categories"])
+async def test_other_control_characters_are_refused_before_the_server_sees_them(
+    shared: Shared, field: str
+) -> None:
+    # Xandikos refuses such data with HTTP 412, which read as "changed elsewhere".
+    value: Any = "bell\x07" if field == "summary" else ["bell\x07"]
+    args = {"summary": "Control chars", field: value}
+    text = await refused(shared.session, "create_task", **args)
+    assert "control characters" in text, text
+    assert not [t for t in await tasks(shared.session) if t["summary"].startswith("bell")]
+
+
+async def test_an_event_description_with_a_nul_character_is_refused(shared: Shared) -> None:
+    text = await refused(
+        shared.session,
+        "create_event",
+        summary="Nul event",
+        start="2030-07-01T10:00",
+        end="2030-07-01T11:00",
+        description="before\x00after",
+    )
+    assert "NUL" in text, text
+
+
 async def test_a_summary_cannot_inject_icalendar_lines(shared: Shared) -> None:
     text = await refused(
         shared.session, "create_task", summary="X\r\nBEGIN:VALARM", due="2030-01-01"

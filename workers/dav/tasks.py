@@ -131,10 +131,21 @@ async def create_task(
     ctx.tags = [calendar_tag(target.path), CALENDARS_TAG]
     text = built.to_ical().decode()
     with task_words(repeating=bool(args.recurrence)):
-        await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
+        await state.pool.run(lambda c: _store_new(c, href, text), deadline=ctx.deadline)
     todo = todo_edit.task_of(built, uid)
     new_id = task_id(target.path, href, uid, occurrence_of(todo))
     return _written(new_id, todo, target.name, state, [])
+
+
+def _store_new(client: DAVClient, href: str, text: str) -> None:
+    """A new object (If-None-Match): a 412 here cannot be a change made elsewhere (the
+    name is new), it is a server refusing the data (Xandikos answers invalid data so)."""
+    try:
+        dav.store(client, href, text, None)
+    except Conflict:
+        raise ProtocolViolation(
+            "The calendar server did not accept the new task's data, so nothing was saved."
+        ) from None
 
 
 @serves(api.UPDATE_TASK)
