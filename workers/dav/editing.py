@@ -19,6 +19,7 @@ from icalendar import Calendar, Event, vRecur
 
 from protocol.calendar import CreateEventArgs, UpdateEventArgs
 from protocol.errors import InvalidArgument, NotFound, Refused
+from protocol.tasks import check_description
 from workers.dav.event_fields import PRODID, bump, length, set_fields, set_span, set_times
 from workers.dav.occurrences import (
     as_datetime,
@@ -46,6 +47,7 @@ def zone_named(name: str | None, default: tzinfo) -> tzinfo:
 
 def new_calendar(args: CreateEventArgs, zone: tzinfo, domain: str) -> tuple[Calendar, str]:
     """A VCALENDAR with one new VEVENT (and its VTIMEZONE); returns it and the UID."""
+    check_texts(args)
     uid = f"{uuid.uuid4()}@{domain}"
     event = Event()
     event.add("UID", uid)
@@ -60,6 +62,17 @@ def new_calendar(args: CreateEventArgs, zone: tzinfo, domain: str) -> tuple[Cale
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar, uid
+
+
+def check_texts(args: CreateEventArgs | UpdateEventArgs) -> None:
+    """A description or location may hold line breaks, never NUL or other control
+    characters (Xandikos refuses them with a 412, which would read as a change made
+    elsewhere). Raises InvalidArgument."""
+    try:
+        check_description(args.description)
+        check_description(args.location, "The location")
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
 
 
 def master_of(calendar: Calendar, uid: str) -> Event:
@@ -100,6 +113,7 @@ def update(
     arguments that cannot apply, Refused for a rule that would delete occurrences
     where deleting series is turned off.
     """
+    check_texts(args)
     master = master_of(calendar, uid)
     if recurrence:
         check_occurrence(calendar, uid, recurrence, zone)

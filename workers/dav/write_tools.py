@@ -11,7 +11,7 @@ import re
 from caldav.davclient import DAVClient
 
 from protocol import calendar as api
-from protocol.errors import Refused
+from protocol.errors import Conflict, ProtocolViolation, Refused
 from workers.dav import client as dav
 from workers.dav import editing, expand, rules
 from workers.dav.handlers import (
@@ -41,6 +41,17 @@ def _event_to_change(ctx: CallContext, event: str) -> EventId:
     return event_id
 
 
+def _store_new(client: DAVClient, href: str, text: str) -> None:
+    """A new object (If-None-Match): a 412 here cannot be a change made elsewhere (the
+    name is new), it is a server refusing the data (Xandikos answers invalid data so)."""
+    try:
+        dav.store(client, href, text, None)
+    except Conflict:
+        raise ProtocolViolation(
+            "The calendar server did not accept the new event's data, so nothing was saved."
+        ) from None
+
+
 @serves(api.CREATE_EVENT)
 async def create_event(
     args: api.CreateEventArgs, state: DavState, ctx: CallContext
@@ -60,7 +71,7 @@ async def create_event(
     href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
     _changes(ctx, target.path)
     text = built.to_ical().decode()
-    await state.pool.run(lambda c: dav.store(c, href, text, None), deadline=ctx.deadline)
+    await state.pool.run(lambda c: _store_new(c, href, text), deadline=ctx.deadline)
     notes = clock_notes(args.start, args.end, zone) if not args.all_day else []
     if args.attendees:
         notes.append("The server may email invitations to the attendees.")
