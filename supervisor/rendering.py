@@ -185,32 +185,34 @@ _ANSWERS = {
 
 
 def invitation_lines(invitation: email.Invitation) -> list[str]:
-    """What an invitation asks, in the user's zone: a few lines outside the body's fence,
-    every value from the invitation escaped."""
+    """What an invitation asks, in the user's zone. Its title and place, and the titles of
+    the events it clashes with, are written by strangers and stand in a fence, as a
+    subject does; the rest (times, yes/no, the organizer's address) is ours or escaped."""
     method = invitation.method or "PUBLISH"
     kind = _METHODS.get(method, f"Calendar message ({plain(method)})")
-    lines = [
-        f"{kind} (METHOD:{plain(method)}): {plain(clip(invitation.summary, 200)) or '(no title)'}"
-    ]
+    lines = [f"{kind} (METHOD:{plain(method)}):"]
     if invitation.organizer:
         lines.append(f"  Organizer: {plain(invitation.organizer)}")
     lines.append(f"  When: {_span(invitation.start, invitation.end)}")
     if invitation.recurrence_id:
         lines.append(f"  About one occurrence: the one of {_moment(invitation.recurrence_id)}")
-    if invitation.location:
-        lines.append(f"  Where: {plain(clip(invitation.location, 200))}")
     lines.append(f"  Repeats: {'yes' if invitation.recurring else 'no'}")
     if invitation.status:
-        lines.append(f"  Status: {plain(invitation.status)}")
-    if invitation.conflicts:
-        lines.append(f"  Conflicts with: {plain('; '.join(invitation.conflicts))}")
-    elif invitation.conflicts is not None:
-        lines.append("  Conflicts with: nothing in your calendar")
+        lines.append(f"  Status: {plain(clip(invitation.status, 40))}")
     if invitation.answer is not None:
         answer = _ANSWERS.get(invitation.answer, plain(invitation.answer))
         lines.append(f"  Your answer: {answer}")
     elif method == "REQUEST":
         lines.append("  Your answer: you are not among its attendees")
+    written = [f"Title: {clip(invitation.summary, 200) or '(no title)'}"]
+    if invitation.location:
+        written.append(f"Where: {clip(invitation.location, 200)}")
+    lines.append(fence(invitation.organizer or "the organizer", "\n".join(written)))
+    if invitation.conflicts:
+        lines.append("  Conflicts with these events in your calendar:")
+        lines.append(fence("your calendar", "\n".join(clip(c, 200) for c in invitation.conflicts)))
+    elif invitation.conflicts is not None:
+        lines.append("  Conflicts with: nothing in your calendar")
     if method in ("REQUEST", "CANCEL"):
         what = "remove it" if method == "CANCEL" else "answer it"
         lines.append(f"  To {what}: respond_to_invitation with this email's id.")

@@ -26,7 +26,7 @@ from protocol.calendar import DAV, GET_CALENDAR_EVENTS, GetCalendarEventsArgs
 from protocol.email import Email, Invitation
 from protocol.errors import Conflict, MailError, Refused
 from supervisor.outbox import Outbox
-from supervisor.rendering import moment_text, plain
+from supervisor.rendering import fence, moment_text, plain
 from supervisor.tool_spec import ToolSpec
 from supervisor.worker_calls import WorkerCalls
 
@@ -192,32 +192,33 @@ def _overlaps(start: str, end: str, first: str, last: str | None) -> bool:
 
 
 def render_response(result: api.RespondToInvitationResult) -> str:
-    """One short paragraph: what was sent to whom, what changed in the calendar."""
-    title = plain(result.summary)
+    """One short paragraph: what was sent to whom, what changed in the calendar; then
+    the event's title, which its organizer wrote, in a fence."""
     organizer = plain(result.organizer or "the organizer")
     if result.response == "remove":
         sent = ""
     elif result.reply_sent:
         word = {"accept": "acceptance", "decline": "decline", "tentative": "tentative answer"}
         saved = " (a copy is in Sent)" if result.saved_to_sent else ""
-        sent = f"Your {word[result.response]} of '{title}' was sent to {organizer}{saved}. "
+        sent = f"Your {word[result.response]} was sent to {organizer}{saved}. "
     elif result.already_sent:
         sent = (
-            f"This answer to '{title}' has already gone to {organizer} (or is going, from a "
-            "call made at the same moment); it was not sent again. "
+            f"This answer has already gone to {organizer} (or is going, from a call made at "
+            "the same moment); it was not sent again. "
         )
     else:
         sent = "No reply was sent. "
     where = plain(result.calendar or "the calendar")
     change = {
-        "added": f"'{title}' was added to {where} with your answer.",
-        "updated": f"'{title}' in {where} now shows your answer.",
-        "removed": f"'{title}' was taken out of {where}.",
+        "added": f"The event was added to {where} with your answer.",
+        "updated": f"The event in {where} now shows your answer.",
+        "removed": f"The event was taken out of {where}.",
         "unchanged": "The calendar was not changed.",
         "refused": "The calendar was not changed.",
     }[result.calendar_change]
     notes = " ".join(plain(n) for n in result.notes)
-    return f"{sent}{change}{' ' + notes if notes else ''}"
+    paragraph = f"{sent}{change}{' ' + notes if notes else ''}"
+    return paragraph + "\n" + fence(result.organizer or "the organizer", f"Title: {result.summary}")
 
 
 INVITATION_TOOLS: tuple[ToolSpec, ...] = (

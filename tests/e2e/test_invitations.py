@@ -81,8 +81,9 @@ async def test_get_email_shows_an_outlook_invitation_in_the_users_zone(
         end="2027-03-10T11:30",
     )
     text = text_of(await served.session.call_tool("get_email", {"id": email_id}))
-    assert "Invitation (METHOD:REQUEST): Budget review" in text
-    assert f"Conflicts with: Dentist {inv.token} (Wed 2027-03-10 10:30 CET" in text
+    assert "Invitation (METHOD:REQUEST):" in text and "\nTitle: Budget review\n" in text
+    assert "Conflicts with these events in your calendar:" in text
+    assert f"\nDentist {inv.token} (Wed 2027-03-10 10:30 CET" in text
     assert "Organizer: Olga Organiser <" in text
     assert "When: Wed 2027-03-10 10:00 CET to 11:00 CET" in text
     assert "Where: Room 4.01" in text and "Repeats: no" in text
@@ -106,9 +107,10 @@ async def test_accepting_an_outlook_invitation_mails_the_organizer_a_reply_and_a
     assert answer["reply_sent"] is True and answer["saved_to_sent"] is True
     assert answer["calendar_change"] == "added"
     assert text_of(result).startswith(
-        f"Your acceptance of 'Budget review' was sent to {inv.organizer} (a copy is in Sent). "
-        "'Budget review' was added to Calendar with your answer."
+        f"Your acceptance was sent to {inv.organizer} (a copy is in Sent). "
+        "The event was added to Calendar with your answer."
     ), text_of(result)
+    assert "\nTitle: Budget review\n" in text_of(result)
     (mail,) = replies(smtp, inv)
     assert mail["Subject"] == "Accepted: Budget review"
     assert mail.get_content_type() == "multipart/alternative"
@@ -291,7 +293,7 @@ async def test_remove_takes_a_cancelled_event_out_of_the_calendar(
         served, dovecot, ox_mail(inv, cancel, cancel_subject, "CANCEL"), cancel_subject
     )
     text = text_of(await served.session.call_tool("get_email", {"id": cancel_id}))
-    assert "Cancellation (METHOD:CANCEL): Offsite" in text
+    assert "Cancellation (METHOD:CANCEL):" in text and "\nTitle: Offsite\n" in text
     answer = await respond(served, cancel_id, "remove")
     assert answer["calendar_change"] == "removed" and answer["reply_sent"] is False
     assert len(replies(smtp, inv)) == 1  # the acceptance only: a removal mails no one

@@ -92,18 +92,20 @@ def find_copy(client: DAVClient, calendars: list[dav.CalendarMeta], uid: str) ->
 
 
 def set_partstat(events: list[Event], identities: set[str], partstat: str) -> None:
+    """The user's answer on every ATTENDEE line naming them, in every event given."""
     for event in events:
-        attendee = itip.own_attendee(event, identities)
-        if attendee is not None:
-            _replace_attendee(event, attendee, itip.with_partstat(attendee, partstat))
+        mine = itip.own_attendees(event, identities)
+        if mine:
+            _replace_attendees(event, mine, partstat)
 
 
-def _replace_attendee(event: Event, old: Any, new: Any) -> None:
+def _replace_attendees(event: Event, mine: list[Any], partstat: str) -> None:
     found = event.get("ATTENDEE")
     attendees = found if isinstance(found, list) else [found]
     event.pop("ATTENDEE", None)
     for attendee in attendees:
-        event.add("ATTENDEE", new if attendee is old else attendee)
+        own = any(attendee is m for m in mine)
+        event.add("ATTENDEE", itip.with_partstat(attendee, partstat) if own else attendee)
 
 
 def _client_schedules(events: list[Event]) -> None:
@@ -213,6 +215,22 @@ def cancelled(invite: itip.Invite, found: Copy) -> Calendar | None:
     return found.parsed
 
 
+def check_same_organizer(invite: itip.Invite, found: Copy) -> None:
+    """Only the organizer of the event in the calendar may update or cancel it (RFC 5546
+    section 3.2): a mail that names its UID but another organizer (or none, or the
+    user's own event, which has none) is refused, whatever its SEQUENCE."""
+    held = found.events[0].get("ORGANIZER")
+    organizer = itip.address_of(held) if held is not None else None
+    if organizer and invite.organizer == organizer:
+        return
+    whose = f"organised by {organizer}" if organizer else "your own event, with no organizer"
+    raise Refused(
+        f"'{invite.summary}' in {found.calendar.name} is {whose}, but this email comes from "
+        f"organizer {invite.organizer or '(none given)'}, who cannot change it; the calendar "
+        f"event was left alone. {itip.NOTHING_DONE}"
+    )
+
+
 def _stale(invite: itip.Invite, found: Copy) -> Refused:
     return Refused(
         f"That email is an older version of '{invite.summary}' (update {invite.sequence}) than "
@@ -236,8 +254,10 @@ async def place_invitation(
     found = await state.pool.run(
         lambda c: find_copy(c, calendars, invite.uid), deadline=ctx.deadline
     )
-    if found is not None and invite.sequence < found.sequence:
-        raise _stale(invite, found)
+    if found is not None:
+        check_same_organizer(invite, found)
+        if invite.sequence < found.sequence:
+            raise _stale(invite, found)
     notes: list[str] = []
     reply, key, others = None, "", []
     if args.response != "remove":
@@ -280,7 +300,7 @@ async def _place(
 ) -> api.PlacedInvitation:
     if args.response == "remove":
         if found is None:
-            note = f"'{invite.summary}' was not in the calendar, so nothing had to be removed."
+            note = "The event was not in the calendar, so nothing had to be removed."
             return msgspec.structs.replace(result, notes=[*result.notes, note])
         ctx.tags = [calendar_tag(found.calendar.path), CALENDARS_TAG]
         remaining = cancelled(invite, found)
@@ -324,10 +344,10 @@ async def _place(
         note = (
             f"The calendar server refused to change your answer on the event it holds "
             f"(mailbox.org's calendar keeps invitations it received itself), so "
-            f"{target.name} still shows '{invite.summary}' with {shown}. Open the event in the "
+            f"{target.name} still shows the event with {shown}. Open the event in the "
             "web interface and set your answer there."
             if found is not None
-            else f"The calendar server refused to add '{invite.summary}' to {target.name}; add "
+            else f"The calendar server refused to add the event to {target.name}; add "
             "it in the web interface."
         )
         return msgspec.structs.replace(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from email import policy
@@ -80,6 +81,13 @@ def read_invite(text: str) -> Invite:
             f"That email holds no event invitation, so there is nothing to answer. {NOTHING_DONE}"
         )
     uid = one_line(events[0].get("UID"))
+    if any(one_line(e.get("UID")) != uid for e in events):
+        # RFC 5546 section 3.2: one iTIP message is about one UID. Answering only the
+        # first would reply to an event the user never saw named in the mail's lines.
+        raise InvalidArgument(
+            "That email holds more than one event (with different UIDs), which no calendar "
+            f"program sends as one invitation; answer it in the web interface. {NOTHING_DONE}"
+        )
     mine = [e for e in events if one_line(e.get("UID")) == uid]
     mine.sort(key=lambda e: e.get("RECURRENCE-ID") is not None)
     organizer = mine[0].get("ORGANIZER")
@@ -95,12 +103,16 @@ def read_invite(text: str) -> Invite:
 
 
 def own_attendee(event: Event, identities: set[str]) -> Any:
-    """The ATTENDEE property that names the user, or None."""
+    """The (first) ATTENDEE property that names the user, or None."""
+    return next(iter(own_attendees(event, identities)), None)
+
+
+def own_attendees(event: Event, identities: set[str]) -> list[Any]:
+    """Every ATTENDEE property that names the user: an invitation may list them twice
+    (an alias in another case, say), and the copy must not keep an old answer on one."""
     found = event.get("ATTENDEE")
-    for attendee in found if isinstance(found, list) else [found] if found is not None else []:
-        if address_of(attendee) in identities:
-            return attendee
-    return None
+    listed = found if isinstance(found, list) else [found] if found is not None else []
+    return [a for a in listed if address_of(a) in identities]
 
 
 def check_answerable(invite: Invite, response: str, identities: set[str]) -> Any:
@@ -294,10 +306,18 @@ def length_of(event: Event) -> timedelta | None:
     return duration.dt if duration is not None else None
 
 
+_BARE_ADDRESS = re.compile(r"[^\s<>\"(),;:\\\[\]@]+@[^\s<>\"(),;:\\\[\]@]+\Z")
+
+
 def organizer_address(invite: Invite) -> str:
-    """Where the reply goes; raises Refused for an address mail cannot go to."""
+    """Where the reply goes; raises Refused for an address mail cannot go to. An
+    ORGANIZER is a bare mailto: address (RFC 5545 CAL-ADDRESS): a display name or a
+    second address in it ('"boss@x" <eve@y>') would show the user one recipient and
+    send to another."""
     address = invite.organizer or ""
     try:
+        if not _BARE_ADDRESS.match(address):
+            raise ValueError(address)
         check_address(address, "the invitation's organizer")
     except ValueError:
         raise Refused(
