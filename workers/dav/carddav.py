@@ -222,20 +222,23 @@ def fetch(client: DAVClient, href: str, *, to_change: bool = False) -> StoredObj
     return StoredObject(href, response.headers.get("ETag"), data)
 
 
-LOCKED_TRIES = 10  # waits 0.05 s, doubling up to 0.5 s: about 3.5 s in all
+LOCKED_WAIT = 10.0  # seconds a book may stay locked before the write gives up
 
 
 def _write(client: DAVClient, href: str, method: str, body: str, headers: dict[str, str]) -> Any:
-    """One PUT or DELETE, sent again while the server answers 423 Locked: Xandikos locks a
-    whole book while it writes one card, and a locked request did nothing, so sending it
-    again (with the same If-Match) is safe."""
+    """One PUT or DELETE, sent again while the server answers 423 Locked (for at most
+    LOCKED_WAIT seconds, and never past the call's deadline, which abandons it): Xandikos
+    locks a whole book while it writes one card, and a locked request did nothing, so
+    sending it again (with the same If-Match) is safe."""
     url = absolute(client, href)
-    for attempt in range(LOCKED_TRIES):
+    give_up = time.monotonic() + LOCKED_WAIT
+    attempt = 0
+    while True:
         response = client.request(url, method, body, headers)
-        if int(getattr(response, "status", 0) or 0) != 423:
+        if int(getattr(response, "status", 0) or 0) != 423 or time.monotonic() > give_up:
             return response
         time.sleep(min(0.5, 0.05 * 2**attempt))
-    return response
+        attempt += 1
 
 
 def store(client: DAVClient, href: str, data: str, etag: str | None) -> str | None:

@@ -21,7 +21,9 @@ _BREAK = re.compile(r"\r\n|\n|\r")
 BINARY = frozenset({"PHOTO", "LOGO", "SOUND", "KEY"})
 # vCard 2.1 wrote parameters without a name: ``TEL;WORK;VOICE:``.
 _BARE_ENCODINGS = {"QUOTED-PRINTABLE": "QUOTED-PRINTABLE", "BASE64": "BASE64", "B": "B"}
-_HEAD = re.compile(r'(?:[^":]|"[^"]*")*?:')
+# A property's head, up to the first colon outside double quotes (the loop unrolled).
+_HEAD = re.compile(r'[^":\r\n]*(?:"[^"]*"[^":\r\n]*)*:')
+_QUOTED_PRINTABLE = re.compile("QUOTED-PRINTABLE", re.IGNORECASE)
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Line:
         for key, value in self.params:
             if key == name:
                 found += [v.strip().strip('"') for v in _split(value, ",")]
-        return [v for v in found if v]
+        return [v for v in found if v] if found else found
 
     @property
     def types(self) -> list[str]:
@@ -59,9 +61,10 @@ class Line:
 
     def value(self) -> str:
         """The value as written (unfolded, still escaped and encoded). Not for BINARY."""
-        raw = self.text[self.start : self.end]
-        raw = raw[self.value_start - self.start :]
-        raw = _BREAK.sub("\n", raw).removesuffix("\n")
+        raw = self.text[self.value_start : self.end].rstrip("\r\n")
+        if "\n" not in raw and "\r" not in raw:
+            return raw  # one physical line: the usual case
+        raw = _BREAK.sub("\n", raw)
         if self.encoding in ("QUOTED-PRINTABLE", "QP"):
             # 2.1: a soft break is "=" at a line's end, and the next line runs on.
             raw = raw.replace("=\n ", "").replace("=\n\t", "").replace("=\n", "")
@@ -149,16 +152,20 @@ def _logical_lines(text: str) -> Iterator[Line]:
     spans = _spans(text)
     for start, end in spans:
         head = _HEAD.match(text, start, min(end, start + 1000))
-        if head is not None and "QUOTED-PRINTABLE" in head.group().upper():
+        if head is None:
+            # No colon on the first line: blank, or a head folded over lines (rare).
+            line = _folded_head(text, start, end) if text[start:end].strip() else None
+            if line is not None:
+                yield line
+            continue
+        if _QUOTED_PRINTABLE.search(text, start, head.end()):
             # 2.1: quoted-printable runs on after a soft break ("=" at a line's end).
             while _ends_soft(text, start, end):
                 following = next(spans, None)
                 if following is None:
                     break
                 end = following[1]
-        line = _line(text, start, end)
-        if line is not None:
-            yield line
+        yield _from_head(text, start, end, head.group()[:-1], head.end())
 
 
 def _ends_soft(text: str, start: int, end: int) -> bool:
@@ -166,18 +173,6 @@ def _ends_soft(text: str, start: int, end: int) -> bool:
     while stop > start and text[stop - 1] in "\r\n":
         stop -= 1
     return stop > start and text[stop - 1] == "="
-
-
-def _line(text: str, start: int, end: int) -> Line | None:
-    """The Line between ``start`` and ``end``; None for a blank or headless line."""
-    first_break = _BREAK.search(text, start, end)
-    first_end = first_break.start() if first_break else end
-    head = _HEAD.match(text, start, first_end)
-    if head is None:
-        # A head folded over lines (rare): unfold that much only, a property name never
-        # runs long.
-        return None if not text[start:end].strip() else _folded_head(text, start, end)
-    return _from_head(text, start, end, head.group()[:-1], head.end())
 
 
 def _folded_head(text: str, start: int, end: int) -> Line | None:
@@ -216,6 +211,8 @@ def _from_head(text: str, start: int, end: int, head: str, value_start: int) -> 
 
 def _split(text: str, separator: str) -> list[str]:
     """``text`` split at ``separator`` outside double quotes."""
+    if '"' not in text:
+        return text.split(separator)
     parts: list[str] = []
     current: list[str] = []
     quoted = False
@@ -233,6 +230,8 @@ def _split(text: str, separator: str) -> list[str]:
 
 def split_escaped(value: str, separator: str) -> list[str]:
     """A structured value split at unescaped ``separator`` (``\\;`` stays inside)."""
+    if "\\" not in value:
+        return value.split(separator)
     parts, current, escaped = [], [], False
     for char in value:
         if escaped:
@@ -256,6 +255,8 @@ _UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 def unescape(value: str) -> str:
     """A text value as a person reads it: ``\\n`` a line break, ``\\,`` a comma."""
+    if "\\" not in value:
+        return value
     return _UNESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
 

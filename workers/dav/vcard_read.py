@@ -80,8 +80,17 @@ class Person:
 
 def folded(text: str) -> str:
     """Case and accents gone: ``Müller`` and ``MULLER`` both read ``muller``."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _NOT_ASCII.sub(_without_marks, decomposed).casefold()
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _without_marks(match: re.Match[str]) -> str:
+    return "" if unicodedata.combining(match.group()) else match.group()
 
 
 def digits(text: str) -> str:
@@ -118,7 +127,7 @@ def _read_line(line: Line, person: Person, labels: dict[str, str], warnings: lis
     if name not in _WANTED:
         return ""
     value = line.decoded(warnings)
-    kind = _type(line, labels)
+    kind = _type(line, labels) if name in ("EMAIL", "TEL", "ADR") else None
     if name == "FN":
         return unescape(value).strip()
     if name == "N":
