@@ -396,9 +396,12 @@ def forged(book_path: str, name: str = "x.vcf") -> str:
     return "ct_" + base64.urlsafe_b64encode(raw_id).decode().rstrip("=")
 
 
-async def test_wrong_ids_are_refused_in_one_sentence(book: Shared) -> None:
-    calendar = (await call(book.session, "list_calendars"))["calendars"] if False else []
-    del calendar
+async def test_wrong_ids_are_refused_in_one_sentence(servers: Servers, book: Shared) -> None:
+    dav, login = server_of(servers, book)
+    calendar = await book.session.call_tool(
+        "delete_contact", {"id": forged(dav.calendar_path(login), "x.ics")}
+    )
+    assert "not one of yours" in error_text(calendar)
     event = await book.session.call_tool("get_contact", {"id": "ev_kZ1hYmMv"})
     assert "is an event id, not a contact id" in error_text(event)
     other_user = await book.session.call_tool(
