@@ -199,6 +199,18 @@ async def test_search_ignores_case_and_accents_and_finds_emails_phones_and_organ
     assert await find(book.session, f"nobody {tag}") == []
 
 
+async def test_search_finds_a_nickname_and_a_name_written_with_combining_accents(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    lines = (f"FN:Robert Zo\u0308llner {tag}", "N:Zo\u0308llner;Robert;;;", f"NICKNAME:Bobby{tag}")
+    assert dav.put_card(login, f"{tag}.vcf", card(tag, *lines))[0] in (201, 204)
+    assert [c["name"] for c in await find(book.session, f"bobby{tag}")] == [lines[0][3:]]
+    assert len(await find(book.session, f"zöllner {tag}")) == 1  # precomposed ö
+    assert len(await find(book.session, f"ZOLLNER {tag}")) == 1
+
+
 async def test_search_pages_through_every_match_once(book: Shared) -> None:
     tag = word()
     for n in range(5):
