@@ -62,6 +62,17 @@ class BookMeta:
 def check(response: Any, what: str) -> None:
     """Raises the MailError a refused CardDAV request means, in a sentence about contacts."""
     status = int(getattr(response, "status", 0) or 0)
+    if status in (403, 409, 412):
+        # Xandikos answers a card it will not store with 412 and a precondition element:
+        # that is a refusal of the card, not a change made elsewhere.
+        body = getattr(response, "_raw", b"")
+        body = body if isinstance(body, bytes) else str(body).encode()
+        if b"no-uid-conflict" in body:
+            raise Refused(
+                "Another card in this address book already has this card's UID; nothing was saved."
+            )
+        if b"valid-address-data" in body or b"supported-address-data" in body:
+            raise Refused("The server refused to store this card as invalid; nothing was saved.")
     if status == 412:
         raise Conflict(
             "The contact was changed elsewhere since it was read; read it again with "
