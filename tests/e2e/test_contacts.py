@@ -3,7 +3,8 @@
 Every account has an address book "Contacts"; on Radicale also a read-only "Global
 address book" (Xandikos cannot make a collection read-only: it grants every user all
 privileges, so the read-only tests run on Radicale only). The tests of one server
-share one session and one account; each makes contacts with names of its own.
+share one session and one account; each makes contacts with names of its own. Updates,
+conflicts and parallel writes are in test_contact_changes.py.
 """
 
 from __future__ import annotations
@@ -11,18 +12,15 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-from pathlib import Path
-from typing import Any
 
 import anyio
-import msgspec
 import pytest
 
 from supervisor.tools import available_tools
 from tests.calendar_calls import call
-from tests.mcp_client import error_text, run_server, structured
+from tests.contact_calls import card, find, forged, only, server_of, word
+from tests.mcp_client import error_text, run_server
 from tests.server_env import Servers, Shared, module_calendar_server
-from tests.servers.dav import DavAccount, DavServer
 
 FAMILIES = ("contacts",)
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
@@ -30,35 +28,6 @@ WRITERS = {"create_contact", "update_contact", "delete_contact"}
 
 book = module_calendar_server(None, FAMILIES)
 """One server on a new account, for every test of this module (per DAV server)."""
-
-
-def server_of(servers: Servers, shared: Shared) -> tuple[DavServer, DavAccount]:
-    dav = servers.dav[shared.calendar]
-    return dav, DavAccount(shared.account.email, shared.account.password, dav.url)
-
-
-def word() -> str:
-    """A word no other test's contact holds."""
-    return "Zq" + secrets.token_hex(4)
-
-
-def card(uid: str, *lines: str, version: str = "3.0") -> str:
-    return "\r\n".join(["BEGIN:VCARD", f"VERSION:{version}", f"UID:{uid}", *lines, "END:VCARD", ""])
-
-
-def raw(dav: DavServer, login: DavAccount, href: str) -> str:
-    status, body = dav.request(login, "GET", href)
-    assert status == 200, (status, body[:200])
-    return body.decode()
-
-
-async def find(session: Any, query: str, **args: Any) -> list[dict[str, Any]]:
-    return list((await call(session, "search_contacts", query=query, **args))["contacts"])
-
-
-async def only(session: Any, query: str) -> dict[str, Any]:
-    (found,) = await find(session, query)
-    return found
 
 
 # -- listing, creating, reading ---------------------------------------------------------
@@ -247,165 +216,7 @@ async def test_a_card_added_by_another_client_is_found_by_the_same_search_at_onc
     ]
 
 
-# -- never lose a field -----------------------------------------------------------------
-
-
-async def test_an_update_keeps_photo_x_properties_and_groups_byte_for_byte(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
-    tag = word()
-    photo = base64.b64encode(secrets.token_bytes(3000)).decode()
-    folded = "\r\n ".join(photo[i : i + 74] for i in range(0, len(photo), 74))
-    original = card(
-        tag,
-        f"FN:Kept {tag}",
-        f"N:{tag};Kept;;;",
-        "EMAIL;TYPE=INTERNET,HOME:old@example.org",
-        "item1.TEL;type=pref:+1 555 0100",
-        "item1.X-ABLabel:_$!<Assistant>!$_",
-        "X-PHONETIC-FIRST-NAME;X-Note=a,b:Kept",
-        "X-SOCIALPROFILE;type=twitter:https://twitter.com/kept",
-        f"PHOTO;ENCODING=b;TYPE=JPEG:{folded}",
-        "NOTE:first line\\nsecond",
-    )
-    href = f"{dav.address_book_path(login)}{tag}.vcf"
-    assert dav.put_card(login, f"{tag}.vcf", original)[0] in (201, 204)
-    before = raw(dav, login, href)
-    found = await only(book.session, tag)
-    await call(
-        book.session,
-        "update_contact",
-        id=found["id"],
-        emails=[{"address": "new@example.org", "type": "work"}],
-    )
-    after = raw(dav, login, href)
-    gone = [line for line in before.split("\r\n") if line not in after.split("\r\n")]
-    added = [line for line in after.split("\r\n") if line not in before.split("\r\n")]
-    assert gone == ["EMAIL;TYPE=INTERNET,HOME:old@example.org"]
-    assert added == ["EMAIL;TYPE=WORK:new@example.org"]
-    assert before.replace(gone[0], added[0]) == after
-
-
-async def test_an_update_writes_a_vcard_4_card_as_4_and_null_removes_a_field(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
-    tag = word()
-    four = card(
-        tag,
-        f"FN:Four {tag}",
-        f"N:{tag};Four;;;",
-        "TITLE:Boss",
-        "TEL;TYPE=cell:+1 555 0101",
-        version="4.0",
-    )
-    assert dav.put_card(login, f"{tag}.vcf", four)[0] in (201, 204)
-    found = await only(book.session, tag)
-    await call(
-        book.session,
-        "update_contact",
-        id=found["id"],
-        title=None,
-        phones=[{"number": "+1 555 0199", "type": "mobile"}],
-    )
-    after = raw(dav, login, f"{dav.address_book_path(login)}{tag}.vcf")
-    assert "VERSION:4.0" in after and "TITLE" not in after
-    assert "TEL;TYPE=cell:+1 555 0199" in after and "0101" not in after
-
-
-async def test_a_new_contact_is_written_in_the_version_the_book_already_uses(
-    servers: Servers, book: Shared, tmp_path: Path
-) -> None:
-    dav = servers.dav[book.calendar]
-    account = servers.new_account()
-    servers.dav_login(dav, account)
-    login = DavAccount(account.email, account.password, dav.url)
-    for n in range(2):
-        four = card(f"v4-{n}", f"FN:Four {n}", f"N:Four{n};;;;", version="4.0")
-        assert dav.put_card(login, f"v4-{n}.vcf", four)[0] in (201, 204)
-    async with servers.shared_session(account, tmp_path, FAMILIES, book.calendar) as shared:
-        made = await call(shared.session, "create_contact", name="Fourth Person")
-        got = await call(shared.session, "get_contact", id=made["id"])
-    assert got["name"] == "Fourth Person"
-    status, listing = dav.request(
-        login, "PROPFIND", dav.address_book_path(login), "", {"Depth": "1"}
-    )
-    assert status == 207
-    (href,) = {h for h in re.findall(r"<[^>]*href>([^<]+)</", listing.decode()) if "mcp-" in h}
-    assert "VERSION:4.0" in raw(dav, login, href)
-
-
-async def test_a_card_changed_behind_our_back_is_a_conflict_and_keeps_that_change(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
-    tag = word()
-    assert dav.put_card(login, f"{tag}.vcf", card(tag, f"FN:Behind {tag}", f"N:{tag};Behind;;;"))[
-        0
-    ] in (201, 204)
-    read = await call(book.session, "get_contact", id=(await only(book.session, tag))["id"])
-    elsewhere = card(tag, f"FN:Behind {tag}", f"N:{tag};Behind;;;", "TITLE:Changed on the phone")
-    assert dav.put_card(login, f"{tag}.vcf", elsewhere)[0] in (201, 204)
-    answer = await book.session.call_tool("update_contact", {"id": read["id"], "title": "Ours"})
-    assert "changed elsewhere since it was read" in error_text(answer)
-    assert raw(dav, login, f"{dav.address_book_path(login)}{tag}.vcf") == elsewhere
-    deleted = await book.session.call_tool("delete_contact", {"id": read["id"]})
-    assert "changed elsewhere since it was read" in error_text(deleted)
-
-
-async def test_parallel_updates_of_one_card_one_wins_and_the_other_is_a_conflict(
-    book: Shared,
-) -> None:
-    tag = word()
-    made = await call(book.session, "create_contact", name=f"Race {tag}")
-    answers: list[Any] = []
-
-    async def update(title: str) -> None:
-        answers.append(
-            await book.session.call_tool("update_contact", {"id": made["id"], "title": title})
-        )
-
-    async with anyio.create_task_group() as group:
-        for title in ("One", "Two", "Three"):
-            group.start_soon(update, title)
-    won = [a for a in answers if not a.is_error]
-    assert len(won) == 1
-    assert all("changed elsewhere" in error_text(a) for a in answers if a.is_error)
-    got = await call(book.session, "get_contact", id=structured(won[0])["id"])
-    assert got["title"] in ("One", "Two", "Three")
-
-
-async def test_the_same_contact_created_twice_at_once_is_made_once(book: Shared) -> None:
-    tag = word()
-    answers: list[Any] = []
-
-    async def create() -> None:
-        answers.append(await book.session.call_tool("create_contact", {"name": f"Twice {tag}"}))
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(create)
-        group.start_soon(create)
-    assert len(await find(book.session, tag)) == 1
-    assert sum(not a.is_error for a in answers) == 1
-    assert "already created" in error_text(next(a for a in answers if a.is_error))
-
-
-async def test_delete_removes_the_card_and_a_second_delete_says_it_is_gone(book: Shared) -> None:
-    tag = word()
-    made = await call(book.session, "create_contact", name=f"Gone {tag}")
-    assert (await call(book.session, "delete_contact", id=made["id"]))["name"] == f"Gone {tag}"
-    assert await find(book.session, tag) == []
-    again = await book.session.call_tool("delete_contact", {"id": made["id"]})
-    assert "no longer on the server" in error_text(again)
-
-
 # -- wrong calls ----------------------------------------------------------------------------
-
-
-def forged(book_path: str, name: str = "x.vcf") -> str:
-    raw_id = msgspec.msgpack.encode([book_path, name, ""])
-    return "ct_" + base64.urlsafe_b64encode(raw_id).decode().rstrip("=")
 
 
 async def test_wrong_ids_are_refused_in_one_sentence(servers: Servers, book: Shared) -> None:
