@@ -60,7 +60,7 @@ class RespondToInvitationResult(msgspec.Struct, frozen=True):
         str | None, msgspec.Meta(description="The calendar the event is (or was) in.")
     ] = None
     calendar_change: Annotated[
-        Literal["added", "updated", "removed", "unchanged", "refused"],
+        Literal["added", "updated", "removed", "unchanged", "refused", "unknown"],
         msgspec.Meta(description="What happened to the calendar copy."),
     ] = "unchanged"
     event_id: str | None = None
@@ -133,7 +133,9 @@ class PlacedInvitation(msgspec.Struct, frozen=True):
     # What identifies this answer for the claim keyword.
     reply_key: str = ""
     other_keys: list[str] = []
-    calendar_change: Literal["added", "updated", "removed", "unchanged", "refused"] = "unchanged"
+    calendar_change: Literal["added", "updated", "removed", "unchanged", "refused", "unknown"] = (
+        "unchanged"
+    )
     calendar_name: str | None = None
     event_id: str | None = None
     server_schedules: bool = False

@@ -16,15 +16,26 @@ The order makes "sent once, calendar right" true:
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import msgspec
 
 from protocol import invitations as api
 from protocol.calendar import DAV, GET_CALENDAR_EVENTS, GetCalendarEventsArgs
 from protocol.email import Email, Invitation
-from protocol.errors import Conflict, MailError, Refused
+from protocol.errors import (
+    Conflict,
+    InvalidArgument,
+    MailError,
+    NotFound,
+    ProtocolViolation,
+    Refused,
+    ServerTimeout,
+    Unavailable,
+)
 from supervisor.outbox import Outbox
 from supervisor.rendering import fence, moment_text, plain
 from supervisor.tool_spec import ToolSpec
@@ -38,6 +49,19 @@ MAX_CONFLICTS = 5
 # reading mail (then the conflicts are not mentioned).
 CONFLICT_CHECK_SECONDS = 10.0
 
+CALENDAR_UNREACHED = (
+    "The calendar server could not be reached, so your answer is not in the calendar yet; "
+    "call respond_to_invitation again later with the same answer to add it (the reply is "
+    "not sent twice)."
+)
+PLAN_UNREACHED = (
+    "The calendar server could not be reached to check the invitation against your "
+    "calendar, so nothing was sent or changed; try again later."
+)
+CALENDAR_UNCONFIRMED = (
+    "The calendar server did not confirm the change, so it may or may not show your answer; "
+    "look with get_calendar_events before answering again."
+)
 MAIL_NEEDED = (
     "respond_to_invitation needs the mail tools too, which this server was started without: "
     "add mail to MAILBOX_TOOLS. Nothing was sent or changed."
@@ -58,7 +82,42 @@ async def respond_to_invitation(
         dry_run=True,
         in_reply_to=fetched.message_id,
     )
-    plan = await outbox.step(api.PLACE_INVITATION, plan_args)
+    try:
+        plan = await outbox.step(api.PLACE_INVITATION, plan_args)
+    except (Unavailable, ServerTimeout, ProtocolViolation):
+        # In our words: the DAV worker's sentence may quote its HTTP library.
+        raise Unavailable(PLAN_UNREACHED) from None
+    async with _answering(plan.uid):
+        return await _answer(outbox, args, plan_args, plan)
+
+
+_LOCKS: dict[str, tuple[anyio.Lock, int]] = {}
+
+
+@contextlib.asynccontextmanager
+async def _answering(uid: str) -> AsyncIterator[None]:
+    """One answer to one event at a time: accept and decline sent at once would otherwise
+    each send and each place, and the calendar could keep the one the organizer got
+    first. In turn, the calendar shows the answer the organizer got last."""
+    lock, users = _LOCKS.get(uid, (anyio.Lock(), 0))
+    _LOCKS[uid] = (lock, users + 1)
+    try:
+        async with lock:
+            yield
+    finally:
+        lock, users = _LOCKS[uid]
+        if users <= 1:
+            del _LOCKS[uid]
+        else:
+            _LOCKS[uid] = (lock, users - 1)
+
+
+async def _answer(
+    outbox: Outbox,
+    args: api.RespondToInvitationArgs,
+    plan_args: api.PlaceInvitationArgs,
+    plan: api.PlacedInvitation,
+) -> api.RespondToInvitationResult:
     notes = list(plan.notes)
     reply_sent = already = saved = False
     message_id = None
@@ -85,7 +144,7 @@ async def respond_to_invitation(
             "The calendar server schedules itself (CalDAV scheduling); the copy is marked so "
             "that it does not mail the organizer a second reply."
         )
-    placed = await _place(outbox, plan_args, notes)
+    placed = await _place(outbox, plan_args, plan, notes)
     return api.RespondToInvitationResult(
         response=args.response,
         summary=plan.summary,
@@ -111,9 +170,13 @@ async def _settle(outbox: Outbox, email_id: str, plan: api.PlacedInvitation, *, 
 
 
 async def _place(
-    outbox: Outbox, plan_args: api.PlaceInvitationArgs, notes: list[str]
+    outbox: Outbox,
+    plan_args: api.PlaceInvitationArgs,
+    plan: api.PlacedInvitation,
+    notes: list[str],
 ) -> api.PlacedInvitation | None:
-    """Place the event; a parallel call that placed it first is read again, once."""
+    """Place the event; a parallel call that placed it first is read again, once. None:
+    the calendar was not changed (a note says why)."""
     args = msgspec.structs.replace(plan_args, dry_run=False)
     for attempt in (1, 2):
         try:
@@ -124,8 +187,17 @@ async def _place(
                     "The event changed in the calendar while it was being updated; look at it "
                     "with get_calendar_events."
                 )
+        except (Refused, NotFound, InvalidArgument) as exc:  # the DAV step's own sentences
+            notes.append(exc.message)
+            return None
         except MailError as exc:
-            notes.append(f"The calendar was not changed: {exc.message}")
+            # The server's trouble in our words: its message may quote a library.
+            if exc.may_have_happened:
+                notes.append(CALENDAR_UNCONFIRMED)
+                return msgspec.structs.replace(
+                    plan, calendar_change="unknown", event_id=None, notes=[]
+                )
+            notes.append(CALENDAR_UNREACHED)
             return None
     return None
 
@@ -215,9 +287,10 @@ def render_response(result: api.RespondToInvitationResult) -> str:
         "removed": f"The event was taken out of {where}.",
         "unchanged": "The calendar was not changed.",
         "refused": "The calendar was not changed.",
+        "unknown": "",
     }[result.calendar_change]
     notes = " ".join(plain(n) for n in result.notes)
-    paragraph = f"{sent}{change}{' ' + notes if notes else ''}"
+    paragraph = " ".join(p for p in (sent.strip(), change, notes) if p)
     return paragraph + "\n" + fence(result.organizer or "the organizer", f"Title: {result.summary}")
 
 

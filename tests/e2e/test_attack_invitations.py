@@ -8,7 +8,9 @@ fixture's mail is counted) and leaves the calendar object as it was (read raw).
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
@@ -16,13 +18,15 @@ from icalendar import Calendar
 
 from tests.calendar_calls import call, events
 from tests.e2e.test_invitations import delivered, respond, stored
+from tests.faults.proxy import FaultProxy
 from tests.imap_client import other_client
 from tests.invitation_mail import Invitation, attendees, ox_mail, replies, reply_event
 from tests.mail_factory import deliver
-from tests.mcp_client import error_text, text_of
+from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.server_env import Servers, Shared, module_calendar_server
 from tests.servers.dav import DavAccount
 from tests.servers.dovecot import DovecotServer
+from tests.servers.ports import free_port
 from tests.servers.smtp import SmtpServer
 
 FAMILIES = ("mail", "calendar")
@@ -30,7 +34,18 @@ pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 served = module_calendar_server(None, FAMILIES)
 
-BAD_WORDS = ("unexpectedly", "Traceback", "Error(", "HTTP/1", "<?xml", "b'", "password")
+BAD_WORDS = (
+    "unexpectedly",
+    "Traceback",
+    "Error(",
+    "HTTP/1",
+    "<?xml",
+    "b'",
+    "password",
+    "urllib3",
+    "Pool(",
+    " at 0x",
+)
 
 
 def plain_refusal(text: str) -> None:
@@ -490,3 +505,100 @@ async def test_a_hostile_summary_and_location_are_fenced_in_get_email(
         )
     )
     assert injection not in answered[: answered.index("<<<EXTERNAL CONTENT")], answered
+
+
+# -- servers that fail mid-answer (a server of the test's own) ---------------------------
+
+
+def an_invitation_in(dovecot: DovecotServer, account: Any) -> Invitation:
+    inv = Invitation(me=account.email)
+    with other_client(dovecot, account) as imap:
+        deliver(imap, "INBOX", ox_mail(inv, calendar("REQUEST", vevent(inv)), "Invitation: x"))
+    return inv
+
+
+async def test_an_smtp_server_that_is_down_sends_nothing_and_changes_no_calendar(
+    server_env: dict[str, str],
+    account: Any,
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    server_env["MAILBOX_SMTP_PORT"] = str(free_port())
+    inv = an_invitation_in(dovecot, account)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (found,) = (await call(session, "search_emails"))["emails"]
+        args = {"email_id": found["id"], "response": "accept"}
+        for _attempt in (1, 2):  # the mark was given back: the second is not "already sent"
+            text = error_text(await session.call_tool("respond_to_invitation", args))
+            plain_refusal(text)
+            assert "already" not in text, text
+        assert [e for e in await events(session, "2027-03-11", "2027-03-11")] == []
+    assert smtp.messages_for(inv.organizer) == []
+
+
+async def test_a_calendar_server_gone_after_the_reply_says_the_reply_went_and_nothing_changed(
+    server_env: dict[str, str],
+    account: Any,
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    dav_url = urlsplit(server_env["MAILBOX_CALDAV_URL"])
+    inv = an_invitation_in(dovecot, account)
+    with (
+        FaultProxy("127.0.0.1", int(server_env["MAILBOX_SMTP_PORT"])) as smtp_proxy,
+        FaultProxy("127.0.0.1", dav_url.port or 443) as dav_proxy,
+    ):
+        server_env["MAILBOX_SMTP_PORT"] = str(smtp_proxy.port)
+        server_env["MAILBOX_CALDAV_URL"] = dav_url._replace(
+            netloc=dav_url.netloc.replace(f":{dav_url.port}", f":{dav_proxy.port}")
+        ).geturl()
+        async with mcp_session(server_env, tmp_path / "err.log") as session:
+            (found,) = (await call(session, "search_emails"))["emails"]
+            smtp_proxy.add_latency(0.3)
+            answers: list[Any] = []
+
+            async def answer() -> None:
+                answers.append(
+                    await session.call_tool(
+                        "respond_to_invitation", {"email_id": found["id"], "response": "accept"}
+                    )
+                )
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(answer)
+                with anyio.fail_after(30):
+                    while smtp_proxy.connections_accepted == 0:
+                        await anyio.sleep(0.05)
+                dav_proxy.refuse()
+                dav_proxy.cut_all()
+            (result,) = answers
+            text = text_of(result)
+            assert not result.is_error, text
+            assert smtp.messages_for(inv.organizer), "the reply did not go out"
+            assert text.startswith(f"Your acceptance was sent to {inv.organizer}"), text
+            assert "The calendar was not changed" in text, text
+            assert all(w not in text for w in BAD_WORDS), text
+            assert structured(result)["calendar_change"] == "unchanged"
+
+
+async def test_a_calendar_server_that_is_down_from_the_start_sends_nothing(
+    server_env: dict[str, str],
+    account: Any,
+    dovecot: DovecotServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    dav_url = urlsplit(server_env["MAILBOX_CALDAV_URL"])
+    server_env["MAILBOX_CALDAV_URL"] = dav_url._replace(
+        netloc=dav_url.netloc.replace(f":{dav_url.port}", f":{free_port()}")
+    ).geturl()
+    inv = an_invitation_in(dovecot, account)
+    async with mcp_session(server_env, tmp_path / "err.log") as session:
+        (found,) = (await call(session, "search_emails"))["emails"]
+        args = {"email_id": found["id"], "response": "decline"}
+        text = error_text(await session.call_tool("respond_to_invitation", args))
+        plain_refusal(text)
+        assert "nothing was sent or changed" in text, text
+    assert smtp.messages_for(inv.organizer) == []
