@@ -396,6 +396,25 @@ async def test_a_repeating_task_completed_from_two_calls_at_once_moves_on_once(
     assert [r["due"] for r in records] == ["2030-02-04"], records
 
 
+async def test_a_completion_retried_with_the_same_id_is_refused_and_changes_nothing(
+    shared: Shared,
+) -> None:
+    written = await call(
+        shared.session,
+        "create_task",
+        summary="Take the pill",
+        due="2030-04-01",
+        recurrence="FREQ=DAILY;COUNT=5",
+    )
+    moved = await call(shared.session, "update_task", id=written["id"], completed=True)
+    after_first = raw(shared, written["id"])
+    text = await refused(shared.session, "update_task", id=written["id"], completed=True)
+    assert "already done" in text, text
+    assert raw(shared, written["id"]) == after_first
+    again = await call(shared.session, "update_task", id=moved["id"], completed=True)
+    assert again["due"] == "2030-04-03"
+
+
 async def test_reopening_a_repeating_series_keeps_its_rule_and_date(shared: Shared) -> None:
     written = await call(
         shared.session,
@@ -430,6 +449,26 @@ async def test_an_update_and_a_delete_at_once_leave_no_half_written_task(shared:
     status, _body = get(shared, parse_task_id(written["id"]).href)
     assert status in (200, 404)
     assert restarts(shared) == 0
+
+
+async def test_two_deletes_at_once_delete_once_and_the_other_says_it_is_gone(
+    shared: Shared,
+) -> None:
+    written = await call(shared.session, "create_task", summary="Delete me twice")
+    answers: list[Any] = []
+
+    async def delete() -> None:
+        answers.append(await shared.session.call_tool("delete_task", {"id": written["id"]}))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(delete)
+        group.start_soon(delete)
+    done = [a for a in answers if not a.is_error]
+    assert len(done) == 1, [text_of(a) for a in answers]
+    for answer in answers:
+        if answer.is_error:
+            plain_sentence(text_of(answer))
+    assert get(shared, parse_task_id(written["id"]).href)[0] == 404
 
 
 # -- hostile data on the server -----------------------------------------------------------
