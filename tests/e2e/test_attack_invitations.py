@@ -460,20 +460,21 @@ async def test_accept_decline_accept_sends_three_replies_and_the_copy_shows_the_
 async def test_accept_and_decline_at_once_leave_the_copy_showing_the_last_reply_sent(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
 ) -> None:
-    inv = Invitation(served)
-    email_id = await mailed(served, dovecot, inv, calendar("REQUEST", vevent(inv)))
+    for _round in range(4):  # the interleaving that loses shows in a few rounds
+        inv = Invitation(served)
+        email_id = await mailed(served, dovecot, inv, calendar("REQUEST", vevent(inv)))
 
-    async def answer(response: str) -> None:
-        await respond(served, email_id, response)
+        async def answer(response: str, email_id: str = email_id) -> None:
+            await respond(served, email_id, response)
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(answer, "accept")
-        group.start_soon(answer, "decline")
-    sent = [reply_event(m)[1]["ATTENDEE"].params["PARTSTAT"] for m in replies(smtp, inv)]
-    assert sent, "no reply went out"
-    (event,) = Calendar.from_ical(stored(servers, served, inv)).walk("VEVENT")
-    (me,) = [a for a in attendees(event) if inv.me in str(a).lower()]
-    assert me.params["PARTSTAT"] == sent[-1], (sent, me.params["PARTSTAT"])
+        async with anyio.create_task_group() as group:
+            group.start_soon(answer, "accept")
+            group.start_soon(answer, "decline")
+        sent = [reply_event(m)[1]["ATTENDEE"].params["PARTSTAT"] for m in replies(smtp, inv)]
+        assert sorted(sent) == ["ACCEPTED", "DECLINED"], sent
+        (event,) = Calendar.from_ical(stored(servers, served, inv)).walk("VEVENT")
+        (me,) = [a for a in attendees(event) if inv.me in str(a).lower()]
+        assert me.params["PARTSTAT"] == sent[-1], (sent, me.params["PARTSTAT"])
 
 
 # -- what get_email shows ----------------------------------------------------------------
