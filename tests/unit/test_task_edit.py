@@ -16,7 +16,7 @@ from protocol.tasks import CreateTaskArgs, UpdateTaskArgs
 from workers.dav import todo_edit
 from workers.dav.ids import EventId
 from workers.dav.tasks import task_words
-from workers.dav.todo_ids import parse_task_id, task_id
+from workers.dav.todo_ids import occurrence_of, parse_task_id, task_id
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -220,3 +220,18 @@ def test_a_repeating_task_at_the_end_of_time_or_without_a_rule_is_refused_unchan
     with pytest.raises(Refused, match=r"^Nothing was changed: the next occurrence"):
         complete(calendar)
     assert calendar.to_ical() == before
+
+
+def test_a_repeating_tasks_id_names_the_occurrence_it_is_at() -> None:
+    args = CreateTaskArgs(summary="x", due="2026-03-02", recurrence="FREQ=WEEKLY")
+    calendar, uid = todo_edit.new_task(args, BERLIN, "example.org")
+    todo = todo_edit.task_of(calendar, uid)
+    assert occurrence_of(todo) == "20260302"
+    found = parse_task_id(task_id("/u/tasks/", f"/u/tasks/{uid}.ics", uid, occurrence_of(todo)))
+    assert found.recurrence == "20260302" and found.href == f"/u/tasks/{uid}.ics"
+
+
+def test_a_task_that_does_not_repeat_names_no_occurrence() -> None:
+    args = CreateTaskArgs(summary="x", due="2026-03-02T10:00")
+    calendar, uid = todo_edit.new_task(args, BERLIN, "example.org")
+    assert occurrence_of(todo_edit.task_of(calendar, uid)) == ""

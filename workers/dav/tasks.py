@@ -164,7 +164,12 @@ async def update_task(
             stored = dav.fetch(client, found.href)
         calendar = expand.parse(stored.data)
         todo = todo_edit.task_of(calendar, found.uid)
-        if args.completed and found.recurrence and found.recurrence != occurrence_of(todo):
+        # An id naming an occurrence the task has moved past: that one is done already.
+        if (
+            args.completed
+            and found.recurrence
+            and occurrence_of(todo) not in ("", found.recurrence)
+        ):
             raise Conflict(_DONE_ALREADY)
         changed = todo_edit.update(calendar, todo, args, state.zone)
         if changed.unchanged:
