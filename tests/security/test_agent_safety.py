@@ -43,6 +43,7 @@ READING_TOOLS = {
     "list_address_books",
     "search_contacts",
     "get_contact",
+    "list_tasks",
     "server_status",
 }
 WRITING_TOOLS = {
@@ -64,6 +65,9 @@ WRITING_TOOLS = {
     "create_contact",
     "update_contact",
     "delete_contact",
+    "create_task",
+    "update_task",
+    "delete_task",
 }
 # A filter rule may discard mail, so the tools that write rules are destructive too.
 DESTRUCTIVE_TOOLS = {
@@ -73,6 +77,7 @@ DESTRUCTIVE_TOOLS = {
     "update_filter",
     "delete_filter",
     "delete_contact",
+    "delete_task",
 }
 FENCE_START = "<<<EXTERNAL CONTENT from "
 FENCE_END = "<<<END EXTERNAL CONTENT>>>"
