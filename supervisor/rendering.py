@@ -175,6 +175,7 @@ _METHODS = {
     "COUNTER": "Counter-proposal",
     "PUBLISH": "Calendar event",
 }
+_STATUSES = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
 _ANSWERS = {
     "NEEDS-ACTION": "not answered yet",
     "ACCEPTED": "accepted",
@@ -189,8 +190,11 @@ def invitation_lines(invitation: email.Invitation) -> list[str]:
     the events it clashes with, are written by strangers and stand in a fence, as a
     subject does; the rest (times, yes/no, the organizer's address) is ours or escaped."""
     method = invitation.method or "PUBLISH"
-    kind = _METHODS.get(method, f"Calendar message ({plain(method)})")
-    lines = [f"{kind} (METHOD:{plain(method)}):"]
+    # METHOD, STATUS and PARTSTAT are free text to a sender: only the known words are
+    # shown outside the fence.
+    known = method in _METHODS
+    kind = _METHODS[method] if known else "Calendar message"
+    lines = [f"{kind} (METHOD:{method if known else 'not a known one'}):"]
     if invitation.organizer:
         lines.append(f"  Organizer: {plain(invitation.organizer)}")
     lines.append(f"  When: {_span(invitation.start, invitation.end)}")
@@ -198,9 +202,9 @@ def invitation_lines(invitation: email.Invitation) -> list[str]:
         lines.append(f"  About one occurrence: the one of {_moment(invitation.recurrence_id)}")
     lines.append(f"  Repeats: {'yes' if invitation.recurring else 'no'}")
     if invitation.status:
-        lines.append(f"  Status: {plain(clip(invitation.status, 40))}")
+        lines.append(f"  Status: {_STATUSES.get(invitation.status.upper(), 'not a known one')}")
     if invitation.answer is not None:
-        answer = _ANSWERS.get(invitation.answer, plain(invitation.answer))
+        answer = _ANSWERS.get(invitation.answer, "not a known one")
         lines.append(f"  Your answer: {answer}")
     elif method == "REQUEST":
         lines.append("  Your answer: you are not among its attendees")

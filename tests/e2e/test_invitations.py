@@ -378,7 +378,7 @@ async def test_wrong_calls_are_refused_in_one_sentence_and_send_nothing(
         (not_mine, "accept", {}, "does not name you"),
         (own, "decline", {}, "organise"),
         (request, "remove", {}, "'remove' answers only a cancellation"),
-        (cancel, "accept", {}, "cancels 'Sync'"),
+        (cancel, "accept", {}, "cancels the event"),
         (request, "accept", {"occurrence": "2027-03-11"}, "does not repeat"),
     ]
     before = len(smtp.received)

@@ -223,17 +223,24 @@ def check_same_organizer(invite: itip.Invite, found: Copy) -> None:
     organizer = itip.address_of(held) if held is not None else None
     if organizer and invite.organizer == organizer:
         return
-    whose = f"organised by {organizer}" if organizer else "your own event, with no organizer"
+    whose = (
+        "your own event, with no organizer"
+        if not organizer
+        else f"organised by {organizer}"
+        if itip.is_bare_address(organizer)
+        else "organised by someone else"
+    )
+    sender = invite.organizer if itip.is_bare_address(invite.organizer) else "no usable address"
     raise Refused(
-        f"'{invite.summary}' in {found.calendar.name} is {whose}, but this email comes from "
-        f"organizer {invite.organizer or '(none given)'}, who cannot change it; the calendar "
-        f"event was left alone. {itip.NOTHING_DONE}"
+        f"The event with this UID in {found.calendar.name} is {whose}, but this email's "
+        f"organizer is {sender}, who cannot change it; the calendar event was left alone. "
+        f"{itip.NOTHING_DONE}"
     )
 
 
 def _stale(invite: itip.Invite, found: Copy) -> Refused:
     return Refused(
-        f"That email is an older version of '{invite.summary}' (update {invite.sequence}) than "
+        f"That email is an older version of the event (update {invite.sequence}) than "
         f"the one in the calendar (update {found.sequence}); answer the latest invitation "
         f"email instead. {itip.NOTHING_DONE}"
     )

@@ -102,6 +102,15 @@ def read_invite(text: str) -> Invite:
     )
 
 
+_METHODS = ("PUBLISH", "REQUEST", "REPLY", "ADD", "CANCEL", "REFRESH", "COUNTER", "DECLINECOUNTER")
+
+
+def shown_method(invite: Invite) -> str:
+    """The METHOD for a sentence: one of RFC 5546's, or said to be none of them (a
+    sender may write anything there)."""
+    return invite.method if invite.method in _METHODS else "(unknown METHOD)"
+
+
 def own_attendee(event: Event, identities: set[str]) -> Any:
     """The (first) ATTENDEE property that names the user, or None."""
     return next(iter(own_attendees(event, identities)), None)
@@ -120,38 +129,35 @@ def check_answerable(invite: Invite, response: str, identities: set[str]) -> Any
     answered (wrong method for the response, not invited, the user's own event)."""
     if invite.method == "CANCEL" and response != "remove":
         raise Refused(
-            f"That email cancels '{invite.summary}', so it cannot be {_VERB[response]}; use "
+            f"That email cancels the event, so it cannot be {_VERB[response]}; use "
             f"response 'remove' to take it out of the calendar. {NOTHING_DONE}"
         )
     if invite.method != "CANCEL" and response == "remove":
         raise Refused(
             f"'remove' answers only a cancellation, and that email is an invitation "
-            f"({invite.method}); accept, decline or answer tentative instead. {NOTHING_DONE}"
+            f"({shown_method(invite)}); accept, decline or answer tentative instead. {NOTHING_DONE}"
         )
     if invite.method not in ("REQUEST", "CANCEL"):
         raise Refused(
-            f"That email is a calendar {invite.method} message, not an invitation to answer. "
+            f"That email is a calendar {shown_method(invite)} message, not an invitation to answer. "
             f"{NOTHING_DONE}"
         )
     if invite.organizer and invite.organizer in identities:
         raise Refused(
-            f"You organise '{invite.summary}' yourself, so there is no invitation to answer. "
-            f"{NOTHING_DONE}"
+            f"You organise this event yourself, so there is no invitation to answer. {NOTHING_DONE}"
         )
     attendee = next(
         (a for a in (own_attendee(e, identities) for e in invite.events) if a is not None), None
     )
     if attendee is None and invite.method == "REQUEST":
         raise Refused(
-            f"The invitation to '{invite.summary}' does not name you ({', '.join(sorted(identities))}) "
+            f"The invitation does not name you ({', '.join(sorted(identities))}) "
             f"among its attendees, so it cannot be answered from here. {NOTHING_DONE}"
         )
     if invite.method == "REQUEST":
         check_placeable(invite)
     if invite.method == "REQUEST" and not invite.organizer:
-        raise Refused(
-            f"The invitation to '{invite.summary}' names no organizer to answer. {NOTHING_DONE}"
-        )
+        raise Refused(f"The invitation names no organizer to answer. {NOTHING_DONE}")
     return attendee
 
 
@@ -176,7 +182,7 @@ def check_placeable(invite: Invite) -> None:
                     else f"since the year {year}"
                 )
                 raise Refused(
-                    f"'{invite.summary}' repeats {how}, which this server does not put into "
+                    f"The event repeats {how}, which this server does not put into "
                     f"a calendar; answer it in the web interface if it is real. {NOTHING_DONE}"
                 )
 
@@ -192,7 +198,7 @@ def occurrence_of(invite: Invite, occurrence: str, zone: tzinfo) -> date | datet
     master = invite.master
     if master.get("RECURRENCE-ID") is not None or not repeats(master):
         raise InvalidArgument(
-            f"'{invite.summary}' does not repeat (or this email is about one occurrence "
+            f"The event does not repeat (or this email is about one occurrence "
             f"only); leave out occurrence. {NOTHING_DONE}"
         )
     day = wanted.date() if isinstance(wanted, datetime) else wanted
@@ -207,7 +213,7 @@ def occurrence_of(invite: Invite, occurrence: str, zone: tzinfo) -> date | datet
         if one.original_start is not None and _names(one.original_start, wanted, zone):
             return one.original_start
     raise InvalidArgument(
-        f"'{invite.summary}' has no occurrence on {occurrence}; give the date of one of its "
+        f"The event has no occurrence on {occurrence}; give the date of one of its "
         f"occurrences as the invitation first set it. {NOTHING_DONE}"
     )
 
@@ -309,6 +315,11 @@ def length_of(event: Event) -> timedelta | None:
 _BARE_ADDRESS = re.compile(r"[^\s<>\"(),;:\\\[\]@]+@[^\s<>\"(),;:\\\[\]@]+\Z")
 
 
+def is_bare_address(text: str | None) -> bool:
+    """Whether ``text`` is one plain address (name@domain), nothing more."""
+    return bool(text) and _BARE_ADDRESS.match(text or "") is not None
+
+
 def organizer_address(invite: Invite) -> str:
     """Where the reply goes; raises Refused for an address mail cannot go to. An
     ORGANIZER is a bare mailto: address (RFC 5545 CAL-ADDRESS): a display name or a
@@ -321,8 +332,7 @@ def organizer_address(invite: Invite) -> str:
         check_address(address, "the invitation's organizer")
     except ValueError:
         raise Refused(
-            f"The organizer of '{invite.summary}' has no address a reply can be mailed to. "
-            f"{NOTHING_DONE}"
+            f"The invitation's organizer has no address a reply can be mailed to. {NOTHING_DONE}"
         ) from None
     return address
 
