@@ -15,6 +15,7 @@ import hashlib
 import msgspec
 
 from protocol.errors import InvalidArgument
+from workers.dav.ids import read_as_written
 
 PREFIX = "ct_"
 
@@ -54,7 +55,8 @@ class ContactId(msgspec.Struct, array_like=True, frozen=True):
             raise _not_an_id(text) from None
         # Only a card directly inside an address book on our own server: the id comes
         # back from the model and must not steer a request (which carries the password)
-        # anywhere else, nor name the collection itself.
+        # anywhere else, nor name the collection itself (Radicale answers a GET of the
+        # book with every card in it, and its DELETE with that ETag deletes the book).
         if not (
             found.book.startswith("/")
             and not found.book.startswith("//")
@@ -66,6 +68,7 @@ class ContactId(msgspec.Struct, array_like=True, frozen=True):
             and "\\" not in found.name
             and not any(c in found.book + found.name for c in "\r\n\x00?#")
             and len(found.seen) <= 32
+            and read_as_written(found.href)
         ):
             raise _not_an_id(text)
         return found

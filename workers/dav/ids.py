@@ -74,13 +74,13 @@ class EventId(msgspec.Struct, array_like=True, frozen=True):
             and "/" not in name
             and not any(c in found.href + found.uid + found.recurrence for c in "\r\n\x00")
             and _is_recurrence(found.recurrence)
-            and _read_as_written(found.href)
+            and read_as_written(found.href)
         ):
             raise _not_an_id(text)
         return found
 
 
-def _read_as_written(href: str) -> bool:
+def read_as_written(href: str) -> bool:
     """Whether the server reads ``href`` as the path it shows: no fragment or query (a
     request for ``…/calendar/#x`` goes to the calendar itself), and no segment that it
     decodes into another place (``%2e%2e``, ``%2e``, ``a%2fb``, a backslash)."""

@@ -1,0 +1,366 @@
+"""The contact tools attacked as a misusing agent would, through a real MCP client, on
+Radicale and Xandikos: ids from other tools or forged, stale ids, hostile field values,
+hostile cards stored by another client, parallel writes. Every answer is a result or one
+sentence of ours, and a refused call leaves the card on the server as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from tests.calendar_calls import call
+from tests.contact_calls import card, find, forged, only, raw, server_of, word
+from tests.mcp_client import error_text
+from tests.server_env import Servers, Shared, module_calendar_server
+
+FAMILIES = ("contacts",)
+pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
+
+book = module_calendar_server(None, FAMILIES)
+"""One server on a new account, for every test of this module (per DAV server)."""
+
+NEVER = ("unexpectedly", "Traceback", "HTTP/1.1", "Error(", "b'", "password")
+
+
+def plain_refusal(answer: Any) -> str:
+    """The refusal's text, checked to be a sentence of ours."""
+    text = error_text(answer)
+    assert not any(bad in text for bad in NEVER), text
+    return text
+
+
+async def stored(
+    servers: Servers, shared: Shared, *lines: str, tag: str = ""
+) -> tuple[str, str, str]:
+    """A card another client stored: (its tag, its href, its bytes on the server)."""
+    dav, login = server_of(servers, shared)
+    tag = tag or word()
+    assert dav.put_card(login, f"{tag}.vcf", card(tag, *lines))[0] in (201, 204)
+    href = f"{dav.address_book_path(login)}{tag}.vcf"
+    return tag, href, raw(dav, login, href)
+
+
+# -- ids that are not this card's --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["%2e", "%2E", "%2e%2e", "a%2fb.vcf", "a%5cb.vcf", "%2e%2e%2fx.vcf", "#x", "?x"]
+)
+async def test_a_forged_name_that_the_server_reads_as_another_place_is_refused(
+    servers: Servers, book: Shared, name: str
+) -> None:
+    dav, login = server_of(servers, book)
+    _tag, href, before = await stored(servers, book, "FN:Kept Safe", "N:Safe;Kept;;;")
+    path = dav.address_book_path(login)
+    for tool, extra in (("get_contact", {}), ("update_contact", {"title": "x"})):
+        answer = await book.session.call_tool(tool, {"id": forged(path, name), **extra})
+        assert "is not a contact id" in plain_refusal(answer)
+    answer = await book.session.call_tool("delete_contact", {"id": forged(path, name)})
+    assert "is not a contact id" in plain_refusal(answer)
+    assert raw(dav, login, href) == before  # the book and its card are still there
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "td_kZ1hYmMv",  # a task id
+        "ev_kZ1hYmMv",  # an event id
+        "4711",  # an email id
+        "INBOX/4711",
+        "rule-1",  # a filter id
+        "ct_",
+        "ct_" + "A" * 3000,
+    ],
+)
+async def test_an_id_from_another_tool_is_refused_in_one_sentence(book: Shared, given: str) -> None:
+    for tool, extra in (
+        ("get_contact", {}),
+        ("update_contact", {"title": "x"}),
+        ("delete_contact", {}),
+    ):
+        answer = await book.session.call_tool(tool, {"id": given, **extra})
+        text = plain_refusal(answer)
+        assert "contact id" in text or "id must have" in text, text
+
+
+async def test_the_address_book_itself_and_its_parent_are_not_contacts(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    _tag, href, before = await stored(servers, book, "FN:Parent Kept", "N:Kept;Parent;;;")
+    path = dav.address_book_path(login)
+    for made_up in (forged(path, ""), forged(path, "."), forged(path, ".."), forged(path + "../")):
+        answer = await book.session.call_tool("delete_contact", {"id": made_up})
+        assert "contact id" in plain_refusal(answer) or "not one of yours" in error_text(answer)
+    assert raw(dav, login, href) == before
+
+
+async def test_a_stale_id_after_another_change_is_a_conflict_and_changes_nothing(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    made = await call(book.session, "create_contact", name=f"Stale {word()}")
+    await call(book.session, "update_contact", id=made["id"], title="First")
+    href = dav.address_book_path(login) + _card_name(servers, book, made["id"])
+    before = raw(dav, login, href)
+    for tool, extra in (("update_contact", {"title": "Second"}), ("delete_contact", {})):
+        answer = await book.session.call_tool(tool, {"id": made["id"], **extra})
+        assert "changed elsewhere" in plain_refusal(answer)
+    assert raw(dav, login, href) == before
+
+
+async def test_the_id_of_a_deleted_card_says_it_is_gone(book: Shared) -> None:
+    made = await call(book.session, "create_contact", name=f"Gone {word()}")
+    await call(book.session, "delete_contact", id=made["id"])
+    for tool, extra in (
+        ("get_contact", {}),
+        ("update_contact", {"title": "x"}),
+        ("delete_contact", {}),
+    ):
+        answer = await book.session.call_tool(tool, {"id": made["id"], **extra})
+        assert "no longer on the server" in plain_refusal(answer)
+
+
+def _card_name(servers: Servers, shared: Shared, contact_id: str) -> str:
+    import base64
+
+    import msgspec
+
+    body = contact_id.removeprefix("ct_")
+    decoded = msgspec.msgpack.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return str(decoded[1])
+
+
+# -- hostile values ----------------------------------------------------------------------
+
+
+async def test_a_name_with_vcard_separators_round_trips_and_injects_no_line(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    name = f"Semi;colon, comma\\back {tag}"
+    made = await call(
+        book.session,
+        "create_contact",
+        name=name,
+        organization="A;B, C\\D",
+        categories=["one,two", "three;four"],
+        notes="line one\nEMAIL:evil@example.org\r\nline three",
+    )
+    got = await call(book.session, "get_contact", id=made["id"])
+    assert got["name"] == name
+    assert got["organization"] == "A;B, C\\D"
+    assert got["categories"] == ["one,two", "three;four"]
+    assert got["emails"] == []
+    text = raw(dav, login, dav.address_book_path(login) + _card_name(servers, book, made["id"]))
+    assert "\nEMAIL" not in text
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "Line\r\nEMAIL:evil@example.org"),
+        ("organization", "Org\nX-EVIL:1"),
+        ("emails", [{"address": "a@example.org\r\nBCC:evil@example.org"}]),
+        ("emails", [{"address": "Bob <evil@example.org>"}]),
+        ("emails", [{"address": "a@example.org, evil@example.org"}]),
+        ("emails", [{"address": "a@example.org", "type": "work\r\nX-EVIL:1"}]),
+        ("phones", [{"number": "+49 CALL NOW"}]),
+        ("phones", [{"number": "1-800-FLOWERS"}]),
+        ("birthday", "9999-99-99"),
+        ("birthday", "0000-05-17"),
+        ("birthday", "2023-02-29"),
+        ("birthday", "1980-05-17T10:00:00"),
+        ("categories", ["a\nb"]),
+    ],
+)
+async def test_a_hostile_field_is_refused_and_the_card_is_unchanged(
+    servers: Servers, book: Shared, field: str, value: Any
+) -> None:
+    dav, login = server_of(servers, book)
+    made = await call(book.session, "create_contact", name=f"Hostile {word()}")
+    href = dav.address_book_path(login) + _card_name(servers, book, made["id"])
+    before = raw(dav, login, href)
+    answer = await book.session.call_tool("update_contact", {"id": made["id"], field: value})
+    plain_refusal(answer)
+    assert raw(dav, login, href) == before
+    plain_refusal(await book.session.call_tool("create_contact", {"name": "Made", field: value}))
+
+
+async def test_a_leap_day_birthday_and_year_9999_read_back(book: Shared) -> None:
+    for day in ("2024-02-29", "9999-12-31", "--02-29"):
+        made = await call(book.session, "create_contact", name=f"Born {word()}", birthday=day)
+        assert (await call(book.session, "get_contact", id=made["id"]))["birthday"] == day
+
+
+async def test_emails_set_to_an_empty_list_or_null_both_remove_them(book: Shared) -> None:
+    for cleared in ([], None):
+        made = await call(
+            book.session,
+            "create_contact",
+            name=f"Mails {word()}",
+            emails=[{"address": "x@example.org"}],
+            phones=[{"number": "+1 555 0100"}],
+        )
+        changed = await call(book.session, "update_contact", id=made["id"], emails=cleared)
+        got = await call(book.session, "get_contact", id=changed["id"])
+        assert got["emails"] == [] and got["phones"] == [{"number": "+1 555 0100", "type": None}]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"notes": "x" * 1_000_000},
+        {"emails": [{"address": f"a{i}@example.org"} for i in range(10_000)]},
+        {"name": "N" * 100_000},
+    ],
+)
+async def test_an_oversized_field_is_refused_in_one_sentence(book: Shared, args: Any) -> None:
+    made = await call(book.session, "create_contact", name=f"Big {word()}")
+    answer = await book.session.call_tool("update_contact", {"id": made["id"], **args})
+    plain_refusal(answer)
+    created = await book.session.call_tool("create_contact", {"name": "Big", **args})
+    plain_refusal(created)
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"query": ""},
+        {"query": "   "},
+        {"query": "x" * 10_000},
+        {"query": "a\x00b"},
+        {"query": "x", "limit": 0},
+        {"query": "x", "limit": 10**9},
+        {"query": "x", "cursor": "ev_kZ1hYmMv"},
+        {"query": "x", "cursor": "c" * 150},
+        {"query": "x", "address_book": "/someone@example.test/contacts/"},
+        {"query": "x", "address_book": "../"},
+    ],
+)
+async def test_a_wrong_search_is_refused_in_one_sentence(book: Shared, args: Any) -> None:
+    plain_refusal(await book.session.call_tool("search_contacts", args))
+
+
+async def test_regex_characters_in_a_query_are_matched_as_text(book: Shared) -> None:
+    tag = word()
+    await call(book.session, "create_contact", name=f"Regex {tag}", organization="C++ (dev) .*")
+    assert [c["organization"] for c in await find(book.session, f"{tag} c++ (dev) .*")] == [
+        "C++ (dev) .*"
+    ]
+    assert await find(book.session, ".* [a-z]+ (?=x)") == []
+
+
+async def test_a_cursor_of_another_query_or_after_a_change_is_not_misread(book: Shared) -> None:
+    tag = word()
+    for i in range(3):
+        await call(book.session, "create_contact", name=f"Paged{i} {tag}")
+    first = await call(book.session, "search_contacts", query=tag, limit=2)
+    other = await book.session.call_tool(
+        "search_contacts", {"query": tag + "x", "cursor": first["next_cursor"]}
+    )
+    assert "cursor" in plain_refusal(other)
+    await call(book.session, "create_contact", name=f"Paged3 {tag}")
+    rest = await call(
+        book.session, "search_contacts", query=tag, limit=2, cursor=first["next_cursor"]
+    )
+    assert rest["total"] == 4
+
+
+# -- hostile cards on the server ---------------------------------------------------------
+
+
+HOSTILE = {
+    "no FN": ["N:Only;Family;;;", "EMAIL:nofn@example.org"],
+    "huge FN": ["FN:Huge " + "h" * 100_000],
+    "nested": ["FN:Outer Nest", "BEGIN:VCARD", "VERSION:3.0", "FN:Inner Nest", "END:VCARD"],
+    "long folded X-": [
+        "FN:Folded Long",
+        "X-LONG:" + "\r\n ".join(["y" * 74] * 70),
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+async def test_a_hostile_card_reads_or_is_noted_and_an_update_keeps_its_other_lines(
+    servers: Servers, book: Shared, kind: str
+) -> None:
+    dav, login = server_of(servers, book)
+    tag = word()
+    _, href, before = await stored(servers, book, *HOSTILE[kind], f"NICKNAME:{tag}", tag=tag)
+    found = await only(book.session, tag)
+    got = await call(book.session, "get_contact", id=found["id"])
+    answer = await book.session.call_tool("update_contact", {"id": got["id"], "title": "Boss"})
+    after = raw(dav, login, href)
+    if answer.is_error:
+        plain_refusal(answer)
+        assert after == before
+        return
+    kept = [line for line in before.split("\r\n") if not line.startswith(("TITLE", "REV"))]
+    assert [line for line in after.split("\r\n") if not line.startswith(("TITLE", "REV"))] == kept
+
+
+async def test_a_card_without_end_is_refused_by_the_server_or_read_with_a_note(
+    servers: Servers, book: Shared
+) -> None:
+    """(Cards of 8-bit garbage and an 8 MB photo are in test_contact_corpus.py.)"""
+    dav, login = server_of(servers, book)
+    tag = word()
+    broken = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{tag}\r\nFN:Endless {tag}\r\n"
+    if dav.put_card(login, f"{tag}.vcf", broken)[0] not in (201, 204):
+        return  # the server refused it: nothing of it to read
+    answer = await book.session.call_tool("search_contacts", {"query": tag})
+    if answer.is_error:
+        plain_refusal(answer)
+        return
+    for found in answer.structured_content["contacts"]:
+        got = await book.session.call_tool("get_contact", {"id": found["id"]})
+        if got.is_error:
+            plain_refusal(got)
+
+
+async def test_parallel_updates_of_different_fields_lose_none(book: Shared) -> None:
+    made = await call(book.session, "create_contact", name=f"Both {word()}")
+    answers: list[Any] = []
+
+    async def change(field: str, value: str) -> None:
+        answers.append(
+            await book.session.call_tool("update_contact", {"id": made["id"], field: value})
+        )
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(change, "title", "Chief")
+        tasks.start_soon(change, "organization", "Acme")
+    won = [a for a in answers if not a.is_error]
+    assert len(won) == 1
+    for lost in (a for a in answers if a.is_error):
+        assert "changed elsewhere" in plain_refusal(lost) or "busy" in error_text(lost)
+    got = await call(book.session, "get_contact", id=won[0].structured_content["id"])
+    assert (got["title"], got["organization"]) in (("Chief", None), (None, "Acme"))
+
+
+async def test_a_delete_and_an_update_at_once_leave_no_half_card(
+    servers: Servers, book: Shared
+) -> None:
+    made = await call(book.session, "create_contact", name=f"Race {word()}")
+    answers: dict[str, Any] = {}
+
+    async def run(tool: str, extra: dict[str, Any]) -> None:
+        answers[tool] = await book.session.call_tool(tool, {"id": made["id"], **extra})
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(run, "delete_contact", {})
+        tasks.start_soon(run, "update_contact", {"title": "Late"})
+    for answer in answers.values():
+        if answer.is_error:
+            plain_refusal(answer)
+    assert sum(not a.is_error for a in answers.values()) >= 1
+    found = await find(book.session, made["name"].split()[-1])
+    assert len(found) == (0 if not answers["delete_contact"].is_error else 1)
