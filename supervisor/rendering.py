@@ -196,7 +196,7 @@ def invitation_lines(invitation: email.Invitation) -> list[str]:
     kind = _METHODS[method] if known else "Calendar message"
     lines = [f"{kind} (METHOD:{method if known else 'not a known one'}):"]
     if invitation.organizer:
-        lines.append(f"  Organizer: {plain(invitation.organizer)}")
+        lines.append(f"  Organizer: {plain(clip(invitation.organizer, 200))}")
     lines.append(f"  When: {_span(invitation.start, invitation.end)}")
     if invitation.recurrence_id:
         lines.append(f"  About one occurrence: the one of {_moment(invitation.recurrence_id)}")
@@ -211,7 +211,7 @@ def invitation_lines(invitation: email.Invitation) -> list[str]:
     written = [f"Title: {clip(invitation.summary, 200) or '(no title)'}"]
     if invitation.location:
         written.append(f"Where: {clip(invitation.location, 200)}")
-    lines.append(fence(invitation.organizer or "the organizer", "\n".join(written)))
+    lines.append(fence(clip(invitation.organizer or "the organizer", 200), "\n".join(written)))
     if invitation.conflicts:
         lines.append("  Conflicts with these events in your calendar:")
         lines.append(fence("your calendar", "\n".join(clip(c, 200) for c in invitation.conflicts)))

@@ -37,7 +37,7 @@ from protocol.errors import (
     Unavailable,
 )
 from supervisor.outbox import Outbox
-from supervisor.rendering import fence, moment_text, plain
+from supervisor.rendering import clip, fence, moment_text, plain
 from supervisor.tool_spec import ToolSpec
 from supervisor.worker_calls import WorkerCalls
 
@@ -266,7 +266,7 @@ def _overlaps(start: str, end: str, first: str, last: str | None) -> bool:
 def render_response(result: api.RespondToInvitationResult) -> str:
     """One short paragraph: what was sent to whom, what changed in the calendar; then
     the event's title, which its organizer wrote, in a fence."""
-    organizer = plain(result.organizer or "the organizer")
+    organizer = plain(clip(result.organizer or "the organizer", 200))
     if result.response == "remove":
         sent = ""
     elif result.reply_sent:
@@ -291,7 +291,8 @@ def render_response(result: api.RespondToInvitationResult) -> str:
     }[result.calendar_change]
     notes = " ".join(plain(n) for n in result.notes)
     paragraph = " ".join(p for p in (sent.strip(), change, notes) if p)
-    return paragraph + "\n" + fence(result.organizer or "the organizer", f"Title: {result.summary}")
+    who = clip(result.organizer or "the organizer", 200)
+    return paragraph + "\n" + fence(who, f"Title: {clip(result.summary, 300)}")
 
 
 INVITATION_TOOLS: tuple[ToolSpec, ...] = (

@@ -632,3 +632,20 @@ async def test_free_text_in_method_status_and_partstat_stays_out_of_the_lines(
     refusal = await refused(served, email_id, "accept")
     assert "OBEY" not in refusal, refusal
     assert replies(smtp, inv) == []
+
+
+async def test_a_huge_organizer_name_and_address_are_cut_short_in_every_answer(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer
+) -> None:
+    inv = Invitation(served)
+    organizer = "mailto:" + "o" * 20_000 + "@example.test"
+    body = vevent(inv, organizer=organizer).replace("CN=Olga", "CN=" + "N" * 20_000)
+    cancel_id = await mailed(served, dovecot, inv, calendar("CANCEL", body), "CANCEL")
+    text = text_of(await served.session.call_tool("get_email", {"id": cancel_id}))
+    assert len(text) < 4000, len(text)
+    removed = text_of(
+        await served.session.call_tool(
+            "respond_to_invitation", {"email_id": cancel_id, "response": "remove"}
+        )
+    )
+    assert len(removed) < 1500 and "not in the calendar" in removed, removed

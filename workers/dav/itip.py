@@ -29,6 +29,7 @@ from workers.dav.event_text import one_line
 from workers.dav.occurrences import as_datetime, repeats, rule_occurrences, same_moment
 
 NOTHING_DONE = "Nothing was sent or changed."
+MAX_ADDRESS = 256
 _SUBJECT = {"accept": "Accepted", "decline": "Declined", "tentative": "Tentative"}
 _VERB = {"accept": "accepted", "decline": "declined", "tentative": "tentatively accepted"}
 
@@ -97,7 +98,8 @@ def read_invite(text: str) -> Invite:
         uid=uid,
         events=mine,
         sequence=sequence_of(mine),
-        organizer=address_of(organizer) if organizer is not None else None,
+        # No mail address is longer (RFC 5321's path limit); a longer one is no address.
+        organizer=address_of(organizer)[:MAX_ADDRESS] if organizer is not None else None,
         summary=one_line(mine[0].get("SUMMARY"))[:300] or "(no title)",
     )
 

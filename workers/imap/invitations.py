@@ -55,7 +55,7 @@ def _invitation(event: Any, method: str | None, me: Collection[str]) -> Invitati
         start=_when(event.get("DTSTART")),
         end=_when(event.get("DTEND")),
         location=_text(event.get("LOCATION"))[:500] or None,
-        organizer=(f"{_text(name)} <{address}>" if name and address else address or name) or None,
+        organizer=_organizer(_text(name)[:200] if name else "", address[:256]),
         status=_text(event.get("STATUS")) or None,
         recurring=event.get("RRULE") is not None or event.get("RDATE") is not None,
         uid=_text(event.get("UID"))[:500] or None,
@@ -63,6 +63,10 @@ def _invitation(event: Any, method: str | None, me: Collection[str]) -> Invitati
         recurrence_id=_when(rid),
         answer=_answer(event, me),
     )
+
+
+def _organizer(name: str, address: str) -> str | None:
+    return (f"{name} <{address}>" if name and address else address or name) or None
 
 
 def _answer(event: Any, me: Collection[str]) -> str | None:
