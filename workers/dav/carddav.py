@@ -39,12 +39,13 @@ _LIST_BOOKS = f"""<?xml version="1.0" encoding="utf-8"?>
     <d:current-user-privilege-set/><cs:getctag/>
   </d:prop>
 </d:propfind>"""
-# Every card of a book: an addressbook-query whose one filter every card passes (each
-# card must have a VERSION) — an empty filter is answered differently by servers.
+# Every card of a book: an addressbook-query with an empty filter, which every card
+# passes (RFC 6352 10.5). A filter naming properties (VERSION, FN) makes Radicale parse
+# every card to test it: 10-14 s for 5,000 cards against 2-4 s for the empty one.
 _QUERY = f"""<?xml version="1.0" encoding="utf-8"?>
 <card:addressbook-query xmlns:d="DAV:" xmlns:card="{CARD}">
   <d:prop><d:getetag/><card:address-data/></d:prop>
-  <card:filter test="anyof"><card:prop-filter name="VERSION"/><card:prop-filter name="FN"/></card:filter>
+  <card:filter/>
 </card:addressbook-query>"""
 _COUNT = """<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"""

@@ -2,8 +2,11 @@
 
 An address book's index holds each card's summary and search text, built from one
 REPORT and kept while the book's ctag (or sync-token) is unchanged, so a second
-search of 5,000 cards pays one PROPFIND, not 5,000 parses. A card's PHOTO is never
-decoded: the index keeps only that there is one.
+search of 5,000 cards pays one PROPFIND, not 5,000 parses. After a change the index
+is brought up to date with only the cards that changed (card_sync.py): the ones the
+server's sync-collection names since the index's sync-token, or, where the server
+keeps none, the ones whose ETag differs. A card's PHOTO is never decoded: the index
+keeps only that there is one.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from caldav.davclient import DAVClient
 
 from protocol import contacts as api
 from protocol.errors import InvalidArgument, NotFound, Refused
-from workers.dav import carddav
+from workers.dav import card_sync, carddav
 from workers.dav.client import StoredObject
 from workers.dav.contact_ids import ContactId
 from workers.dav.handlers import FRESHNESS_CHECKS, DavState
@@ -29,6 +32,8 @@ BOOKS_TAG = api.DAV_ADDRESS_BOOKS.tag
 book_tag = api.DAV_ADDRESS_BOOK.of
 TOKEN_PREFIX = "ab:"
 INDEXES_KEPT = 8
+# Past this many changed cards, reading the whole book again is as cheap as the changes.
+MOST_CHANGES = 1000
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,16 @@ class Indexed:
 
 @dataclass
 class BookIndex:
+    """A book's cards as searched. Never changed once built: an update builds a new one
+    (a search in another thread may be reading this one)."""
+
     cards: list[Indexed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # By card path: its ETag, and the card as indexed (None: it could not be read).
+    etags: dict[str, str | None] = field(default_factory=dict)
+    entries: dict[str, Indexed | None] = field(default_factory=dict)
+    sync_token: str = ""  # the book's sync-token the cards are as of; "" without one
+    read_note: str = ""  # how the cards were read when one REPORT could not carry them
 
     def version(self) -> str:
         """The vCard version most of its cards use (3.0 for an empty book)."""
@@ -54,7 +67,8 @@ class BookIndex:
         return counted.most_common(1)[0][0] if counted else "3.0"
 
 
-_indexes: OrderedDict[tuple[str, str], BookIndex] = OrderedDict()
+# By book path: the book's version (ctag or sync-token) when indexed, and the index.
+_indexes: OrderedDict[str, tuple[str, BookIndex]] = OrderedDict()
 _indexes_lock = threading.Lock()
 # The vCard version each book was last seen to use, by path: it outlives the book's
 # ctag, so adding ten contacts in a row reads the book once, not ten times.
@@ -73,25 +87,58 @@ def summary_of(person: Person, card_id: ContactId, book: carddav.BookMeta) -> ap
 
 
 def build_index(client: DAVClient, book: carddav.BookMeta) -> BookIndex:
-    """The book's index: cached while its version holds, else built from one REPORT."""
-    key = (book.path, book.version)
+    """The book's index: cached while its version holds, else brought up to date with
+    the cards changed since (or, when that cannot be trusted, read whole again)."""
     with _indexes_lock:
-        found = _indexes.get(key) if book.version else None
-        if found is not None:
-            _indexes.move_to_end(key)
-            return found
-    answer = carddav.cards(client, book)
-    index = _index(answer.cards, book)
-    if answer.note:
-        index.notes.insert(0, answer.note)
+        kept = _indexes.get(book.path)
+        if kept is not None:
+            _indexes.move_to_end(book.path)
+    if kept is not None and book.version and kept[0] == book.version:
+        return kept[1]
+    index = _updated(client, book, kept[1]) if kept is not None else None
+    if index is None:
+        index = _whole(client, book)
     with _indexes_lock:
         _card_versions[book.path] = index.version()
-    if book.version:
-        with _indexes_lock:
-            _indexes[key] = index
-            while len(_indexes) > INDEXES_KEPT:
-                _indexes.popitem(last=False)
+        # Kept even without a version: the next search then compares ETags.
+        _indexes[book.path] = (book.version, index)
+        _indexes.move_to_end(book.path)
+        while len(_indexes) > INDEXES_KEPT:
+            _indexes.popitem(last=False)
     return index
+
+
+def _whole(client: DAVClient, book: carddav.BookMeta) -> BookIndex:
+    token = card_sync.token_now(client, book)
+    answer = carddav.cards(client, book)
+    entries = {card.href: _entry(card, book) for card in answer.cards}
+    return _finished(
+        book,
+        {card.href: card.etag for card in answer.cards},
+        entries,
+        token,
+        answer.note,
+    )
+
+
+def _updated(client: DAVClient, book: carddav.BookMeta, old: BookIndex) -> BookIndex | None:
+    """``old`` with the cards changed since it was built read again; None when the
+    changes cannot be known (the server rejected the sync-token) or are most of the book."""
+    if old.sync_token:
+        changes = card_sync.since_token(client, book, old.sync_token)
+    else:
+        changes = card_sync.by_etags(client, book, old.etags)
+    if changes is None or len(changes.changed) > max(MOST_CHANGES, len(old.etags) // 2):
+        return None
+    fresh = card_sync.read(client, book, changes.changed)
+    etags, entries = dict(old.etags), dict(old.entries)
+    for path in changes.deleted | fresh.missing:
+        etags.pop(path, None)
+        entries.pop(path, None)
+    for card in fresh.cards:
+        etags[card.href] = card.etag
+        entries[card.href] = _entry(card, book)
+    return _finished(book, etags, entries, changes.token, old.read_note)
 
 
 def card_version(client: DAVClient, book: carddav.BookMeta) -> str:
@@ -102,38 +149,46 @@ def card_version(client: DAVClient, book: carddav.BookMeta) -> str:
 
 
 def cached_index(book: carddav.BookMeta) -> BookIndex | None:
+    """The book's index if its version proves it current."""
     with _indexes_lock:
-        return _indexes.get((book.path, book.version)) if book.version else None
+        kept = _indexes.get(book.path)
+    return kept[1] if kept is not None and book.version and kept[0] == book.version else None
 
 
-def _index(stored: list[StoredObject], book: carddav.BookMeta) -> BookIndex:
-    index = BookIndex()
-    unreadable = 0
-    uids: Counter[str] = Counter()
-    for card in stored:
-        try:
-            person = read_person(card.data)
-        except Exception:  # one hostile card must not sink the book
-            unreadable += 1
-            continue
-        card_id = ContactId.of(book.path, card.href, card.etag)
-        index.cards.append(
-            Indexed(
-                summary=summary_of(person, card_id, book),
-                words=person.search_text(),
-                phones=tuple(d for d in person.phone_digits() if d),
-                sort_key=folded(person.name),
-                version=person.version,
-                uid=person.uid,
-            )
-        )
-        if person.uid:
-            uids[person.uid] += 1
-    index.cards.sort(key=lambda c: (c.sort_key, c.summary.id))
+def _entry(card: StoredObject, book: carddav.BookMeta) -> Indexed | None:
+    try:
+        person = read_person(card.data)
+    except Exception:  # one hostile card must not sink the book
+        return None
+    return Indexed(
+        summary=summary_of(person, ContactId.of(book.path, card.href, card.etag), book),
+        words=person.search_text(),
+        phones=tuple(d for d in person.phone_digits() if d),
+        sort_key=folded(person.name),
+        version=person.version,
+        uid=person.uid,
+    )
+
+
+def _finished(
+    book: carddav.BookMeta,
+    etags: dict[str, str | None],
+    entries: dict[str, Indexed | None],
+    token: str,
+    read_note: str,
+) -> BookIndex:
+    index = BookIndex(etags=etags, entries=entries, sync_token=token, read_note=read_note)
+    index.cards = sorted(
+        (c for c in entries.values() if c is not None), key=lambda c: (c.sort_key, c.summary.id)
+    )
+    if read_note:
+        index.notes.append(read_note)
+    unreadable = len(entries) - len(index.cards)
     if unreadable:
         index.notes.append(
             f"{unreadable} card(s) in {book.name} could not be read at all and are left out."
         )
+    uids = Counter(c.uid for c in index.cards if c.uid)
     shared = sum(n for n in uids.values() if n > 1)
     if shared:
         index.notes.append(
