@@ -200,3 +200,25 @@ async def test_read_only_mode_lists_no_task_writer_and_refuses_a_call_to_one(
     assert not {"create_task", "update_task", "delete_task"} & names
     assert "update_task" in text
     assert raw(shared, found["id"]) == before
+
+
+async def test_no_series_deletes_also_refuses_a_rule_change_that_drops_occurrences(
+    servers: Servers, shared: Shared
+) -> None:
+    written = await call(
+        shared.session,
+        "create_task",
+        summary="Stand-up notes",
+        due="2030-09-02",
+        recurrence="FREQ=WEEKLY",
+    )
+    before = raw(shared, written["id"])
+    (shared.folder / "keep").mkdir(exist_ok=True)
+    env = servers.env(shared.account, shared.folder / "keep", FAMILIES, shared.calendar)
+    env["MAILBOX_ALLOW_SERIES_DELETE"] = "0"
+    async with mcp_session(env, shared.folder / "keep" / "err.log") as session:
+        for rule in (None, "FREQ=WEEKLY;COUNT=2"):
+            text = await refused(session, "update_task", id=written["id"], recurrence=rule)
+            assert "MAILBOX_ALLOW_SERIES_DELETE" in text, text
+        await call(session, "update_task", id=written["id"], recurrence="FREQ=DAILY")
+    assert raw(shared, written["id"]) != before  # a rule with more occurrences is fine

@@ -171,7 +171,13 @@ async def update_task(
             and occurrence_of(todo) not in ("", found.recurrence)
         ):
             raise Conflict(_DONE_ALREADY)
-        changed = todo_edit.update(calendar, todo, args, state.zone)
+        changed = todo_edit.update(
+            calendar,
+            todo,
+            args,
+            state.zone,
+            allow_series_delete=state.settings.allow_series_delete,
+        )
         if changed.unchanged:
             return todo, changed
         with task_words(repeating=bool(args.recurrence)):

@@ -34,7 +34,7 @@ from protocol.when import LATEST
 from workers.dav import rules
 from workers.dav import todo_fields as tf
 from workers.dav.event_fields import PRODID, bump
-from workers.dav.occurrences import as_datetime, rule_occurrences
+from workers.dav.occurrences import as_datetime, drops_occurrences, rule_occurrences
 
 # Windows searched for the next occurrence: short first (a dense rule stays cheap).
 _LOOK_AHEAD = (timedelta(days=40), timedelta(days=400), timedelta(days=12 * 366))
@@ -146,11 +146,20 @@ def _changes_fields(args: UpdateTaskArgs) -> bool:
     )
 
 
-def update(calendar: Calendar, todo: Todo, args: UpdateTaskArgs, zone: tzinfo) -> Changed:
+def update(
+    calendar: Calendar,
+    todo: Todo,
+    args: UpdateTaskArgs,
+    zone: tzinfo,
+    *,
+    allow_series_delete: bool = True,
+) -> Changed:
     """Apply ``args`` to ``todo`` in place; everything not named stays. Raises
-    InvalidArgument or Refused with a sentence."""
+    InvalidArgument or Refused with a sentence (Refused also for a new rule that drops
+    occurrences where deleting series is turned off, as delete_task refuses)."""
     changed = Changed()
     now = datetime.now(UTC)
+    before = copy.deepcopy(todo) if not allow_series_delete and tf.repeats(todo) else None
     if isinstance(args.summary, str):
         tf.set_text(todo, "SUMMARY", args.summary)
     for name, given in (("DTSTART", args.start), ("DUE", args.due)):
@@ -172,6 +181,12 @@ def update(calendar: Calendar, todo: Todo, args: UpdateTaskArgs, zone: tzinfo) -
     if args.recurrence is not UNSET:
         set_rule(todo, args.recurrence)
         check_rule_moves_on(calendar, todo, zone)
+        if before is not None and _drops(calendar, before, todo, zone):
+            raise Refused(
+                "Nothing was changed: this recurrence would remove occurrences of the "
+                "repeating task, and deleting series is turned off here "
+                "(MAILBOX_ALLOW_SERIES_DELETE=0); change it in a task app."
+            )
     if args.due is not UNSET or args.start is not UNSET:
         tf.check_order(todo)  # only dates given now: a stored oddity is not the caller's fault
     if args.reminder_minutes is not UNSET:
@@ -233,6 +248,23 @@ def complete(calendar: Calendar, todo: Todo, now: datetime, zone: tzinfo) -> Cha
         record_uid,
         [f"It repeats: this occurrence was recorded as done and the task is next due {shown}."],
     )
+
+
+def _drops(calendar: Calendar, before: Todo, after: Todo, zone: tzinfo) -> bool:
+    """Whether the rule ``after`` has fewer occurrences than ``before`` (see
+    occurrences.drops_occurrences); one that cannot be worked out counts as dropping."""
+    if not tf.repeats(after):
+        return True
+    old_anchor = tf.when_value(before, "DTSTART") or tf.when_value(before, "DUE")
+    new_anchor = tf.when_value(after, "DTSTART") or tf.when_value(after, "DUE")
+    if old_anchor is None or new_anchor is None:
+        return new_anchor is None
+    try:
+        return drops_occurrences(
+            calendar, _standin(before, old_anchor), _standin(after, new_anchor), zone
+        )
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        return True
 
 
 def _standin(todo: Todo, anchor: date | datetime, with_exdates: bool = True) -> Event:
