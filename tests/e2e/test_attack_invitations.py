@@ -172,6 +172,8 @@ async def test_an_invitation_inside_a_forwarded_email_is_not_answered(
         deliver(imap, "INBOX", outer.as_bytes())
     (found,) = (await call(served.session, "search_emails", subject=subject))["emails"]
     await refused(served, found["id"], "accept")
+    shown = text_of(await served.session.call_tool("get_email", {"id": found["id"]}))
+    assert "respond_to_invitation with this email's id" not in shown, shown
     assert replies(smtp, inv) == []
     assert raw_copy(servers, served, inv.uid)[0] == 404
 
@@ -649,3 +651,36 @@ async def test_a_huge_organizer_name_and_address_are_cut_short_in_every_answer(
         )
     )
     assert len(removed) < 1500 and "not in the calendar" in removed, removed
+
+
+async def test_a_damaged_quoted_printable_calendar_part_is_answered_or_refused_plainly(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer
+) -> None:
+    inv = Invitation(served)
+    ics = calendar("REQUEST", vevent(inv)).replace("SUMMARY:Sync", "SUMMARY:Sy=ZZnc=\r\n=")
+    subject = f"Invitation: qp {inv.token}"
+    raw = (
+        f"From: Olga <{inv.organizer}>\r\nTo: {inv.me}\r\nSubject: {subject}\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/calendar; method=REQUEST; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + ics + "=\r\n=Q"
+    ).encode()
+    email_id = await delivered(served, dovecot, raw, subject)
+    result = await served.session.call_tool(
+        "respond_to_invitation", {"email_id": email_id, "response": "decline"}
+    )
+    if result.is_error:
+        plain_refusal(error_text(result))
+        assert replies(smtp, inv) == []
+    else:
+        assert len(replies(smtp, inv)) == 1
+
+
+async def test_a_date_the_series_does_not_fall_on_is_refused(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer
+) -> None:
+    inv = Invitation(served)
+    weekly = vevent(inv, extra="RRULE:FREQ=WEEKLY;COUNT=4\n")
+    email_id = await mailed(served, dovecot, inv, calendar("REQUEST", weekly))
+    for day in ("2027-03-12", "2027-04-08", "2027-03-04"):
+        assert "has no occurrence on" in await refused(served, email_id, "decline", occurrence=day)
+    assert replies(smtp, inv) == []
