@@ -58,6 +58,11 @@ PLAN_UNREACHED = (
     "The calendar server could not be reached to check the invitation against your "
     "calendar, so nothing was sent or changed; try again later."
 )
+SEND_UNCONFIRMED = (
+    "The mail server did not confirm the reply to {organizer}, so it may or may not have been "
+    "sent, and the calendar was not changed; call respond_to_invitation again with the same "
+    "answer to put it in the calendar (the reply is not sent a second time)."
+)
 CALENDAR_UNCONFIRMED = (
     "The calendar server did not confirm the change, so it may or may not show your answer; "
     "look with get_calendar_events before answering again."
@@ -133,7 +138,11 @@ async def _answer(
             except MailError as exc:
                 if not exc.may_have_happened:
                     await _settle(outbox, args.email_id, plan, sent=False)
-                raise
+                    raise
+                # The mark stays (a second call must not send again); say what that means.
+                raise type(exc)(
+                    SEND_UNCONFIRMED.format(organizer=plan.organizer), may_have_happened=True
+                ) from None
             reply_sent, saved, message_id = True, sent.saved_to_sent, sent.message_id
             notes += sent.notes
             await _settle(outbox, args.email_id, plan, sent=True)

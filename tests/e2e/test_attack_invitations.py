@@ -684,3 +684,41 @@ async def test_a_date_the_series_does_not_fall_on_is_refused(
     for day in ("2027-03-12", "2027-04-08", "2027-03-04"):
         assert "has no occurrence on" in await refused(served, email_id, "decline", occurrence=day)
     assert replies(smtp, inv) == []
+
+
+async def test_a_reply_the_smtp_server_may_have_taken_says_so_and_changes_no_calendar(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
+) -> None:
+    inv = Invitation(served)
+    email_id = await mailed(served, dovecot, inv, calendar("REQUEST", vevent(inv)))
+    smtp.behaviour.drop_after_data = True
+    try:
+        text = await refused(served, email_id, "accept")
+    finally:
+        smtp.behaviour.drop_after_data = False
+    assert "may have" in text or "may or may not" in text, text
+    assert "the calendar was not changed" in text, text
+    assert raw_copy(servers, served, inv.uid)[0] == 404
+    again = await respond(served, email_id, "accept")  # as the answer advises
+    assert again["already_sent"] is True and again["calendar_change"] == "added"
+    assert len(replies(smtp, inv)) == 1
+
+
+async def test_an_organizer_the_smtp_server_refuses_gets_nothing_and_the_calendar_stays(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
+) -> None:
+    inv = Invitation(served)
+    email_id = await mailed(served, dovecot, inv, calendar("REQUEST", vevent(inv)))
+    smtp.behaviour.refuse.add(inv.organizer)
+    try:
+        result = await served.session.call_tool(
+            "respond_to_invitation", {"email_id": email_id, "response": "accept"}
+        )
+    finally:
+        smtp.behaviour.refuse.discard(inv.organizer)
+    text = text_of(result)
+    assert result.is_error, text
+    plain_refusal(text)
+    assert raw_copy(servers, served, inv.uid)[0] == 404
+    # Not marked as sent: once the organizer is accepted, the reply goes out.
+    assert (await respond(served, email_id, "accept"))["reply_sent"] is True
