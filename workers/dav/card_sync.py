@@ -112,6 +112,7 @@ def by_etags(client: DAVClient, book: BookMeta, known: dict[str, str | None]) ->
 class Read:
     cards: list[StoredObject]
     missing: set[str]  # paths asked for that the server no longer has
+    one_by_one: bool = False  # the multiget broke, and the cards were read by GET
 
 
 def read(client: DAVClient, book: BookMeta, hrefs: list[str]) -> Read:
@@ -149,7 +150,7 @@ def _one_by_one(client: DAVClient, book: BookMeta, hrefs: list[str]) -> Read:
             missing.add(path)
             continue
         found.append(StoredObject(path, card.etag, card.data))
-    return Read(found, missing)
+    return Read(found, missing, one_by_one=True)
 
 
 def token_now(client: DAVClient, book: BookMeta) -> str:

@@ -145,6 +145,7 @@ MAX_CARDS_ONE_BY_ONE = 2000
 class CardsAnswer:
     cards: list[StoredObject]
     note: str = ""  # how the cards were read when one REPORT could not carry them
+    complete: bool = True  # False: more cards than are read one by one
 
 
 def cards(client: DAVClient, book: BookMeta) -> CardsAnswer:
@@ -181,13 +182,18 @@ def _one_by_one(client: DAVClient, book: BookMeta) -> CardsAnswer:
             found.append(fetch(client, href))
         except (NotFound, ProtocolViolation):
             continue  # deleted meanwhile, or refused: the others still count
-    note = (
-        f"The server could not send {book.name} in one piece (a card in it holds characters "
-        "that cannot be sent that way), so its cards were read one by one."
-    )
+    note = one_by_one_note(book.name)
     if len(hrefs) > MAX_CARDS_ONE_BY_ONE:
         note += f" Only the first {MAX_CARDS_ONE_BY_ONE} of {len(hrefs)} were read."
-    return CardsAnswer(found, note)
+    return CardsAnswer(found, note, complete=len(hrefs) <= MAX_CARDS_ONE_BY_ONE)
+
+
+def one_by_one_note(name: str) -> str:
+    """What an answer says when book ``name`` could not be read in one REPORT."""
+    return (
+        f"The server could not send {name} in one piece (a card in it holds characters "
+        "that cannot be sent that way), so its cards were read one by one."
+    )
 
 
 def _hrefs(client: DAVClient, book: BookMeta) -> list[str]:

@@ -12,6 +12,7 @@ keeps only that there is one.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ BOOKS_TAG = api.DAV_ADDRESS_BOOKS.tag
 book_tag = api.DAV_ADDRESS_BOOK.of
 TOKEN_PREFIX = "ab:"
 INDEXES_KEPT = 8
+# Characters XML 1.0 cannot carry: a card holding one breaks a server's REPORT (Xandikos).
+UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Past this many changed cards, reading the whole book again is as cheap as the changes.
 MOST_CHANGES = 1000
 
@@ -59,7 +62,10 @@ class BookIndex:
     etags: dict[str, str | None] = field(default_factory=dict)
     entries: dict[str, Indexed | None] = field(default_factory=dict)
     sync_token: str = ""  # the book's sync-token the cards are as of; "" without one
-    read_note: str = ""  # how the cards were read when one REPORT could not carry them
+    # Cards that had to be read one by one, because no REPORT could carry them: while
+    # one is in the book, answers say so.
+    unsendable: frozenset[str] = frozenset()
+    complete: bool = True  # False: the book was too big to read one by one in full
 
     def version(self) -> str:
         """The vCard version most of its cards use (3.0 for an empty book)."""
@@ -111,19 +117,30 @@ def build_index(client: DAVClient, book: carddav.BookMeta) -> BookIndex:
 def _whole(client: DAVClient, book: carddav.BookMeta) -> BookIndex:
     token = card_sync.token_now(client, book)
     answer = carddav.cards(client, book)
-    entries = {card.href: _entry(card, book) for card in answer.cards}
-    return _finished(
+    index = _finished(
         book,
-        {card.href: card.etag for card in answer.cards},
-        entries,
-        token,
-        answer.note,
+        BookIndex(
+            etags={card.href: card.etag for card in answer.cards},
+            entries={card.href: _entry(card, book) for card in answer.cards},
+            sync_token=token,
+            complete=answer.complete,
+            unsendable=frozenset(
+                c.href for c in answer.cards if answer.note and UNSENDABLE.search(c.data)
+            ),
+        ),
     )
+    if answer.note and answer.note not in index.notes:
+        # Broken for a reason no card shows, or only part of the book read: say so.
+        generic = carddav.one_by_one_note(book.name)
+        index.notes = [answer.note, *(n for n in index.notes if n != generic)]
+    return index
 
 
 def _updated(client: DAVClient, book: carddav.BookMeta, old: BookIndex) -> BookIndex | None:
     """``old`` with the cards changed since it was built read again; None when the
     changes cannot be known (the server rejected the sync-token) or are most of the book."""
+    if not old.complete:
+        return None  # cards it never held would never be read
     if old.sync_token:
         changes = card_sync.since_token(client, book, old.sync_token)
     else:
@@ -138,7 +155,14 @@ def _updated(client: DAVClient, book: carddav.BookMeta, old: BookIndex) -> BookI
     for card in fresh.cards:
         etags[card.href] = card.etag
         entries[card.href] = _entry(card, book)
-    return _finished(book, etags, entries, changes.token, old.read_note)
+    read = {card.href for card in fresh.cards}
+    unsendable = (old.unsendable - changes.deleted - fresh.missing - read) | {
+        c.href for c in fresh.cards if fresh.one_by_one and UNSENDABLE.search(c.data)
+    }
+    return _finished(
+        book,
+        BookIndex(etags=etags, entries=entries, sync_token=changes.token, unsendable=unsendable),
+    )
 
 
 def card_version(client: DAVClient, book: carddav.BookMeta) -> str:
@@ -170,20 +194,15 @@ def _entry(card: StoredObject, book: carddav.BookMeta) -> Indexed | None:
     )
 
 
-def _finished(
-    book: carddav.BookMeta,
-    etags: dict[str, str | None],
-    entries: dict[str, Indexed | None],
-    token: str,
-    read_note: str,
-) -> BookIndex:
-    index = BookIndex(etags=etags, entries=entries, sync_token=token, read_note=read_note)
+def _finished(book: carddav.BookMeta, index: BookIndex) -> BookIndex:
+    """``index`` with its cards sorted for searching and the notes its cards call for."""
     index.cards = sorted(
-        (c for c in entries.values() if c is not None), key=lambda c: (c.sort_key, c.summary.id)
+        (c for c in index.entries.values() if c is not None),
+        key=lambda c: (c.sort_key, c.summary.id),
     )
-    if read_note:
-        index.notes.append(read_note)
-    unreadable = len(entries) - len(index.cards)
+    if index.unsendable:
+        index.notes.append(carddav.one_by_one_note(book.name))
+    unreadable = len(index.entries) - len(index.cards)
     if unreadable:
         index.notes.append(
             f"{unreadable} card(s) in {book.name} could not be read at all and are left out."
