@@ -102,35 +102,50 @@ class Card:
     text: str
     lines: list[Line]  # every logical line, BEGIN and END included
     newline: str  # the line break the card uses: new lines are written with it
+    # Lines of a card another client nested inside this one (BEGIN:VCARD ... END:VCARD
+    # within it): kept as they are, but neither read nor changed as this card's own.
+    nested: frozenset[int] = frozenset()
+    closed: bool = True  # whether the card ends with its own END:VCARD
+
+    def own(self) -> list[tuple[int, Line]]:
+        """(index, line) of the card's own lines, those of nested cards left out."""
+        return [(n, line) for n, line in enumerate(self.lines) if n not in self.nested]
 
     @property
     def version(self) -> str:
-        for line in self.lines:
+        for _n, line in self.own():
             if line.name == "VERSION" and not line.group:
                 return line.value().strip() or "3.0"
         return "3.0"
 
     def named(self, *names: str) -> list[Line]:
-        return [line for line in self.lines if line.name in names]
+        return [line for _n, line in self.own() if line.name in names]
 
     def end_index(self) -> int:
-        """Index of the card's END:VCARD line (or past the last line)."""
-        for n, line in enumerate(self.lines):
-            if line.name == "END" and line.value().strip().upper() == "VCARD":
-                return n
-        return len(self.lines)
+        """Index of the card's own END:VCARD line (or past the last line)."""
+        return len(self.lines) - 1 if self.closed else len(self.lines)
 
 
 def parse(text: str) -> Card:
-    """The first card in ``text``, line by line. Raises ValueError when there is none."""
+    """The first card in ``text``, line by line, up to the END that closes it (a card
+    nested inside it is marked, not taken for its end). Raises ValueError when there
+    is none."""
     lines = list(_logical_lines(text))
-    begins = [n for n, line in enumerate(lines) if line.name == "BEGIN"]
-    if not begins:
+    first = next((n for n, line in enumerate(lines) if line.name == "BEGIN"), None)
+    if first is None:
         raise ValueError("no BEGIN:VCARD")
-    ends = [n for n, line in enumerate(lines) if line.name == "END" and n > begins[0]]
-    last = ends[0] + 1 if ends else len(lines)
+    depth, nested, last, closed = 0, set(), len(lines), False
+    for n in range(first, len(lines)):
+        name = lines[n].name
+        depth += (name == "BEGIN") - (name == "END")
+        if depth > 1 or (depth == 1 and name == "END"):
+            nested.add(n)
+        if depth == 0:
+            last, closed = n + 1, True
+            break
     found = _BREAK.search(text)
-    return Card(text, lines[:last], found.group() if found else "\r\n")
+    newline = found.group() if found else "\r\n"
+    return Card(text, lines[:last], newline, frozenset(nested), closed)
 
 
 # A line break that does not fold: what follows starts a new property.

@@ -70,7 +70,7 @@ def edit(text: str, changes: dict[str, Any]) -> str:
     line kept as it was. Raises ValueError when the text holds no card."""
     card = parse(text)
     four = card.version.startswith("4")
-    items = _Items({m.group(1) for line in card.lines if (m := _ITEM.match(line.group))})
+    items = _Items({m.group(1) for _n, line in card.own() if (m := _ITEM.match(line.group))})
     drop: set[int] = set()
     insert: dict[int, list[str]] = {}
     end = card.end_index()
@@ -102,7 +102,7 @@ def edit(text: str, changes: dict[str, Any]) -> str:
 
 
 def _indices(card: Card, names: tuple[str, ...]) -> list[int]:
-    return [n for n, line in enumerate(card.lines) if line.name in names]
+    return [n for n, line in card.own() if line.name in names]
 
 
 def _companions(card: Card, replaced: list[int]) -> set[int]:
@@ -110,7 +110,7 @@ def _companions(card: Card, replaced: list[int]) -> set[int]:
     groups = {card.lines[n].group.casefold() for n in replaced if card.lines[n].group}
     return {
         n
-        for n, line in enumerate(card.lines)
+        for n, line in card.own()
         if line.group.casefold() in groups and line.name.startswith("X-AB")
     }
 

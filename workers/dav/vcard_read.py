@@ -107,7 +107,9 @@ def person_of(card: Card) -> Person:
     labels = _group_labels(card, warnings)
     person = Person(name="", version=card.version, warnings=warnings)
     formatted = ""
-    for line in card.lines:
+    if card.nested:
+        warnings.append("The card holds another card inside it, which was not read.")
+    for _n, line in card.own():
         if line.name in BINARY:
             person.has_photo = person.has_photo or line.name == "PHOTO"
             continue
@@ -197,7 +199,7 @@ def _list(value: str) -> list[str]:
 def _group_labels(card: Card, warnings: list[str]) -> dict[str, str]:
     """The X-ABLabel of each group: ``item1`` -> ``Assistant``."""
     labels = {}
-    for line in card.lines:
+    for _n, line in card.own():
         if line.group and line.name in _LABELS:
             text = unescape(line.decoded(warnings)).strip()
             apple = _APPLE_LABEL.match(text)
