@@ -13,7 +13,7 @@ import pytest
 
 from tests.calendar_calls import call
 from tests.contact_calls import card, find, forged, only, raw, server_of, word
-from tests.mcp_client import error_text
+from tests.mcp_client import error_text, mcp_session
 from tests.server_env import Servers, Shared, module_calendar_server
 
 FAMILIES = ("contacts",)
@@ -385,3 +385,35 @@ async def test_a_delete_and_an_update_at_once_leave_no_half_card(
     assert sum(not a.is_error for a in answers.values()) >= 1
     found = await find(book.session, made["name"].split()[-1])
     assert len(found) == (0 if not answers["delete_contact"].is_error else 1)
+
+
+# -- read-only mode, and the worker after every attack -------------------------------------
+
+
+async def test_read_only_mode_lists_no_contact_writer_and_a_call_to_one_changes_nothing(
+    servers: Servers, book: Shared
+) -> None:
+    dav, login = server_of(servers, book)
+    made = await call(book.session, "create_contact", name=f"Frozen {word()}")
+    href = dav.address_book_path(login) + _card_name(servers, book, made["id"])
+    before = raw(dav, login, href)
+    folder = book.folder / "read-only"
+    folder.mkdir(exist_ok=True)
+    env = servers.env(book.account, folder, FAMILIES, book.calendar) | {"MAILBOX_READ_ONLY": "1"}
+    async with mcp_session(env, folder / "err.log") as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        answers = [
+            await session.call_tool("update_contact", {"id": made["id"], "title": "x"}),
+            await session.call_tool("delete_contact", {"id": made["id"]}),
+            await session.call_tool("create_contact", {"name": "Not made"}),
+        ]
+    assert "search_contacts" in names
+    assert not {"create_contact", "update_contact", "delete_contact"} & names
+    for answer in answers:
+        plain_refusal(answer)
+    assert raw(dav, login, href) == before
+
+
+async def test_zz_no_attack_restarted_the_worker(book: Shared) -> None:
+    """Run last in the module: every attack above was answered without a worker crash."""
+    assert (book.folder / "err.log").read_text().count("worker.ready") == 1
