@@ -35,6 +35,7 @@ from protocol.errors import (
     Refused,
     ServerTimeout,
     Unavailable,
+    WorkerCrashed,
 )
 from supervisor.outbox import Outbox
 from supervisor.rendering import clip, fence, moment_text, plain
@@ -62,6 +63,10 @@ SEND_UNCONFIRMED = (
     "The mail server did not confirm the reply to {organizer}, so it may or may not have been "
     "sent, and the calendar was not changed; call respond_to_invitation again with the same "
     "answer to put it in the calendar (the reply is not sent a second time)."
+)
+CALENDAR_REFUSED = (
+    "The calendar server did not accept the event as changed here, so your answer is not in "
+    "the calendar; set it in the web interface or your calendar app."
 )
 CALENDAR_UNCONFIRMED = (
     "The calendar server did not confirm the change, so it may or may not show your answer; "
@@ -206,7 +211,8 @@ async def _place(
                 return msgspec.structs.replace(
                     plan, calendar_change="unknown", event_id=None, notes=[]
                 )
-            notes.append(CALENDAR_UNREACHED)
+            unreached = isinstance(exc, Unavailable | ServerTimeout | WorkerCrashed)
+            notes.append(CALENDAR_UNREACHED if unreached else CALENDAR_REFUSED)
             return None
     return None
 

@@ -16,6 +16,7 @@ import anyio
 import pytest
 from icalendar import Calendar
 
+from supervisor.families.invitations import CALENDAR_REFUSED
 from tests.calendar_calls import call, events
 from tests.e2e.test_invitations import delivered, respond, stored
 from tests.faults.proxy import FaultProxy
@@ -722,3 +723,33 @@ async def test_an_organizer_the_smtp_server_refuses_gets_nothing_and_the_calenda
     assert raw_copy(servers, served, inv.uid)[0] == 404
     # Not marked as sent: once the organizer is accepted, the reply goes out.
     assert (await respond(served, email_id, "accept"))["reply_sent"] is True
+
+
+async def test_cancelling_one_of_two_occurrences_invited_to_alone_keeps_the_other(
+    served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
+) -> None:
+    inv = Invitation(served)
+
+    def one(day: str) -> str:
+        return vevent(
+            inv,
+            start=f"202703{day}T140000Z",
+            end=f"202703{day}T150000Z",
+            extra=f"RECURRENCE-ID:202703{day}T140000Z\n",
+        )
+
+    answers = []
+    for day in ("11", "18"):
+        email_id = await mailed(served, dovecot, inv, calendar("REQUEST", one(day)))
+        answers.append(await respond(served, email_id, "accept"))
+        inv.token += "x"  # the next mail's subject differs
+    if served.calendar == "radicale":
+        # Radicale answers 400 to an object of two occurrences without their series: the
+        # second answer went out, and says plainly that the calendar did not take it.
+        assert answers[1]["calendar_change"] == "unchanged"
+        assert answers[1]["notes"] == [CALENDAR_REFUSED], answers[1]
+        return
+    cancel_id = await mailed(served, dovecot, inv, calendar("CANCEL", one("11")), "CANCEL")
+    assert (await respond(served, cancel_id, "remove"))["calendar_change"] == "removed"
+    held = Calendar.from_ical(stored(servers, served, inv))
+    assert [e["RECURRENCE-ID"].dt.day for e in held.walk("VEVENT")] == [18]

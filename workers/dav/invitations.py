@@ -23,7 +23,7 @@ from caldav.davclient import DAVClient
 from icalendar import Calendar, Event
 
 from protocol import invitations as api
-from protocol.errors import Refused
+from protocol.errors import NotFound, Refused
 from workers.dav import client as dav
 from workers.dav import expand, itip
 from workers.dav.event_fields import PRODID
@@ -88,7 +88,28 @@ def find_copy(client: DAVClient, calendars: list[dav.CalendarMeta], uid: str) ->
             if events:
                 path = unquote(urlsplit(urljoin(meta.url, href)).path)
                 return Copy(meta, dav.StoredObject(path, etag, data), parsed, events)
-    return None
+    return _placed_here(client, calendars, uid)
+
+
+def own_href(calendar: dav.CalendarMeta, uid: str) -> str:
+    """Where this server puts a new copy of event ``uid`` in ``calendar``."""
+    return calendar.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid)[:200] + ".ics"
+
+
+def _placed_here(client: DAVClient, calendars: list[dav.CalendarMeta], uid: str) -> Copy | None:
+    """The copy at the place this server puts new ones, read directly: Radicale's UID
+    query misses an object holding only single occurrences (no series), and the next
+    answer to the same event must update that object, not fail to create it again."""
+    writable = [c for c in calendars if not c.read_only]
+    if not writable:
+        return None
+    try:
+        stored = dav.fetch(client, own_href(writable[0], uid))
+        parsed = expand.parse(stored.data)
+    except (NotFound, ValueError):
+        return None
+    events = [e for e in parsed.walk("VEVENT") if one_line(e.get("UID")) == uid]
+    return Copy(writable[0], stored, parsed, events) if events else None
 
 
 def set_partstat(events: list[Event], identities: set[str], partstat: str) -> None:
@@ -204,15 +225,17 @@ def cancelled(invite: itip.Invite, found: Copy) -> Calendar | None:
     if any(_rid(e) is None for e in invite.events):
         return None
     master = next((e for e in found.events if e.get("RECURRENCE-ID") is None), None)
-    if master is None:
-        return None
+    left = list(found.events)
     for event in invite.events:
         rid = _rid(event)
-        for held in list(found.events):
-            if _rid(held) == rid:
-                found.parsed.subcomponents.remove(held)
-        master.add("EXDATE", rid)
-    return found.parsed
+        for held in [e for e in left if _rid(e) == rid]:
+            found.parsed.subcomponents.remove(held)
+            left.remove(held)
+        if master is not None:
+            master.add("EXDATE", rid)
+    # Without a series (the user was invited to single occurrences), what is left of them
+    # stays; the object goes only when nothing of the event is left in it.
+    return found.parsed if left else None
 
 
 def check_same_organizer(invite: itip.Invite, found: Copy) -> None:
@@ -336,7 +359,7 @@ async def _place(
         if not writable:
             raise Refused("There is no calendar here that accepts new events.")
         target, etag, before = writable[0], None, None
-        href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", invite.uid)[:200] + ".ics"
+        href = own_href(target, invite.uid)
         base = fresh_object(invite)
         change = "added"
     events = [e for e in base.walk("VEVENT") if one_line(e.get("UID")) == invite.uid]
