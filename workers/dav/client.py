@@ -7,6 +7,7 @@ we know what it asks: no server-side expansion, ETags with every object.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,9 +119,11 @@ def dav_errors(settings: DavSettings) -> Iterator[None]:
         ) from None
     except dav_error.NotFoundError:
         raise NotFound("That is no longer on the calendar server; look it up again.") from None
-    except dav_error.DAVError as exc:
+    except dav_error.DAVError:
+        # The library's text quotes the server's answer: not for the model to read.
         raise ProtocolViolation(
-            f"The calendar server {where} answered unexpectedly ({_short(exc)})."
+            f"The calendar server {where} gave an answer that could not be understood; try "
+            "again later, and check MAILBOX_CALDAV_URL if it keeps happening."
         ) from None
     except TimeoutError:
         raise ServerTimeout(f"The calendar server {where} did not answer in time.") from None
@@ -138,7 +141,7 @@ def _network_error(exc: Exception, where: str) -> MailError | None:
         return Unavailable(problem)
     if isinstance(exc, OSError):
         return Unavailable(
-            f"Could not reach the calendar server {where} ({_short(exc)}); check "
+            f"Could not reach the calendar server {where} ({_reason(exc)}); check "
             "MAILBOX_CALDAV_URL and your connection."
         )
     name = type(exc).__name__  # niquests' own ConnectionError / Timeout are not OSErrors
@@ -146,14 +149,21 @@ def _network_error(exc: Exception, where: str) -> MailError | None:
         return ServerTimeout(f"The calendar server {where} did not answer in time.")
     if "Connection" in name or "SSL" in name or "Request" in name:
         return Unavailable(
-            f"Could not reach the calendar server {where} ({name}); check "
+            f"Could not reach the calendar server {where}; check "
             "MAILBOX_CALDAV_URL and your connection."
         )
     return None
 
 
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+def _reason(exc: OSError) -> str:
+    """Why a connection failed, in words of ours (the library's text names its own classes)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(exc, socket.gaierror):
+        return "its name could not be looked up"
+    if isinstance(exc, ConnectionResetError):
+        return "the connection was reset"
+    return "the network failed"
 
 
 def discover_home(client: DAVClient) -> str:
