@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from urllib.parse import quote
 
 import msgspec
 
 from protocol.errors import InvalidArgument
-from workers.dav.ids import read_as_written
 
 PREFIX = "ct_"
 
@@ -27,7 +27,15 @@ class ContactId(msgspec.Struct, array_like=True, frozen=True):
 
     @property
     def href(self) -> str:
+        """The card's path as the server lists it (decoded)."""
         return self.book + self.name
+
+    @property
+    def url_path(self) -> str:
+        """The card's path percent-encoded for a request: the server decodes it to
+        exactly ``href`` (a name with '#', '?' or '%41' another client chose names that
+        card, not the book or another card)."""
+        return quote(self.href, safe="/@")
 
     def __str__(self) -> str:
         raw = msgspec.msgpack.encode(self)
@@ -57,6 +65,8 @@ class ContactId(msgspec.Struct, array_like=True, frozen=True):
         # back from the model and must not steer a request (which carries the password)
         # anywhere else, nor name the collection itself (Radicale answers a GET of the
         # book with every card in it, and its DELETE with that ETag deletes the book).
+        # The name is sent percent-encoded (url_path), so '%2e', '#' or '?' in it name a
+        # file of that name, never the book; the book must be one listed (book_of).
         if not (
             found.book.startswith("/")
             and not found.book.startswith("//")
@@ -66,9 +76,9 @@ class ContactId(msgspec.Struct, array_like=True, frozen=True):
             and found.name not in ("", ".", "..")
             and "/" not in found.name
             and "\\" not in found.name
-            and not any(c in found.book + found.name for c in "\r\n\x00?#")
+            and not any(c in found.book for c in "?#%")
+            and not any(c in found.book + found.name for c in "\r\n\x00")
             and len(found.seen) <= 32
-            and read_as_written(found.href)
         ):
             raise _not_an_id(text)
         return found

@@ -117,7 +117,9 @@ async def get_contact(args: api.GetContactArgs, state: DavState, ctx: CallContex
     card_id = ContactId.parse(args.id, api.GET_CONTACT.name)
     book = book_of(await books(state, ctx), card_id)
     ctx.validator, ctx.tags = token([book]), [book_tag(book.path)]
-    stored = await state.pool.run(lambda c: carddav.fetch(c, card_id.href), deadline=ctx.deadline)
+    stored = await state.pool.run(
+        lambda c: carddav.fetch(c, card_id.url_path), deadline=ctx.deadline
+    )
     person = _read(stored.data)
     fresh = ContactId.of(book.path, card_id.href, stored.etag)
     return api.Contact(
@@ -199,7 +201,7 @@ async def update_contact(
     changes = args.changed()
 
     def run(client: DAVClient) -> tuple[str | None, str]:
-        stored = carddav.fetch(client, card_id.href, to_change=True)
+        stored = carddav.fetch(client, card_id.url_path, to_change=True)
         _unchanged_since_read(card_id, stored.etag)
         try:
             text = edit(stored.data, changes)
@@ -207,7 +209,7 @@ async def update_contact(
             raise InvalidArgument(
                 "That card holds no vCard that can be changed here; nothing was changed."
             ) from None
-        etag = carddav.store(client, card_id.href, text, stored.etag or "*")
+        etag = carddav.store(client, card_id.url_path, text, stored.etag or "*")
         return etag, _read(text).name
 
     etag, name = await state.pool.run(run, deadline=ctx.deadline)
@@ -223,10 +225,10 @@ async def delete_contact(
     ctx.tags = [book_tag(book.path), BOOKS_TAG]
 
     def run(client: DAVClient) -> str:
-        stored = carddav.fetch(client, card_id.href)
+        stored = carddav.fetch(client, card_id.url_path)
         _unchanged_since_read(card_id, stored.etag)
         name = _read(stored.data).name
-        carddav.remove(client, card_id.href, stored.etag)
+        carddav.remove(client, card_id.url_path, stored.etag)
         return name
 
     name = await state.pool.run(run, deadline=ctx.deadline)
