@@ -326,6 +326,7 @@ async def test_a_hostile_card_reads_or_is_noted_and_an_update_keeps_its_other_li
     _, href, before = await stored(servers, book, *HOSTILE[kind], f"NICKNAME:{tag}", tag=tag)
     found = await only(book.session, tag)
     got = await call(book.session, "get_contact", id=found["id"])
+    assert len(found["name"]) <= 501 and len(got["name"]) <= 501
     answer = await book.session.call_tool("update_contact", {"id": got["id"], "title": "Boss"})
     after = raw(dav, login, href)
     if answer.is_error:
@@ -334,6 +335,19 @@ async def test_a_hostile_card_reads_or_is_noted_and_an_update_keeps_its_other_li
         return
     kept = [line for line in before.split("\r\n") if not line.startswith(("TITLE", "REV"))]
     assert [line for line in after.split("\r\n") if not line.startswith(("TITLE", "REV"))] == kept
+
+
+async def test_a_card_of_ten_thousand_emails_and_a_megabyte_note_reads_cut_with_notes(
+    servers: Servers, book: Shared
+) -> None:
+    tag = word()
+    emails = [f"EMAIL:m{i}@example.org" for i in range(10_000)]
+    await stored(servers, book, f"FN:Crowd {tag}", f"NOTE:{'n' * 1_000_000}", *emails, tag=tag)
+    found = await only(book.session, tag)
+    got = await call(book.session, "get_contact", id=found["id"])
+    assert len(got["emails"]) == 100 and len(got["notes"]) <= 20_001
+    assert any("10,000 emails" in w for w in got["warnings"])
+    assert any("notes holds 1,000,000 characters" in w for w in got["warnings"])
 
 
 async def test_a_card_nested_inside_another_reads_as_the_outer_one_with_a_note(

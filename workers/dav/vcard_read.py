@@ -120,7 +120,40 @@ def person_of(card: Card) -> Person:
     person.name = formatted or _fallback_name(person)
     if not formatted:
         warnings.append("The card has no formatted name (FN); its name was put together.")
+    _cut(person, warnings)
     return person
+
+
+# What is shown of a card another client filled beyond reason (an FN of 100,000
+# characters, 10,000 emails): enough for any real person, and an answer of sane size.
+_LONGEST_TEXT = {
+    "name": 500,
+    "given": 500,
+    "family": 500,
+    "nickname": 500,
+    "organization": 1000,
+    "title": 1000,
+    "notes": 20000,
+}
+MOST_ITEMS = 100
+
+
+def _cut(person: Person, warnings: list[str]) -> None:
+    for attr, most in _LONGEST_TEXT.items():
+        value = getattr(person, attr)
+        if value and len(value) > most:
+            setattr(person, attr, value[:most] + "…")
+            warnings.append(
+                f"The card's {attr} holds {len(value):,} characters; only the first "
+                f"{most:,} are shown."
+            )
+    for attr in ("emails", "phones", "addresses", "categories", "urls"):
+        items = getattr(person, attr)
+        if len(items) > MOST_ITEMS:
+            setattr(person, attr, items[:MOST_ITEMS])
+            warnings.append(
+                f"The card holds {len(items):,} {attr}; only the first {MOST_ITEMS} are shown."
+            )
 
 
 def _read_line(line: Line, person: Person, labels: dict[str, str], warnings: list[str]) -> str:
