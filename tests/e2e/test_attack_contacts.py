@@ -458,3 +458,22 @@ async def test_read_only_mode_lists_no_contact_writer_and_a_call_to_one_changes_
 async def test_zz_no_attack_restarted_the_worker(book: Shared) -> None:
     """Run last in the module: every attack above was answered without a worker crash."""
     assert (book.folder / "err.log").read_text().count("worker.ready") == 1
+
+
+@pytest.mark.parametrize("where", ["calendar", "other user", "parent", "global by path"])
+async def test_a_contact_is_created_only_in_an_address_book_of_ours_that_takes_it(
+    servers: Servers, book: Shared, where: str
+) -> None:
+    dav, login = server_of(servers, book)
+    target = {
+        "calendar": dav.calendar_path(login),
+        "other user": "/someone@example.test/contacts/",
+        "parent": dav.address_book_path(login) + "../",
+        "global by path": dav.global_book_path(login) or "/nobody/global/",
+    }[where]
+    before = (await call(book.session, "list_address_books"))["address_books"]
+    answer = await book.session.call_tool(
+        "create_contact", {"name": f"Misplaced {word()}", "address_book": target}
+    )
+    plain_refusal(answer)
+    assert (await call(book.session, "list_address_books"))["address_books"] == before
