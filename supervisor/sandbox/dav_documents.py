@@ -37,7 +37,8 @@ type = none
 level = info
 """
 
-# owner_only's rights, except that each user's "global" collection is theirs to read only.
+# owner_only's rights, except that each user's "global" address book and "shared" calendar
+# (one shared with them, as a colleague's team calendar) are theirs to read only.
 RADICALE_RIGHTS = """\
 [root]
 user: .+
@@ -52,6 +53,11 @@ permissions: RW
 [global]
 user: .+
 collection: {user}/global
+permissions: r
+
+[shared]
+user: .+
+collection: {user}/shared
 permissions: r
 
 [own]
