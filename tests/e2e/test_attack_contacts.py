@@ -1,7 +1,8 @@
-"""The contact tools attacked as a misusing agent would, through a real MCP client, on
-Radicale and Xandikos: ids from other tools or forged, stale ids, hostile field values,
-hostile cards stored by another client, parallel writes. Every answer is a result or one
-sentence of ours, and a refused call leaves the card on the server as it was.
+"""The contact tools attacked by calls as a misusing agent would make them, through a real
+MCP client, on Radicale and Xandikos: ids from other tools or forged, stale ids, hostile
+field values, wrong searches, parallel writes, another place to create in. Every answer is
+a result or one sentence of ours, and a refused call leaves the card on the server as it
+was. Cards other clients stored, and read-only mode: test_attack_contact_data.py.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import anyio
 import pytest
 
 from tests.calendar_calls import call
+from tests.contact_attacks import card_name, plain_refusal, restarts, stored
 from tests.contact_calls import card, find, forged, only, raw, server_of, word
-from tests.mcp_client import error_text, mcp_session
+from tests.mcp_client import error_text
 from tests.server_env import Servers, Shared, module_calendar_server
 
 FAMILIES = ("contacts",)
@@ -22,28 +24,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 book = module_calendar_server(None, FAMILIES)
 """One server on a new account, for every test of this module (per DAV server)."""
-
-NEVER = ("unexpectedly", "Traceback", "HTTP/1.1", "Error(", "b'", "password")
-
-
-def plain_refusal(answer: Any) -> str:
-    """The refusal's text, checked to be a sentence of ours."""
-    text = error_text(answer)
-    assert not any(bad in text for bad in NEVER), text
-    return text
-
-
-async def stored(
-    servers: Servers, shared: Shared, *lines: str, tag: str = ""
-) -> tuple[str, str, str]:
-    """A card another client stored: (its tag, its href, its bytes on the server)."""
-    dav, login = server_of(servers, shared)
-    tag = tag or word()
-    status, _ = dav.put_card(login, f"{tag}.vcf", card(tag, *lines))
-    if status not in (201, 204):
-        pytest.skip(f"{dav.name} refuses such a card (HTTP {status}): nothing of it to read")
-    href = f"{dav.address_book_path(login)}{tag}.vcf"
-    return tag, href, raw(dav, login, href)
 
 
 # -- ids that are not this card's --------------------------------------------------------
@@ -133,7 +113,7 @@ async def test_a_stale_id_after_another_change_is_a_conflict_and_changes_nothing
     dav, login = server_of(servers, book)
     made = await call(book.session, "create_contact", name=f"Stale {word()}")
     await call(book.session, "update_contact", id=made["id"], title="First")
-    href = dav.address_book_path(login) + _card_name(servers, book, made["id"])
+    href = dav.address_book_path(login) + card_name(made["id"])
     before = raw(dav, login, href)
     for tool, extra in (("update_contact", {"title": "Second"}), ("delete_contact", {})):
         answer = await book.session.call_tool(tool, {"id": made["id"], **extra})
@@ -151,16 +131,6 @@ async def test_the_id_of_a_deleted_card_says_it_is_gone(book: Shared) -> None:
     ):
         answer = await book.session.call_tool(tool, {"id": made["id"], **extra})
         assert "no longer on the server" in plain_refusal(answer)
-
-
-def _card_name(servers: Servers, shared: Shared, contact_id: str) -> str:
-    import base64
-
-    import msgspec
-
-    body = contact_id.removeprefix("ct_")
-    decoded = msgspec.msgpack.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    return str(decoded[1])
 
 
 # -- hostile values ----------------------------------------------------------------------
@@ -185,7 +155,7 @@ async def test_a_name_with_vcard_separators_round_trips_and_injects_no_line(
     assert got["organization"] == "A;B, C\\D"
     assert got["categories"] == ["one,two", "three;four"]
     assert got["emails"] == []
-    text = raw(dav, login, dav.address_book_path(login) + _card_name(servers, book, made["id"]))
+    text = raw(dav, login, dav.address_book_path(login) + card_name(made["id"]))
     assert "\nEMAIL" not in text
 
 
@@ -212,7 +182,7 @@ async def test_a_hostile_field_is_refused_and_the_card_is_unchanged(
 ) -> None:
     dav, login = server_of(servers, book)
     made = await call(book.session, "create_contact", name=f"Hostile {word()}")
-    href = dav.address_book_path(login) + _card_name(servers, book, made["id"])
+    href = dav.address_book_path(login) + card_name(made["id"])
     before = raw(dav, login, href)
     answer = await book.session.call_tool("update_contact", {"id": made["id"], field: value})
     plain_refusal(answer)
@@ -303,91 +273,6 @@ async def test_a_cursor_of_another_query_or_after_a_change_is_not_misread(book: 
     assert rest["total"] == 4
 
 
-# -- hostile cards on the server ---------------------------------------------------------
-
-
-HOSTILE = {
-    "no FN": ["N:Only;Family;;;", "EMAIL:nofn@example.org"],
-    "huge FN": ["FN:Huge " + "h" * 100_000],
-    "nested": ["FN:Outer Nest", "BEGIN:VCARD", "VERSION:3.0", "FN:Inner Nest", "END:VCARD"],
-    "long folded X-": [
-        "FN:Folded Long",
-        "X-LONG:" + "\r\n ".join(["y" * 74] * 70),
-    ],
-}
-
-
-@pytest.mark.parametrize("kind", sorted(HOSTILE))
-async def test_a_hostile_card_reads_or_is_noted_and_an_update_keeps_its_other_lines(
-    servers: Servers, book: Shared, kind: str
-) -> None:
-    dav, login = server_of(servers, book)
-    tag = word()
-    _, href, before = await stored(servers, book, *HOSTILE[kind], f"NICKNAME:{tag}", tag=tag)
-    found = await only(book.session, tag)
-    got = await call(book.session, "get_contact", id=found["id"])
-    assert len(found["name"]) <= 501 and len(got["name"]) <= 501
-    answer = await book.session.call_tool("update_contact", {"id": got["id"], "title": "Boss"})
-    after = raw(dav, login, href)
-    if answer.is_error:
-        plain_refusal(answer)
-        assert after == before
-        return
-    kept = [line for line in before.split("\r\n") if not line.startswith(("TITLE", "REV"))]
-    assert [line for line in after.split("\r\n") if not line.startswith(("TITLE", "REV"))] == kept
-
-
-async def test_a_card_of_ten_thousand_emails_and_a_megabyte_note_reads_cut_with_notes(
-    servers: Servers, book: Shared
-) -> None:
-    tag = word()
-    emails = [f"EMAIL:m{i}@example.org" for i in range(10_000)]
-    await stored(servers, book, f"FN:Crowd {tag}", f"NOTE:{'n' * 1_000_000}", *emails, tag=tag)
-    found = await only(book.session, tag)
-    got = await call(book.session, "get_contact", id=found["id"])
-    assert len(got["emails"]) == 100 and len(got["notes"]) <= 20_001
-    assert any("10,000 emails" in w for w in got["warnings"])
-    assert any("notes holds 1,000,000 characters" in w for w in got["warnings"])
-
-
-async def test_a_card_nested_inside_another_reads_as_the_outer_one_with_a_note(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
-    tag = word()
-    nested = ["BEGIN:VCARD", "VERSION:3.0", "FN:Inner Boss", "EMAIL:inner@example.org", "END:VCARD"]
-    _, href, before = await stored(
-        servers, book, f"FN:Outer {tag}", *nested, f"NICKNAME:n{tag}", tag=tag
-    )
-    (found,) = await find(book.session, f"n{tag}")
-    got = await call(book.session, "get_contact", id=found["id"])
-    assert (got["name"], got["emails"]) == (f"Outer {tag}", [])
-    assert any("another card inside it" in w for w in got["warnings"])
-    await call(book.session, "update_contact", id=got["id"], title="Chief")
-    after = raw(dav, login, href)
-    inner = before[before.index("BEGIN:VCARD", 1) : before.index("END:VCARD") + 9]
-    assert inner in after  # the inner card kept as the server stored it, nothing put in it
-
-
-async def test_a_card_without_end_is_refused_by_the_server_or_read_with_a_note(
-    servers: Servers, book: Shared
-) -> None:
-    """(Cards of 8-bit garbage and an 8 MB photo are in test_contact_corpus.py.)"""
-    dav, login = server_of(servers, book)
-    tag = word()
-    broken = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{tag}\r\nFN:Endless {tag}\r\n"
-    if dav.put_card(login, f"{tag}.vcf", broken)[0] not in (201, 204):
-        return  # the server refused it: nothing of it to read
-    answer = await book.session.call_tool("search_contacts", {"query": tag})
-    if answer.is_error:
-        plain_refusal(answer)
-        return
-    for found in answer.structured_content["contacts"]:
-        got = await book.session.call_tool("get_contact", {"id": found["id"]})
-        if got.is_error:
-            plain_refusal(got)
-
-
 async def test_parallel_updates_of_different_fields_lose_none(book: Shared) -> None:
     made = await call(book.session, "create_contact", name=f"Both {word()}")
     answers: list[Any] = []
@@ -428,38 +313,6 @@ async def test_a_delete_and_an_update_at_once_leave_no_half_card(
     assert len(found) == (0 if not answers["delete_contact"].is_error else 1)
 
 
-# -- read-only mode, and the worker after every attack -------------------------------------
-
-
-async def test_read_only_mode_lists_no_contact_writer_and_a_call_to_one_changes_nothing(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
-    made = await call(book.session, "create_contact", name=f"Frozen {word()}")
-    href = dav.address_book_path(login) + _card_name(servers, book, made["id"])
-    before = raw(dav, login, href)
-    folder = book.folder / "read-only"
-    folder.mkdir(exist_ok=True)
-    env = servers.env(book.account, folder, FAMILIES, book.calendar) | {"MAILBOX_READ_ONLY": "1"}
-    async with mcp_session(env, folder / "err.log") as session:
-        names = {t.name for t in (await session.list_tools()).tools}
-        answers = [
-            await session.call_tool("update_contact", {"id": made["id"], "title": "x"}),
-            await session.call_tool("delete_contact", {"id": made["id"]}),
-            await session.call_tool("create_contact", {"name": "Not made"}),
-        ]
-    assert "search_contacts" in names
-    assert not {"create_contact", "update_contact", "delete_contact"} & names
-    for answer in answers:
-        plain_refusal(answer)
-    assert raw(dav, login, href) == before
-
-
-async def test_zz_no_attack_restarted_the_worker(book: Shared) -> None:
-    """Run last in the module: every attack above was answered without a worker crash."""
-    assert (book.folder / "err.log").read_text().count("worker.ready") == 1
-
-
 @pytest.mark.parametrize("where", ["calendar", "other user", "parent", "global by path"])
 async def test_a_contact_is_created_only_in_an_address_book_of_ours_that_takes_it(
     servers: Servers, book: Shared, where: str
@@ -477,3 +330,8 @@ async def test_a_contact_is_created_only_in_an_address_book_of_ours_that_takes_i
     )
     plain_refusal(answer)
     assert (await call(book.session, "list_address_books"))["address_books"] == before
+
+
+async def test_zz_no_attack_restarted_the_worker(book: Shared) -> None:
+    """Run last in the module: every attack above was answered without a worker crash."""
+    assert restarts(book) == 0
