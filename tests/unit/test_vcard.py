@@ -11,7 +11,7 @@ from protocol.contacts import Address, Email, Phone, UpdateContactArgs, check_bi
 from protocol.errors import InvalidArgument
 from workers.dav.carddav import BookMeta
 from workers.dav.client import StoredObject
-from workers.dav.contact_books import _index
+from workers.dav.contact_books import BookIndex, _entry, _finished
 from workers.dav.contact_ids import ContactId, etag_digest
 from workers.dav.vcard import fold, parse
 from workers.dav.vcard_edit import edit, new_card, split_name
@@ -275,7 +275,7 @@ def _forged(book: str, name: str) -> str:
         ("/u/contacts/", ".."),
         ("/u/../v/contacts/", "a.vcf"),
         ("/u/contacts", "a.vcf"),
-        ("/u/contacts/", "a.vcf?x=1"),
+        ("/u/contacts?x=1/", "a.vcf"),
         ("/u/contacts/", "a\r\nb"),
     ],
 )
@@ -284,9 +284,26 @@ def test_ids_that_would_leave_their_address_book_are_refused(book: str, name: st
         ContactId.parse(_forged(book, name), "get_contact")
 
 
+@pytest.mark.parametrize(
+    ("name", "sent"),
+    [("a.vcf?x=1", "a.vcf%3Fx%3D1"), ("#", "%23"), ("%2e", "%252e"), ("p%41.vcf", "p%2541.vcf")],
+)
+def test_a_card_name_is_sent_encoded_so_it_names_that_file_and_no_other(
+    name: str, sent: str
+) -> None:
+    found = ContactId.parse(_forged("/u@x/contacts/", name), "get_contact")
+    assert found.url_path == "/u@x/contacts/" + sent
+
+
 def test_an_event_id_is_refused_naming_the_tools_it_belongs_to() -> None:
     with pytest.raises(InvalidArgument, match="is an event id, not a contact id"):
         ContactId.parse("ev_abcdef", "update_contact")
+
+
+def _index(cards: list[StoredObject], book: BookMeta) -> BookIndex:
+    """The index a whole read of ``cards`` gives (contact_books._whole without the server)."""
+    entries = {c.href: _entry(c, book) for c in cards}
+    return _finished(book, BookIndex(etags={c.href: c.etag for c in cards}, entries=entries))
 
 
 def test_a_books_index_lists_cards_sharing_a_uid_each_and_counts_the_unreadable() -> None:
@@ -305,3 +322,28 @@ def test_a_books_index_lists_cards_sharing_a_uid_each_and_counts_the_unreadable(
     assert any("could not be read" in note for note in index.notes)
     assert any("share a UID" in note for note in index.notes)
     assert index.version() == "3.0"
+
+
+NESTED = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Outer\r\nBEGIN:VCARD\r\nVERSION:3.0\r\n"
+    "FN:Inner\r\nEMAIL:inner@example.org\r\nEND:VCARD\r\nNICKNAME:Out\r\nEND:VCARD\r\n"
+)
+
+
+def test_a_card_nested_in_a_card_is_not_read_as_its_own_lines() -> None:
+    person = read_person(NESTED)
+    assert (person.name, person.nickname, person.emails) == ("Outer", "Out", [])
+    assert any("another card inside it" in w for w in person.warnings)
+
+
+def test_an_edit_of_a_card_with_a_nested_card_changes_and_adds_only_outer_lines() -> None:
+    changed = edit(NESTED, {"name": "New", "emails": [Email("new@example.org")]})
+    inner = NESTED[NESTED.index("BEGIN:VCARD", 1) : NESTED.index("END:VCARD") + 11]
+    assert inner in changed and "FN:Outer" not in changed
+    assert changed.endswith("EMAIL:new@example.org\r\nEND:VCARD\r\n")
+
+
+def test_a_name_of_a_hundred_thousand_characters_reads_cut_with_a_warning() -> None:
+    person = read_person(f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{'n' * 100_000}\r\nEND:VCARD\r\n")
+    assert len(person.name) == 501
+    assert any("100,000 characters" in w for w in person.warnings)
