@@ -332,6 +332,11 @@ async def test_a_contact_is_created_only_in_an_address_book_of_ours_that_takes_i
     assert (await call(book.session, "list_address_books"))["address_books"] == before
 
 
+async def test_a_task_id_is_named_as_one_and_the_task_tools_are_offered(book: Shared) -> None:
+    answer = await book.session.call_tool("delete_contact", {"id": "td_kZ1hYmMv"})
+    assert "is a task id, not a contact id" in plain_refusal(answer)
+
+
 async def test_zz_no_attack_restarted_the_worker(book: Shared) -> None:
     """Run last in the module: every attack above was answered without a worker crash."""
     assert restarts(book) == 0

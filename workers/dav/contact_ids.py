@@ -53,6 +53,11 @@ class ContactId(msgspec.Struct, array_like=True, frozen=True):
                 f"That is an event id, not a contact id: give it to update_event or "
                 f"delete_event, and give {tool} an id from search_contacts."
             )
+        if text.startswith("td_"):
+            raise InvalidArgument(
+                f"That is a task id, not a contact id: give it to update_task or delete_task, "
+                f"and give {tool} an id from search_contacts."
+            )
         if not text.startswith(PREFIX):
             raise _not_an_id(text)
         body = text[len(PREFIX) :]
