@@ -45,6 +45,26 @@ def test_a_write_based_on_an_old_etag_is_a_conflict_not_an_overwrite(dav_server:
         assert "Moved by Ben" in dav.fetch(client, href).data
 
 
+def test_an_object_named_with_a_percent_sign_is_read_and_written_as_itself(
+    dav_server: DavServer,
+) -> None:
+    login = dav_server.add_user()
+    text = (ICS / "floating.ics").read_text()
+    other_text = text.replace("SUMMARY:", "SUMMARY:Other ").replace("UID:", "UID:other-")
+    dav_server.put_object(login, "pA.ics", other_text)
+    dav_server.put_object(login, "p%2541.ics", text)  # stored as p%41.ics
+    settings = settings_for(dav_server, login)
+    client = dav.open_client(settings)
+    with dav.dav_errors(settings):
+        href = f"{dav_server.calendar_path(login)}p%41.ics"
+        mine = dav.fetch(client, href)
+        assert "SUMMARY:Other" not in mine.data
+        dav.store(client, href, mine.data.replace("SUMMARY:", "SUMMARY:Mine "), mine.etag)
+        assert "SUMMARY:Mine" in dav.fetch(client, href).data
+        other = dav.fetch(client, f"{dav_server.calendar_path(login)}pA.ics")
+        assert "SUMMARY:Other" in other.data and "SUMMARY:Mine" not in other.data
+
+
 def test_a_new_object_never_replaces_an_existing_one(dav_server: DavServer) -> None:
     login = dav_server.add_user()
     text = (ICS / "floating.ics").read_text()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from caldav.davclient import DAVClient
 from caldav.lib import error as dav_error
@@ -359,8 +359,15 @@ def same_origin(url: str, base: str) -> bool:
     return (a.scheme.lower(), a.hostname, a.port) == (b.scheme.lower(), b.hostname, b.port)
 
 
+def _object_url(client: DAVClient, href: str) -> str:
+    """The URL of the object at ``href`` (a decoded path, as listings and ids hold it),
+    percent-encoded so the server decodes it to exactly ``href``: a name another client
+    chose with '%41', '#' or '?' names that object, never another one or the calendar."""
+    return absolute(client, quote(href, safe="/@"))
+
+
 def fetch(client: DAVClient, href: str) -> StoredObject:
-    response = client.request(absolute(client, href), "GET")
+    response = client.request(_object_url(client, href), "GET")
     _check(response, "reading the event")
     raw = response._raw
     data = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
@@ -374,11 +381,11 @@ def store(client: DAVClient, href: str, data: str, etag: str | None) -> None:
         headers["If-Match"] = etag
     else:
         headers["If-None-Match"] = "*"
-    response = client.request(absolute(client, href), "PUT", data, headers)
+    response = client.request(_object_url(client, href), "PUT", data, headers)
     _check(response, "saving the event")
 
 
 def remove(client: DAVClient, href: str, etag: str | None) -> None:
     headers = {"If-Match": etag} if etag else {}
-    response = client.request(absolute(client, href), "DELETE", "", headers)
+    response = client.request(_object_url(client, href), "DELETE", "", headers)
     _check(response, "deleting the event")
