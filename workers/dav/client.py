@@ -189,6 +189,13 @@ def _check(response: Any, what: str) -> None:
         raise NotFound("That is no longer on the calendar server; look it up again.")
     if status == 403:
         raise Refused(f"The calendar server does not allow {what} here (read-only calendar?).")
+    if status >= 500:
+        # Xandikos answers 500 when two writes to one object collide: whether this one
+        # was kept cannot be told from here.
+        raise ProtocolViolation(
+            f"The calendar server failed while {what} (HTTP {status}); look it up again, and "
+            "repeat the change if it is not there."
+        )
     if status >= 400:
         raise ProtocolViolation(f"The calendar server refused {what} (HTTP {status}).")
 
@@ -284,9 +291,9 @@ def query(
         response = client.report(calendar_url, whole, depth=1)
         if _choked(response):
             return QueryAnswer(_one_by_one(client, calendar_url), unfiltered=True)
-        _check(response, "the calendar query")
+        _check(response, "running the calendar query")
         return QueryAnswer(_objects(response, calendar_url), unfiltered=True)
-    _check(response, "the calendar query")
+    _check(response, "running the calendar query")
     return QueryAnswer(_objects(response, calendar_url), unfiltered=False)
 
 
