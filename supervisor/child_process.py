@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 
@@ -37,12 +38,25 @@ async def spawn_worker(name: str, log_level: str | None = None) -> Process:
     return process
 
 
+def kill(process: Process) -> None:
+    """SIGKILL the worker, leaving the reaping to asyncio's child watcher.
+
+    ``Process.kill`` goes through ``Popen.send_signal``, which first polls: when the worker
+    has just died (killed a moment ago by another path, or ended by itself), that poll reaps
+    it, and the watcher waiting on the same pid then logs "Unknown child process pid …"
+    to stderr. A worker not yet reaped is a zombie at worst, so its pid is still its own.
+    """
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+
+
 async def reap(process: Process, grace: float) -> None:
     """Wait up to ``grace`` seconds for the process to end, then kill it."""
     with anyio.move_on_after(grace):
         await process.wait()
         return
-    process.kill()
+    kill(process)
     await process.wait()
 
 
@@ -53,6 +67,5 @@ async def stop_before_ready(process: Process) -> None:
     if process.stdin is not None:
         with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
             await process.stdin.aclose()
-    if process.returncode is None:
-        process.kill()
+    kill(process)
     await process.wait()

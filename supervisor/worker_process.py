@@ -36,7 +36,7 @@ from protocol.messages import (
     Shutdown,
     ToWorker,
 )
-from supervisor.child_process import reap, spawn_worker, stop_before_ready
+from supervisor.child_process import kill, reap, spawn_worker, stop_before_ready
 from supervisor.ping_book import PingBook
 from supervisor.restart_policy import (
     DEFAULT_POLICY,
@@ -274,7 +274,7 @@ class WorkerProcess:
             self._log_pipe_error(exc)
             return
         log.error("worker.unresponsive", worker=self.name, pid=process.pid)
-        process.kill()
+        kill(process)
 
     async def _ping(self, channel: Channel, timeout: float) -> bool:
         """Send one Ping; True if the Pong with its id came within ``timeout``."""
