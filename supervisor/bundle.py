@@ -164,13 +164,12 @@ def stage(target: Path) -> Path:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m supervisor.bundle NEW_FOLDER", file=sys.stderr)
+        sys.stderr.write("usage: python -m supervisor.bundle NEW_FOLDER\n")
         return 2
     folder = stage(Path(argv[0]))
     # A command line tool, but like every part of the server it keeps stdout for MCP.
-    print(
-        f"Bundle files are in {folder}; pack them with: npx @anthropic-ai/mcpb pack {folder}",
-        file=sys.stderr,
+    sys.stderr.write(
+        f"Bundle files are in {folder}; pack them with: npx @anthropic-ai/mcpb pack {folder}\n"
     )
     return 0
 
