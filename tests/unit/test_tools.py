@@ -8,6 +8,7 @@ import pytest
 from protocol.email import CreateDirectoryArgs
 from protocol.schema import object_schema
 from supervisor.tools import ALL_TOOLS, available_tools
+from tests.tool_names import READING_TOOLS, WRITING_TOOLS
 
 
 @pytest.mark.parametrize("spec", ALL_TOOLS, ids=lambda spec: spec.name)
@@ -26,30 +27,8 @@ def test_nested_structs_keep_their_definitions() -> None:
 
 
 def test_read_only_mode_keeps_only_reading_tools() -> None:
-    reading = {"get_folders", "search_emails", "get_email", "get_email_thread", "get_attachment"}
-    reading |= {"list_calendars", "get_calendar_events", "search_calendar", "get_free_busy"}
-    reading |= {"list_filters", "get_vacation", "server_status"}
-    reading |= {"list_address_books", "search_contacts", "get_contact", "list_tasks"}
-    assert set(available_tools(read_only=True)) == reading
-    writing = {"send_email", "create_draft", "send_draft", "move_email", "mark_email"}
-    assert set(available_tools(read_only=False)) == reading | writing | {
-        "delete_email",
-        "create_directory",
-        "create_event",
-        "update_event",
-        "delete_event",
-        "create_filter",
-        "update_filter",
-        "delete_filter",
-        "set_vacation",
-        "respond_to_invitation",
-        "create_contact",
-        "update_contact",
-        "delete_contact",
-        "create_task",
-        "update_task",
-        "delete_task",
-    }
+    assert set(available_tools(read_only=True)) == READING_TOOLS
+    assert set(available_tools(read_only=False)) == READING_TOOLS | WRITING_TOOLS
 
 
 def test_every_writing_tool_says_whether_it_destroys() -> None:
