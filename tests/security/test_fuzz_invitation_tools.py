@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from anyio.from_thread import start_blocking_portal
 from hypothesis import strategies as st
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import mcp_session, structured
+from tests.mcp_client import structured
 from tests.security.test_fuzz_mail import bounded_call
-from tests.security.test_fuzz_mail_tools import Call, answer_every_call
+from tests.security.test_fuzz_mail_tools import Call, answer_every_call, restart_free_session
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = pytest.mark.tool_families("mail", "calendar")
@@ -109,10 +108,6 @@ def test_respond_to_invitation_answers_any_call_with_a_result_or_a_sentence_of_o
 ) -> None:
     server_env |= {
         "MAILBOX_SEND_ALLOW": "example.test",
-        "MAILBOX_SEND_LIMIT_PER_HOUR": "0",
-        "MAILBOX_RATE_LIMIT_IMAP": "0",
-        "MAILBOX_RATE_LIMIT_SMTP": "0",
-        "MAILBOX_RATE_LIMIT_CALDAV": "0",
     }
     me = account.email
     with other_client(dovecot, account) as imap:
@@ -120,10 +115,7 @@ def test_respond_to_invitation_answers_any_call_with_a_result_or_a_sentence_of_o
         for subject, body in hostile(me).items():
             deliver(imap, "INBOX", invitation(me, subject, body))
         deliver(imap, "INBOX", message("Plain mail", to=me))
-    with (
-        start_blocking_portal("asyncio") as portal,
-        portal.wrap_async_context_manager(mcp_session(server_env, tmp_path / "err.log")) as session,
-    ):
+    with restart_free_session(server_env, tmp_path / "err.log") as (portal, session):
         found: Any = structured(portal.call(bounded_call, session, "search_emails", {"limit": 50}))[
             "emails"
         ]
@@ -139,7 +131,4 @@ def test_respond_to_invitation_answers_any_call_with_a_result_or_a_sentence_of_o
         answers = answer_every_call(portal, session, calls(real), plain)
         for email_id in real:
             portal.call(bounded_call, session, "get_email", {"id": email_id})
-        status = structured(portal.call(bounded_call, session, "server_status", {}))
-    for worker in status["workers"]:
-        assert worker["restarts"] == 0, worker
     assert answers["ok"] >= 2 and answers["refused"] > 0, answers

@@ -9,13 +9,14 @@ One MCP session, held open in a blocking portal, serves every example (see test_
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
-from anyio.from_thread import start_blocking_portal
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
 from tests.mcp_client import mcp_session, structured, text_of
 from tests.security.test_fuzz_mail import bounded_call
+from tests.server_env import NO_RATE_LIMITS
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = pytest.mark.tool_families("mail")
@@ -120,15 +122,32 @@ def ids_from(real: list[str]) -> st.SearchStrategy[str]:
     return st.sampled_from(real) | changed | elsewhere | wrong_tool | st.text(max_size=30)
 
 
+def tool(tool_name: str, /, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Call]:
+    """A call of ``tool_name`` in which each argument is left out or drawn from its strategy."""
+    drawn = st.fixed_dictionaries({}, optional=fields)
+    return drawn.map(lambda args: (tool_name, args))
+
+
+@contextmanager
+def restart_free_session(env: dict[str, str], log: Path) -> Iterator[tuple[BlockingPortal, Any]]:
+    """One MCP session held open in a blocking portal, so that every (synchronous)
+    hypothesis example calls into the same server, with no rate or sending limits: the
+    examples come as fast as they are drawn. When the block ends, no worker may have
+    restarted: one that crashed and came back would hide the crash from the answers."""
+    with (
+        start_blocking_portal("asyncio") as portal,
+        portal.wrap_async_context_manager(mcp_session(env | NO_RATE_LIMITS, log)) as session,
+    ):
+        yield portal, session
+        status = structured(portal.call(bounded_call, session, "server_status", {}))
+    for worker in status["workers"]:
+        assert worker["restarts"] == 0, worker
+
+
 def calls(real: list[str]) -> st.SearchStrategy[Call]:
     ids = ids_from(real)
     some_ids = st.lists(ids, min_size=1, max_size=3)
     maybe = st.none()
-
-    def tool(tool_name: str, /, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-        # Each optional argument is left out or given.
-        drawn = st.fixed_dictionaries({}, optional=fields)
-        return drawn.map(lambda args: (tool_name, args))
 
     return st.one_of(
         tool(
@@ -214,9 +233,6 @@ def test_no_mail_tool_answers_with_a_crash_a_repr_or_server_bytes_whatever_it_is
     server_env |= {
         # Random recipients stop at the allow-list: nothing is sent to anyone else.
         "MAILBOX_SEND_ALLOW": account.email,
-        "MAILBOX_SEND_LIMIT_PER_HOUR": "0",
-        "MAILBOX_RATE_LIMIT_IMAP": "0",
-        "MAILBOX_RATE_LIMIT_SMTP": "0",
     }
     with other_client(dovecot, account) as imap:
         imap.create_folder("Projects/Garden")
@@ -226,10 +242,7 @@ def test_no_mail_tool_answers_with_a_crash_a_repr_or_server_bytes_whatever_it_is
             imap, "INBOX", message("Report", attachment=("r.pdf", b"%PDF-1.4 x", "application/pdf"))
         )
         deliver(imap, "Drafts", message("Draft", to=account.email), flags=("\\Draft",))
-    with (
-        start_blocking_portal("asyncio") as portal,
-        portal.wrap_async_context_manager(mcp_session(server_env, tmp_path / "err.log")) as session,
-    ):
+    with restart_free_session(server_env, tmp_path / "err.log") as (portal, session):
         real = [
             e["id"]
             for folder in ("INBOX", "Drafts")
@@ -239,7 +252,4 @@ def test_no_mail_tool_answers_with_a_crash_a_repr_or_server_bytes_whatever_it_is
         ]
 
         answers = answer_every_call(portal, session, calls(real))
-        status = structured(portal.call(bounded_call, session, "server_status", {}))
-    for worker in status["workers"]:
-        assert worker["restarts"] == 0, worker
     assert answers["ok"] >= 10 and answers["refused"] >= 10, answers
