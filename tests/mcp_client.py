@@ -14,16 +14,21 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.leak_watch import WATCH
+from tests.preloaded_server import ServerStarts
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER = (sys.executable, "-m", "supervisor")
 """The server as Claude Desktop starts it from a checkout."""
 
+SERVER_STARTS = ServerStarts(SERVER)
+"""How a server started with no ``command`` starts: forked from the session's preloaded
+process, or (for the tests about the server's own process) as ``SERVER``."""
+
 
 def run_server(
     env: dict[str, str],
     *args: str,
-    command: tuple[str, ...] = SERVER,
+    command: tuple[str, ...] | None = None,
     cwd: Path = REPO,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
@@ -31,7 +36,7 @@ def run_server(
     with no input; what it printed is checked for passwords (tests/leak_watch.py)."""
     WATCH.secret(env.get("MAILBOX_PASSWORD"))
     done = subprocess.run(
-        [*command, *args],
+        [*(command or SERVER_STARTS.command()), *args],
         env=env,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
@@ -49,7 +54,7 @@ async def mcp_session(
     stderr_path: Path,
     args: tuple[str, ...] = (),
     *,
-    command: tuple[str, ...] = SERVER,
+    command: tuple[str, ...] | None = None,
     cwd: Path = REPO,
     **session_options: Any,
 ) -> AsyncIterator[ClientSession]:
@@ -60,6 +65,7 @@ async def mcp_session(
     are checked for passwords (tests/leak_watch.py).
     """
     WATCH.secret(env.get("MAILBOX_PASSWORD"))
+    command = command or SERVER_STARTS.command()
     params = StdioServerParameters(
         command=command[0], args=[*command[1:], *args], env=env, cwd=str(cwd)
     )
