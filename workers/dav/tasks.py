@@ -8,7 +8,6 @@ a task changed elsewhere meanwhile is a Conflict, never overwritten.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,9 +40,9 @@ from workers.dav.handlers import (
 )
 from workers.dav.ids import EventId
 from workers.dav.todo_ids import occurrence_of, parse_task_id, task_id
+from workers.dav.write_tools import new_object_href, store_new
 from workers.runtime import CallContext, serves
 
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
 # Cursors of list_tasks name no range: one fixed instant stands in for it.
 _NO_RANGE = datetime(2000, 1, 1, tzinfo=UTC)
 _NO_REPEATING_TASKS = (
@@ -127,25 +126,14 @@ async def create_task(
     target = tq.list_for_new_task(await listing(state, ctx), args.task_list)
     domain = state.settings.username.rpartition("@")[2] or "mailbox-mcp"
     built, uid = todo_edit.new_task(args, state.zone, domain)
-    href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
+    href = new_object_href(target.path, uid)
     ctx.tags = [calendar_tag(target.path), CALENDARS_TAG]
     text = built.to_ical().decode()
     with task_words(repeating=bool(args.recurrence)):
-        await state.pool.run(lambda c: _store_new(c, href, text), deadline=ctx.deadline)
+        await state.pool.run(lambda c: store_new(c, href, text, "task"), deadline=ctx.deadline)
     todo = todo_edit.task_of(built, uid)
     new_id = task_id(target.path, href, uid, occurrence_of(todo))
     return _written(new_id, todo, target.name, state, [])
-
-
-def _store_new(client: DAVClient, href: str, text: str) -> None:
-    """A new object (If-None-Match): a 412 here cannot be a change made elsewhere (the
-    name is new), it is a server refusing the data (Xandikos answers invalid data so)."""
-    try:
-        dav.store(client, href, text, None)
-    except Conflict:
-        raise ProtocolViolation(
-            "The calendar server did not accept the new task's data, so nothing was saved."
-        ) from None
 
 
 @serves(api.UPDATE_TASK)
@@ -201,7 +189,7 @@ async def update_task(
 def _store_record(client: DAVClient, series: EventId, changed: todo_edit.Changed) -> None:
     """The completed occurrence of a series, beside it; a failure only costs the record."""
     assert changed.record is not None
-    href = series.calendar.rstrip("/") + "/" + _SAFE_NAME.sub("_", changed.record_uid) + ".ics"
+    href = new_object_href(series.calendar, changed.record_uid)
     try:
         with task_words():
             dav.store(client, href, changed.record.to_ical().decode(), None)

@@ -41,14 +41,20 @@ def _event_to_change(ctx: CallContext, event: str) -> EventId:
     return event_id
 
 
-def _store_new(client: DAVClient, href: str, text: str) -> None:
+def new_object_href(collection: str, uid: str) -> str:
+    """Where a new object with ``uid`` is stored in the collection at path ``collection``."""
+    return collection.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
+
+
+def store_new(client: DAVClient, href: str, text: str, what: str) -> None:
     """A new object (If-None-Match): a 412 here cannot be a change made elsewhere (the
-    name is new), it is a server refusing the data (Xandikos answers invalid data so)."""
+    name is new), it is a server refusing the data (Xandikos answers invalid data so).
+    ``what`` names the object in the sentence: "event" or "task"."""
     try:
         dav.store(client, href, text, None)
     except Conflict:
         raise ProtocolViolation(
-            "The calendar server did not accept the new event's data, so nothing was saved."
+            f"The calendar server did not accept the new {what}'s data, so nothing was saved."
         ) from None
 
 
@@ -68,10 +74,10 @@ async def create_event(
     built, uid = editing.new_calendar(args, zone, domain)
     for event in built.walk("VEVENT"):
         rules.add_organizer(event, state.settings.username)
-    href = target.path.rstrip("/") + "/" + _SAFE_NAME.sub("_", uid) + ".ics"
+    href = new_object_href(target.path, uid)
     _changes(ctx, target.path)
     text = built.to_ical().decode()
-    await state.pool.run(lambda c: _store_new(c, href, text), deadline=ctx.deadline)
+    await state.pool.run(lambda c: store_new(c, href, text, "event"), deadline=ctx.deadline)
     notes = clock_notes(args.start, args.end, zone) if not args.all_day else []
     if args.attendees:
         notes.append("The server may email invitations to the attendees.")
