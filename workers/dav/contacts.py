@@ -18,6 +18,7 @@ from caldav.davclient import DAVClient
 from protocol import contacts as api
 from protocol.errors import AlreadyExists, Conflict, InvalidArgument
 from workers.dav import carddav, paging
+from workers.dav.carddav import BookMeta
 from workers.dav.contact_books import (
     BOOKS_TAG,
     book_of,
@@ -168,7 +169,7 @@ async def create_contact(
         book = candidates[0]
     else:
         book = writable(choose(found, args.address_book)[0])
-    ctx.tags = [book_tag(book.path), BOOKS_TAG]
+    _changes(ctx, book)
     fields = {f: getattr(args, f) for f in args.__struct_fields__ if f != "address_book"}
     # The file name comes from what is created: the same contact created twice at once
     # (a retried call) meets If-None-Match on the server, and only one card is made.
@@ -195,9 +196,7 @@ async def create_contact(
 async def update_contact(
     args: api.UpdateContactArgs, state: DavState, ctx: CallContext
 ) -> api.ContactWritten:
-    card_id = ContactId.parse(args.id, api.UPDATE_CONTACT.name)
-    book = writable(book_of(await books(state, ctx), card_id))
-    ctx.tags = [book_tag(book.path), BOOKS_TAG]
+    card_id, book = await _card_to_change(args.id, api.UPDATE_CONTACT.name, state, ctx)
     changes = args.changed()
 
     def run(client: DAVClient) -> tuple[str | None, str]:
@@ -220,9 +219,7 @@ async def update_contact(
 async def delete_contact(
     args: api.DeleteContactArgs, state: DavState, ctx: CallContext
 ) -> api.ContactDeleted:
-    card_id = ContactId.parse(args.id, api.DELETE_CONTACT.name)
-    book = writable(book_of(await books(state, ctx), card_id))
-    ctx.tags = [book_tag(book.path), BOOKS_TAG]
+    card_id, book = await _card_to_change(args.id, api.DELETE_CONTACT.name, state, ctx)
 
     def run(client: DAVClient) -> str:
         stored = carddav.fetch(client, card_id.url_path)
@@ -233,6 +230,23 @@ async def delete_contact(
 
     name = await state.pool.run(run, deadline=ctx.deadline)
     return api.ContactDeleted(id=args.id, name=name, address_book=book.name)
+
+
+def _changes(ctx: CallContext, book: BookMeta) -> None:
+    """The call writes to ``book``: the supervisor forgets what it cached of it, and of the
+    address book list, whose ctags change with it."""
+    ctx.tags = [book_tag(book.path), BOOKS_TAG]
+
+
+async def _card_to_change(
+    card: str, tool: str, state: DavState, ctx: CallContext
+) -> tuple[ContactId, BookMeta]:
+    """The card the id ``card`` names and its book, which must be writable and which the
+    call writes to."""
+    card_id = ContactId.parse(card, tool)
+    book = writable(book_of(await books(state, ctx), card_id))
+    _changes(ctx, book)
+    return card_id, book
 
 
 def _unchanged_since_read(card_id: ContactId, etag: str | None) -> None:
