@@ -26,19 +26,11 @@ import pytest
 
 from tests.mcp_client import mcp_session, structured
 from tests.perf.bench import REPORT, BenchAccount, beside_bare_work_and_delivery, timed_side_by_side
+from workers.dav.client import LIST_CALENDARS_PROPFIND
 
 pytestmark = pytest.mark.anyio
 
 ROUNDS = 10  # each REPORT over 5,000 events costs Radicale a second or more
-LIST_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
-    xmlns:cs="http://calendarserver.org/ns/" xmlns:a="http://apple.com/ns/ical/">
-  <d:prop>
-    <d:resourcetype/><d:displayname/><a:calendar-color/><c:calendar-description/>
-    <c:supported-calendar-component-set/><d:current-user-privilege-set/>
-    <cs:getctag/>
-  </d:prop>
-</d:propfind>"""
 QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
   <d:prop><d:getetag/><c:calendar-data/></d:prop>
@@ -96,7 +88,7 @@ async def test_calendar_tools_beside_their_floors(
     client = bench_account.dav_client()
 
     def listing() -> int:
-        response = client.propfind(bench_account.home_url, LIST_CALENDARS, depth=1)
+        response = client.propfind(bench_account.home_url, LIST_CALENDARS_PROPFIND, depth=1)
         assert response.status == 207 and response.tree is not None
         return len(response.tree)
 

@@ -39,7 +39,7 @@ NS = {
     "a": "http://apple.com/ns/ical/",
 }
 
-_LIST_CALENDARS = """<?xml version="1.0" encoding="utf-8"?>
+LIST_CALENDARS_PROPFIND = """<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
     xmlns:cs="http://calendarserver.org/ns/" xmlns:a="http://apple.com/ns/ical/">
   <d:prop>
@@ -201,7 +201,7 @@ def _check(response: Any, what: str) -> None:
 
 
 def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
-    response = client.propfind(home, _LIST_CALENDARS, depth=1)
+    response = client.propfind(home, LIST_CALENDARS_PROPFIND, depth=1)
     _check(response, "listing calendars")
     tree = response.tree
     result = []
