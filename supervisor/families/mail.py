@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -101,8 +102,13 @@ SMTP_WORKER = WorkerFamily(
 EMAIL_CACHE = CachePolicy(ttl=lambda settings: settings.cache_email_ttl)
 
 
+# The mail reads share one cache policy. No write is idempotent (a second call sends,
+# saves, moves or deletes again), nor is get_attachment: each save adds a file.
+_read = partial(ToolSpec, family="mail", cache=EMAIL_CACHE)
+_write = partial(ToolSpec, family="mail", idempotent=False)
+
 MAIL_TOOLS: tuple[ToolSpec, ...] = (
-    ToolSpec(
+    _read(
         contract=mail.GET_FOLDERS,
         title="List mail folders",
         description=(
@@ -112,10 +118,8 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "find where mail lives."
         ),
         render=text.render_folders,
-        family="mail",
-        cache=EMAIL_CACHE,
     ),
-    ToolSpec(
+    _read(
         contract=mail.SEARCH_EMAILS,
         title="Search email",
         description=(
@@ -125,10 +129,8 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "Read one with get_email, its conversation with get_email_thread."
         ),
         render=text.render_search,
-        family="mail",
-        cache=EMAIL_CACHE,
     ),
-    ToolSpec(
+    _read(
         contract=mail.GET_EMAIL,
         title="Read an email",
         description=(
@@ -138,11 +140,9 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "again with 'offset'. It stays unread unless 'mark_read' is true."
         ),
         render=text.render_email,
-        family="mail",
-        cache=EMAIL_CACHE,
         afterward=with_conflicts,
     ),
-    ToolSpec(
+    _read(
         contract=mail.GET_EMAIL_THREAD,
         title="Read a conversation",
         description=(
@@ -152,10 +152,8 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "reads one message in full."
         ),
         render=text.render_thread,
-        family="mail",
-        cache=EMAIL_CACHE,
     ),
-    ToolSpec(
+    _write(
         contract=mail.GET_ATTACHMENT,
         title="Open or save an attachment",
         description=(
@@ -165,11 +163,9 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "user's download folder, never over a file, and its path returned."
         ),
         render=text.render_attachment,
-        family="mail",
-        idempotent=False,  # each save adds a file
         timeout=600.0,
     ),
-    ToolSpec(
+    _write(
         contract=mail.CREATE_DIRECTORY,
         title="Create a mail folder",
         description=(
@@ -177,11 +173,9 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "it exists. Make one here before move_email files mail into it."
         ),
         render=text.render_created,
-        family="mail",
         destructive=False,
-        idempotent=False,
     ),
-    ToolSpec(
+    _write(
         contract=mail.SEND_EMAIL,
         title="Send an email",
         description=(
@@ -194,13 +188,11 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "in Sent first."
         ),
         render=text.render_sent,
-        family="mail",
         destructive=False,
-        idempotent=False,
         composite=lambda outbox, args: outbox.send_email(args),
         preflight=recipients_need_addresses(mail.SEND_EMAIL, "Nothing was sent"),
     ),
-    ToolSpec(
+    _write(
         contract=mail.CREATE_DRAFT,
         title="Save a draft",
         description=(
@@ -209,14 +201,12 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "send_draft."
         ),
         render=text.render_draft,
-        family="mail",
         arguments_of=writing.SendEmailArgs,
         destructive=False,
-        idempotent=False,
         composite=lambda outbox, args: outbox.create_draft(args),
         preflight=recipients_need_addresses(mail.CREATE_DRAFT, "Nothing was saved"),
     ),
-    ToolSpec(
+    _write(
         contract=mail.SEND_DRAFT,
         title="Send a saved draft",
         description=(
@@ -224,12 +214,10 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "recipients written in it; the copy goes to Sent and the draft is removed."
         ),
         render=text.render_sent,
-        family="mail",
         destructive=False,
-        idempotent=False,
         composite=lambda outbox, args: outbox.send_draft(args),
     ),
-    ToolSpec(
+    _write(
         contract=mail.MOVE_EMAIL,
         title="Move emails",
         description=(
@@ -237,9 +225,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "create_directory makes one). Returns each new id: the old ones stop working."
         ),
         render=text.render_moved,
-        family="mail",
         destructive=False,
-        idempotent=False,
     ),
     ToolSpec(
         contract=mail.MARK_EMAIL,
@@ -253,7 +239,7 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
         destructive=False,
         idempotent=True,
     ),
-    ToolSpec(
+    _write(
         contract=mail.DELETE_EMAIL,
         title="Delete emails",
         description=(
@@ -262,8 +248,6 @@ MAIL_TOOLS: tuple[ToolSpec, ...] = (
             "when the user asked for exactly that."
         ),
         render=text.render_deleted,
-        family="mail",
         destructive=True,
-        idempotent=False,
     ),
 )
