@@ -9,24 +9,19 @@ import http.client
 import re
 from typing import Any
 
+import anyio
+import mcp_types as types
 import msgspec
 import pytest
 
 from tests.calendar_calls import call
-from tests.e2e.test_tasks import put, todo
-from tests.mcp_client import error_text
+from tests.e2e.test_tasks import make_calendar, put, todo
+from tests.mcp_client import error_text, text_of
 from tests.server_env import Shared
 from tests.servers.dav import DavAccount, DavServer, RadicaleServer
 from workers.dav.todo_ids import parse_task_id
 
 EVENTS_ONLY = "Events only"
-MKCALENDAR_EVENTS = f"""<?xml version="1.0" encoding="utf-8"?>
-<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:set><D:prop>
-    <D:displayname>{EVENTS_ONLY}</D:displayname>
-    <C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
-  </D:prop></D:set>
-</C:mkcalendar>"""
 
 
 def login_of(shared: Shared) -> tuple[DavServer, DavAccount]:
@@ -45,13 +40,16 @@ def raw(shared: Shared, task_id: str) -> str:
     return body
 
 
+def put_task(shared: Shared, uid: str, *lines: str) -> None:
+    """A todo ``uid`` with ``lines`` written straight into the list "Tasks", past the tools."""
+    server, login = login_of(shared)
+    put(server, login, f"{server.home_path(login)}tasks/", f"{uid}.ics", todo(uid, *lines))
+
+
 def new_list(shared: Shared, name: str) -> str:
     """A task list of its own (path), with one task 'victim' in it."""
     server, login = login_of(shared)
-    path = f"{server.home_path(login)}{name}/"
-    body = MKCALENDAR_EVENTS.replace("VEVENT", "VTODO").replace(EVENTS_ONLY, name)
-    status, answer = server.request(login, "MKCALENDAR", path, body)
-    assert status == 201, (status, answer[:300])
+    path = make_calendar(server, login, name, name)
     put(server, login, path, "victim.ics", todo("victim", "SUMMARY:Victim"))
     return path
 
@@ -75,8 +73,28 @@ async def refused(session: Any, tool: str, **args: Any) -> str:
     return text
 
 
+async def at_once(session: Any, *calls: tuple[str, dict[str, Any]]) -> list[types.CallToolResult]:
+    """The answers to ``calls`` made all at once; each refusal must be one plain sentence."""
+    answers: list[types.CallToolResult] = []
+
+    async def run(tool: str, args: dict[str, Any]) -> None:
+        answers.append(await session.call_tool(tool, args))
+
+    async with anyio.create_task_group() as group:
+        for tool, args in calls:
+            group.start_soon(run, tool, args)
+    for answer in answers:
+        if answer.is_error:
+            plain_sentence(text_of(answer))
+    return answers
+
+
 async def tasks(session: Any, **args: Any) -> list[dict[str, Any]]:
     return list((await call(session, "list_tasks", limit=500, **args))["tasks"])
+
+
+async def summaries(session: Any) -> set[str]:
+    return {t["summary"] for t in await tasks(session)}
 
 
 async def by_summary(session: Any, summary: str, **args: Any) -> dict[str, Any]:

@@ -14,13 +14,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.calendar_calls import call
-from tests.e2e.test_tasks import make_task_list, todo
+from tests.e2e.test_tasks import create, make_calendar, make_task_list, todo
 from tests.mcp_client import mcp_session, text_of
 from tests.server_env import Servers, Shared, module_calendar_server
 from tests.servers.dav import DavAccount, DavServer, RadicaleServer
 from tests.task_attacks import (
-    EVENTS_ONLY,
-    MKCALENDAR_EVENTS,
     by_summary,
     login_of,
     plain_sentence,
@@ -68,9 +66,7 @@ def seed(server: DavServer, login: DavAccount) -> None:
         for old in shared_list.glob("*.vcf"):
             old.unlink()
         (shared_list / "theirs.ics").write_text(todo("theirs", "SUMMARY:Theirs"), newline="")
-        crowd = f"{server.home_path(login)}crowd/"
-        body = MKCALENDAR_EVENTS.replace("VEVENT", "VTODO").replace(EVENTS_ONLY, "Crowd")
-        assert server.request(login, "MKCALENDAR", crowd, body)[0] == 201
+        make_calendar(server, login, "crowd", "Crowd")
         folder = server.root / "collections" / "collection-root" / login.username / "crowd"
         for n in range(CROWD):
             text = todo(f"crowd-{n}", f"SUMMARY:Crowd {n}", f"DUE;VALUE=DATE:2030{n % 12 + 1:02}01")
@@ -205,12 +201,8 @@ async def test_read_only_mode_lists_no_task_writer_and_refuses_a_call_to_one(
 async def test_no_series_deletes_also_refuses_a_rule_change_that_drops_occurrences(
     servers: Servers, shared: Shared
 ) -> None:
-    written = await call(
-        shared.session,
-        "create_task",
-        summary="Stand-up notes",
-        due="2030-09-02",
-        recurrence="FREQ=WEEKLY",
+    written = await create(
+        shared.session, "Stand-up notes", due="2030-09-02", recurrence="FREQ=WEEKLY"
     )
     before = raw(shared, written["id"])
     (shared.folder / "keep").mkdir(exist_ok=True)

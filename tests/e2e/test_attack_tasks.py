@@ -10,26 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 
 from tests.calendar_calls import call
-from tests.e2e.test_tasks import make_task_list, put, todo
+from tests.e2e.test_tasks import create, make_calendar, make_task_list
 from tests.mcp_client import text_of
 from tests.server_env import Shared, module_calendar_server
 from tests.servers.dav import DavAccount, DavServer
 from tests.task_attacks import (
     EVENTS_ONLY,
-    MKCALENDAR_EVENTS,
+    at_once,
     by_summary,
     forged,
     get,
     login_of,
     new_list,
-    plain_sentence,
+    put_task,
     raw,
     refused,
     restarts,
+    summaries,
     tasks,
 )
 from workers.dav.todo_ids import parse_task_id
@@ -40,13 +40,22 @@ pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 def seed(server: DavServer, login: DavAccount) -> None:
     make_task_list(server, login)
-    status, answer = server.request(
-        login, "MKCALENDAR", f"{server.home_path(login)}events-only/", MKCALENDAR_EVENTS
-    )
-    assert status == 201, (status, answer[:300])
+    make_calendar(server, login, "events-only", EVENTS_ONLY, "VEVENT")
 
 
 shared = module_calendar_server(seed, FAMILIES)
+
+
+async def refused_repeating(shared: Shared, summary: str, recurrence: str) -> str:
+    """The refusal of a new task due on 2030-01-05 that repeats by ``recurrence``."""
+    args = {"summary": summary, "due": "2030-01-05", "recurrence": recurrence}
+    return await refused(shared.session, "create_task", **args)
+
+
+async def refused_event(shared: Shared, summary: str, **args: str) -> str:
+    """The refusal of a new hour-long event on 2030-01-05 with ``args``."""
+    hour = {"start": "2030-01-05T10:00", "end": "2030-01-05T11:00"}
+    return await refused(shared.session, "create_event", summary=summary, **hour, **args)
 
 
 # -- ids that would leave their object --------------------------------------------------
@@ -104,35 +113,23 @@ async def test_ids_of_the_other_tools_are_refused_naming_the_right_tool(shared: 
 
 
 async def test_a_rule_that_ends_before_the_task_starts_is_refused_as_such(shared: Shared) -> None:
-    text = await refused(
-        shared.session,
-        "create_task",
-        summary="Never repeats",
-        due="2030-01-05",
-        recurrence="FREQ=DAILY;UNTIL=20200101",
-    )
+    text = await refused_repeating(shared, "Never repeats", "FREQ=DAILY;UNTIL=20200101")
     assert "does not accept repeating tasks" not in text and "UNTIL" in text, text
-    assert "Never repeats" not in {t["summary"] for t in await tasks(shared.session)}
+    assert "Never repeats" not in await summaries(shared.session)
 
 
 async def test_a_rule_with_no_occurrence_at_all_is_refused(shared: Shared) -> None:
-    text = await refused(
-        shared.session,
-        "create_task",
-        summary="February thirtieth",
-        due="2030-01-05",
-        recurrence="FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+    text = await refused_repeating(
+        shared, "February thirtieth", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"
     )
     assert "does not accept repeating tasks" not in text, text
-    assert "February thirtieth" not in {t["summary"] for t in await tasks(shared.session)}
+    assert "February thirtieth" not in await summaries(shared.session)
 
 
 async def test_a_rule_repeating_more_often_than_daily_is_refused_in_words_about_tasks(
     shared: Shared,
 ) -> None:
-    text = await refused(
-        shared.session, "create_task", summary="Often", due="2030-01-05", recurrence="FREQ=SECONDLY"
-    )
+    text = await refused_repeating(shared, "Often", "FREQ=SECONDLY")
     assert text.startswith("Tasks can repeat daily at most often"), text
 
 
@@ -141,7 +138,7 @@ async def test_a_description_with_a_nul_character_is_refused(shared: Shared) -> 
         shared.session, "create_task", summary="Nul inside", description="before\x00after"
     )
     assert "NUL" in text, text
-    assert "Nul inside" not in {t["summary"] for t in await tasks(shared.session)}
+    assert "Nul inside" not in await summaries(shared.session)
 
 
 @pytest.mark.parametrize("field", ["summary", "categories"])
@@ -157,14 +154,7 @@ async def test_other_control_characters_are_refused_before_the_server_sees_them(
 
 
 async def test_an_event_description_with_a_nul_character_is_refused(shared: Shared) -> None:
-    text = await refused(
-        shared.session,
-        "create_event",
-        summary="Nul event",
-        start="2030-07-01T10:00",
-        end="2030-07-01T11:00",
-        description="before\x00after",
-    )
+    text = await refused_event(shared, "Nul event", description="before\x00after")
     assert "NUL" in text, text
 
 
@@ -191,20 +181,13 @@ async def test_a_new_task_is_not_put_into_an_event_only_calendar(shared: Shared)
 
 
 async def test_completing_a_completed_task_keeps_when_it_was_completed(shared: Shared) -> None:
-    server, login = login_of(shared)
-    tasks_path = f"{server.home_path(login)}tasks/"
-    put(
-        server,
-        login,
-        tasks_path,
-        "done-before.ics",
-        todo(
-            "done-before",
-            "SUMMARY:Done before",
-            "STATUS:COMPLETED",
-            "COMPLETED:20250104T120000Z",
-            "PERCENT-COMPLETE:100",
-        ),
+    put_task(
+        shared,
+        "done-before",
+        "SUMMARY:Done before",
+        "STATUS:COMPLETED",
+        "COMPLETED:20250104T120000Z",
+        "PERCENT-COMPLETE:100",
     )
     found = await by_summary(shared.session, "Done before", include_completed=True)
     answer = await call(shared.session, "update_task", id=found["id"], completed=True)
@@ -215,22 +198,15 @@ async def test_completing_a_completed_task_keeps_when_it_was_completed(shared: S
 async def test_completing_a_finished_repeating_series_again_records_no_new_occurrence(
     shared: Shared,
 ) -> None:
-    server, login = login_of(shared)
-    tasks_path = f"{server.home_path(login)}tasks/"
-    put(
-        server,
-        login,
-        tasks_path,
-        "series-done.ics",
-        todo(
-            "series-done",
-            "SUMMARY:Series done elsewhere",
-            "DTSTART;VALUE=DATE:20300101",
-            "DUE;VALUE=DATE:20300101",
-            "RRULE:FREQ=WEEKLY",
-            "STATUS:COMPLETED",
-            "COMPLETED:20250104T120000Z",
-        ),
+    put_task(
+        shared,
+        "series-done",
+        "SUMMARY:Series done elsewhere",
+        "DTSTART;VALUE=DATE:20300101",
+        "DUE;VALUE=DATE:20300101",
+        "RRULE:FREQ=WEEKLY",
+        "STATUS:COMPLETED",
+        "COMPLETED:20250104T120000Z",
     )
     found = await by_summary(shared.session, "Series done elsewhere", include_completed=True)
     await call(shared.session, "update_task", id=found["id"], completed=True)
@@ -243,26 +219,11 @@ async def test_completing_a_finished_repeating_series_again_records_no_new_occur
 async def test_a_repeating_task_completed_from_two_calls_at_once_moves_on_once(
     shared: Shared,
 ) -> None:
-    written = await call(
-        shared.session,
-        "create_task",
-        summary="Feed the cat",
-        due="2030-02-04",
-        recurrence="FREQ=DAILY;COUNT=10",
+    written = await create(
+        shared.session, "Feed the cat", due="2030-02-04", recurrence="FREQ=DAILY;COUNT=10"
     )
-    answers: list[Any] = []
-
-    async def complete() -> None:
-        answers.append(
-            await shared.session.call_tool("update_task", {"id": written["id"], "completed": True})
-        )
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(complete)
-        group.start_soon(complete)
-    for answer in answers:
-        if answer.is_error:
-            plain_sentence(text_of(answer))
+    completion = ("update_task", {"id": written["id"], "completed": True})
+    await at_once(shared.session, completion, completion)
     series = await by_summary(shared.session, "Feed the cat")
     records = [
         t
@@ -276,12 +237,8 @@ async def test_a_repeating_task_completed_from_two_calls_at_once_moves_on_once(
 async def test_a_completion_retried_with_the_same_id_is_refused_and_changes_nothing(
     shared: Shared,
 ) -> None:
-    written = await call(
-        shared.session,
-        "create_task",
-        summary="Take the pill",
-        due="2030-04-01",
-        recurrence="FREQ=DAILY;COUNT=5",
+    written = await create(
+        shared.session, "Take the pill", due="2030-04-01", recurrence="FREQ=DAILY;COUNT=5"
     )
     moved = await call(shared.session, "update_task", id=written["id"], completed=True)
     after_first = raw(shared, written["id"])
@@ -293,12 +250,8 @@ async def test_a_completion_retried_with_the_same_id_is_refused_and_changes_noth
 
 
 async def test_reopening_a_repeating_series_keeps_its_rule_and_date(shared: Shared) -> None:
-    written = await call(
-        shared.session,
-        "create_task",
-        summary="Water the fern",
-        due="2030-03-04",
-        recurrence="FREQ=WEEKLY;COUNT=4",
+    written = await create(
+        shared.session, "Water the fern", due="2030-03-04", recurrence="FREQ=WEEKLY;COUNT=4"
     )
     await call(shared.session, "update_task", id=written["id"], completed=True)
     await call(shared.session, "update_task", id=written["id"], completed=False)
@@ -311,18 +264,12 @@ async def test_reopening_a_repeating_series_keeps_its_rule_and_date(shared: Shar
 
 
 async def test_an_update_and_a_delete_at_once_leave_no_half_written_task(shared: Shared) -> None:
-    written = await call(shared.session, "create_task", summary="Contested", due="2030-05-05")
-    answers: list[Any] = []
-
-    async def run(tool: str, **args: Any) -> None:
-        answers.append(await shared.session.call_tool(tool, {"id": written["id"], **args}))
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(lambda: run("update_task", summary="Contested, renamed"))
-        group.start_soon(lambda: run("delete_task"))
-    for answer in answers:
-        if answer.is_error:
-            plain_sentence(text_of(answer))
+    written = await create(shared.session, "Contested", due="2030-05-05")
+    await at_once(
+        shared.session,
+        ("update_task", {"id": written["id"], "summary": "Contested, renamed"}),
+        ("delete_task", {"id": written["id"]}),
+    )
     status, _body = get(shared, parse_task_id(written["id"]).href)
     assert status in (200, 404)
     assert restarts(shared) == 0
@@ -331,20 +278,11 @@ async def test_an_update_and_a_delete_at_once_leave_no_half_written_task(shared:
 async def test_two_deletes_at_once_delete_once_and_the_other_says_it_is_gone(
     shared: Shared,
 ) -> None:
-    written = await call(shared.session, "create_task", summary="Delete me twice")
-    answers: list[Any] = []
-
-    async def delete() -> None:
-        answers.append(await shared.session.call_tool("delete_task", {"id": written["id"]}))
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(delete)
-        group.start_soon(delete)
+    written = await create(shared.session, "Delete me twice")
+    deletion = ("delete_task", {"id": written["id"]})
+    answers = await at_once(shared.session, deletion, deletion)
     done = [a for a in answers if not a.is_error]
     assert len(done) == 1, [text_of(a) for a in answers]
-    for answer in answers:
-        if answer.is_error:
-            plain_sentence(text_of(answer))
     assert get(shared, parse_task_id(written["id"]).href)[0] == 404
 
 
@@ -360,12 +298,5 @@ async def test_null_for_a_summary_is_refused_not_ignored(shared: Shared) -> None
 async def test_an_event_rule_that_ends_before_the_event_starts_is_refused_as_such(
     shared: Shared,
 ) -> None:
-    text = await refused(
-        shared.session,
-        "create_event",
-        summary="Never again",
-        start="2030-01-05T10:00",
-        end="2030-01-05T11:00",
-        rrule="FREQ=DAILY;UNTIL=20200101",
-    )
+    text = await refused_event(shared, "Never again", rrule="FREQ=DAILY;UNTIL=20200101")
     assert "UNTIL" in text, text

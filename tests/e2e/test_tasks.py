@@ -33,13 +33,6 @@ FAMILIES = ("tasks", "calendar")
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
 
 TASK_LIST = "Tasks"
-_MKCALENDAR = f"""<?xml version="1.0" encoding="utf-8"?>
-<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:set><D:prop>
-    <D:displayname>{TASK_LIST}</D:displayname>
-    <C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set>
-  </D:prop></D:set>
-</C:mkcalendar>"""
 
 
 def todo(uid: str, *lines: str) -> str:
@@ -88,12 +81,27 @@ EVENT = (
 )
 
 
-def make_task_list(server: DavServer, login: DavAccount) -> str:
-    """A task-only collection "Tasks" in the user's home; its path."""
-    path = f"{server.home_path(login)}tasks/"
-    status, answer = server.request(login, "MKCALENDAR", path, _MKCALENDAR)
+def make_calendar(
+    server: DavServer, login: DavAccount, slug: str, name: str, component: str = "VTODO"
+) -> str:
+    """A collection ``name`` at ``slug/`` in the user's home that holds only ``component``
+    objects; its path."""
+    path = f"{server.home_path(login)}{slug}/"
+    body = f"""<?xml version="1.0" encoding="utf-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:set><D:prop>
+    <D:displayname>{name}</D:displayname>
+    <C:supported-calendar-component-set><C:comp name="{component}"/></C:supported-calendar-component-set>
+  </D:prop></D:set>
+</C:mkcalendar>"""
+    status, answer = server.request(login, "MKCALENDAR", path, body)
     assert status == 201, (status, answer[:300])
     return path
+
+
+def make_task_list(server: DavServer, login: DavAccount) -> str:
+    """A task-only collection "Tasks" in the user's home; its path."""
+    return make_calendar(server, login, "tasks", TASK_LIST)
 
 
 def put(server: DavServer, login: DavAccount, path: str, name: str, ics: str) -> None:
