@@ -47,7 +47,7 @@ from supervisor.sandbox.dav_documents import (
     STARTUP_TIMEOUT,
 )
 from supervisor.sandbox.leftovers import private_dir
-from supervisor.sandbox.ports import free_port, stop_with_parent, terminate
+from supervisor.sandbox.ports import ServerProcess, free_port, stop_with_parent
 from supervisor.sandbox.tls import Certificates
 
 
@@ -60,7 +60,7 @@ class DavAccount:
     url: str
 
 
-class DavServer(ABC):
+class DavServer(ServerProcess, ABC):
     """One running CalDAV server; ``add_user`` gives each test a fresh account."""
 
     name: ClassVar[str]
@@ -117,14 +117,6 @@ class DavServer(ABC):
             self.stop()
             raise RuntimeError(f"{self.name} did not start: {exc}\n{self.log_tail()}") from exc
         self.startup_seconds = time.monotonic() - began
-
-    def stop(self) -> None:
-        terminate(self._process)
-        self._process = None
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
     def add_user(self, username: str | None = None, password: str | None = None) -> DavAccount:
         """A new account whose home holds one empty calendar named "Calendar".

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from supervisor.sandbox.leftovers import private_dir
 from supervisor.sandbox.ports import (
+    ServerProcess,
     free_port,
     stop_with_parent,
-    terminate,
     wait_for_port,
     wait_until_gone,
 )
@@ -144,7 +144,7 @@ class Account:
     password: str
 
 
-class DovecotServer:
+class DovecotServer(ServerProcess):
     """One running Dovecot; ``add_user`` gives each test a fresh mailbox."""
 
     def __init__(self, certificates: Certificates) -> None:
@@ -222,14 +222,6 @@ class DovecotServer:
         except RuntimeError as exc:
             self.stop()
             raise RuntimeError(f"Dovecot did not start: {exc}\n{self.log}") from exc
-
-    def stop(self) -> None:
-        terminate(self._process)
-        self._process = None
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
     def discard(self) -> None:
         """Stop at once and delete everything: for mail nobody keeps (the sandbox's).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,3 +70,19 @@ def stop_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ServerProcess:
+    """A local server run as a child process, with all its files under ``root``."""
+
+    root: Path
+    _process: subprocess.Popen[bytes] | None
+
+    def stop(self) -> None:
+        terminate(self._process)
+        self._process = None
+
+    def cleanup(self) -> None:
+        """Stop it and delete its files."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
