@@ -12,7 +12,9 @@ that was not sent gives its keyword back; one that may have been sent keeps it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email.message import Message
+from typing import TypeVar
 
 from protocol import invitations as api
 from protocol.errors import InvalidArgument, NotFound
@@ -27,6 +29,9 @@ from workers.imap.reading import section_bytes
 from workers.imap.response_codes import take_code, uid_set
 from workers.imap.structure import calendar_parts, walk
 from workers.runtime import CallContext, serves
+
+# The arguments of a call that changes an invitation's answer marks.
+MarkArgs = TypeVar("MarkArgs", api.ClaimReplyArgs, api.SettleReplyArgs)
 
 _KEY = re.compile(r"^[A-Za-z0-9]{8,40}\Z")
 CLAIM_ROUNDS = 5
@@ -88,9 +93,11 @@ def read_invitation(
     )
 
 
-def claim_reply(conn: ImapConnection, email_id: EmailId, key: str, delimiter: str | None) -> bool:
+def claim_reply(
+    conn: ImapConnection, email_id: EmailId, args: api.ClaimReplyArgs, delimiter: str | None
+) -> bool:
     """Set the answer's keyword unless it is there; True if this call set it (blocking)."""
-    flag = keyword(key)
+    flag = keyword(args.key)
     _select(conn, email_id, False, delimiter)
     uid = email_id.uid
     condstore = conn.has("CONDSTORE")
@@ -153,29 +160,32 @@ async def fetch_invitation(
     )
 
 
+async def _change_marks(
+    change: Callable[[ImapConnection, EmailId, MarkArgs, str | None], bool],
+    args: MarkArgs,
+    state: ImapState,
+    ctx: CallContext,
+) -> bool:
+    """Runs ``change`` on the marks of the email ``args.id`` names while no other call of
+    this worker changes its folder; the call changes that folder."""
+    email_id = EmailId.parse(args.id)
+    ctx.tags = [FOLDERS_TAG, folder_tag(email_id.folder)]
+    async with state.locks.hold(email_id.folder):
+        return await state.pool.run(
+            lambda conn: change(conn, email_id, args, state.delimiter(conn)),
+            deadline=ctx.deadline,
+        )
+
+
 @serves(api.CLAIM_INVITATION_REPLY)
 async def claim_invitation_reply(
     args: api.ClaimReplyArgs, state: ImapState, ctx: CallContext
 ) -> api.ClaimedReply:
-    email_id = EmailId.parse(args.id)
-    ctx.tags = [FOLDERS_TAG, folder_tag(email_id.folder)]
-    async with state.locks.hold(email_id.folder):
-        won = await state.pool.run(
-            lambda conn: claim_reply(conn, email_id, args.key, state.delimiter(conn)),
-            deadline=ctx.deadline,
-        )
-    return api.ClaimedReply(won)
+    return api.ClaimedReply(await _change_marks(claim_reply, args, state, ctx))
 
 
 @serves(api.SETTLE_INVITATION_REPLY)
 async def settle_invitation_reply(
     args: api.SettleReplyArgs, state: ImapState, ctx: CallContext
 ) -> api.SettledReply:
-    email_id = EmailId.parse(args.id)
-    ctx.tags = [FOLDERS_TAG, folder_tag(email_id.folder)]
-    async with state.locks.hold(email_id.folder):
-        done = await state.pool.run(
-            lambda conn: settle_reply(conn, email_id, args, state.delimiter(conn)),
-            deadline=ctx.deadline,
-        )
-    return api.SettledReply(done)
+    return api.SettledReply(await _change_marks(settle_reply, args, state, ctx))
