@@ -79,6 +79,18 @@ def one_message(
         return int(max(imap.search("ALL")))
 
 
+def claim_alone(
+    connect: Callable[[], ImapConnection],
+    uids: list[int],
+    keyword: bytes,
+    extra: tuple[str, ...] = (),
+) -> tuple[ImapConnection, Sleeper, claims.Claim]:
+    """A claim as one call makes it, on a connection and a fake clock of its own; with
+    them, to look at afterwards."""
+    conn, time = connect(), Sleeper()
+    return conn, time, time.claim(conn, uids, keyword, extra)
+
+
 def flags_of(conn: ImapConnection, uid: int) -> set[bytes]:
     conn.client.noop()
     item: dict[bytes, Any] = conn.client.fetch([uid], ["FLAGS"]).get(uid, {})
@@ -89,9 +101,7 @@ def test_a_claim_left_unchanged_for_stale_after_is_taken_over(
     dovecot: DovecotServer, account: Account, connect: Callable[[], ImapConnection]
 ) -> None:
     uid = one_message(dovecot, account, claims.MOVING)
-    conn = connect()
-    time = Sleeper()
-    outcome = time.claim(conn, [uid], claims.MOVING)
+    conn, time, outcome = claim_alone(connect, [uid], claims.MOVING)
     assert list(outcome.won) == [uid], outcome
     assert claims.STALE_AFTER <= time.now < claims.STALE_AFTER + 1
     assert claims.MOVING.lower() in flags_of(conn, uid)
@@ -146,9 +156,7 @@ def test_what_was_won_comes_back_at_once_and_claims_found_are_waited_for_after(
 ) -> None:
     free = one_message(dovecot, account)
     held = one_message(dovecot, account, claims.MOVING)
-    conn = connect()
-    time = Sleeper()
-    outcome = time.claim(conn, [free, held], claims.MOVING)
+    _conn, time, outcome = claim_alone(connect, [free, held], claims.MOVING)
     assert list(outcome.won) == [free] and outcome.waiting == [held], outcome
     assert time.sleeps == 0
 
@@ -172,9 +180,7 @@ def test_a_send_claim_makes_a_second_send_refuse_at_once(
     dovecot: DovecotServer, account: Account, connect: Callable[[], ImapConnection]
 ) -> None:
     uid = one_message(dovecot, account, claims.SENDING, b"\\Draft")
-    conn = connect()
-    time = Sleeper()
-    outcome = time.claim(conn, [uid], claims.SENDING)
+    _conn, time, outcome = claim_alone(connect, [uid], claims.SENDING)
     assert outcome.taken == [uid] and not outcome.won, outcome
     assert time.sleeps == 0
 
@@ -183,9 +189,7 @@ def test_a_move_outlasts_an_abandoned_send_claim_and_leaves_it_on(
     dovecot: DovecotServer, account: Account, connect: Callable[[], ImapConnection]
 ) -> None:
     uid = one_message(dovecot, account, claims.SENDING, claims.MOVING, b"\\Draft")
-    conn = connect()
-    time = Sleeper()
-    outcome = time.claim(conn, [uid], claims.MOVING)
+    conn, _time, outcome = claim_alone(connect, [uid], claims.MOVING)
     assert list(outcome.won) == [uid], outcome
     flags = flags_of(conn, uid)
     assert {claims.SENDING.lower(), claims.MOVING.lower()} <= flags, flags
@@ -195,9 +199,7 @@ def test_a_send_takes_over_an_abandoned_move_claim(
     dovecot: DovecotServer, account: Account, connect: Callable[[], ImapConnection]
 ) -> None:
     uid = one_message(dovecot, account, claims.MOVING, b"\\Draft")
-    conn = connect()
-    time = Sleeper()
-    outcome = time.claim(conn, [uid], claims.SENDING, ("BODY.PEEK[]",))
+    conn, _time, outcome = claim_alone(connect, [uid], claims.SENDING, ("BODY.PEEK[]",))
     assert b"BODY[]" in outcome.won[uid], outcome
     flags = flags_of(conn, uid)
     assert claims.SENDING.lower() in flags and claims.MOVING.lower() not in flags, flags
