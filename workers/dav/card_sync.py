@@ -25,7 +25,8 @@ from lxml import etree  # type: ignore[import-untyped]  # caldav parses answers 
 
 from protocol.errors import NotFound, ProtocolViolation
 from workers.dav.carddav import CARD, CARD_NS, BookMeta, check, fetch
-from workers.dav.client import NS, StoredObject, _ok_props, _sync_token, _text, same_origin
+from workers.dav.client import StoredObject, _sync_token
+from workers.dav.propfind import NS, _ok_props, _text, same_origin
 
 _SYNC = """<?xml version="1.0" encoding="utf-8"?>
 <d:sync-collection xmlns:d="DAV:">

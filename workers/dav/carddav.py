@@ -17,15 +17,8 @@ from caldav.davclient import DAVClient
 from lxml import etree  # type: ignore[import-untyped]  # caldav parses answers with it
 
 from protocol.errors import Conflict, NotFound, ProtocolViolation, Refused
-from workers.dav.client import (
-    NS,
-    StoredObject,
-    _ok_props,
-    _sync_token,
-    _text,
-    absolute,
-    same_origin,
-)
+from workers.dav.client import StoredObject, _sync_token, absolute
+from workers.dav.propfind import NS, _ok_props, _text, listed_collections, same_origin
 
 CARD = "urn:ietf:params:xml:ns:carddav"
 CARD_NS = {**NS, "card": CARD}
@@ -110,32 +103,18 @@ def discover_home(client: DAVClient) -> str | None:
 def list_books(client: DAVClient, home: str) -> list[BookMeta]:
     response = client.propfind(home, _LIST_BOOKS, depth=1)
     check(response, "listing address books")
-    books = []
-    for item in response.tree.findall("d:response", NS) if response.tree is not None else []:
-        props = _ok_props(item)
-        kinds = props.find("d:resourcetype", NS) if props is not None else None
-        if props is None or kinds is None or kinds.find("card:addressbook", CARD_NS) is None:
-            continue
-        url = urljoin(home, item.findtext("d:href", default="", namespaces=NS))
-        if not same_origin(url, home):
-            continue  # the password goes to one server only
-        url = url if url.endswith("/") else url + "/"
-        privileges = props.find("d:current-user-privilege-set", NS)
-        read_only = privileges is not None and not any(
-            privileges.find(f"d:privilege/d:{p}", NS) is not None
-            for p in ("write", "write-content", "all", "bind")
+    return [
+        BookMeta(
+            url=listed.url,
+            path=listed.path,
+            name=listed.name,
+            read_only=listed.read_only,
+            version=_text(listed.props, "cs:getctag") or _sync_token(client, listed.url),
         )
-        path = unquote(urlsplit(url).path)
-        books.append(
-            BookMeta(
-                url=url,
-                path=path,
-                name=_text(props, "d:displayname") or path.rstrip("/").rsplit("/", 1)[-1],
-                read_only=read_only,
-                version=_text(props, "cs:getctag") or _sync_token(client, url),
-            )
+        for listed in listed_collections(
+            response, home, "card:addressbook", CARD_NS, as_folder=True
         )
-    return books
+    ]
 
 
 MAX_CARDS_ONE_BY_ONE = 2000

@@ -30,14 +30,8 @@ from protocol.errors import (
     Unavailable,
 )
 from protocol.settings import DavSettings
+from workers.dav.propfind import NS, _ok_props, _text, listed_collections, same_origin
 from workers.tls import certificate_problem
-
-NS = {
-    "d": "DAV:",
-    "c": "urn:ietf:params:xml:ns:caldav",
-    "cs": "http://calendarserver.org/ns/",
-    "a": "http://apple.com/ns/ical/",
-}
 
 LIST_CALENDARS_PROPFIND = """<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
@@ -203,36 +197,22 @@ def _check(response: Any, what: str) -> None:
 def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
     response = client.propfind(home, LIST_CALENDARS_PROPFIND, depth=1)
     _check(response, "listing calendars")
-    tree = response.tree
     result = []
-    for item in tree.findall("d:response", NS) if tree is not None else []:
-        href = item.findtext("d:href", default="", namespaces=NS)
-        props = _ok_props(item)
-        kinds = props.find("d:resourcetype", NS) if props is not None else None
-        if props is None or kinds is None or kinds.find("c:calendar", NS) is None:
-            continue
-        url = urljoin(home, href)
-        if not same_origin(url, home):
-            continue  # the password goes to one server only
+    for listed in listed_collections(response, home, "c:calendar", NS):
+        props = listed.props
         components = [
             str(c.get("name")).upper()
             for c in props.findall("c:supported-calendar-component-set/c:comp", NS)
         ]
-        privileges = props.find("d:current-user-privilege-set", NS)
-        read_only = privileges is not None and not any(
-            privileges.find(f"d:privilege/d:{p}", NS) is not None
-            for p in ("write", "write-content", "all", "bind")
-        )
-        version = _text(props, "cs:getctag") or _sync_token(client, url)
-        path = unquote(urlsplit(url).path)
+        version = _text(props, "cs:getctag") or _sync_token(client, listed.url)
         result.append(
             CalendarMeta(
-                url=url,
-                path=path,
-                name=_text(props, "d:displayname") or path.rstrip("/").rsplit("/", 1)[-1],
+                url=listed.url,
+                path=listed.path,
+                name=listed.name,
                 color=_text(props, "a:calendar-color") or None,
                 description=_text(props, "c:calendar-description") or None,
-                read_only=read_only,
+                read_only=listed.read_only,
                 components=components or ["VEVENT"],
                 version=version,
             )
@@ -248,18 +228,6 @@ def _sync_token(client: DAVClient, calendar_url: str) -> str:
     item = response.tree.find("d:response", NS)
     props = _ok_props(item) if item is not None else None
     return _text(props, "d:sync-token") if props is not None else ""
-
-
-def _ok_props(response: Any) -> Any:
-    for propstat in response.findall("d:propstat", NS):
-        status = propstat.findtext("d:status", default="", namespaces=NS)
-        if " 200 " in f" {status} " or status.endswith(" 200 OK") or " 200" in status:
-            return propstat.find("d:prop", NS)
-    return None
-
-
-def _text(props: Any, path: str) -> str:
-    return " ".join((props.findtext(path, default="", namespaces=NS) or "").split())
 
 
 def _utc(moment: datetime) -> str:
@@ -359,11 +327,6 @@ def absolute(client: DAVClient, path: str) -> str:
             "get_calendar_events returned it."
         )
     return url
-
-
-def same_origin(url: str, base: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme.lower(), a.hostname, a.port) == (b.scheme.lower(), b.hostname, b.port)
 
 
 def _object_url(client: DAVClient, href: str) -> str:

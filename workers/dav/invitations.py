@@ -31,6 +31,7 @@ from workers.dav.event_text import one_line
 from workers.dav.handlers import CALENDARS_TAG, DavState, calendar_tag, choose, listing
 from workers.dav.ids import EventId
 from workers.dav.principal import principal_facts
+from workers.dav.propfind import NS
 from workers.runtime import CallContext, serves
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
@@ -72,12 +73,10 @@ def find_copy(client: DAVClient, calendars: list[dav.CalendarMeta], uid: str) ->
         response = client.report(meta.url, body, depth=1)
         if int(getattr(response, "status", 0) or 0) >= 400:
             continue  # a calendar that cannot filter by UID cannot hold a copy we made
-        for item in (
-            response.tree.findall("d:response", dav.NS) if response.tree is not None else []
-        ):
-            data = item.findtext(".//c:calendar-data", default="", namespaces=dav.NS)
-            href = item.findtext("d:href", default="", namespaces=dav.NS)
-            etag = item.findtext(".//d:getetag", default="", namespaces=dav.NS) or None
+        for item in response.tree.findall("d:response", NS) if response.tree is not None else []:
+            data = item.findtext(".//c:calendar-data", default="", namespaces=NS)
+            href = item.findtext("d:href", default="", namespaces=NS)
+            etag = item.findtext(".//d:getetag", default="", namespaces=NS) or None
             if not data or not href:
                 continue
             try:

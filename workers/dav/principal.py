@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import anyio
 from caldav.davclient import DAVClient
 
-from workers.dav import client as dav
 from workers.dav.handlers import DavState
+from workers.dav.propfind import NS
 from workers.runtime import CallContext
 
 _PRINCIPAL = """<?xml version="1.0" encoding="utf-8"?>
@@ -47,12 +47,12 @@ def read_facts(client: DAVClient) -> PrincipalFacts:
         return PrincipalFacts(frozenset(), False)
     addresses = set()
     schedules = False
-    for propstat in tree.findall(".//d:propstat", dav.NS):
-        if "200" not in (propstat.findtext("d:status", default="", namespaces=dav.NS) or ""):
+    for propstat in tree.findall(".//d:propstat", NS):
+        if "200" not in (propstat.findtext("d:status", default="", namespaces=NS) or ""):
             continue
-        outbox = propstat.find(".//c:schedule-outbox-URL/d:href", dav.NS)
+        outbox = propstat.find(".//c:schedule-outbox-URL/d:href", NS)
         schedules = schedules or (outbox is not None and bool((outbox.text or "").strip()))
-        for href in propstat.findall(".//c:calendar-user-address-set/d:href", dav.NS):
+        for href in propstat.findall(".//c:calendar-user-address-set/d:href", NS):
             text = (href.text or "").strip()
             if text.lower().startswith("mailto:") and "@" in text:
                 addresses.add(text[7:].strip().lower())
