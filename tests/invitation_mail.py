@@ -32,34 +32,27 @@ class Invitation:
         self.token = token
 
     def ics(self, template: str, **fields: str) -> str:
-        text = (DATA / template).read_text()
-        values = {"UID": self.uid, "ORGANIZER": self.organizer, "ME": self.me, **fields}
-        for name, value in values.items():
-            text = text.replace("{" + name + "}", value)
-        return text.replace("\r\n", "\n").replace("\n", "\r\n")
+        return filled(template, UID=self.uid, ORGANIZER=self.organizer, ME=self.me, **fields)
+
+
+def filled(template: str, **fields: str) -> str:
+    """The template ``template`` of tests/data/invitations with each ``{NAME}`` in it
+    replaced by ``fields[NAME]``, with CRLF line ends."""
+    text = (DATA / template).read_text()
+    for name, value in fields.items():
+        text = text.replace("{" + name + "}", value)
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
 def outlook_mail(inv: Invitation, ics: str, subject: str) -> bytes:
     """Outlook: multipart/alternative of text, HTML and the invitation (base64)."""
-    root = MIMEMultipart("alternative")
-    root.attach(MIMEText("When: Wednesday, 10 March 2027\n", "plain", "utf-8"))
-    root.attach(MIMEText("<p>When: Wednesday, 10 March 2027</p>", "html", "utf-8"))
-    part = MIMEText(ics, "calendar", "utf-8")
-    part.set_param("method", "REQUEST")
-    root.attach(part)
-    return _headers(root, inv, subject)
+    return _headers(_alternative("When: Wednesday, 10 March 2027", ics), inv, subject)
 
 
 def google_mail(inv: Invitation, ics: str, subject: str) -> bytes:
     """Google: mixed of (text, HTML, invitation) and the same as invite.ics."""
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(MIMEText("Weekly planning\n", "plain", "utf-8"))
-    alternative.attach(MIMEText("<p>Weekly planning</p>", "html", "utf-8"))
-    part = MIMEText(ics, "calendar", "utf-8")
-    part.set_param("method", "REQUEST")
-    alternative.attach(part)
     root = MIMEMultipart("mixed")
-    root.attach(alternative)
+    root.attach(_alternative("Weekly planning", ics))
     attached = MIMEApplication(ics.encode(), "ics", name="invite.ics")
     attached.add_header("Content-Disposition", "attachment", filename="invite.ics")
     root.attach(attached)
@@ -68,15 +61,27 @@ def google_mail(inv: Invitation, ics: str, subject: str) -> bytes:
 
 def ox_mail(inv: Invitation, ics: str, subject: str, method: str = "REQUEST") -> bytes:
     """OX App Suite: mixed of (text, HTML) and the invitation part."""
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(MIMEText("You have been invited.\n", "plain", "utf-8"))
-    alternative.attach(MIMEText("<p>You have been invited.</p>", "html", "utf-8"))
     root = MIMEMultipart("mixed")
-    root.attach(alternative)
+    root.attach(_alternative("You have been invited."))
+    root.attach(_calendar_part(ics, method))
+    return _headers(root, inv, subject)
+
+
+def _alternative(words: str, ics: str | None = None) -> MIMEMultipart:
+    """multipart/alternative of ``words`` as text and as HTML, and of the invitation
+    (METHOD:REQUEST) where there is one."""
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(MIMEText(f"{words}\n", "plain", "utf-8"))
+    alternative.attach(MIMEText(f"<p>{words}</p>", "html", "utf-8"))
+    if ics is not None:
+        alternative.attach(_calendar_part(ics, "REQUEST"))
+    return alternative
+
+
+def _calendar_part(ics: str, method: str) -> MIMEText:
     part = MIMEText(ics, "calendar", "utf-8")
     part.set_param("method", method)
-    root.attach(part)
-    return _headers(root, inv, subject)
+    return part
 
 
 def _headers(root: Message, inv: Invitation, subject: str) -> bytes:

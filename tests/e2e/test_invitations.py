@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import mcp_types as types
 import pytest
 from icalendar import Calendar
 
@@ -48,12 +49,53 @@ async def delivered(shared: Shared, dovecot: DovecotServer, raw: bytes, subject:
     return str(only["id"])
 
 
-async def respond(shared: Shared, email_id: str, response: str, **more: Any) -> Any:
-    return structured(
-        await shared.session.call_tool(
-            "respond_to_invitation", {"email_id": email_id, "response": response, **more}
-        )
+async def answered(
+    shared: Shared, email_id: str, response: str, **more: Any
+) -> types.CallToolResult:
+    """respond_to_invitation's whole answer: a result or a refusal."""
+    return await shared.session.call_tool(
+        "respond_to_invitation", {"email_id": email_id, "response": response, **more}
     )
+
+
+async def respond(shared: Shared, email_id: str, response: str, **more: Any) -> Any:
+    return structured(await answered(shared, email_id, response, **more))
+
+
+async def outlook_budget_review(served: Shared, dovecot: DovecotServer) -> tuple[Invitation, str]:
+    """Outlook's invitation to "Budget review" (2027-03-10 10:00 CET), mailed; its email id."""
+    inv = Invitation(served)
+    subject = f"Invitation: Budget review {inv.token}"
+    raw = outlook_mail(inv, inv.ics("outlook-request.ics"), subject)
+    return inv, await delivered(served, dovecot, raw, subject)
+
+
+async def google_planning(
+    served: Shared, dovecot: DovecotServer, inv: Invitation, update: str = ""
+) -> str:
+    """Google's mail of ``inv``'s weekly series "Weekly planning", or of the update to it
+    in the template ``update``; its email id."""
+    label = "Updated invitation" if update else "Invitation"
+    subject = f"{label}: Weekly planning {inv.token}"
+    ics = inv.ics(update or "google-series.ics")
+    return await delivered(served, dovecot, google_mail(inv, ics, subject), subject)
+
+
+async def ox_mailed(
+    served: Shared,
+    dovecot: DovecotServer,
+    inv: Invitation,
+    summary: str,
+    sequence: str = "0",
+    method: str = "REQUEST",
+) -> str:
+    """OX's mail of ``inv``'s event ``summary``: a request, or with method CANCEL a
+    cancellation; its email id."""
+    cancel = method == "CANCEL"
+    subject = f"{'Cancelled' if cancel else 'Invitation'}: {summary} {inv.token}"
+    template = "ox-cancel.ics" if cancel else "ox-request.ics"
+    ics = inv.ics(template, SEQUENCE=sequence, SUMMARY=summary)
+    return await delivered(served, dovecot, ox_mail(inv, ics, subject, method), subject)
 
 
 def stored(servers: Servers, shared: Shared, inv: Invitation) -> str:
@@ -68,11 +110,7 @@ def stored(servers: Servers, shared: Shared, inv: Invitation) -> str:
 async def test_get_email_shows_an_outlook_invitation_in_the_users_zone(
     served: Shared, dovecot: DovecotServer
 ) -> None:
-    inv = Invitation(served)
-    subject = f"Invitation: Budget review {inv.token}"
-    email_id = await delivered(
-        served, dovecot, outlook_mail(inv, inv.ics("outlook-request.ics"), subject), subject
-    )
+    inv, email_id = await outlook_budget_review(served, dovecot)
     await call(
         served.session,
         "create_event",
@@ -94,15 +132,8 @@ async def test_get_email_shows_an_outlook_invitation_in_the_users_zone(
 async def test_accepting_an_outlook_invitation_mails_the_organizer_a_reply_and_adds_the_event(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    inv = Invitation(served)
-    subject = f"Invitation: Budget review {inv.token}"
-    email_id = await delivered(
-        served, dovecot, outlook_mail(inv, inv.ics("outlook-request.ics"), subject), subject
-    )
-    result = await served.session.call_tool(
-        "respond_to_invitation",
-        {"email_id": email_id, "response": "accept", "comment": "See you there."},
-    )
+    inv, email_id = await outlook_budget_review(served, dovecot)
+    result = await answered(served, email_id, "accept", comment="See you there.")
     answer = structured(result)
     assert answer["reply_sent"] is True and answer["saved_to_sent"] is True
     assert answer["calendar_change"] == "added"
@@ -133,10 +164,7 @@ async def test_declining_the_moved_occurrence_of_a_google_series_replies_for_tha
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
     inv = Invitation(served)
-    subject = f"Invitation: Weekly planning {inv.token}"
-    email_id = await delivered(
-        served, dovecot, google_mail(inv, inv.ics("google-series.ics"), subject), subject
-    )
+    email_id = await google_planning(served, dovecot, inv)
     answer = await respond(served, email_id, "decline", occurrence="2027-03-15")
     assert answer["reply_sent"] is True
     (mail,) = replies(smtp, inv)
@@ -156,10 +184,7 @@ async def test_declining_one_date_of_an_accepted_series_keeps_the_others_accepte
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
 ) -> None:
     inv = Invitation(served)
-    subject = f"Invitation: Weekly planning {inv.token}"
-    email_id = await delivered(
-        served, dovecot, google_mail(inv, inv.ics("google-series.ics"), subject), subject
-    )
+    email_id = await google_planning(served, dovecot, inv)
     await respond(served, email_id, "accept")
     answer = await respond(served, email_id, "decline", occurrence="2027-03-08")
     assert answer["reply_sent"] is True and answer["calendar_change"] == "updated"
@@ -179,18 +204,8 @@ async def test_an_update_of_one_occurrence_moves_it_in_the_copy_and_keeps_the_se
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
 ) -> None:
     inv = Invitation(served)
-    subject = f"Invitation: Weekly planning {inv.token}"
-    first = await delivered(
-        served, dovecot, google_mail(inv, inv.ics("google-series.ics"), subject), subject
-    )
-    await respond(served, first, "accept")
-    moved_subject = f"Updated invitation: Weekly planning {inv.token}"
-    moved = await delivered(
-        served,
-        dovecot,
-        google_mail(inv, inv.ics("google-moved-occurrence.ics"), moved_subject),
-        moved_subject,
-    )
+    await respond(served, await google_planning(served, dovecot, inv), "accept")
+    moved = await google_planning(served, dovecot, inv, "google-moved-occurrence.ics")
     answer = await respond(served, moved, "accept")
     assert answer["calendar_change"] == "updated"
     _calendar, event = reply_event(replies(smtp, inv)[-1])
@@ -212,9 +227,7 @@ async def test_free_busy_shows_an_accepted_event_and_not_once_it_is_declined(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
     inv = Invitation(served)
-    subject = f"Invitation: Design review {inv.token}"
-    ics = inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Design review")
-    email_id = await delivered(served, dovecot, ox_mail(inv, ics, subject), subject)
+    email_id = await ox_mailed(served, dovecot, inv, "Design review")
     await respond(served, email_id, "accept")
     before = await call(served.session, "get_free_busy", start="2027-03-11", end="2027-03-11")
     assert ("2027-03-11T14:00:00+01:00", False) in [
@@ -234,13 +247,7 @@ async def test_a_later_update_replaces_the_copy_and_keeps_the_users_alarm_and_an
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
 ) -> None:
     inv = Invitation(served)
-    first_subject = f"Invitation: Planning {inv.token}"
-    first = await delivered(
-        served,
-        dovecot,
-        ox_mail(inv, inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Planning"), first_subject),
-        first_subject,
-    )
+    first = await ox_mailed(served, dovecot, inv, "Planning")
     await respond(served, first, "tentative")
     # The user adds an alarm in their calendar app.
     dav = servers.dav[served.calendar]
@@ -251,28 +258,14 @@ async def test_a_later_update_replaces_the_copy_and_keeps_the_users_alarm_and_an
         "END:VEVENT",
     )
     dav.put_object(account, f"{inv.uid}.ics", with_alarm)
-    later_subject = f"Updated invitation: Planning {inv.token}"
-    later = await delivered(
-        served,
-        dovecot,
-        ox_mail(
-            inv,
-            inv.ics("ox-request.ics", SEQUENCE="2", SUMMARY="Planning (new room)"),
-            later_subject,
-        ),
-        later_subject,
-    )
+    later = await ox_mailed(served, dovecot, inv, "Planning (new room)", sequence="2")
     answer = await respond(served, later, "accept")
     assert answer["calendar_change"] == "updated"
     held = stored(servers, served, inv)
     assert "Planning (new room)" in held and "TRIGGER:-PT10M" in held
     assert int(reply_event(replies(smtp, inv)[-1])[1]["SEQUENCE"]) == 2
     sent = len(replies(smtp, inv))
-    text = error_text(
-        await served.session.call_tool(
-            "respond_to_invitation", {"email_id": first, "response": "decline"}
-        )
-    )
+    text = error_text(await answered(served, first, "decline"))
     assert "older version" in text and "Nothing was sent or changed." in text, text
     assert len(replies(smtp, inv)) == sent
     assert "Planning (new room)" in stored(servers, served, inv)
@@ -282,16 +275,8 @@ async def test_remove_takes_a_cancelled_event_out_of_the_calendar(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
     inv = Invitation(served)
-    subject = f"Invitation: Offsite {inv.token}"
-    ics = inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Offsite")
-    await respond(
-        served, await delivered(served, dovecot, ox_mail(inv, ics, subject), subject), "accept"
-    )
-    cancel_subject = f"Cancelled: Offsite {inv.token}"
-    cancel = inv.ics("ox-cancel.ics", SEQUENCE="1", SUMMARY="Offsite")
-    cancel_id = await delivered(
-        served, dovecot, ox_mail(inv, cancel, cancel_subject, "CANCEL"), cancel_subject
-    )
+    await respond(served, await ox_mailed(served, dovecot, inv, "Offsite"), "accept")
+    cancel_id = await ox_mailed(served, dovecot, inv, "Offsite", sequence="1", method="CANCEL")
     text = text_of(await served.session.call_tool("get_email", {"id": cancel_id}))
     assert "Cancellation (METHOD:CANCEL):" in text and "\nTitle: Offsite\n" in text
     answer = await respond(served, cancel_id, "remove")
@@ -305,9 +290,7 @@ async def test_answering_twice_at_once_sends_one_reply(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
     inv = Invitation(served)
-    subject = f"Invitation: Retro {inv.token}"
-    ics = inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Retro")
-    email_id = await delivered(served, dovecot, ox_mail(inv, ics, subject), subject)
+    email_id = await ox_mailed(served, dovecot, inv, "Retro")
     answers: list[Any] = []
 
     async def answer() -> None:
@@ -318,9 +301,7 @@ async def test_answering_twice_at_once_sends_one_reply(
         group.start_soon(answer)
     assert sorted(a["reply_sent"] for a in answers) == [False, True]
     assert [a["already_sent"] for a in answers if not a["reply_sent"]] == [True]
-    again = await served.session.call_tool(
-        "respond_to_invitation", {"email_id": email_id, "response": "accept"}
-    )
+    again = await answered(served, email_id, "accept")
     assert "it was not sent again" in text_of(again)
     assert len(replies(smtp, inv)) == 1
 
@@ -335,44 +316,14 @@ async def test_wrong_calls_are_refused_in_one_sentence_and_send_nothing(
     plain_id = (await call(served.session, "search_emails", subject=plain_subject))["emails"][0][
         "id"
     ]
-    request_subject = f"Invitation: Sync {inv.token}"
-    request = await delivered(
-        served,
-        dovecot,
-        ox_mail(inv, inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Sync"), request_subject),
-        request_subject,
-    )
+    request = await ox_mailed(served, dovecot, inv, "Sync")
     stranger = Invitation(served)
     stranger.me = "someone-else@example.test"
-    other_subject = f"Invitation: Not yours {inv.token}"
-    not_mine = await delivered(
-        served,
-        dovecot,
-        ox_mail(
-            stranger,
-            stranger.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Not yours"),
-            other_subject,
-        ),
-        other_subject,
-    )
+    not_mine = await ox_mailed(served, dovecot, stranger, "Not yours")
     mine = Invitation(served)
     mine.organizer = inv.me
-    own_subject = f"Invitation: My own {inv.token}"
-    own = await delivered(
-        served,
-        dovecot,
-        ox_mail(mine, mine.ics("ox-request.ics", SEQUENCE="0", SUMMARY="My own"), own_subject),
-        own_subject,
-    )
-    cancel_subject = f"Cancelled: Sync {inv.token}"
-    cancel = await delivered(
-        served,
-        dovecot,
-        ox_mail(
-            inv, inv.ics("ox-cancel.ics", SEQUENCE="1", SUMMARY="Sync"), cancel_subject, "CANCEL"
-        ),
-        cancel_subject,
-    )
+    own = await ox_mailed(served, dovecot, mine, "My own")
+    cancel = await ox_mailed(served, dovecot, inv, "Sync", sequence="1", method="CANCEL")
     cases = [
         (plain_id, "accept", {}, "no calendar invitation"),
         (not_mine, "accept", {}, "does not name you"),
@@ -383,11 +334,7 @@ async def test_wrong_calls_are_refused_in_one_sentence_and_send_nothing(
     ]
     before = len(smtp.received)
     for email_id, response, more, expected in cases:
-        text = error_text(
-            await served.session.call_tool(
-                "respond_to_invitation", {"email_id": email_id, "response": response, **more}
-            )
-        )
+        text = error_text(await answered(served, email_id, response, **more))
         assert expected in text, text
         assert text.count(". ") <= 1 and "unexpectedly" not in text, text
     assert len(smtp.received) == before

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import strategies as st
 
 from tests.imap_client import other_client
+from tests.invitation_mail import filled
 from tests.mail_factory import deliver, message
 from tests.mcp_client import structured
 from tests.security.test_fuzz_mail import bounded_call
@@ -23,7 +24,6 @@ from tests.security.test_fuzz_mail_tools import Call, answer_every_call, restart
 from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = pytest.mark.tool_families("mail", "calendar")
-DATA = Path(__file__).resolve().parents[1] / "data" / "invitations"
 ORGANIZER = "olga@example.test"
 
 
@@ -72,14 +72,7 @@ def hostile(me: str) -> dict[str, str]:
 
 
 def good(me: str) -> str:
-    text = (DATA / "google-series.ics").read_text()
-    for name, value in {
-        "UID": "fuzz-series@example.test",
-        "ORGANIZER": ORGANIZER,
-        "ME": me,
-    }.items():
-        text = text.replace("{" + name + "}", value)
-    return text.replace("\n", "\r\n")
+    return filled("google-series.ics", UID="fuzz-series@example.test", ORGANIZER=ORGANIZER, ME=me)
 
 
 OCCURRENCES = st.sampled_from(

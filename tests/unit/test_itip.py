@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import email
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar, Event
 
 from protocol.errors import InvalidArgument, Refused
+from tests.invitation_mail import filled
 from workers.dav import freebusy, itip
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "invitations"
 ME, ORGANIZER = "me@example.test", "olga@example.test"
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def invite(template: str, **fields: str) -> itip.Invite:
-    text = (DATA / template).read_text()
-    for name, value in {
-        "UID": "u-1@example.test",
-        "ME": ME,
-        "ORGANIZER": ORGANIZER,
-        **fields,
-    }.items():
-        text = text.replace("{" + name + "}", value)
-    return itip.read_invite(text)
+    values = {"UID": "u-1@example.test", "ME": ME, "ORGANIZER": ORGANIZER, **fields}
+    return itip.read_invite(filled(template, **values))
 
 
 def test_the_reply_carries_uid_sequence_the_organizer_and_only_the_users_answer() -> None:
