@@ -104,11 +104,11 @@ async def search_contacts(
         ),
         key=lambda card: (card.sort_key, card.summary.id),
     )
-    last = min(first + args.limit, len(found))
+    shown = paging.page(found, first, args.limit, question)
     return api.SearchContactsResult(
-        contacts=[card.summary for card in found[first:last]],
-        total=len(found),
-        next_cursor=paging.next_cursor(question, last, len(found)),
+        contacts=[card.summary for card in shown.items],
+        total=shown.total,
+        next_cursor=shown.next_cursor,
         notes=[note for index in indexes for note in index.notes],
     )
 

@@ -306,12 +306,12 @@ def _events_page(
 ) -> api.EventsResult:
     """One page of sorted occurrences, with the cursor of the next."""
     question, first = paging.page_start(tool, args, start, end)
-    last = min(first + args.limit, len(found))
+    shown = paging.page(found, first, args.limit, question)
     return api.EventsResult(
-        events=[_event(o) for o in found[first:last]],
+        events=[_event(o) for o in shown.items],
         notes=notes,
-        total=len(found),
-        next_cursor=paging.next_cursor(question, last, len(found)),
+        total=shown.total,
+        next_cursor=shown.next_cursor,
     )
 
 
@@ -371,12 +371,12 @@ async def get_free_busy(
         for a, b in free
     ]
     timeline.sort(key=lambda entry: (entry[0], entry[1]))
-    stop = min(offset + args.limit, len(timeline))
-    page = [entry for _at, _kind, entry in timeline[offset:stop]]
+    shown = paging.page(timeline, offset, args.limit, question)
+    page = [entry for _at, _kind, entry in shown.items]
     return api.FreeBusyResult(
         busy=[e for e in page if isinstance(e, api.Busy)],
         free=[e for e in page if isinstance(e, api.Free)],
         notes=notes,
-        total=len(timeline),
-        next_cursor=paging.next_cursor(question, stop, len(timeline)),
+        total=shown.total,
+        next_cursor=shown.next_cursor,
     )

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 import msgspec
 
 from protocol.errors import InvalidArgument
+
+T = TypeVar("T")
 
 
 class _Cursor(msgspec.Struct, array_like=True, frozen=True):
@@ -61,3 +66,16 @@ def next_cursor(question: str, end: int, total: int) -> str | None:
         return None
     raw = msgspec.msgpack.encode(_Cursor(question, end))
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int  # of the whole answer
+    next_cursor: str | None
+
+
+def page(found: Sequence[T], first: int, limit: int, question: str) -> Page[T]:
+    """At most ``limit`` of ``found`` from ``first`` on, with the cursor of the next page."""
+    last = min(first + limit, len(found))
+    return Page(list(found[first:last]), len(found), next_cursor(question, last, len(found)))

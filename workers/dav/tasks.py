@@ -110,12 +110,12 @@ async def list_tasks(args: api.ListTasksArgs, state: DavState, ctx: CallContext)
     notes = list(dict.fromkeys(found.notes))
     if not lists:
         notes.append("There are no task lists here (no collection that holds VTODO).")
-    last = min(first + args.limit, len(kept))
+    shown = paging.page(kept, first, args.limit, question)
     return api.TasksResult(
-        tasks=[t.task for t in kept[first:last]],
+        tasks=[t.task for t in shown.items],
         notes=notes,
-        total=len(kept),
-        next_cursor=paging.next_cursor(question, last, len(kept)),
+        total=shown.total,
+        next_cursor=shown.next_cursor,
     )
 
 
