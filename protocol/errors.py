@@ -106,6 +106,10 @@ class InternalError(MailError):
     kind = "internal"
 
 
+# A server, or the worker speaking to it, could not be reached: nothing got through, and
+# the same call may work later (a cached answer may stand in meanwhile).
+UNREACHED: tuple[type[MailError], ...] = (Unavailable, ServerTimeout, WorkerCrashed)
+
 _BY_KIND: dict[str, type[MailError]] = {
     cls.kind: cls
     for cls in (

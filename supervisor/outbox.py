@@ -21,6 +21,7 @@ import structlog
 from protocol import mail
 from protocol.contract import Contract
 from protocol.errors import (
+    UNREACHED,
     AuthFailed,
     InvalidArgument,
     MailError,
@@ -230,7 +231,7 @@ class Outbox:
 def _imap_trouble(exc: MailError) -> str:
     """Why a step after sending failed, as a clause: the error's own sentence would say
     'Nothing was changed', which is not true of a message that went out."""
-    if isinstance(exc, Unavailable | ServerTimeout | WorkerCrashed):
+    if isinstance(exc, UNREACHED):
         return "the IMAP server could not be reached"
     if isinstance(exc, AuthFailed):
         return "the IMAP server refused the login"

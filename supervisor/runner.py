@@ -16,11 +16,9 @@ import msgspec
 import structlog
 
 from protocol.errors import (
+    UNREACHED,
     InvalidArgument,
     MailError,
-    ServerTimeout,
-    Unavailable,
-    WorkerCrashed,
 )
 from protocol.fingerprint import FreshnessArgs
 from supervisor.argument_errors import reworded
@@ -33,8 +31,6 @@ from supervisor.worker_calls import WorkerCalls
 from supervisor.worker_handle import Answer, ProgressCallback, WorkerHandle
 
 log = structlog.get_logger()
-
-_OFFLINE = (Unavailable, ServerTimeout, WorkerCrashed)
 
 
 @dataclass(frozen=True)
@@ -129,14 +125,14 @@ class ToolRunner:
                     FreshnessArgs(entry.validator),
                     timeout=self._settings.call_timeout,
                 )
-            except _OFFLINE as exc:
+            except UNREACHED as exc:
                 return self._stale(entry, exc)
             if check.value.fresh:
                 return ToolAnswer(entry.value, cached=True)
             self._cache.discard(key)
         try:
             answer = await self._run(spec, args, on_progress)
-        except _OFFLINE as exc:
+        except UNREACHED as exc:
             stale = self._cache.get_stale(key)
             if stale is None:
                 raise

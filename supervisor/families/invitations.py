@@ -27,6 +27,7 @@ from protocol import invitations as api
 from protocol.calendar import DAV, GET_CALENDAR_EVENTS, GetCalendarEventsArgs
 from protocol.email import Email, Invitation
 from protocol.errors import (
+    UNREACHED,
     Conflict,
     InvalidArgument,
     MailError,
@@ -35,7 +36,6 @@ from protocol.errors import (
     Refused,
     ServerTimeout,
     Unavailable,
-    WorkerCrashed,
 )
 from supervisor.outbox import Outbox
 from supervisor.rendering import clip, fence, moment_text, plain
@@ -211,7 +211,7 @@ async def _place(
                 return msgspec.structs.replace(
                     plan, calendar_change="unknown", event_id=None, notes=[]
                 )
-            unreached = isinstance(exc, Unavailable | ServerTimeout | WorkerCrashed)
+            unreached = isinstance(exc, UNREACHED)
             notes.append(CALENDAR_UNREACHED if unreached else CALENDAR_REFUSED)
             return None
     return None
