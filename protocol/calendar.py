@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from protocol.contract import Contract, TagKind, Writes
+from protocol.contract import Contract, Reads, TagKind, Writes
 from protocol.diagnosis import diagnosis
 from protocol.email import reject_control_characters
 from protocol.fingerprint import freshness_check
@@ -339,34 +339,16 @@ LIST_CALENDARS = Contract(
     reads=(DAV_CALENDARS,),
     revalidated_by=DAV_CHECK_FRESH,
 )
-GET_CALENDAR_EVENTS = Contract(
-    "get_calendar_events",
-    DAV,
-    GetCalendarEventsArgs,
-    EventsResult,
-    reads=(DAV_CALENDAR,),
-    revalidated_by=DAV_CHECK_FRESH,
-)
-SEARCH_CALENDAR = Contract(
-    "search_calendar",
-    DAV,
-    SearchCalendarArgs,
-    EventsResult,
-    reads=(DAV_CALENDAR,),
-    revalidated_by=DAV_CHECK_FRESH,
-)
-GET_FREE_BUSY = Contract(
-    "get_free_busy",
-    DAV,
-    GetFreeBusyArgs,
-    FreeBusyResult,
-    reads=(DAV_CALENDAR,),
-    revalidated_by=DAV_CHECK_FRESH,
-)
-_CALENDAR_WRITE = Writes(DAV, _ANY_CALENDAR)
-CREATE_EVENT = _CALENDAR_WRITE("create_event", CreateEventArgs, EventWritten)
-UPDATE_EVENT = _CALENDAR_WRITE("update_event", UpdateEventArgs, EventWritten)
-DELETE_EVENT = _CALENDAR_WRITE("delete_event", DeleteEventArgs, EventDeleted)
+# The reads and writes of what is in the calendars: events, and tasks (a task list is
+# a calendar collection).
+CALENDAR_READ = Reads(DAV, (DAV_CALENDAR,), DAV_CHECK_FRESH)
+CALENDAR_WRITE = Writes(DAV, _ANY_CALENDAR)
+GET_CALENDAR_EVENTS = CALENDAR_READ("get_calendar_events", GetCalendarEventsArgs, EventsResult)
+SEARCH_CALENDAR = CALENDAR_READ("search_calendar", SearchCalendarArgs, EventsResult)
+GET_FREE_BUSY = CALENDAR_READ("get_free_busy", GetFreeBusyArgs, FreeBusyResult)
+CREATE_EVENT = CALENDAR_WRITE("create_event", CreateEventArgs, EventWritten)
+UPDATE_EVENT = CALENDAR_WRITE("update_event", UpdateEventArgs, EventWritten)
+DELETE_EVENT = CALENDAR_WRITE("delete_event", DeleteEventArgs, EventDeleted)
 
 CALENDAR_CONTRACTS: tuple[Contract[Any, Any], ...] = (
     LIST_CALENDARS,

@@ -15,7 +15,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from protocol.calendar import DAV, DAV_CHECK_FRESH
-from protocol.contract import Contract, TagKind
+from protocol.contract import Contract, Reads, TagKind, Writes
 from protocol.email import reject_control_characters
 
 Text = Annotated[str, msgspec.Meta(max_length=1000)]
@@ -326,31 +326,13 @@ LIST_ADDRESS_BOOKS = Contract(
     reads=(DAV_ADDRESS_BOOKS,),
     revalidated_by=DAV_CHECK_FRESH,
 )
-SEARCH_CONTACTS = Contract(
-    "search_contacts",
-    DAV,
-    SearchContactsArgs,
-    SearchContactsResult,
-    reads=(DAV_ADDRESS_BOOK,),
-    revalidated_by=DAV_CHECK_FRESH,
-)
-GET_CONTACT = Contract(
-    "get_contact",
-    DAV,
-    GetContactArgs,
-    Contact,
-    reads=(DAV_ADDRESS_BOOK,),
-    revalidated_by=DAV_CHECK_FRESH,
-)
-CREATE_CONTACT = Contract(
-    "create_contact", DAV, CreateContactArgs, ContactWritten, writes=True, changes=_ANY_BOOK
-)
-UPDATE_CONTACT = Contract(
-    "update_contact", DAV, UpdateContactArgs, ContactWritten, writes=True, changes=_ANY_BOOK
-)
-DELETE_CONTACT = Contract(
-    "delete_contact", DAV, DeleteContactArgs, ContactDeleted, writes=True, changes=_ANY_BOOK
-)
+_BOOK_READ = Reads(DAV, (DAV_ADDRESS_BOOK,), DAV_CHECK_FRESH)
+_BOOK_WRITE = Writes(DAV, _ANY_BOOK)
+SEARCH_CONTACTS = _BOOK_READ("search_contacts", SearchContactsArgs, SearchContactsResult)
+GET_CONTACT = _BOOK_READ("get_contact", GetContactArgs, Contact)
+CREATE_CONTACT = _BOOK_WRITE("create_contact", CreateContactArgs, ContactWritten)
+UPDATE_CONTACT = _BOOK_WRITE("update_contact", UpdateContactArgs, ContactWritten)
+DELETE_CONTACT = _BOOK_WRITE("delete_contact", DeleteContactArgs, ContactDeleted)
 
 CONTACT_CONTRACTS: tuple[Contract[Any, Any], ...] = (
     LIST_ADDRESS_BOOKS,

@@ -84,6 +84,22 @@ class Contract(Generic[A, R]):
 
 
 @dataclass(frozen=True)
+class Reads:
+    """The cached reads of one family that all run in ``worker``, whose answers carry
+    tags of ``reads`` and are revalidated by ``revalidated_by``:
+    ``Reads(...)(name, args, result)`` is the contract of one of them."""
+
+    worker: str
+    reads: tuple[TagKind, ...]
+    revalidated_by: Contract[Any, Any]
+
+    def __call__(self, name: str, args: type[A], result: type[R]) -> Contract[A, R]:
+        return Contract(
+            name, self.worker, args, result, reads=self.reads, revalidated_by=self.revalidated_by
+        )
+
+
+@dataclass(frozen=True)
 class Writes:
     """The writes of one family that all run in ``worker`` and may make ``changes``
     stale: ``Writes(...)(name, args, result)`` is the contract of one of them."""

@@ -22,10 +22,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from protocol.calendar import (
-    DAV,
-    DAV_CALENDAR,
-    DAV_CALENDARS,
-    DAV_CHECK_FRESH,
+    CALENDAR_READ,
+    CALENDAR_WRITE,
     CreateEventArgs,
     Cursor,
     NextCursor,
@@ -226,25 +224,10 @@ class TaskDeleted(msgspec.Struct, frozen=True):
     id: str
 
 
-_ANY_LIST = (DAV_CALENDARS, DAV_CALENDAR)
-
-LIST_TASKS = Contract(
-    "list_tasks",
-    DAV,
-    ListTasksArgs,
-    TasksResult,
-    reads=(DAV_CALENDAR,),
-    revalidated_by=DAV_CHECK_FRESH,
-)
-CREATE_TASK = Contract(
-    "create_task", DAV, CreateTaskArgs, TaskWritten, writes=True, changes=_ANY_LIST
-)
-UPDATE_TASK = Contract(
-    "update_task", DAV, UpdateTaskArgs, TaskWritten, writes=True, changes=_ANY_LIST
-)
-DELETE_TASK = Contract(
-    "delete_task", DAV, DeleteTaskArgs, TaskDeleted, writes=True, changes=_ANY_LIST
-)
+LIST_TASKS = CALENDAR_READ("list_tasks", ListTasksArgs, TasksResult)
+CREATE_TASK = CALENDAR_WRITE("create_task", CreateTaskArgs, TaskWritten)
+UPDATE_TASK = CALENDAR_WRITE("update_task", UpdateTaskArgs, TaskWritten)
+DELETE_TASK = CALENDAR_WRITE("delete_task", DeleteTaskArgs, TaskDeleted)
 
 TASK_CONTRACTS: tuple[Contract[Any, Any], ...] = (
     LIST_TASKS,
