@@ -25,12 +25,12 @@ import pytest
 
 from protocol import mail
 from tests.faults.proxy import FaultProxy
-from tests.imap_client import other_client
 from tests.leak_watch import WATCH
-from tests.mail_factory import deliver, message
+from tests.mail_factory import message
+from tests.mailbox import Mailbox
 from tests.mcp_client import mcp_session, structured, text_of
 from tests.servers.dav import DavServer
-from tests.servers.dovecot import Account, DovecotServer
+from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
 from tests.stdio_server import seconds_to_exit_once_stdin_closes, started_server
 
@@ -99,8 +99,8 @@ async def worker(session: Any, name: str) -> dict[str, Any]:
     return dict(found)
 
 
-def folder_count(dovecot: DovecotServer, account: Account, folder: str) -> int:
-    with other_client(dovecot, account) as imap:
+def folder_count(mailbox: Mailbox, folder: str) -> int:
+    with mailbox.imap() as imap:
         return int(imap.folder_status(folder, ["MESSAGES"])[b"MESSAGES"])
 
 
@@ -114,13 +114,11 @@ def imap_proxy(dovecot: DovecotServer) -> Iterator[FaultProxy]:
 
 
 @pytest.mark.tool_families("mail")
-def test_closing_stdin_while_the_password_command_waits_exits_at_once(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_closing_stdin_while_the_password_command_waits_exits_at_once(mailbox: Mailbox) -> None:
     # A keyring that waits for the user to unlock it: Claude Desktop quits meanwhile.
     marker = f"keyring-{uuid.uuid4().hex}"
-    env = without_password(server_env, python_command("import time; time.sleep(60)", marker))
-    with open(tmp_path / "err.log", "wb") as errlog:
+    env = without_password(mailbox.env, python_command("import time; time.sleep(60)", marker))
+    with open(mailbox.folder / "err.log", "wb") as errlog:
         server = started_server(env, errlog)
     try:
         deadline = time.monotonic() + 10
@@ -141,12 +139,12 @@ def test_closing_stdin_while_the_password_command_waits_exits_at_once(
 
 @pytest.mark.tool_families("mail")
 async def test_a_slow_password_command_rerun_does_not_hold_a_call_past_the_call_timeout(
-    server_env: dict[str, str], tmp_path: Path, smtp: SmtpServer
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
     # The first run prints a wrong password at once; after the refused login the keyring
     # has locked itself and the rerun waits for the user (up to the command's 30 s).
     WATCH.secret(WRONG)
-    runs = tmp_path / "runs"
+    runs = mailbox.folder / "runs"
     script = (
         "import pathlib, time\n"
         f"runs = pathlib.Path({str(runs)!r})\n"
@@ -155,10 +153,10 @@ async def test_a_slow_password_command_rerun_does_not_hold_a_call_past_the_call_
         "time.sleep(20 if before else 0)\n"
         f"print({WRONG!r})\n"
     )
-    env = without_password(server_env, python_command(script))
+    env = without_password(mailbox.env, python_command(script))
     env["MAILBOX_CALL_TIMEOUT"] = "4"
     delivered_before = len(smtp.received)  # the SMTP server is shared by the session's tests
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         result, took = await timed(
             session,
             "send_email",
@@ -175,14 +173,14 @@ async def test_a_slow_password_command_rerun_does_not_hold_a_call_past_the_call_
 
 @pytest.mark.tool_families("mail", "calendar")
 async def test_a_ca_file_that_holds_no_certificate_is_named_in_every_answer(
-    server_env: dict[str, str], tmp_path: Path
+    mailbox: Mailbox,
 ) -> None:
     # An exported key, a DER file or a note saved under the wrong name: it exists, so
     # start-up accepts it; each protocol then fails in its library's words.
-    not_a_ca = tmp_path / "company-ca.pem"
+    not_a_ca = mailbox.folder / "company-ca.pem"
     not_a_ca.write_text("Ask IT for the real certificate.\n")
-    env = {**server_env, "MAILBOX_CA_FILE": str(not_a_ca)}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    env = {**mailbox.env, "MAILBOX_CA_FILE": str(not_a_ca)}
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         answers = {
             tool: text_of(await session.call_tool(tool, args))
             for tool, args in [
@@ -199,20 +197,20 @@ async def test_a_ca_file_that_holds_no_certificate_is_named_in_every_answer(
 
 @pytest.mark.tool_families("mail", "calendar")
 async def test_a_pool_minimum_is_offered_only_where_it_keeps_connections_open(
-    server_env: dict[str, str], tmp_path: Path
+    mailbox: Mailbox,
 ) -> None:
     # README: only IMAP keeps connections open from the start; a minimum for the others
     # would be a setting that does nothing, so it is reported as not a setting.
-    env = {**server_env, "MAILBOX_IMAP_POOL_MIN": "1", "MAILBOX_SMTP_POOL_MIN": "1"}
+    env = {**mailbox.env, "MAILBOX_IMAP_POOL_MIN": "1", "MAILBOX_SMTP_POOL_MIN": "1"}
     opened: dict[str, Any] = {}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and opened.get("imap", 0) < 1:
             status = structured(await session.call_tool("server_status", {}))
             opened = {w["name"]: w["metrics"].get("pool_opened", 0) for w in status["workers"]}
             await anyio.sleep(0.2)
     assert opened.get("imap", 0) >= 1, opened  # what the setting does for IMAP
-    log = (tmp_path / "err.log").read_text()
+    log = (mailbox.folder / "err.log").read_text()
     assert "MAILBOX_SMTP_POOL_MIN is not a setting of this server" in log
 
 
@@ -221,16 +219,11 @@ async def test_a_pool_minimum_is_offered_only_where_it_keeps_connections_open(
 
 @pytest.mark.tool_families("mail")
 async def test_reading_with_mark_read_forgets_cached_unread_counts_as_mark_email_does(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    imap_proxy: FaultProxy,
+    mailbox: Mailbox, imap_proxy: FaultProxy
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Read me"))
-    env = {**server_env, "MAILBOX_IMAP_PORT": str(imap_proxy.port), "MAILBOX_CALL_TIMEOUT": "4"}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    mailbox.deliver("INBOX", message("Read me"))
+    env = {**mailbox.env, "MAILBOX_IMAP_PORT": str(imap_proxy.port), "MAILBOX_CALL_TIMEOUT": "4"}
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         before = structured(await session.call_tool("get_folders", {}))
         (unread,) = structured(await session.call_tool("search_emails", {}))["emails"]
         structured(await session.call_tool("get_email", {"id": unread["id"], "mark_read": True}))
@@ -250,10 +243,10 @@ async def test_reading_with_mark_read_forgets_cached_unread_counts_as_mark_email
 
 @pytest.mark.tool_families("mail")
 async def test_an_answer_names_no_request_the_model_cannot_call(
-    server_env: dict[str, str], tmp_path: Path, imap_proxy: FaultProxy
+    mailbox: Mailbox, imap_proxy: FaultProxy
 ) -> None:
-    env = {**server_env, "MAILBOX_IMAP_PORT": str(imap_proxy.port)}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    env = {**mailbox.env, "MAILBOX_IMAP_PORT": str(imap_proxy.port)}
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         structured(await session.call_tool("get_folders", {}))
         pid = int((await worker(session, "imap"))["pid"])
         imap_proxy.add_latency(2.0)  # the draft's APPEND is under way when the worker dies
@@ -278,17 +271,13 @@ async def test_an_answer_names_no_request_the_model_cannot_call(
 
 @pytest.mark.tool_families("mail")
 async def test_a_draft_saved_after_the_deadline_is_not_answered_with_try_again(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    imap_proxy: FaultProxy,
+    mailbox: Mailbox, imap_proxy: FaultProxy
 ) -> None:
     # With each latency the APPEND reaches Dovecot but its answer misses the deadline
     # (on this machine both did, every time); every draft that exists is judged.
     late: list[str] = []
-    env = {**server_env, "MAILBOX_IMAP_PORT": str(imap_proxy.port), "MAILBOX_CALL_TIMEOUT": "3"}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    env = {**mailbox.env, "MAILBOX_IMAP_PORT": str(imap_proxy.port), "MAILBOX_CALL_TIMEOUT": "3"}
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         for tenths in (9, 13):
             subject = f"Only once {tenths}"
             structured(await session.call_tool("search_emails", {"folder": "Drafts"}))
@@ -297,7 +286,7 @@ async def test_a_draft_saved_after_the_deadline_is_not_answered_with_try_again(
             result = await session.call_tool("create_draft", args)
             imap_proxy.pass_through()
             await anyio.sleep(3.0)  # whatever was under way has landed
-            with other_client(dovecot, account) as imap:
+            with mailbox.imap() as imap:
                 imap.select_folder("Drafts", readonly=True)
                 saved = bool(imap.search(["SUBJECT", subject]))
             if result.is_error and saved:
@@ -345,14 +334,13 @@ async def test_an_event_created_after_the_deadline_is_not_answered_with_try_agai
 
 @pytest.mark.tool_families("mail")
 async def test_a_claim_left_by_a_killed_worker_does_not_make_a_message_unmovable(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    mailbox: Mailbox,
 ) -> None:
     # What an IMAP worker killed between MOVE and taking its claim off leaves behind
     # (seen when killing the worker under parallel move_email calls): the message in
     # its new folder, still carrying the claim keyword.
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "Archive", message("Filed mid-crash"), flags=("$MailboxMcpMoving",))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    mailbox.deliver("Archive", message("Filed mid-crash"), flags=("$MailboxMcpMoving",))
+    async with mailbox.session() as session:
         (filed,) = structured(await session.call_tool("search_emails", {"folder": "Archive"}))[
             "emails"
         ]
@@ -360,5 +348,5 @@ async def test_a_claim_left_by_a_killed_worker_does_not_make_a_message_unmovable
         for _attempt in range(2):  # workers/imap/writing.py: "skip it once"
             args = {"ids": [filed["id"]], "destination": "INBOX"}
             answers.append(text_of(await session.call_tool("move_email", args)))
-    assert folder_count(dovecot, account, "INBOX") == 1, answers
-    assert folder_count(dovecot, account, "Archive") == 0, answers
+    assert folder_count(mailbox, "INBOX") == 1, answers
+    assert folder_count(mailbox, "Archive") == 0, answers

@@ -12,7 +12,6 @@ nowhere else.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -29,16 +28,16 @@ from tests.e2e.test_filters import (
     WEBMAIL,
     _endpoint,
     active_script,
+    arrives,
     assert_webmail_rules_kept,
     call,
-    mail_to,
     subjects_in,
 )
 from tests.faults.proxy import FaultProxy
+from tests.mailbox import Mailbox
 from tests.mcp_client import mcp_session, structured, text_of
 from tests.security.test_fuzz_mail import bounded_call
 from tests.security.test_fuzz_mail_tools import CRASHES, LEAKS
-from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 from workers.sieve.client import SieveClient, connect
 
@@ -90,10 +89,10 @@ UNREADABLE_VACATION = WEBMAIL.replace(_FRAME, "true").replace(
 
 
 async def test_an_active_script_with_a_text_literal_in_crlf_lines_can_be_listed(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
     await sieve.put_script(SCRIPT, TEXT_LITERAL_IN_CRLF)  # Pigeonhole accepts it
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         answer = await session.call_tool("list_filters", {})
     # Found: "The active Sieve script cannot be read (Unexpected character ':' on line 3)"
     # -- the tokenizer wants "text:" followed by LF, so every tool refuses the script.
@@ -104,45 +103,37 @@ async def test_an_active_script_with_a_text_literal_in_crlf_lines_can_be_listed(
 
 
 async def test_set_vacation_adds_no_second_vacation_beside_a_hand_written_one(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    sieve: SieveClient,
-    dovecot: DovecotServer,
-    account: Account,
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
     await sieve.put_script(SCRIPT, HAND_WRITTEN_VACATION)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         await session.call_tool("set_vacation", {"enabled": True, "subject": "New", "body": "Off."})
     text = (await active_script(sieve))[1]
-    dovecot.deliver(account, mail_to(account, "Your invoice"), sender="ben@example.org")
+    arrives(mailbox, "Your invoice", sender="ben@example.org")
     # Found: a second, OX-style vacation rule is put first; two vacation actions make the
     # script fail at delivery, so the user's own rule no longer files anything.
     assert len(re.findall(r"^\s*vacation\b", text, re.MULTILINE)) <= 1
-    assert subjects_in(dovecot, account, "Junk") == ["Your invoice"]
+    assert subjects_in(mailbox, "Junk") == ["Your invoice"]
 
 
 async def test_turning_off_a_vacation_rule_it_cannot_read_does_not_leave_it_replying(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    sieve: SieveClient,
-    dovecot: DovecotServer,
-    account: Account,
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
     await sieve.put_script(SCRIPT, UNREADABLE_VACATION)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         answer = await session.call_tool("set_vacation", {"enabled": False})
-    before = len(dovecot.sent_by_sieve())
-    dovecot.deliver(account, mail_to(account, "Hello", sender="ben@example.org"), "ben@example.org")
-    replies = dovecot.sent_by_sieve()[before:]
+    before = len(mailbox.dovecot.sent_by_sieve())
+    arrives(mailbox, "Hello", sender="ben@example.org")
+    replies = mailbox.dovecot.sent_by_sieve()[before:]
     # Found: "There was no vacation reply; nothing was changed." as a success (and
     # get_vacation says "off"), while the webmail's rule goes on answering every sender.
     assert answer.is_error or replies == [], text_of(answer)
 
 
 async def test_moving_a_rule_first_keeps_the_comment_above_a_hand_written_rule_with_it(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         created = await call(session, "create_filter", **FLAG_RULE)
         await call(session, "update_filter", id=created["id"], position=0)
     # Found: rules move between fixed places while the text between them stays, so
@@ -151,12 +142,12 @@ async def test_moving_a_rule_first_keeps_the_comment_above_a_hand_written_rule_w
 
 
 async def test_another_client_activating_its_script_during_an_edit_is_a_conflict(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient, managesieve_port: int
+    mailbox: Mailbox, sieve: SieveClient, managesieve_port: int
 ) -> None:
     await sieve.put_script("Other", "keep;\r\n")
     with FaultProxy("127.0.0.1", managesieve_port) as proxy:
-        env = {**server_env, "MAILBOX_SIEVE_PORT": str(proxy.port), "MAILBOX_CALL_TIMEOUT": "120"}
-        async with mcp_session(env, tmp_path / "err.log") as session:
+        env = {**mailbox.env, "MAILBOX_SIEVE_PORT": str(proxy.port), "MAILBOX_CALL_TIMEOUT": "120"}
+        async with mcp_session(env, mailbox.folder / "err.log") as session:
             await call(session, "list_filters")  # a logged-in session waits in the pool
             proxy.add_latency(1.0)  # each round trip 2 s: LIST, GET, CHECK, GET, PUT
             answers = []
@@ -179,10 +170,10 @@ async def test_another_client_activating_its_script_during_an_edit_is_a_conflict
 
 
 async def test_turning_on_a_forward_outside_send_allow_is_refused(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    server_env["MAILBOX_SEND_ALLOW"] = "example.org"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    mailbox.env["MAILBOX_SEND_ALLOW"] = "example.org"
+    async with mailbox.session() as session:
         # The webmail's disabled rule 4 forwards every message to jane@example.net.
         answer = await session.call_tool("update_filter", {"id": "4", "enabled": True})
     # Found: accepted: only the actions given in the call are checked, not the ones kept.
@@ -191,9 +182,9 @@ async def test_turning_on_a_forward_outside_send_allow_is_refused(
 
 
 async def test_a_position_counts_the_rules_list_filters_shows(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         await call(session, "update_filter", id="5", position=1)
         listed = await call(session, "list_filters")
     # Found: positions count the vacation rule, which list_filters does not show, so
@@ -202,10 +193,10 @@ async def test_a_position_counts_the_rules_list_filters_shows(
 
 
 async def test_a_folder_differing_only_in_case_is_named_as_the_closest(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
     rule = {**FLAG_RULE, "actions": [{"type": "move", "folder": "ARCHIVE"}]}
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         answer = await session.call_tool("create_filter", rule)
     # Found: "there is no folder 'ARCHIVE'; create it with create_directory." -- the
     # closeness is case-sensitive, so the model is told to make a second Archive.
@@ -213,19 +204,17 @@ async def test_a_folder_differing_only_in_case_is_named_as_the_closest(
 
 
 async def test_a_rule_id_in_an_error_reads_as_given_not_as_a_python_repr(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         answer = await session.call_tool("delete_filter", {"id": "a\\b"})
     # Found: "There is no filter rule with id 'a\\\\b'" -- the backslash doubled by repr().
     assert answer.is_error
     assert "a\\b" in text_of(answer) and "a\\\\b" not in text_of(answer), text_of(answer)
 
 
-async def test_turning_off_a_vacation_when_there_is_none_claims_no_save(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_turning_off_a_vacation_when_there_is_none_claims_no_save(mailbox: Mailbox) -> None:
+    async with mailbox.session() as session:
         answer = await session.call_tool("set_vacation", {"enabled": False})
     # Found: "Vacation reply: off. Saved in the script ''. There was no vacation reply;
     # nothing was changed." -- a save that did not happen, into a script with no name.
@@ -248,14 +237,14 @@ async def test_diagnose_advises_the_sieve_port_when_another_service_answers_ther
 
 
 async def test_a_change_another_client_makes_during_an_edit_is_a_conflict_not_overwritten(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient, managesieve_port: int
+    mailbox: Mailbox, sieve: SieveClient, managesieve_port: int
 ) -> None:
     theirs = WEBMAIL + (
         "\r\n## Flag: |UniqueId:40|Rulename: Theirs\r\nif true \r\n{\r\n    stop ;\r\n}\r\n"
     )
     with FaultProxy("127.0.0.1", managesieve_port) as proxy:
-        env = {**server_env, "MAILBOX_SIEVE_PORT": str(proxy.port), "MAILBOX_CALL_TIMEOUT": "120"}
-        async with mcp_session(env, tmp_path / "err.log") as session:
+        env = {**mailbox.env, "MAILBOX_SIEVE_PORT": str(proxy.port), "MAILBOX_CALL_TIMEOUT": "120"}
+        async with mcp_session(env, mailbox.folder / "err.log") as session:
             await call(session, "list_filters")
             proxy.add_latency(1.0)
             answers = []
@@ -321,18 +310,14 @@ WIRE = re.compile(r'\bNO \(|\bOK "|\bNO "|\bBYE\b|\{\d+\+?\}|Struct\(|object at'
 
 
 def test_any_script_the_server_accepts_gets_answers_in_our_words(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    managesieve_port: int,
-    account: Account,
+    mailbox: Mailbox, managesieve_port: int
 ) -> None:
-    server_env["MAILBOX_RATE_LIMIT_SIEVE"] = "0"
+    mailbox.env["MAILBOX_RATE_LIMIT_SIEVE"] = "0"
     with (
         start_blocking_portal("asyncio") as portal,
-        portal.wrap_async_context_manager(mcp_session(server_env, tmp_path / "err.log")) as session,
+        portal.wrap_async_context_manager(mailbox.session()) as session,
     ):
-        client = portal.call(connect, _endpoint(dovecot, managesieve_port, account))
+        client = portal.call(connect, _endpoint(mailbox.dovecot, managesieve_port, mailbox.account))
         outcomes = {"accepted": 0, "errors": 0}
 
         def answer(tool: str, args: dict[str, Any]) -> Any:

@@ -18,8 +18,8 @@ import anyio
 import pytest
 
 from protocol.writing import outside_allowed
-from tests.imap_client import other_client
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.mailbox import Mailbox
+from tests.mcp_client import error_text, structured
 from tests.servers.dovecot import Account, DovecotServer
 from workers.sieve.client import SieveClient, SieveEndpoint, connect
 
@@ -75,8 +75,17 @@ def mail_to(account: Account, subject: str, sender: str = "anna@example.test") -
     ).encode()
 
 
-def subjects_in(dovecot: DovecotServer, account: Account, folder: str) -> list[str]:
-    with other_client(dovecot, account) as imap:
+def arrives(
+    mailbox: Mailbox, subject: str, sender: str = "anna@example.test", header: bytes = b""
+) -> None:
+    """A mail from ``sender`` (with ``header`` line more) arrives over LMTP, as the
+    provider's MTA delivers it: the active Sieve script decides where it lands."""
+    raw = mail_to(mailbox.account, subject, sender)
+    mailbox.dovecot.deliver(mailbox.account, header + b"\r\n" + raw if header else raw, sender)
+
+
+def subjects_in(mailbox: Mailbox, folder: str) -> list[str]:
+    with mailbox.imap() as imap:
         imap.select_folder(folder, readonly=True)
         fetched = imap.fetch(imap.search("ALL"), ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
     return [
@@ -90,9 +99,9 @@ async def call(session: Any, tool: str, **arguments: Any) -> Any:
 
 
 async def test_list_filters_shows_the_webmail_rules_in_order_with_the_vacation_reply(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         listed = await call(session, "list_filters")
     names = [rule["name"] for rule in listed["rules"]]
     assert names[:4] == ["Newsletters", "Boss", "Old project", "autoforward"]
@@ -114,24 +123,20 @@ async def test_list_filters_shows_the_webmail_rules_in_order_with_the_vacation_r
 
 
 async def test_a_new_rule_files_delivered_mail_and_shows_in_the_webmail_format(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    sieve: SieveClient,
-    dovecot: DovecotServer,
-    account: Account,
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
     rule = {
         "name": "Invoices",
         "conditions": [{"field": "subject", "value": "invoice"}],
         "actions": [{"type": "move", "folder": "Taxes"}],
     }
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         await call(session, "create_directory", name="Taxes")
         created = await call(session, "create_filter", **rule)
-    dovecot.deliver(account, mail_to(account, "Your invoice for March"))
-    dovecot.deliver(account, mail_to(account, "Lunch?"))
-    assert subjects_in(dovecot, account, "Taxes") == ["Your invoice for March"]
-    assert subjects_in(dovecot, account, "INBOX") == ["Lunch?"]
+    arrives(mailbox, "Your invoice for March")
+    arrives(mailbox, "Lunch?")
+    assert subjects_in(mailbox, "Taxes") == ["Your invoice for March"]
+    assert subjects_in(mailbox, "INBOX") == ["Lunch?"]
     active, text = await active_script(sieve)
     assert active == SCRIPT and created["id"] == "8"
     assert_webmail_rules_kept(text)
@@ -140,9 +145,9 @@ async def test_a_new_rule_files_delivered_mail_and_shows_in_the_webmail_format(
 
 
 async def test_changing_and_deleting_a_rule_touch_only_that_rule(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         created = await call(
             session,
             "create_filter",
@@ -160,9 +165,9 @@ async def test_changing_and_deleting_a_rule_touch_only_that_rule(
 
 
 async def test_a_folder_typo_is_refused_with_the_closest_name_and_nothing_changes(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         await call(session, "create_directory", name="Receipts")
         answer = await session.call_tool(
             "create_filter",
@@ -180,11 +185,11 @@ async def test_a_folder_typo_is_refused_with_the_closest_name_and_nothing_change
 
 
 async def test_a_forward_outside_send_allow_is_refused_and_nothing_changes(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    server_env["MAILBOX_SEND_ALLOW"] = "example.org"
+    mailbox.env["MAILBOX_SEND_ALLOW"] = "example.org"
     assert outside_allowed(["eve@evil.example"], ("example.org",)) == ["eve@evil.example"]
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         answer = await session.call_tool(
             "create_filter",
             {
@@ -198,32 +203,25 @@ async def test_a_forward_outside_send_allow_is_refused_and_nothing_changes(
 
 
 async def test_the_vacation_reply_replaces_the_webmail_one_and_answers_a_sender_once_not_a_list(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    sieve: SieveClient,
-    dovecot: DovecotServer,
-    account: Account,
+    mailbox: Mailbox, sieve: SieveClient
 ) -> None:
-    before = len(dovecot.sent_by_sieve())
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    before = len(mailbox.dovecot.sent_by_sieve())
+    async with mailbox.session() as session:
         written = await call(
             session,
             "set_vacation",
             enabled=True,
             subject="Away",
             body="I am away until Monday.",
-            addresses=[account.email],
+            addresses=[mailbox.account.email],
         )
         read = await call(session, "get_vacation")
-    dovecot.deliver(
-        account, mail_to(account, "Question", sender="ben@example.org"), sender="ben@example.org"
+    arrives(mailbox, "Question", sender="ben@example.org")
+    arrives(mailbox, "Another one", sender="ben@example.org")
+    arrives(
+        mailbox, "[team] news", sender="list@example.org", header=b"List-Id: <team.example.org>"
     )
-    dovecot.deliver(
-        account, mail_to(account, "Another one", sender="ben@example.org"), sender="ben@example.org"
-    )
-    listed = mail_to(account, "[team] news", sender="list@example.org")
-    dovecot.deliver(account, b"List-Id: <team.example.org>\r\n" + listed, sender="list@example.org")
-    replies = dovecot.sent_by_sieve()[before:]
+    replies = mailbox.dovecot.sent_by_sieve()[before:]
     assert written["vacation"]["enabled"] and read["subject"] == "Away"
     assert len(replies) == 1 and replies[0].recipients == ["ben@example.org"]
     assert "I am away until Monday." in replies[0].message.decode()
@@ -232,10 +230,8 @@ async def test_the_vacation_reply_replaces_the_webmail_one_and_answers_a_sender_
     assert_webmail_rules_kept(text, WEBMAIL_RULES[1:])  # all but the vacation rule
 
 
-async def test_parallel_new_rules_are_all_kept(
-    server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_parallel_new_rules_are_all_kept(mailbox: Mailbox, sieve: SieveClient) -> None:
+    async with mailbox.session() as session:
 
         async def create(n: int) -> None:
             await call(
@@ -262,9 +258,9 @@ async def test_parallel_new_rules_are_all_kept(
     ['"; discard; #', 'back\\slash \\"', "Ümläut ✉ 日本", "x" * 10_000, "} stop; if true {"],
 )
 async def test_hostile_names_and_values_come_back_exactly_and_add_one_rule(
-    hostile: str, server_env: dict[str, str], tmp_path: Path, sieve: SieveClient
+    mailbox: Mailbox, hostile: str, sieve: SieveClient
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         before = await call(session, "list_filters")
         created = await call(
             session,
@@ -282,13 +278,9 @@ async def test_hostile_names_and_values_come_back_exactly_and_add_one_rule(
 
 
 async def test_without_an_active_script_one_is_created_and_activated(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    managesieve_port: int,
-    account: Account,
+    mailbox: Mailbox, managesieve_port: int
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         empty = await call(session, "list_filters")
         await call(
             session,
@@ -297,7 +289,9 @@ async def test_without_an_active_script_one_is_created_and_activated(
             conditions=[{"field": "to", "value": "team@"}],
             actions=[{"type": "copy", "folder": "INBOX"}],
         )
-    async with await connect(_endpoint(dovecot, managesieve_port, account)) as client:
+    async with await connect(
+        _endpoint(mailbox.dovecot, managesieve_port, mailbox.account)
+    ) as client:
         active, text = await active_script(client)
     assert empty["rules"] == [] and empty["active_script"] is None
     assert active == SCRIPT and "Rulename: First" in text

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured, text_of
+from tests.mailbox import Mailbox
+from tests.mcp_client import error_text, structured, text_of
 from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
 
@@ -107,32 +107,26 @@ async def test_a_long_body_comes_in_pages(inbox: Shared) -> None:
     assert first["body"] + rest["body"] == REPORT.strip()
 
 
-async def test_reading_does_not_mark_the_message_read_unless_asked(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Unread one"))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_reading_does_not_mark_the_message_read_unless_asked(mailbox: Mailbox) -> None:
+    mailbox.deliver("INBOX", message("Unread one"))
+    async with mailbox.session() as session:
         email_id = await only_id(session)
         await read(session, id=email_id)
-        with other_client(dovecot, account) as imap:
+        with mailbox.imap() as imap:
             imap.select_folder("INBOX", readonly=True)
             assert imap.search(["UNSEEN"]) != []
         await read(session, id=email_id, mark_read=True)
-        with other_client(dovecot, account) as imap:
+        with mailbox.imap() as imap:
             imap.select_folder("INBOX", readonly=True)
             assert imap.search(["UNSEEN"]) == []
 
 
-async def test_a_deleted_message_gets_a_clear_error(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Soon gone"))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_a_deleted_message_gets_a_clear_error(mailbox: Mailbox) -> None:
+    mailbox.deliver("INBOX", message("Soon gone"))
+    async with mailbox.session() as session:
         email_id = await only_id(session)
         structured(await session.call_tool("get_email", {"id": email_id}))
-        with other_client(dovecot, account) as imap:
+        with mailbox.imap() as imap:
             imap.select_folder("INBOX")
             imap.delete_messages(imap.search("ALL"))
             imap.expunge()
@@ -141,13 +135,12 @@ async def test_a_deleted_message_gets_a_clear_error(
 
 
 async def test_a_message_that_arrived_after_the_folder_was_opened_can_be_read(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    mailbox: Mailbox,
 ) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("First"))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    mailbox.deliver("INBOX", message("First"))
+    async with mailbox.session() as session:
         first_id = await only_id(session)  # the server's connection now has INBOX open
-        with other_client(dovecot, account) as imap:
+        with mailbox.imap() as imap:
             deliver(imap, "INBOX", message("Arrived later", body="Fresh news."))
             imap.select_folder("INBOX", readonly=True)
             newest = max(imap.search("ALL"))
@@ -216,18 +209,15 @@ async def test_the_text_rendering_fences_the_content_as_external(inbox: Shared) 
     assert text.rstrip().endswith("<<<END EXTERNAL CONTENT>>>")
 
 
-async def test_read_only_mode_refuses_to_mark_a_message_read(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Stay unread"))
-    server_env["MAILBOX_READ_ONLY"] = "1"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_read_only_mode_refuses_to_mark_a_message_read(mailbox: Mailbox) -> None:
+    mailbox.deliver("INBOX", message("Stay unread"))
+    mailbox.env["MAILBOX_READ_ONLY"] = "1"
+    async with mailbox.session() as session:
         email_id = await only_id(session)
         text = error_text(await session.call_tool("get_email", {"id": email_id, "mark_read": True}))
         structured(await session.call_tool("get_email", {"id": email_id}))
     assert "read-only (MAILBOX_READ_ONLY=1)" in text
-    with other_client(dovecot, account) as imap:
+    with mailbox.imap() as imap:
         imap.select_folder("INBOX", readonly=True)
         assert imap.search(["UNSEEN"]) != []
 

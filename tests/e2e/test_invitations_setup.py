@@ -14,6 +14,7 @@ from tests.calendar_calls import call, events
 from tests.imap_client import other_client
 from tests.invitation_mail import Invitation, attendees, outlook_mail, ox_mail, replies, reply_event
 from tests.mail_factory import deliver
+from tests.mailbox import Mailbox
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.server_env import Servers, Shared, module_server
 from tests.servers.dav import DavAccount
@@ -53,21 +54,16 @@ async def test_without_the_calendar_tools_get_email_says_nothing_about_conflicts
 
 
 async def test_a_reply_outside_mailbox_send_allow_is_not_sent_and_changes_nothing(
-    server_env: dict[str, str],
-    account: Any,
-    dovecot: DovecotServer,
-    smtp: SmtpServer,
-    tmp_path: Path,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    server_env["MAILBOX_SEND_ALLOW"] = "colleagues.example"
+    mailbox.env["MAILBOX_SEND_ALLOW"] = "colleagues.example"
     organizer = f"olga-{uuid.uuid4().hex[:8]}@example.test"
-    inv = Invitation(me=account.email)
+    inv = Invitation(me=mailbox.account.email)
     inv.organizer = organizer
     subject = "Invitation: Design review"
     ics = inv.ics("ox-request.ics", SEQUENCE="0", SUMMARY="Design review")
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", ox_mail(inv, ics, subject))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    mailbox.deliver("INBOX", ox_mail(inv, ics, subject))
+    async with mailbox.session() as session:
         (found,) = (await call(session, "search_emails"))["emails"]
         args = {"email_id": found["id"], "response": "accept"}
         first = error_text(await session.call_tool("respond_to_invitation", args))
@@ -79,11 +75,9 @@ async def test_a_reply_outside_mailbox_send_allow_is_not_sent_and_changes_nothin
     assert smtp.messages_for(organizer) == []
 
 
-async def test_read_only_mode_does_not_offer_respond_to_invitation(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    server_env["MAILBOX_READ_ONLY"] = "1"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_read_only_mode_does_not_offer_respond_to_invitation(mailbox: Mailbox) -> None:
+    mailbox.env["MAILBOX_READ_ONLY"] = "1"
+    async with mailbox.session() as session:
         tools = {t.name for t in (await session.list_tools()).tools}
         refused = error_text(
             await session.call_tool(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.imap_client import other_client
 from tests.mail_factory import BASE_TIME, deliver, message
+from tests.mailbox import Mailbox
 from tests.mcp_client import error_text, mcp_session, structured
-from tests.servers.dovecot import Account, DovecotServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families("mail")]
 
@@ -24,20 +22,18 @@ async def emails(session: Any, folder: str = "INBOX") -> list[dict[str, Any]]:
     return list((await call(session, "search_emails", folder=folder, limit=200))["emails"])
 
 
-def fill(dovecot: DovecotServer, account: Account, folder: str, *subjects: str) -> None:
-    with other_client(dovecot, account) as imap:
+def fill(mailbox: Mailbox, folder: str, *subjects: str) -> None:
+    with mailbox.imap() as imap:
         if not imap.folder_exists(folder):
             imap.create_folder(folder)
         for subject in subjects:
             deliver(imap, folder, message(subject))
 
 
-async def test_many_emails_move_in_one_call_and_get_new_working_ids(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    fill(dovecot, account, "INBOX", "one", "two", "three")
-    fill(dovecot, account, "Projects/Budget")
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_many_emails_move_in_one_call_and_get_new_working_ids(mailbox: Mailbox) -> None:
+    fill(mailbox, "INBOX", "one", "two", "three")
+    fill(mailbox, "Projects/Budget")
+    async with mailbox.session() as session:
         ids = [e["id"] for e in await emails(session)]
         moved = await call(session, "move_email", ids=ids[:2], destination="Projects/Budget")
         new_ids = [m["new_id"] for m in moved["moved"]]
@@ -52,10 +48,10 @@ async def test_many_emails_move_in_one_call_and_get_new_working_ids(
 
 
 async def test_moving_to_a_missing_folder_is_a_clear_error_and_moves_nothing(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    mailbox: Mailbox,
 ) -> None:
-    fill(dovecot, account, "INBOX", "stay")
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    fill(mailbox, "INBOX", "stay")
+    async with mailbox.session() as session:
         (only,) = await emails(session)
         result = await session.call_tool("move_email", {"ids": [only["id"]], "destination": "Nope"})
         still = await emails(session)
@@ -63,11 +59,9 @@ async def test_moving_to_a_missing_folder_is_a_clear_error_and_moves_nothing(
     assert [e["id"] for e in still] == [only["id"]]
 
 
-async def test_a_stale_id_in_a_move_is_reported_not_moved(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    fill(dovecot, account, "INBOX", "real")
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_a_stale_id_in_a_move_is_reported_not_moved(mailbox: Mailbox) -> None:
+    fill(mailbox, "INBOX", "real")
+    async with mailbox.session() as session:
         (real,) = await emails(session)
         ghost = real["id"].rsplit(".", 1)[0] + ".999"
         moved = await call(session, "move_email", ids=[real["id"], ghost], destination="Archive")
@@ -75,11 +69,9 @@ async def test_a_stale_id_in_a_move_is_reported_not_moved(
     assert moved["not_moved"] == [ghost]
 
 
-async def test_flags_are_set_and_cleared_as_asked(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    fill(dovecot, account, "INBOX", "a", "b")
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_flags_are_set_and_cleared_as_asked(mailbox: Mailbox) -> None:
+    fill(mailbox, "INBOX", "a", "b")
+    async with mailbox.session() as session:
         ids = [e["id"] for e in await emails(session)]
         await call(session, "mark_email", ids=ids, read=True, flagged=True)
         both = {e["id"]: e["flags"] for e in await emails(session)}
@@ -92,19 +84,15 @@ async def test_flags_are_set_and_cleared_as_asked(
     assert unread["total"] == 0
 
 
-async def test_mark_email_without_a_change_is_refused(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_mark_email_without_a_change_is_refused(mailbox: Mailbox) -> None:
+    async with mailbox.session() as session:
         result = await session.call_tool("mark_email", {"ids": ["INBOX#1.1"]})
     assert "Say what to change" in error_text(result)
 
 
-async def test_delete_moves_to_trash_and_deleting_in_trash_erases(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    fill(dovecot, account, "INBOX", "unwanted")
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_delete_moves_to_trash_and_deleting_in_trash_erases(mailbox: Mailbox) -> None:
+    fill(mailbox, "INBOX", "unwanted")
+    async with mailbox.session() as session:
         (doomed,) = await emails(session)
         first = await call(session, "delete_email", ids=[doomed["id"]])
         (in_trash,) = await emails(session, "Trash")
@@ -116,15 +104,13 @@ async def test_delete_moves_to_trash_and_deleting_in_trash_erases(
     assert trash_after == []
 
 
-async def test_permanent_delete_erases_exactly_the_given_messages(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    fill(dovecot, account, "INBOX", "erase me", "marked elsewhere", "keep")
-    with other_client(dovecot, account) as imap:
+async def test_permanent_delete_erases_exactly_the_given_messages(mailbox: Mailbox) -> None:
+    fill(mailbox, "INBOX", "erase me", "marked elsewhere", "keep")
+    with mailbox.imap() as imap:
         imap.select_folder("INBOX")
         # Another client marked this one deleted but has not expunged: not ours to erase.
         imap.add_flags([2], [b"\\Deleted"])
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         by_subject = {e["subject"]: e["id"] for e in await emails(session)}
         result = await call(session, "delete_email", ids=[by_subject["erase me"]], permanent=True)
         left = sorted(e["subject"] for e in await emails(session))
@@ -134,13 +120,13 @@ async def test_permanent_delete_erases_exactly_the_given_messages(
 
 
 async def test_a_write_forgets_only_the_cached_answers_of_the_folders_it_changed(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    mailbox: Mailbox,
 ) -> None:
-    fill(dovecot, account, "INBOX", "inbox mail")
-    fill(dovecot, account, "Archive", "archived mail")
-    server_env["MAILBOX_LOG_FORMAT"] = "json"
-    log = tmp_path / "err.log"
-    async with mcp_session(server_env, log) as session:
+    fill(mailbox, "INBOX", "inbox mail")
+    fill(mailbox, "Archive", "archived mail")
+    mailbox.env["MAILBOX_LOG_FORMAT"] = "json"
+    log = mailbox.folder / "err.log"
+    async with mcp_session(mailbox.env, log) as session:
         await emails(session, "INBOX")
         (archived,) = await emails(session, "Archive")
         await call(session, "mark_email", ids=[archived["id"]], flagged=True)
@@ -155,12 +141,10 @@ async def test_a_write_forgets_only_the_cached_answers_of_the_folders_it_changed
     assert "flagged" in again["flags"]
 
 
-async def test_a_bulk_move_reports_progress_batch_by_batch(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
+async def test_a_bulk_move_reports_progress_batch_by_batch(mailbox: Mailbox) -> None:
     raw = [(message(f"Bulk {i}").as_bytes(), BASE_TIME) for i in range(450)]
-    dovecot.seed_maildir(account, "INBOX", raw)
-    with other_client(dovecot, account) as imap:
+    mailbox.dovecot.seed_maildir(mailbox.account, "INBOX", raw)
+    with mailbox.imap() as imap:
         validity = imap.select_folder("INBOX", readonly=True)[b"UIDVALIDITY"]
         ids = [f"INBOX#{validity}.{uid}" for uid in imap.search("ALL")]
     reports: list[tuple[float, float | None, str | None]] = []
@@ -168,7 +152,7 @@ async def test_a_bulk_move_reports_progress_batch_by_batch(
     async def on_progress(done: float, total: float | None, text: str | None) -> None:
         reports.append((done, total, text))
 
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         result = await session.call_tool(
             "move_email", {"ids": ids, "destination": "Archive"}, progress_callback=on_progress
         )

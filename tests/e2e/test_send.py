@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
-from tests.mcp_client import error_text, mcp_session, structured
+from tests.mailbox import Mailbox
+from tests.mcp_client import error_text, structured
 from tests.server_env import Shared, module_server
-from tests.servers.dovecot import Account, DovecotServer
 from tests.servers.smtp import SmtpServer
 
 FAMILIES = ("mail",)
@@ -33,46 +32,44 @@ refusing = module_server(None, FAMILIES)
 """One server for the messages that must be refused before anything is sent."""
 
 
-def raw_in(
-    dovecot: DovecotServer, account: Account, folder: str
-) -> list[tuple[bytes, list[bytes]]]:
-    with other_client(dovecot, account) as imap:
+def raw_in(mailbox: Mailbox, folder: str) -> list[tuple[bytes, list[bytes]]]:
+    with mailbox.imap() as imap:
         imap.select_folder(folder, readonly=True)
         data = imap.fetch(imap.search(), ["BODY.PEEK[]", "FLAGS"])
     return [(item[b"BODY[]"], list(item[b"FLAGS"])) for _uid, item in sorted(data.items())]
 
 
 async def test_a_sent_message_arrives_and_its_exact_bytes_are_saved_to_sent(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         sent = await call(
-            session, "send_email", to=[account.email], subject="Budget", body="The numbers.\n"
+            session,
+            "send_email",
+            to=[mailbox.account.email],
+            subject="Budget",
+            body="The numbers.\n",
         )
         inbox = await emails(session)
         read = await call(session, "get_email", id=inbox[0]["id"])
-    assert sent["accepted"] == [account.email] and sent["refused"] == []
+    assert sent["accepted"] == [mailbox.account.email] and sent["refused"] == []
     assert sent["saved_to_sent"] is True and sent["sent_id"].startswith("Sent#")
     assert read["subject"] == "Budget" and read["body"] == "The numbers."
     assert read["message_id"] == sent["message_id"]
-    (delivery,) = smtp.messages_for(account.email)
-    ((sent_copy, flags),) = raw_in(dovecot, account, "Sent")
+    (delivery,) = smtp.messages_for(mailbox.account.email)
+    ((sent_copy, flags),) = raw_in(mailbox, "Sent")
     assert sent_copy == delivery.data  # byte for byte what SMTP was given
     assert b"\\Seen" in flags
 
 
 async def test_non_ascii_names_subjects_and_file_names_survive_the_round_trip(
-    server_env: dict[str, str], tmp_path: Path, account: Account
+    mailbox: Mailbox,
 ) -> None:
-    outgoing = tmp_path / "outgoing"
+    outgoing = mailbox.folder / "outgoing"
     outgoing.mkdir()
     (outgoing / "März Übersicht.pdf").write_bytes(b"%PDF-1.4 " + os.urandom(5000))
-    to = f"Jürgen Groß <{account.email}>"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    to = f"Jürgen Groß <{mailbox.account.email}>"
+    async with mailbox.session() as session:
         await call(
             session,
             "send_email",
@@ -94,47 +91,38 @@ async def test_non_ascii_names_subjects_and_file_names_survive_the_round_trip(
 
 
 async def test_bcc_recipients_get_the_message_but_nobody_sees_them(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         await call(
             session,
             "send_email",
             to=["anna@example.test"],
-            bcc=[account.email],
+            bcc=[mailbox.account.email],
             subject="Hidden",
             body="x",
         )
-    (delivery,) = smtp.messages_for(account.email)
-    assert sorted(delivery.rcpt_tos) == sorted(["anna@example.test", account.email])
+    (delivery,) = smtp.messages_for(mailbox.account.email)
+    assert sorted(delivery.rcpt_tos) == sorted(["anna@example.test", mailbox.account.email])
     assert b"bcc" not in delivery.data.lower().split(b"\r\n\r\n")[0]
-    ((inbox_copy, _flags),) = raw_in(dovecot, account, "INBOX")
+    ((inbox_copy, _flags),) = raw_in(mailbox, "INBOX")
     assert b"\r\nbcc:" not in inbox_copy.split(b"\r\n\r\n")[0].lower()
 
 
 async def test_a_reply_threads_quotes_and_marks_the_original_answered(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
     original = message(
         "Re: Budget 2027",
-        sender=f"Me Myself <{account.email}>",
+        sender=f"Me Myself <{mailbox.account.email}>",
         to="Ben <ben@example.test>",
         cc="Carla <carla@example.test>",
         body="Can we cut travel?",
         message_id="<orig@example.test>",
         headers={"References": "<root@example.test>"},
     )
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", original)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    mailbox.deliver("INBOX", original)
+    async with mailbox.session() as session:
         (first,) = await emails(session)
         sent = await call(
             session, "send_email", reply_to_id=first["id"], reply_all=True, body="Yes, by 10%."
@@ -158,11 +146,9 @@ async def test_a_reply_threads_quotes_and_marks_the_original_answered(
     assert "answered" in flags
 
 
-async def test_a_forward_carries_the_original_with_its_attachment(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
+async def test_a_forward_carries_the_original_with_its_attachment(mailbox: Mailbox) -> None:
     payload = os.urandom(20_000)
-    with other_client(dovecot, account) as imap:
+    with mailbox.imap() as imap:
         deliver(
             imap,
             "Archive",
@@ -170,9 +156,11 @@ async def test_a_forward_carries_the_original_with_its_attachment(
                 "Offer", body="See attached.", attachment=("offer.pdf", payload, "application/pdf")
             ),
         )
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         (original,) = await emails(session, folder="Archive")
-        await call(session, "send_email", forward_id=original["id"], to=[account.email], body="FYI")
+        await call(
+            session, "send_email", forward_id=original["id"], to=[mailbox.account.email], body="FYI"
+        )
         (forwarded,) = await emails(session)
         read = await call(session, "get_email", id=forwarded["id"])
         attached, pdf = read["attachments"]
@@ -224,11 +212,9 @@ async def test_files_outside_the_attachment_folder_are_refused(
     assert len(smtp.received) == before
 
 
-async def test_attaching_is_off_when_no_attachment_folder_is_set(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    del server_env["MAILBOX_ATTACHMENT_DIR"]
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_attaching_is_off_when_no_attachment_folder_is_set(mailbox: Mailbox) -> None:
+    del mailbox.env["MAILBOX_ATTACHMENT_DIR"]
+    async with mailbox.session() as session:
         result = await session.call_tool(
             "send_email", {"to": ["anna@example.test"], "body": "x", "attachments": ["a.txt"]}
         )
@@ -236,68 +222,68 @@ async def test_attaching_is_off_when_no_attachment_folder_is_set(
 
 
 async def test_a_connection_lost_after_data_reports_may_have_been_sent_and_never_resends(
-    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
     smtp.behaviour.drop_after_data = True
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         result = await session.call_tool(
-            "send_email", {"to": [account.email], "subject": "Once", "body": "only once"}
+            "send_email", {"to": [mailbox.account.email], "subject": "Once", "body": "only once"}
         )
         text = error_text(result)
         smtp.behaviour.drop_after_data = False
         inbox = await emails(session)
     assert "may have been sent" in text and "ask a recipient whether it arrived" in text
-    assert len(smtp.messages_for(account.email)) == 1
+    assert len(smtp.messages_for(mailbox.account.email)) == 1
     assert [e["subject"] for e in inbox] == ["Once"]
 
 
 async def test_refused_recipients_are_reported_beside_the_accepted_ones(
-    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
     smtp.behaviour.refuse = {"ghost@example.test"}
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         sent = await call(
-            session, "send_email", to=[account.email, "ghost@example.test"], body="hello"
+            session, "send_email", to=[mailbox.account.email, "ghost@example.test"], body="hello"
         )
         all_refused = await session.call_tool(
             "send_email", {"to": ["ghost@example.test"], "body": "hello"}
         )
-    assert sent["accepted"] == [account.email]
+    assert sent["accepted"] == [mailbox.account.email]
     assert [r["address"] for r in sent["refused"]] == ["ghost@example.test"]
     assert "550" in sent["refused"][0]["reason"]
     assert "refused every recipient" in error_text(all_refused)
 
 
-async def test_sending_over_required_starttls_works(
-    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
-) -> None:
-    server_env["MAILBOX_SMTP_PORT"] = str(smtp.starttls_port)
-    server_env["MAILBOX_SMTP_SECURITY"] = "starttls"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        sent = await call(session, "send_email", to=[account.email], subject="STARTTLS", body="x")
-    assert sent["accepted"] == [account.email]
+async def test_sending_over_required_starttls_works(mailbox: Mailbox, smtp: SmtpServer) -> None:
+    mailbox.env["MAILBOX_SMTP_PORT"] = str(smtp.starttls_port)
+    mailbox.env["MAILBOX_SMTP_SECURITY"] = "starttls"
+    async with mailbox.session() as session:
+        sent = await call(
+            session, "send_email", to=[mailbox.account.email], subject="STARTTLS", body="x"
+        )
+    assert sent["accepted"] == [mailbox.account.email]
 
 
 async def test_a_draft_is_saved_then_sent_and_removed_from_drafts(
-    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         draft = await call(
             session,
             "create_draft",
-            to=[account.email],
+            to=[mailbox.account.email],
             bcc=["boss@example.test"],
             subject="Later",
             body="Draft text",
         )
         (in_drafts,) = await emails(session, folder="Drafts")
-        assert smtp.messages_for(account.email) == []
+        assert smtp.messages_for(mailbox.account.email) == []
         sent = await call(session, "send_draft", id=draft["id"])
         drafts_after = await emails(session, folder="Drafts")
         (arrived,) = await emails(session)
     assert in_drafts["id"] == draft["id"] and "draft" in in_drafts["flags"]
     assert sent["message_id"] == draft["message_id"] and sent["saved_to_sent"] is True
-    assert sorted(sent["accepted"]) == sorted([account.email, "boss@example.test"])
+    assert sorted(sent["accepted"]) == sorted([mailbox.account.email, "boss@example.test"])
     assert drafts_after == [] and arrived["subject"] == "Later"
-    (delivery,) = smtp.messages_for(account.email)
+    (delivery,) = smtp.messages_for(mailbox.account.email)
     assert b"boss@example.test" not in delivery.data

@@ -3,7 +3,6 @@ draft, send_draft called in parallel or twice, and parallel moves of one message
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -11,6 +10,7 @@ import pytest
 
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
+from tests.mailbox import Mailbox
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.server_env import Shared, module_server
 from tests.servers.dovecot import Account, DovecotServer
@@ -80,16 +80,12 @@ async def test_send_draft_refuses_a_message_in_drafts_without_the_draft_flag(
 
 
 async def test_parallel_send_draft_calls_send_the_draft_exactly_once(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
     answers: list[Any] = []
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         draft = await call(
-            session, "create_draft", to=[account.email], subject="Once only", body="x"
+            session, "create_draft", to=[mailbox.account.email], subject="Once only", body="x"
         )
 
         async def send() -> None:
@@ -104,40 +100,36 @@ async def test_parallel_send_draft_calls_send_the_draft_exactly_once(
     assert deliveries(smtp, "Once only") == 1
     for text in refused:
         assert "already" in text and "Sent" in text, text
-    assert subjects_in(dovecot, account, "Drafts") == []
-    assert subjects_in(dovecot, account, "Sent") == ["Once only"]
+    assert subjects_in(mailbox.dovecot, mailbox.account, "Drafts") == []
+    assert subjects_in(mailbox.dovecot, mailbox.account, "Sent") == ["Once only"]
 
 
 async def test_a_sent_draft_is_removed_even_when_permanent_delete_is_off_and_not_sent_again(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    server_env["MAILBOX_ALLOW_PERMANENT_DELETE"] = "0"
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    mailbox.env["MAILBOX_ALLOW_PERMANENT_DELETE"] = "0"
+    async with mailbox.session() as session:
         draft = await call(
-            session, "create_draft", to=[account.email], subject="Just one", body="x"
+            session, "create_draft", to=[mailbox.account.email], subject="Just one", body="x"
         )
         sent = await call(session, "send_draft", id=draft["id"])
         again = error_text(await session.call_tool("send_draft", {"id": draft["id"]}))
     assert sent["notes"] == [], sent["notes"]
     assert deliveries(smtp, "Just one") == 1
     assert "Sent" in again, again
-    assert subjects_in(dovecot, account, "Drafts") == []
+    assert subjects_in(mailbox.dovecot, mailbox.account, "Drafts") == []
 
 
 async def test_parallel_moves_of_one_message_leave_it_in_exactly_one_folder(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    mailbox: Mailbox,
 ) -> None:
     tries = 6
-    with other_client(dovecot, account) as imap:
+    with mailbox.imap() as imap:
         for name in ("Left", "Right"):
             imap.create_folder(name)
         for n in range(tries):
             deliver(imap, "INBOX", message(f"Contested {n}"))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         for summary in await emails(session):
             answers: list[Any] = []
 
@@ -150,27 +142,25 @@ async def test_parallel_moves_of_one_message_leave_it_in_exactly_one_folder(
                 tg.start_soon(move, "Right", summary["id"], answers)
             moved = [structured(a)["moved"] for a in answers]
             assert sum(len(m) for m in moved) == 1, [text_of(a) for a in answers]
-    left = subjects_in(dovecot, account, "Left")
-    right = subjects_in(dovecot, account, "Right")
+    left = subjects_in(mailbox.dovecot, mailbox.account, "Left")
+    right = subjects_in(mailbox.dovecot, mailbox.account, "Right")
     assert sorted(left + right) == sorted(f"Contested {n}" for n in range(tries))
-    assert subjects_in(dovecot, account, "INBOX") == []
+    assert subjects_in(mailbox.dovecot, mailbox.account, "INBOX") == []
 
 
 async def test_two_servers_sending_one_draft_at_once_send_it_once(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    smtp: SmtpServer,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
     """Two Claude Desktop windows (two server processes): the claim is decided by the
     IMAP server, not by a lock inside one process."""
     answers: list[Any] = []
     async with (
-        mcp_session(server_env, tmp_path / "one.log") as one,
-        mcp_session(server_env, tmp_path / "two.log") as two,
+        mcp_session(mailbox.env, mailbox.folder / "one.log") as one,
+        mcp_session(mailbox.env, mailbox.folder / "two.log") as two,
     ):
-        draft = await call(one, "create_draft", to=[account.email], subject="Shared", body="x")
+        draft = await call(
+            one, "create_draft", to=[mailbox.account.email], subject="Shared", body="x"
+        )
         await emails(two, "Drafts")  # both servers logged in and warm
 
         async def send(session: Any) -> None:
@@ -181,19 +171,19 @@ async def test_two_servers_sending_one_draft_at_once_send_it_once(
                 tg.start_soon(send, session)
     assert sum(1 for a in answers if not a.is_error) == 1, [text_of(a) for a in answers]
     assert deliveries(smtp, "Shared") == 1
-    assert subjects_in(dovecot, account, "Sent") == ["Shared"]
+    assert subjects_in(mailbox.dovecot, mailbox.account, "Sent") == ["Shared"]
 
 
 async def test_moving_into_a_folder_that_holds_only_folders_is_refused_and_nothing_moves(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    mailbox: Mailbox,
 ) -> None:
-    with other_client(dovecot, account) as imap:
+    with mailbox.imap() as imap:
         delimiter = imap.namespace().personal[0][1] or "/"
         imap.create_folder(f"Projects{delimiter}Garden")
         deliver(imap, "INBOX", message("Seeds"))
         flags = {name: f for f, _d, name in imap.list_folders()}
     assert b"\\Noselect" in flags["Projects"] or b"\\NoSelect" in flags["Projects"]
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         (seeds,) = await emails(session)
         answer = await session.call_tool(
             "move_email", {"ids": [seeds["id"]], "destination": "Projects"}
@@ -201,18 +191,20 @@ async def test_moving_into_a_folder_that_holds_only_folders_is_refused_and_nothi
     text = error_text(answer)
     assert text.startswith("Nothing was moved") and "Projects/Garden" in text, text
     assert "b'" not in text and "[" not in text, text
-    assert subjects_in(dovecot, account, "INBOX") == ["Seeds"]
+    assert subjects_in(mailbox.dovecot, mailbox.account, "INBOX") == ["Seeds"]
 
 
 async def test_a_message_sent_while_imap_is_down_is_reported_sent_without_contradiction(
-    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    server_env["MAILBOX_IMAP_PORT"] = str(free_port())
+    mailbox.env["MAILBOX_IMAP_PORT"] = str(free_port())
     before = len(smtp.received)
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         # A failed read first, so the server is known to be unreachable.
         assert (await session.call_tool("get_folders", {})).is_error
-        sent = await call(session, "send_email", to=[account.email], subject="Out", body="x")
+        sent = await call(
+            session, "send_email", to=[mailbox.account.email], subject="Out", body="x"
+        )
     assert len(smtp.received) == before + 1
     assert sent["saved_to_sent"] is False
     (note,) = sent["notes"]
@@ -222,14 +214,10 @@ async def test_a_message_sent_while_imap_is_down_is_reported_sent_without_contra
 
 @pytest.mark.parametrize("second", ["move_email", "delete_email", "erase"])
 async def test_two_servers_moving_or_deleting_one_message_at_once_leave_exactly_one_copy(
-    second: str,
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
+    mailbox: Mailbox, second: str
 ) -> None:
     tries = 6
-    with other_client(dovecot, account) as imap:
+    with mailbox.imap() as imap:
         imap.create_folder("Left")
         for n in range(tries):
             deliver(imap, "INBOX", message(f"C{n}"))
@@ -239,8 +227,8 @@ async def test_two_servers_moving_or_deleting_one_message_at_once_leave_exactly_
         "erase": ("delete_email", {"permanent": True}),
     }
     async with (
-        mcp_session(server_env, tmp_path / "one.log") as one,
-        mcp_session(server_env, tmp_path / "two.log") as two,
+        mcp_session(mailbox.env, mailbox.folder / "one.log") as one,
+        mcp_session(mailbox.env, mailbox.folder / "two.log") as two,
     ):
         found = await emails(one)
         await emails(two)
@@ -259,22 +247,25 @@ async def test_two_servers_moving_or_deleting_one_message_at_once_leave_exactly_
             done = [structured(a) for a in answers]
             claimed = [len(d.get("moved", d.get("deleted", []))) for d in done]
             assert sum(claimed) == 1, [text_of(a) for a in answers]
-    everywhere = [*subjects_in(dovecot, account, "Left"), *subjects_in(dovecot, account, "Trash")]
+    everywhere = [
+        *subjects_in(mailbox.dovecot, mailbox.account, "Left"),
+        *subjects_in(mailbox.dovecot, mailbox.account, "Trash"),
+    ]
     expected = sorted(f"C{n}" for n in range(tries))
     if second == "erase":
         assert sorted(everywhere) == sorted(set(everywhere)) and set(everywhere) <= set(expected)
     else:
         assert sorted(everywhere) == expected
-    assert subjects_in(dovecot, account, "INBOX") == []
+    assert subjects_in(mailbox.dovecot, mailbox.account, "INBOX") == []
 
 
 async def test_flags_changed_while_a_draft_is_claimed_do_not_look_like_a_second_send(
-    server_env: dict[str, str], tmp_path: Path, account: Account, smtp: SmtpServer
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    async with mailbox.session() as session:
         for n in range(4):
             draft = await call(
-                session, "create_draft", to=[account.email], subject=f"MS{n}", body="x"
+                session, "create_draft", to=[mailbox.account.email], subject=f"MS{n}", body="x"
             )
             answers: list[Any] = []
 
@@ -317,12 +308,12 @@ async def test_moving_from_a_folder_that_does_not_exist_says_so(refusing: Shared
 
 
 async def test_an_smtp_server_that_cannot_be_reached_is_described_in_our_words(
-    server_env: dict[str, str], tmp_path: Path, account: Account
+    mailbox: Mailbox,
 ) -> None:
-    server_env["MAILBOX_SMTP_PORT"] = str(free_port())
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+    mailbox.env["MAILBOX_SMTP_PORT"] = str(free_port())
+    async with mailbox.session() as session:
         text = error_text(
-            await session.call_tool("send_email", {"to": [account.email], "body": "x"})
+            await session.call_tool("send_email", {"to": [mailbox.account.email], "body": "x"})
         )
     assert "nothing accepted the connection on that port" in text, text
     assert "Errno" not in text and "Error connecting" not in text, text

@@ -22,6 +22,7 @@ import pytest
 from tests.faults.proxy import FaultProxy
 from tests.imap_client import other_client
 from tests.mail_factory import deliver, message
+from tests.mailbox import Mailbox
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
@@ -58,20 +59,20 @@ def dav_proxy(dav_servers: dict[str, DavServer]) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def proxied_env(
-    server_env: dict[str, str],
+def proxied(
+    mailbox: Mailbox,
     imap_proxy: FaultProxy,
     smtp_proxy: FaultProxy,
     dav_proxy: FaultProxy,
-) -> dict[str, str]:
-    """server_env with IMAP, SMTP and CalDAV each going through its own proxy."""
-    dav = urlsplit(server_env["MAILBOX_CALDAV_URL"])
-    return {
-        **server_env,
+) -> Mailbox:
+    """The mailbox, its server's IMAP, SMTP and CalDAV each going through its own proxy."""
+    dav = urlsplit(mailbox.env["MAILBOX_CALDAV_URL"])
+    mailbox.env |= {
         "MAILBOX_IMAP_PORT": str(imap_proxy.port),
         "MAILBOX_SMTP_PORT": str(smtp_proxy.port),
         "MAILBOX_CALDAV_URL": urlunsplit(dav._replace(netloc=f"localhost:{dav_proxy.port}")),
     }
+    return mailbox
 
 
 async def timed_call(session: Any, tool: str, **args: Any) -> tuple[types.CallToolResult, float]:
@@ -102,20 +103,15 @@ def put_ics(server: DavServer, account: Account, *names: str) -> None:
 
 @pytest.mark.parametrize("tool", ["search_emails", "get_email"])
 async def test_after_dovecot_restarts_the_very_next_call_reconnects_and_answers_fresh(
-    proxied_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    imap_proxy: FaultProxy,
-    tool: str,
+    proxied: Mailbox, imap_proxy: FaultProxy, tool: str
 ) -> None:
-    with other_client(dovecot, account) as imap:
+    with proxied.imap() as imap:
         deliver(imap, "INBOX", message("Before the restart", body="Old news."))
-    async with mcp_session(proxied_env, tmp_path / "err.log") as session:
+    async with proxied.session() as session:
         (before,) = (await call(session, "search_emails", folder="INBOX"))["emails"]
         connections = imap_proxy.connections_accepted
-        dovecot.restart()  # ends every open IMAP session, as a real restart does
-        with other_client(dovecot, account) as imap:
+        proxied.dovecot.restart()  # ends every open IMAP session, as a real restart does
+        with proxied.imap() as imap:
             deliver(imap, "INBOX", message("After the restart"))
         if tool == "search_emails":
             result, _seconds = await timed_call(session, "search_emails", folder="INBOX")
@@ -130,19 +126,16 @@ async def test_after_dovecot_restarts_the_very_next_call_reconnects_and_answers_
 
 
 async def test_after_radicale_restarts_the_next_calls_reconnect_and_answer_fresh(
-    proxied_env: dict[str, str],
-    tmp_path: Path,
-    dav_servers: dict[str, DavServer],
-    account: Account,
+    proxied: Mailbox, dav_servers: dict[str, DavServer]
 ) -> None:
     radicale = dav_servers["radicale"]
-    put_ics(radicale, account, "new-york-call.ics")
-    async with mcp_session(proxied_env, tmp_path / "err.log") as session:
+    put_ics(radicale, proxied.account, "new-york-call.ics")
+    async with proxied.session() as session:
         (calendar,) = (await call(session, "list_calendars"))["calendars"]
         before = await call(session, "get_calendar_events", **MARCH)
         radicale.stop()
         radicale.start()  # on the same port
-        put_ics(radicale, account, "until-utc.ics")
+        put_ics(radicale, proxied.account, "until-utc.ics")
         after, _seconds = await timed_call(session, "get_calendar_events", **MARCH)
         listed = await call(session, "list_calendars")
     assert [e["summary"] for e in before["events"]] == ["Call with New York"]
@@ -156,18 +149,14 @@ async def test_after_radicale_restarts_the_next_calls_reconnect_and_answer_fresh
 
 
 async def test_a_blackholed_imap_server_gives_the_cache_marked_stale_or_a_timeout_in_time(
-    proxied_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    imap_proxy: FaultProxy,
+    proxied: Mailbox, imap_proxy: FaultProxy
 ) -> None:
-    proxied_env["MAILBOX_CALL_TIMEOUT"] = str(CALL_TIMEOUT)
-    proxied_env["MAILBOX_CACHE_EMAIL_TTL"] = "3600"
-    with other_client(dovecot, account) as imap:
+    proxied.env["MAILBOX_CALL_TIMEOUT"] = str(CALL_TIMEOUT)
+    proxied.env["MAILBOX_CACHE_EMAIL_TTL"] = "3600"
+    with proxied.imap() as imap:
         deliver(imap, "INBOX", message("Listed before"))
         deliver(imap, "INBOX", message("Never opened"))
-    async with mcp_session(proxied_env, tmp_path / "err.log") as session:
+    async with proxied.session() as session:
         listed = await call(session, "search_emails", folder="INBOX")
         unopened = next(e["id"] for e in listed["emails"] if e["subject"] == "Never opened")
         imap_proxy.blackhole()
@@ -184,16 +173,12 @@ async def test_a_blackholed_imap_server_gives_the_cache_marked_stale_or_a_timeou
 
 
 async def test_while_imap_is_blackholed_a_change_fails_at_once_and_nothing_is_changed(
-    proxied_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    account: Account,
-    imap_proxy: FaultProxy,
+    proxied: Mailbox, imap_proxy: FaultProxy
 ) -> None:
-    proxied_env["MAILBOX_CALL_TIMEOUT"] = str(CALL_TIMEOUT)
-    with other_client(dovecot, account) as imap:
+    proxied.env["MAILBOX_CALL_TIMEOUT"] = str(CALL_TIMEOUT)
+    with proxied.imap() as imap:
         deliver(imap, "INBOX", message("Keep me unflagged"))
-    async with mcp_session(proxied_env, tmp_path / "err.log") as session:
+    async with proxied.session() as session:
         (listed,) = (await call(session, "search_emails", folder="INBOX"))["emails"]
         imap_proxy.blackhole()
         await timed_call(session, "get_folders")  # finds the server gone, within its deadline
@@ -208,7 +193,7 @@ async def test_while_imap_is_blackholed_a_change_fails_at_once_and_nothing_is_ch
     )
     assert refused_seconds < 1.0
     assert marked["updated"] == [listed["id"]]
-    with other_client(dovecot, account) as imap:
+    with proxied.imap() as imap:
         imap.select_folder("INBOX")
         (flags,) = imap.get_flags(imap.search("ALL")).values()
     assert b"\\Flagged" not in flags and b"\\Seen" in flags
@@ -218,26 +203,22 @@ async def test_while_imap_is_blackholed_a_change_fails_at_once_and_nothing_is_ch
 
 
 async def test_an_smtp_connection_cut_after_the_message_data_says_may_have_been_sent_and_sends_once(
-    proxied_env: dict[str, str],
-    tmp_path: Path,
-    account: Account,
-    smtp: SmtpServer,
-    smtp_proxy: FaultProxy,
+    proxied: Mailbox, smtp: SmtpServer, smtp_proxy: FaultProxy
 ) -> None:
     # The client speaks TLS, so the proxy cannot find the end of DATA in the bytes it
     # forwards. The server tells it instead: once the whole message is in (and delivered),
     # the proxy resets the connection before the server's "250 queued" goes back.
     smtp.behaviour = SmtpBehaviour(after_delivery=smtp_proxy.cut_all)
-    async with mcp_session(proxied_env, tmp_path / "err.log") as session:
+    async with proxied.session() as session:
         result, _seconds = await timed_call(
-            session, "send_email", to=[account.email], subject="Cut once", body="Only once."
+            session, "send_email", to=[proxied.account.email], subject="Cut once", body="Only once."
         )
         smtp.behaviour = SmtpBehaviour()
         inbox = await call(session, "search_emails", folder="INBOX")
     text = error_text(result)
     assert "may have been sent" in text and "ask a recipient whether it arrived" in text
     assert subjects(inbox) == ["Cut once"]
-    assert len(smtp.messages_for(account.email)) == 1
+    assert len(smtp.messages_for(proxied.account.email)) == 1
     assert smtp_proxy.connections_accepted == 1  # no second connection: nothing resent
 
 
@@ -328,20 +309,17 @@ async def settled_metrics(session: Any, served_at_least: dict[str, int]) -> dict
 
 
 async def test_fifty_concurrent_calls_over_pools_of_four_queue_and_each_gets_its_own_answer_without_extra_connections(
-    proxied_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
+    proxied: Mailbox,
     dav_servers: dict[str, DavServer],
-    account: Account,
     imap_proxy: FaultProxy,
     dav_proxy: FaultProxy,
 ) -> None:
     calls, answers, metrics = await burst(
-        proxied_env,
-        tmp_path / "err.log",
-        dovecot,
+        proxied.env,
+        proxied.folder / "err.log",
+        proxied.dovecot,
         dav_servers["radicale"],
-        account,
+        proxied.account,
         (imap_proxy, dav_proxy),
     )
     for (tool, args), answer in zip(calls, answers, strict=True):

@@ -23,9 +23,9 @@ import anyio
 import pytest
 
 from tests.ics_factory import ten_thousand_events
-from tests.imap_client import other_client
 from tests.leak_watch import WATCH
 from tests.mail_factory import deliver, message
+from tests.mailbox import Mailbox
 from tests.mcp_client import error_text, mcp_session, structured, text_of
 from tests.servers.dav import DavAccount, DavServer
 from tests.servers.dovecot import Account, DovecotServer
@@ -71,17 +71,13 @@ def refused_imap_logins(dovecot: DovecotServer, account: Account) -> int:
 
 
 async def test_killing_each_worker_during_500_mixed_calls_fails_no_read_and_applies_writes_at_most_once(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    smtp: SmtpServer,
-    account: Account,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    with other_client(dovecot, account) as imap:
+    with mailbox.imap() as imap:
         for n in range(5):
             deliver(imap, "INBOX", message(f"Seed {n}", body=f"Seed message {n}.\n"))
     env = {
-        **server_env,
+        **mailbox.env,
         **UNLIMITED,
         "MAILBOX_CACHE_EMAIL_TTL": "0",  # every read reaches a worker
         "MAILBOX_CACHE_CALENDAR_TTL": "0",
@@ -92,7 +88,7 @@ async def test_killing_each_worker_during_500_mixed_calls_fails_no_read_and_appl
     events: dict[str, str] = {}  # summary -> "ok" or "uncertain"
     sends: dict[str, str] = {}  # subject -> "ok" or "uncertain"
     recoveries: dict[str, float] = {}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         found = structured(await session.call_tool("search_emails", {}))
         ids = [e["id"] for e in found["emails"]]
         assert len(ids) == 5
@@ -104,7 +100,7 @@ async def test_killing_each_worker_during_500_mixed_calls_fails_no_read_and_appl
                 subject = f"Kill test send {n}"
                 return (
                     "send_email",
-                    {"to": [account.email], "subject": subject, "body": "x"},
+                    {"to": [mailbox.account.email], "subject": subject, "body": "x"},
                     "send",
                 )
             if n % 10 == 3:
@@ -166,13 +162,13 @@ async def test_killing_each_worker_during_500_mixed_calls_fails_no_read_and_appl
     assert set(recoveries) == {"imap", "smtp", "dav"}
     assert all(seconds < RECOVERY_LIMIT for seconds in recoveries.values()), recoveries
     # Each event reported created exists exactly once; an uncertain one at most once.
-    calendar_text = await _calendar_summaries(env, tmp_path)
+    calendar_text = await _calendar_summaries(env, mailbox.folder)
     for summary, outcome in events.items():
         copies = calendar_text.count(summary + "\n")
         assert copies == 1 if outcome == "ok" else copies <= 1, (summary, outcome, copies)
     # Each message reported sent was delivered exactly once; an uncertain one at most once.
     delivered = Counter(
-        str(message_from_bytes(d.data)["Subject"]) for d in smtp.messages_for(account.email)
+        str(message_from_bytes(d.data)["Subject"]) for d in smtp.messages_for(mailbox.account.email)
     )
     for subject, outcome in sends.items():
         copies = delivered[subject]
@@ -193,11 +189,9 @@ async def _calendar_summaries(env: dict[str, str], tmp_path: Path) -> str:
 # -- 6. a hung worker ------------------------------------------------------------------
 
 
-async def test_a_stopped_worker_is_found_by_its_heartbeat_and_replaced(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
-    env = {**server_env, "MAILBOX_HEARTBEAT_INTERVAL": "0.3", "MAILBOX_HEARTBEAT_TIMEOUT": "1"}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+async def test_a_stopped_worker_is_found_by_its_heartbeat_and_replaced(mailbox: Mailbox) -> None:
+    env = {**mailbox.env, "MAILBOX_HEARTBEAT_INTERVAL": "0.3", "MAILBOX_HEARTBEAT_TIMEOUT": "1"}
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         structured(await session.call_tool("list_calendars", {}))
         hung = await ready_pid(session, "dav")
         os.kill(hung, signal.SIGSTOP)
@@ -229,18 +223,14 @@ def _state(pid: int) -> str:
 
 
 async def test_a_wrong_imap_password_costs_one_refused_login_however_often_it_is_called(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    dav_servers: dict[str, DavServer],
-    account: Account,
+    mailbox: Mailbox, dav_servers: dict[str, DavServer]
 ) -> None:
     wrong = "Not-The-Password-42"
     # The calendar account has that password, so only IMAP refuses it.
     xandikos = dav_servers["xandikos"]
-    xandikos.add_user(account.email, wrong)
-    env = {**server_env, "MAILBOX_PASSWORD": wrong, "MAILBOX_CALDAV_URL": xandikos.url}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    xandikos.add_user(mailbox.account.email, wrong)
+    env = {**mailbox.env, "MAILBOX_PASSWORD": wrong, "MAILBOX_CALDAV_URL": xandikos.url}
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         errors = [
             error_text(await session.call_tool(tool, args))
             for tool, args in [
@@ -251,7 +241,7 @@ async def test_a_wrong_imap_password_costs_one_refused_login_however_often_it_is
         ]
         calendars = structured(await session.call_tool("list_calendars", {}))["calendars"]
         imap = await worker_status(session, "imap")
-    assert refused_imap_logins(dovecot, account) == 1
+    assert refused_imap_logins(mailbox.dovecot, mailbox.account) == 1
     for text in errors:
         assert "refused the login" in text and "MAILBOX_PASSWORD" in text, text
         assert "No further IMAP logins are tried" in text and wrong not in text
@@ -260,17 +250,12 @@ async def test_a_wrong_imap_password_costs_one_refused_login_however_often_it_is
 
 
 async def test_reading_goes_on_when_only_the_smtp_login_is_refused(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dovecot: DovecotServer,
-    smtp: SmtpServer,
-    account: Account,
+    mailbox: Mailbox, smtp: SmtpServer
 ) -> None:
-    smtp.users[account.email] = "a-different-smtp-password"
-    with other_client(dovecot, account) as imap:
-        deliver(imap, "INBOX", message("Still readable", body="Hello.\n"))
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
-        mail = {"to": [account.email], "subject": "Never sent", "body": "x"}
+    smtp.users[mailbox.account.email] = "a-different-smtp-password"
+    mailbox.deliver("INBOX", message("Still readable", body="Hello.\n"))
+    async with mailbox.session() as session:
+        mail = {"to": [mailbox.account.email], "subject": "Never sent", "body": "x"}
         first = error_text(await session.call_tool("send_email", mail))
         second = error_text(await session.call_tool("send_email", mail))
         found = structured(await session.call_tool("search_emails", {}))
@@ -281,35 +266,35 @@ async def test_reading_goes_on_when_only_the_smtp_login_is_refused(
         )
     assert "refused the login" in first and "No further SMTP logins are tried" in first
     assert second == first
-    assert smtp.logins.count(account.email) == 1
-    assert not smtp.messages_for(account.email)
+    assert smtp.logins.count(mailbox.account.email) == 1
+    assert not smtp.messages_for(mailbox.account.email)
     assert [e["subject"] for e in found["emails"]] == ["Still readable"]
     assert events["events"] == []
 
 
 async def test_a_password_fixed_in_the_keyring_is_picked_up_by_running_the_command_once_more(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
+    mailbox: Mailbox,
 ) -> None:
-    runs = tmp_path / "runs"
+    runs = mailbox.folder / "runs"
     # Prints a wrong password the first time it runs, the right one afterwards.
     script = (
         "import pathlib, sys\n"
         f"runs = pathlib.Path({str(runs)!r})\n"
         "n = len(runs.read_text()) if runs.exists() else 0\n"
         "runs.write_text('x' * (n + 1))\n"
-        f"print('Stale-Password-1' if n == 0 else {account.password!r})\n"
+        f"print('Stale-Password-1' if n == 0 else {mailbox.account.password!r})\n"
     )
     WATCH.secret("Stale-Password-1")
-    env = {k: v for k, v in server_env.items() if k != "MAILBOX_PASSWORD"}
+    env = {k: v for k, v in mailbox.env.items() if k != "MAILBOX_PASSWORD"}
     env["MAILBOX_PASSWORD_COMMAND"] = f"{sys.executable} -c {_quoted(script)}"
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         folders = structured(await session.call_tool("get_folders", {}))["folders"]
         again = structured(await session.call_tool("get_folders", {}))["folders"]
         imap = await worker_status(session, "imap")
     assert [f["name"] for f in folders] == [f["name"] for f in again]
     assert "INBOX" in [f["name"] for f in folders]
     assert runs.read_text() == "xx"  # once at start, once after the refused login
-    assert refused_imap_logins(dovecot, account) == 1
+    assert refused_imap_logins(mailbox.dovecot, mailbox.account) == 1
     assert imap["recycled"] == 1 and imap["restarts"] == 0
 
 
@@ -321,26 +306,25 @@ def _quoted(text: str) -> str:
 
 
 async def test_a_worker_that_grows_past_its_memory_ceiling_is_replaced_between_requests(
-    server_env: dict[str, str],
-    tmp_path: Path,
-    dav_servers: dict[str, DavServer],
-    account: Account,
+    mailbox: Mailbox, dav_servers: dict[str, DavServer]
 ) -> None:
     radicale = dav_servers["radicale"]
     radicale.put_object(
-        DavAccount(account.email, account.password, radicale.url), "big.ics", ten_thousand_events()
+        DavAccount(mailbox.account.email, mailbox.account.password, radicale.url),
+        "big.ics",
+        ten_thousand_events(),
     )
-    async with mcp_session(server_env, tmp_path / "size.log") as session:
+    async with mcp_session(mailbox.env, mailbox.folder / "size.log") as session:
         structured(await session.call_tool("list_calendars", {}))
         fresh = (await worker_status(session, "dav"))["metrics"]["rss_bytes"]
     # The ceiling sits above a fresh worker; reading 10,000 events takes it past it.
     ceiling_mb = fresh // 2**20 + GROWTH_MB
     env = {
-        **server_env,
+        **mailbox.env,
         "MAILBOX_WORKER_MAX_RSS_MB": str(ceiling_mb),
         "MAILBOX_HEARTBEAT_INTERVAL": "0.3",
     }
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         structured(await session.call_tool("list_calendars", {}))
         first = await ready_pid(session, "dav")
         big = structured(
@@ -359,12 +343,10 @@ async def test_a_worker_that_grows_past_its_memory_ceiling_is_replaced_between_r
     assert status["metrics"]["rss_bytes"] < ceiling_mb * 2**20
 
 
-async def test_a_model_calling_in_a_loop_is_slowed_then_told_to_wait(
-    server_env: dict[str, str], tmp_path: Path
-) -> None:
+async def test_a_model_calling_in_a_loop_is_slowed_then_told_to_wait(mailbox: Mailbox) -> None:
     # 1 a minute: the second call would wait 60 s, longer than its own 60 s deadline allows.
-    env = {**server_env, "MAILBOX_RATE_LIMIT_CALDAV": "1", "MAILBOX_CACHE_CALENDAR_TTL": "0"}
-    async with mcp_session(env, tmp_path / "err.log") as session:
+    env = {**mailbox.env, "MAILBOX_RATE_LIMIT_CALDAV": "1", "MAILBOX_CACHE_CALENDAR_TTL": "0"}
+    async with mcp_session(env, mailbox.folder / "err.log") as session:
         structured(await session.call_tool("list_calendars", {}))
         text = error_text(await session.call_tool("list_calendars", {}))
         imap = structured(await session.call_tool("get_folders", {}))
@@ -377,15 +359,17 @@ async def test_a_model_calling_in_a_loop_is_slowed_then_told_to_wait(
 # -- shutdown --------------------------------------------------------------------------
 
 
-async def test_closing_stdin_logs_every_worker_out_and_leaves_no_process(
-    server_env: dict[str, str], tmp_path: Path, dovecot: DovecotServer, account: Account
-) -> None:
-    async with mcp_session(server_env, tmp_path / "err.log") as session:
+async def test_closing_stdin_logs_every_worker_out_and_leaves_no_process(mailbox: Mailbox) -> None:
+    async with mailbox.session() as session:
         structured(await session.call_tool("get_folders", {}))
         pids = [await ready_pid(session, name) for name in ("imap", "smtp", "dav")]
     with anyio.fail_after(10):
         for pid in pids:
             while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
                 await anyio.sleep(0.05)
-    sessions = [line for line in dovecot.log.splitlines() if f"imap({account.email})" in line]
+    sessions = [
+        line
+        for line in mailbox.dovecot.log.splitlines()
+        if f"imap({mailbox.account.email})" in line
+    ]
     assert sessions and all("Logged out" in line for line in sessions), sessions
