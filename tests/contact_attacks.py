@@ -1,6 +1,6 @@
 """What the attacks on the contact tools share (tests/e2e/test_attack_contacts.py,
-test_attack_contact_data.py): the check that a refusal is a sentence of ours, a card
-stored as another client would, and the file name inside a contact id."""
+test_attack_contact_data.py): the check that a refusal is a sentence of ours and the file
+name inside a contact id (a card stored as another client would: contact_calls.stored)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 
 import msgspec
 
-from tests.contact_calls import card, raw, server_of, word
 from tests.mcp_client import error_text
-from tests.server_env import Servers, Shared
+from tests.server_env import Shared
 
 NEVER = ("unexpectedly", "Traceback", "HTTP/1.1", "Error(", "b'", "password")
 
@@ -21,19 +20,6 @@ def plain_refusal(answer: Any) -> str:
     text = error_text(answer)
     assert not any(bad in text for bad in NEVER), text
     return text
-
-
-async def stored(
-    servers: Servers, shared: Shared, *lines: str, tag: str = ""
-) -> tuple[str, str, str]:
-    """A card another client stored: (its tag, its href, its bytes on the server)."""
-    dav, login = server_of(servers, shared)
-    tag = tag or word()
-    status, _ = dav.put_card(login, f"{tag}.vcf", card(tag, *lines))
-    # A refusal would leave the test nothing to check: it fails rather than skips.
-    assert status in (201, 204), f"{dav.name} refused the card (HTTP {status})"
-    href = f"{dav.address_book_path(login)}{tag}.vcf"
-    return tag, href, raw(dav, login, href)
 
 
 def card_name(contact_id: str) -> str:

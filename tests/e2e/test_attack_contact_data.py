@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from tests.calendar_calls import call
-from tests.contact_attacks import card_name, plain_refusal, restarts, stored
-from tests.contact_calls import find, only, raw, server_of, word
+from tests.contact_attacks import card_name, plain_refusal, restarts
+from tests.contact_calls import find, only, raw, server_of, stored, word
 from tests.mcp_client import mcp_session
 from tests.server_env import Servers, Shared, module_calendar_server
 
@@ -40,11 +40,11 @@ HOSTILE = {
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 async def test_a_hostile_card_reads_or_is_noted_and_an_update_keeps_its_other_lines(
-    servers: Servers, book: Shared, kind: str
+    book: Shared, kind: str
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     tag = word()
-    _, href, before = await stored(servers, book, *HOSTILE[kind], f"NICKNAME:{tag}", tag=tag)
+    _, href, before = await stored(book, *HOSTILE[kind], f"NICKNAME:{tag}", tag=tag)
     found = await only(book.session, tag)
     got = await call(book.session, "get_contact", id=found["id"])
     assert len(found["name"]) <= 501 and len(got["name"]) <= 501
@@ -59,11 +59,11 @@ async def test_a_hostile_card_reads_or_is_noted_and_an_update_keeps_its_other_li
 
 
 async def test_a_card_of_ten_thousand_emails_and_a_megabyte_note_reads_cut_with_notes(
-    servers: Servers, book: Shared
+    book: Shared,
 ) -> None:
     tag = word()
     emails = [f"EMAIL:m{i}@example.org" for i in range(10_000)]
-    await stored(servers, book, f"FN:Crowd {tag}", f"NOTE:{'n' * 1_000_000}", *emails, tag=tag)
+    await stored(book, f"FN:Crowd {tag}", f"NOTE:{'n' * 1_000_000}", *emails, tag=tag)
     found = await only(book.session, tag)
     got = await call(book.session, "get_contact", id=found["id"])
     assert len(got["emails"]) == 100 and len(got["notes"]) <= 20_001
@@ -72,14 +72,12 @@ async def test_a_card_of_ten_thousand_emails_and_a_megabyte_note_reads_cut_with_
 
 
 async def test_a_card_nested_inside_another_reads_as_the_outer_one_with_a_note(
-    servers: Servers, book: Shared
+    book: Shared,
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     tag = word()
     nested = ["BEGIN:VCARD", "VERSION:3.0", "FN:Inner Boss", "EMAIL:inner@example.org", "END:VCARD"]
-    _, href, before = await stored(
-        servers, book, f"FN:Outer {tag}", *nested, f"NICKNAME:n{tag}", tag=tag
-    )
+    _, href, before = await stored(book, f"FN:Outer {tag}", *nested, f"NICKNAME:n{tag}", tag=tag)
     (found,) = await find(book.session, f"n{tag}")
     got = await call(book.session, "get_contact", id=found["id"])
     assert (got["name"], got["emails"]) == (f"Outer {tag}", [])
@@ -91,10 +89,10 @@ async def test_a_card_nested_inside_another_reads_as_the_outer_one_with_a_note(
 
 
 async def test_a_card_without_end_is_refused_by_the_server_or_read_with_a_note(
-    servers: Servers, book: Shared
+    book: Shared,
 ) -> None:
     """(Cards of 8-bit garbage and an 8 MB photo are in test_contact_corpus.py.)"""
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     tag = word()
     broken = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{tag}\r\nFN:Endless {tag}\r\n"
     if dav.put_card(login, f"{tag}.vcf", broken)[0] not in (201, 204):
@@ -115,7 +113,7 @@ async def test_a_card_without_end_is_refused_by_the_server_or_read_with_a_note(
 async def test_read_only_mode_lists_no_contact_writer_and_a_call_to_one_changes_nothing(
     servers: Servers, book: Shared
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     made = await call(book.session, "create_contact", name=f"Frozen {word()}")
     href = dav.address_book_path(login) + card_name(made["id"])
     before = raw(dav, login, href)

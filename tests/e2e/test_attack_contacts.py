@@ -14,10 +14,10 @@ import anyio
 import pytest
 
 from tests.calendar_calls import call
-from tests.contact_attacks import card_name, plain_refusal, restarts, stored
-from tests.contact_calls import card, find, forged, only, raw, server_of, word
+from tests.contact_attacks import card_name, plain_refusal, restarts
+from tests.contact_calls import card, find, forged, only, raw, server_of, stored, word
 from tests.mcp_client import error_text
-from tests.server_env import Servers, Shared, module_calendar_server
+from tests.server_env import Shared, module_calendar_server
 
 FAMILIES = ("contacts",)
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
@@ -33,10 +33,10 @@ book = module_calendar_server(None, FAMILIES)
     "name", ["%2e", "%2E", "%2e%2e", "a%2fb.vcf", "a%5cb.vcf", "%2e%2e%2fx.vcf", "#x", "?x"]
 )
 async def test_a_forged_name_that_would_read_as_another_place_names_no_card_but_itself(
-    servers: Servers, book: Shared, name: str
+    book: Shared, name: str
 ) -> None:
-    dav, login = server_of(servers, book)
-    _tag, href, before = await stored(servers, book, "FN:Kept Safe", "N:Safe;Kept;;;")
+    dav, login = server_of(book)
+    _tag, href, before = await stored(book, "FN:Kept Safe", "N:Safe;Kept;;;")
     path = dav.address_book_path(login)
     for tool, extra in (
         ("get_contact", {}),
@@ -75,9 +75,9 @@ async def test_an_id_from_another_tool_is_refused_in_one_sentence(book: Shared, 
 
 
 async def test_a_card_another_client_named_with_hash_percent_or_question_mark_is_changed(
-    servers: Servers, book: Shared
+    book: Shared,
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     # Xandikos lists a name with '#' or '?' unencoded in its REPORT (the href is cut
     # there), so such a card is not found on it: a matter of reading the REPORT.
     odd = ("h#h", "q?q", "p%41", "a b+c") if book.calendar == "radicale" else ("p%41", "a b+c")
@@ -95,11 +95,9 @@ async def test_a_card_another_client_named_with_hash_percent_or_question_mark_is
         assert await find(book.session, tag) == []
 
 
-async def test_the_address_book_itself_and_its_parent_are_not_contacts(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
-    _tag, href, before = await stored(servers, book, "FN:Parent Kept", "N:Kept;Parent;;;")
+async def test_the_address_book_itself_and_its_parent_are_not_contacts(book: Shared) -> None:
+    dav, login = server_of(book)
+    _tag, href, before = await stored(book, "FN:Parent Kept", "N:Kept;Parent;;;")
     path = dav.address_book_path(login)
     for made_up in (forged(path, ""), forged(path, "."), forged(path, ".."), forged(path + "../")):
         answer = await book.session.call_tool("delete_contact", {"id": made_up})
@@ -108,9 +106,9 @@ async def test_the_address_book_itself_and_its_parent_are_not_contacts(
 
 
 async def test_a_stale_id_after_another_change_is_a_conflict_and_changes_nothing(
-    servers: Servers, book: Shared
+    book: Shared,
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     made = await call(book.session, "create_contact", name=f"Stale {word()}")
     await call(book.session, "update_contact", id=made["id"], title="First")
     href = dav.address_book_path(login) + card_name(made["id"])
@@ -136,10 +134,8 @@ async def test_the_id_of_a_deleted_card_says_it_is_gone(book: Shared) -> None:
 # -- hostile values ----------------------------------------------------------------------
 
 
-async def test_a_name_with_vcard_separators_round_trips_and_injects_no_line(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
+async def test_a_name_with_vcard_separators_round_trips_and_injects_no_line(book: Shared) -> None:
+    dav, login = server_of(book)
     tag = word()
     name = f"Semi;colon, comma\\back {tag}"
     made = await call(
@@ -178,9 +174,9 @@ async def test_a_name_with_vcard_separators_round_trips_and_injects_no_line(
     ],
 )
 async def test_a_hostile_field_is_refused_and_the_card_is_unchanged(
-    servers: Servers, book: Shared, field: str, value: Any
+    book: Shared, field: str, value: Any
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     made = await call(book.session, "create_contact", name=f"Hostile {word()}")
     href = dav.address_book_path(login) + card_name(made["id"])
     before = raw(dav, login, href)
@@ -293,9 +289,7 @@ async def test_parallel_updates_of_different_fields_lose_none(book: Shared) -> N
     assert (got["title"], got["organization"]) in (("Chief", None), (None, "Acme"))
 
 
-async def test_a_delete_and_an_update_at_once_leave_no_half_card(
-    servers: Servers, book: Shared
-) -> None:
+async def test_a_delete_and_an_update_at_once_leave_no_half_card(book: Shared) -> None:
     made = await call(book.session, "create_contact", name=f"Race {word()}")
     answers: dict[str, Any] = {}
 
@@ -315,9 +309,9 @@ async def test_a_delete_and_an_update_at_once_leave_no_half_card(
 
 @pytest.mark.parametrize("where", ["calendar", "other user", "parent", "global by path"])
 async def test_a_contact_is_created_only_in_an_address_book_of_ours_that_takes_it(
-    servers: Servers, book: Shared, where: str
+    book: Shared, where: str
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     target = {
         "calendar": dav.calendar_path(login),
         "other user": "/someone@example.test/contacts/",

@@ -5,7 +5,6 @@ never overwrites a change made elsewhere; parallel writes end in one winner.
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 from pathlib import Path
@@ -15,7 +14,7 @@ import anyio
 import pytest
 
 from tests.calendar_calls import call
-from tests.contact_calls import card, find, only, raw, server_of, word
+from tests.contact_calls import card, find, only, photo_line, raw, server_of, stored, word
 from tests.mcp_client import error_text, structured
 from tests.server_env import Servers, Shared, module_calendar_server
 from tests.servers.dav import DavAccount
@@ -30,15 +29,11 @@ book = module_calendar_server(None, FAMILIES)
 # -- never lose a field -----------------------------------------------------------------
 
 
-async def test_an_update_keeps_photo_x_properties_and_groups_byte_for_byte(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
+async def test_an_update_keeps_photo_x_properties_and_groups_byte_for_byte(book: Shared) -> None:
+    dav, login = server_of(book)
     tag = word()
-    photo = base64.b64encode(secrets.token_bytes(3000)).decode()
-    folded = "\r\n ".join(photo[i : i + 74] for i in range(0, len(photo), 74))
-    original = card(
-        tag,
+    _, href, before = await stored(
+        book,
         f"FN:Kept {tag}",
         f"N:{tag};Kept;;;",
         "EMAIL;TYPE=INTERNET,HOME:old@example.org",
@@ -46,12 +41,10 @@ async def test_an_update_keeps_photo_x_properties_and_groups_byte_for_byte(
         "item1.X-ABLabel:_$!<Assistant>!$_",
         "X-PHONETIC-FIRST-NAME;X-Note=a,b:Kept",
         "X-SOCIALPROFILE;type=twitter:https://twitter.com/kept",
-        f"PHOTO;ENCODING=b;TYPE=JPEG:{folded}",
+        photo_line(secrets.token_bytes(3000)),
         "NOTE:first line\\nsecond",
+        tag=tag,
     )
-    href = f"{dav.address_book_path(login)}{tag}.vcf"
-    assert dav.put_card(login, f"{tag}.vcf", original)[0] in (201, 204)
-    before = raw(dav, login, href)
     found = await only(book.session, tag)
     await call(
         book.session,
@@ -67,20 +60,11 @@ async def test_an_update_keeps_photo_x_properties_and_groups_byte_for_byte(
     assert before.replace(gone[0], added[0]) == after
 
 
-async def test_an_update_writes_a_vcard_4_card_as_4_and_null_removes_a_field(
-    servers: Servers, book: Shared
-) -> None:
-    dav, login = server_of(servers, book)
+async def test_an_update_writes_a_vcard_4_card_as_4_and_null_removes_a_field(book: Shared) -> None:
+    dav, login = server_of(book)
     tag = word()
-    four = card(
-        tag,
-        f"FN:Four {tag}",
-        f"N:{tag};Four;;;",
-        "TITLE:Boss",
-        "TEL;TYPE=cell:+1 555 0101",
-        version="4.0",
-    )
-    assert dav.put_card(login, f"{tag}.vcf", four)[0] in (201, 204)
+    lines = (f"FN:Four {tag}", f"N:{tag};Four;;;", "TITLE:Boss", "TEL;TYPE=cell:+1 555 0101")
+    _, href, _ = await stored(book, *lines, tag=tag, version="4.0")
     found = await only(book.session, tag)
     await call(
         book.session,
@@ -89,7 +73,7 @@ async def test_an_update_writes_a_vcard_4_card_as_4_and_null_removes_a_field(
         title=None,
         phones=[{"number": "+1 555 0199", "type": "mobile"}],
     )
-    after = raw(dav, login, f"{dav.address_book_path(login)}{tag}.vcf")
+    after = raw(dav, login, href)
     assert "VERSION:4.0" in after and "TITLE" not in after
     assert "TEL;TYPE=cell:+1 555 0199" in after and "0101" not in after
 
@@ -117,19 +101,17 @@ async def test_a_new_contact_is_written_in_the_version_the_book_already_uses(
 
 
 async def test_a_card_changed_behind_our_back_is_a_conflict_and_keeps_that_change(
-    servers: Servers, book: Shared
+    book: Shared,
 ) -> None:
-    dav, login = server_of(servers, book)
+    dav, login = server_of(book)
     tag = word()
-    assert dav.put_card(login, f"{tag}.vcf", card(tag, f"FN:Behind {tag}", f"N:{tag};Behind;;;"))[
-        0
-    ] in (201, 204)
+    _, href, _ = await stored(book, f"FN:Behind {tag}", f"N:{tag};Behind;;;", tag=tag)
     read = await call(book.session, "get_contact", id=(await only(book.session, tag))["id"])
     elsewhere = card(tag, f"FN:Behind {tag}", f"N:{tag};Behind;;;", "TITLE:Changed on the phone")
     assert dav.put_card(login, f"{tag}.vcf", elsewhere)[0] in (201, 204)
     answer = await book.session.call_tool("update_contact", {"id": read["id"], "title": "Ours"})
     assert "changed elsewhere since it was read" in error_text(answer)
-    assert raw(dav, login, f"{dav.address_book_path(login)}{tag}.vcf") == elsewhere
+    assert raw(dav, login, href) == elsewhere
     deleted = await book.session.call_tool("delete_contact", {"id": read["id"]})
     assert "changed elsewhere since it was read" in error_text(deleted)
 

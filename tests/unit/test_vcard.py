@@ -9,6 +9,7 @@ import pytest
 
 from protocol.contacts import Address, Email, Phone, UpdateContactArgs, check_birthday
 from protocol.errors import InvalidArgument
+from tests.contact_calls import photo_line
 from workers.dav.carddav import BookMeta
 from workers.dav.client import StoredObject
 from workers.dav.contact_books import BookIndex, _entry, _finished
@@ -67,9 +68,7 @@ def test_apple_groups_give_their_labels_as_types() -> None:
 
 
 def test_a_photo_is_only_noted_never_decoded() -> None:
-    photo = base64.b64encode(b"\xff" * 200_000).decode()
-    folded_photo = "\r\n ".join(photo[i : i + 74] for i in range(0, len(photo), 74))
-    person = read_person(card("FN:Pic", f"PHOTO;ENCODING=b;TYPE=JPEG:{folded_photo}", "TITLE:Boss"))
+    person = read_person(card("FN:Pic", photo_line(b"\xff" * 200_000), "TITLE:Boss"))
     assert person.has_photo and person.title == "Boss" and person.warnings == []
 
 
