@@ -53,6 +53,12 @@ async def weekly(session: Any, count: int = 4) -> dict[str, Any]:
     return created
 
 
+async def weekly_occurrences(session: Any) -> list[dict[str, Any]]:
+    """The four occurrences of a new ``weekly`` series, as get_calendar_events lists them."""
+    await weekly(session)
+    return await listed(session)
+
+
 def forged(event_id: str, recurrence: str) -> str:
     return str(msgspec.structs.replace(EventId.parse(event_id), recurrence=recurrence))
 
@@ -61,8 +67,7 @@ async def test_a_series_time_change_through_a_later_occurrence_keeps_the_first_d
     fresh_calendar: Shared,
 ) -> None:
     session = fresh_calendar.session
-    await weekly(session)
-    before = await listed(session)
+    before = await weekly_occurrences(session)
     await change(
         session, before[2], scope="series", start="2026-11-30T14:00", end="2026-11-30T15:00"
     )
@@ -88,8 +93,7 @@ async def test_a_series_time_change_keeps_a_deleted_occurrence_deleted_and_a_mov
     fresh_calendar: Shared,
 ) -> None:
     session = fresh_calendar.session
-    await weekly(session)
-    before = await listed(session)
+    before = await weekly_occurrences(session)
     await call(session, "delete_event", id=before[1]["id"])
     await change(session, before[3], start="2026-12-08T10:00", end="2026-12-08T11:00")
     await change(session, before[2], summary="Stand-up with demo")
@@ -108,8 +112,7 @@ async def test_an_occurrence_id_from_before_a_series_change_is_answered_as_gone_
     fresh_calendar: Shared,
 ) -> None:
     session = fresh_calendar.session
-    await weekly(session)
-    old = await listed(session)
+    old = await weekly_occurrences(session)
     await change(session, old[0], scope="series", start="2026-11-16T14:00")
     moved = await starts(session)
     update = await session.call_tool(
