@@ -322,7 +322,13 @@ async def test_an_event_created_after_the_deadline_is_not_answered_with_try_agai
                 proxy.pass_through()
                 await anyio.sleep(1.0)
                 # A read that gets through lets writes go again (supervisor/reachability.py).
-                events = structured(await session.call_tool("get_calendar_events", day))
+                # It only looks: on a loaded machine it may itself miss the 3 s deadline
+                # while the write's late answer still holds the connection, so it may retry.
+                for _ in range(3):
+                    read = await session.call_tool("get_calendar_events", day)
+                    if not read.is_error:
+                        break
+                events = structured(read)
                 saved = summary in [e["summary"] for e in events["events"]]
                 if result.is_error and saved:
                     late.append(text_of(result))
