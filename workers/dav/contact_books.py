@@ -11,13 +11,11 @@ keeps only that there is one.
 
 from __future__ import annotations
 
-import base64
 import re
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-import msgspec
 from caldav.davclient import DAVClient
 
 from protocol import contacts as api
@@ -27,6 +25,7 @@ from workers.dav.client import StoredObject
 from workers.dav.contact_ids import ContactId
 from workers.dav.handlers import FRESHNESS_CHECKS, DavState
 from workers.dav.vcard_read import Person, folded, read_person
+from workers.dav.versions import still_current, versions_token
 from workers.runtime import CallContext
 
 BOOKS_TAG = api.DAV_ADDRESS_BOOKS.tag
@@ -235,18 +234,11 @@ async def books(state: DavState, ctx: CallContext) -> list[carddav.BookMeta]:
 
 
 def token(chosen: list[carddav.BookMeta]) -> str:
-    versions = {b.path: b.version for b in chosen}
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(msgspec.msgpack.encode(versions)).decode()
+    return TOKEN_PREFIX + versions_token(chosen)
 
 
 async def is_fresh(body: str, state: DavState, ctx: CallContext) -> bool:
-    try:
-        wanted = msgspec.msgpack.decode(base64.urlsafe_b64decode(body), type=dict[str, str])
-    except (ValueError, msgspec.DecodeError):
-        return False
-    now = {b.path: b.version for b in await books(state, ctx)}
-    # A book without a ctag or sync-token can never be proved unchanged.
-    return all(v and now.get(path) == v for path, v in wanted.items())
+    return await still_current(body, lambda: books(state, ctx))
 
 
 FRESHNESS_CHECKS[TOKEN_PREFIX] = is_fresh

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,7 +12,6 @@ from time import monotonic
 from zoneinfo import ZoneInfo
 
 import anyio
-import msgspec
 from caldav.davclient import DAVClient
 
 from protocol import calendar as api
@@ -26,6 +24,7 @@ from workers.dav import expand, freebusy, paging
 from workers.dav.event_text import TextQuery, event_text, one_line
 from workers.dav.ids import EventId
 from workers.dav.pool import DavPool
+from workers.dav.versions import still_current, versions_token
 from workers.runtime import CallContext, serves
 
 CALENDARS_TAG = api.DAV_CALENDARS.tag
@@ -87,11 +86,6 @@ async def open_dav_state(settings: DavSettings) -> AsyncIterator[DavState]:
 # -- freshness -----------------------------------------------------------------------
 
 
-def _token(calendars: list[dav.CalendarMeta]) -> str:
-    versions = {c.path: c.version for c in calendars}
-    return base64.urlsafe_b64encode(msgspec.msgpack.encode(versions)).decode()
-
-
 async def listing(state: DavState, ctx: CallContext) -> list[dav.CalendarMeta]:
     home = await state.home(ctx)
     calendars = await state.pool.run(lambda c: dav.list_calendars(c, home), deadline=ctx.deadline)
@@ -122,13 +116,7 @@ async def check_fresh(args: FreshnessArgs, state: DavState, ctx: CallContext) ->
     for prefix, is_fresh in FRESHNESS_CHECKS.items():
         if args.token.startswith(prefix):
             return Freshness(await is_fresh(args.token.removeprefix(prefix), state, ctx))
-    try:
-        wanted = msgspec.msgpack.decode(base64.urlsafe_b64decode(args.token), type=dict[str, str])
-    except (ValueError, msgspec.DecodeError):
-        return Freshness(False)
-    now = {c.path: c.version for c in await listing(state, ctx)}
-    # A calendar without a ctag or sync-token can never be proved unchanged.
-    return Freshness(all(v and now.get(path) == v for path, v in wanted.items()))
+    return Freshness(await still_current(args.token, lambda: listing(state, ctx)))
 
 
 # -- reading -------------------------------------------------------------------------
@@ -139,7 +127,7 @@ async def list_calendars(
     _args: api.ListCalendarsArgs, state: DavState, ctx: CallContext
 ) -> api.ListCalendarsResult:
     calendars = await listing(state, ctx)
-    ctx.validator, ctx.tags = _token(calendars), [CALENDARS_TAG]
+    ctx.validator, ctx.tags = versions_token(calendars), [CALENDARS_TAG]
     return api.ListCalendarsResult(
         calendars=[
             api.CalendarInfo(
@@ -161,11 +149,7 @@ def choose(calendars: list[dav.CalendarMeta], refs: list[str] | None) -> list[da
         return usable
     chosen = []
     for ref in refs:
-        match = [c for c in usable if c.path == ref or c.name.casefold() == ref.casefold()]
-        if not match:
-            names = ", ".join(f"'{c.name}'" for c in usable) or "none"
-            raise InvalidArgument(f"There is no calendar {ref!r}; the calendars are {names}.")
-        chosen += [c for c in match if c not in chosen]
+        chosen += [c for c in dav.named(usable, ref, "calendar") if c not in chosen]
     return chosen
 
 
@@ -212,7 +196,7 @@ async def _occurrences(
     """
     calendars = choose(await _recent_listing(state, ctx), refs)
     # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
-    ctx.validator = _token(calendars)
+    ctx.validator = versions_token(calendars)
     ctx.tags = [calendar_tag(c.path) for c in calendars]
 
     def run(client: DAVClient) -> expand.Expansion:

@@ -34,12 +34,12 @@ from workers.dav.handlers import (
     CALENDARS_TAG,
     DavState,
     _recent_listing,
-    _token,
     calendar_tag,
     listing,
 )
 from workers.dav.ids import EventId
 from workers.dav.todo_ids import occurrence_of, parse_task_id, task_id
+from workers.dav.versions import versions_token
 from workers.dav.write_tools import new_object_href, store_new
 from workers.runtime import CallContext, serves
 
@@ -100,7 +100,7 @@ async def list_tasks(args: api.ListTasksArgs, state: DavState, ctx: CallContext)
     first = paging.read_offset(api.LIST_TASKS.name, args.cursor, question)
     lists = tq.task_lists(await _recent_listing(state, ctx), args.task_list)
     # Taken before the queries: a change meanwhile makes the answer stale, never wrong.
-    ctx.validator, ctx.tags = _token(lists), [calendar_tag(c.path) for c in lists]
+    ctx.validator, ctx.tags = versions_token(lists), [calendar_tag(c.path) for c in lists]
     now = datetime.now(state.zone)
     found = await state.pool.run(
         lambda c: tq.read_lists(c, lists, state.zone, now, state.parsed),
