@@ -15,13 +15,12 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from protocol.calendar import DAV, DAV_CALENDAR, DAV_CALENDARS
+from protocol.calendar import CALENDAR_WRITE, DAV
 from protocol.contract import SUPERVISOR, Contract
 from protocol.email import EmailIdText, reject_control_characters
-from protocol.fingerprint import IMAP_FOLDER, IMAP_FOLDERS
+from protocol.mail import IMAP, MESSAGES_WRITE
 from protocol.when import parse_when
 
-IMAP = "imap"
 Response = Literal["accept", "decline", "tentative", "remove"]
 PARTSTAT: dict[str, str] = {"accept": "ACCEPTED", "decline": "DECLINED", "tentative": "TENTATIVE"}
 
@@ -142,33 +141,17 @@ class PlacedInvitation(msgspec.Struct, frozen=True):
     notes: list[str] = []
 
 
-_ANY_CALENDAR = (DAV_CALENDARS, DAV_CALENDAR)
-_EVERY_FOLDER = (IMAP_FOLDERS, IMAP_FOLDER)
-
 FETCH_INVITATION = Contract("fetch_invitation", IMAP, FetchInvitationArgs, FetchedInvitation)
-CLAIM_INVITATION_REPLY = Contract(
-    "claim_invitation_reply",
-    IMAP,
-    ClaimReplyArgs,
-    ClaimedReply,
-    writes=True,
-    changes=_EVERY_FOLDER,
-)
-SETTLE_INVITATION_REPLY = Contract(
-    "settle_invitation_reply",
-    IMAP,
-    SettleReplyArgs,
-    SettledReply,
-    writes=True,
-    changes=_EVERY_FOLDER,
-)
+# The answer marks are keywords on the invitation mail: a write to a message, as mark_email.
+CLAIM_INVITATION_REPLY = MESSAGES_WRITE("claim_invitation_reply", ClaimReplyArgs, ClaimedReply)
+SETTLE_INVITATION_REPLY = MESSAGES_WRITE("settle_invitation_reply", SettleReplyArgs, SettledReply)
 PLACE_INVITATION = Contract(
     "place_invitation",
     DAV,
     PlaceInvitationArgs,
     PlacedInvitation,
     writes_when=lambda args: not args.dry_run,
-    changes=_ANY_CALENDAR,
+    changes=CALENDAR_WRITE.changes,
     retry=False,
 )
 RESPOND_TO_INVITATION = Contract(

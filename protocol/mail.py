@@ -76,16 +76,16 @@ CREATE_DIRECTORY = Contract(
     changes=(IMAP_FOLDERS,),
 )
 # A write to messages may change any folder's listing and counts.
-_MESSAGES_WRITE = Writes(IMAP, _EVERYWHERE)
-MOVE_EMAIL = _MESSAGES_WRITE("move_email", w.MoveEmailArgs, w.MoveEmailResult)
-MARK_EMAIL = _MESSAGES_WRITE("mark_email", w.MarkEmailArgs, w.MarkEmailResult)
-DELETE_EMAIL = _MESSAGES_WRITE("delete_email", w.DeleteEmailArgs, w.DeleteEmailResult)
+MESSAGES_WRITE = Writes(IMAP, _EVERYWHERE)
+MOVE_EMAIL = MESSAGES_WRITE("move_email", w.MoveEmailArgs, w.MoveEmailResult)
+MARK_EMAIL = MESSAGES_WRITE("mark_email", w.MarkEmailArgs, w.MarkEmailResult)
+DELETE_EMAIL = MESSAGES_WRITE("delete_email", w.DeleteEmailArgs, w.DeleteEmailResult)
 
 # The Outbox's steps.
 FETCH_ORIGINAL = Contract("fetch_original", IMAP, w.OriginalArgs, w.Original)
-APPEND_MESSAGE = _MESSAGES_WRITE("append_message", w.AppendArgs, w.Appended)
-CLAIM_DRAFT = _MESSAGES_WRITE("claim_draft", w.ClaimDraftArgs, w.ClaimedDraft)
-SETTLE_DRAFT = _MESSAGES_WRITE("settle_draft", w.SettleDraftArgs, w.SettledDraft)
+APPEND_MESSAGE = MESSAGES_WRITE("append_message", w.AppendArgs, w.Appended)
+CLAIM_DRAFT = MESSAGES_WRITE("claim_draft", w.ClaimDraftArgs, w.ClaimedDraft)
+SETTLE_DRAFT = MESSAGES_WRITE("settle_draft", w.SettleDraftArgs, w.SettledDraft)
 COMPOSE_MESSAGE = Contract("compose_message", SMTP, w.ComposeRequest, w.Composed)
 SEND_MESSAGE = Contract("send_message", SMTP, w.ComposeRequest, w.SendOutcome, writes=True)
 SEND_RAW = Contract("send_raw", SMTP, w.SendRawRequest, w.SendOutcome, writes=True)
