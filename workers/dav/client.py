@@ -220,6 +220,16 @@ def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
     return result
 
 
+def named(calendars: list[CalendarMeta], ref: str, kind: str) -> list[CalendarMeta]:
+    """The calendars ``ref`` names, by id or by name in any case. Raises InvalidArgument
+    naming those there are, each a ``kind`` ("calendar", "task list")."""
+    match = [c for c in calendars if c.path == ref or c.name.casefold() == ref.casefold()]
+    if not match:
+        names = ", ".join(f"'{c.name}'" for c in calendars) or "none"
+        raise InvalidArgument(f"There is no {kind} {ref!r}; the {kind}s are {names}.")
+    return match
+
+
 def _sync_token(client: DAVClient, calendar_url: str) -> str:
     """The calendar's sync-token, or "" (then no cached answer from it is ever reused)."""
     response = client.propfind(calendar_url, _SYNC_TOKEN, depth=0)

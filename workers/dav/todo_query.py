@@ -15,7 +15,7 @@ from caldav.davclient import DAVClient
 from icalendar import Todo
 
 from protocol import tasks as api
-from protocol.errors import InvalidArgument, Refused
+from protocol.errors import Refused
 from protocol.when import aware
 from workers.dav import client as dav
 from workers.dav import expand
@@ -33,11 +33,7 @@ def task_lists(calendars: list[dav.CalendarMeta], ref: str | None) -> list[dav.C
     lists = [c for c in calendars if "VTODO" in c.components]
     if ref is None:
         return lists
-    chosen = [c for c in lists if c.path == ref or c.name.casefold() == ref.casefold()]
-    if not chosen:
-        names = ", ".join(f"'{c.name}'" for c in lists) or "none"
-        raise InvalidArgument(f"There is no task list {ref!r}; the task lists are {names}.")
-    return chosen
+    return dav.named(lists, ref, "task list")
 
 
 def list_for_new_task(calendars: list[dav.CalendarMeta], ref: str | None) -> dav.CalendarMeta:
