@@ -102,25 +102,27 @@ async def test_calendar_tools_beside_their_floors(
 
         return run
 
+    def events(first: str, last: str, floor_is: str, target: float | None = None) -> Case:
+        """get_calendar_events from ``first`` to ``last``, beside the REPORT of that range."""
+        return Case(
+            "get_calendar_events",
+            {"start": first, "end": last},
+            report(date.fromisoformat(first), date.fromisoformat(last)),
+            floor_is,
+            events_within(first, last),
+            target,
+        )
+
     today = datetime.now(zone).date()
     cases = {
         "list_calendars": Case(
             "list_calendars", {}, listing, "PROPFIND home, depth 1", calendar_listed
         ),
-        "get_calendar_events week": Case(
-            "get_calendar_events",
-            {"start": "2026-03-09", "end": "2026-03-15"},
-            report(date(2026, 3, 9), date(2026, 3, 15)),
-            "REPORT calendar-query, one week",
-            events_within("2026-03-09", "2026-03-15"),
-            target=1.5,
+        "get_calendar_events week": events(
+            "2026-03-09", "2026-03-15", "REPORT calendar-query, one week", target=1.5
         ),
-        "get_calendar_events month": Case(
-            "get_calendar_events",
-            {"start": "2026-03-01", "end": "2026-03-31"},
-            report(date(2026, 3, 1), date(2026, 3, 31)),
-            "REPORT calendar-query, one month",
-            events_within("2026-03-01", "2026-03-31"),
+        "get_calendar_events month": events(
+            "2026-03-01", "2026-03-31", "REPORT calendar-query, one month"
         ),
         "search_calendar (today +-1 year)": Case(
             "search_calendar",

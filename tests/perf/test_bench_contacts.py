@@ -117,6 +117,15 @@ def only_matches(word: str, answer: Any) -> None:
     assert all(word.casefold() in c["name"].casefold() for c in answer["contacts"]), word
 
 
+def latency(
+    situation: str, ours: list[float], bare: list[float], target: float | None = TARGET
+) -> None:
+    """A row of search_contacts over the seeded book, beside the bare REPORT."""
+    REPORT.latency(
+        f"search_contacts {CONTACTS} cards, {situation}", ours, bare, floor=FLOOR, target=target
+    )
+
+
 async def clocked(call: Callable[[], Awaitable[Any]]) -> float:
     started = time.perf_counter()
     await call()
@@ -149,13 +158,7 @@ async def test_search_contacts_over_5000_cards_beside_the_bare_report(
             return answer
 
         ours, bare = await timed_side_by_side(new_query, floor, ROUNDS)
-        REPORT.latency(
-            f"search_contacts {CONTACTS} cards, a new query each call",
-            ours,
-            bare,
-            floor=FLOOR,
-            target=TARGET,
-        )
+        latency("a new query each call", ours, bare)
 
         ours, bare = [], []
         for n in range(CHANGED_ROUNDS + 1):
@@ -168,21 +171,10 @@ async def test_search_contacts_over_5000_cards_beside_the_bare_report(
             if n:  # the first round warms up
                 ours.append(took)
                 bare.append(floor_took)
-        REPORT.latency(
-            f"search_contacts {CONTACTS} cards, the book changed before each call",
-            ours,
-            bare,
-            floor=FLOOR,
-            target=TARGET,
-        )
+        latency("the book changed before each call", ours, bare)
 
         async def same_query() -> Any:
             return await search("Müller")
 
         ours, bare = await timed_side_by_side(same_query, floor, ROUNDS)
-        REPORT.latency(
-            f"search_contacts {CONTACTS} cards, the same query again (cached)",
-            ours,
-            bare,
-            floor=FLOOR,
-        )
+        latency("the same query again (cached)", ours, bare, target=None)
