@@ -14,19 +14,13 @@ from hypothesis import strategies as st
 
 from protocol.errors import InvalidArgument, NotFound, Refused
 from workers.sieve.editing import (
-    HAND_WRITTEN_VACATION,
-    UnreadableVacation,
     add_rule,
     delete_rule,
     find_rule,
-    get_vacation,
     listed_rules,
     move_rule,
-    set_vacation,
     switch_rule,
-    turn_off_vacation,
     update_rule,
-    vacation_state,
 )
 from workers.sieve.filters import Action, Condition, Filter
 from workers.sieve.ox_format import generated_header, read_flag_line
@@ -42,6 +36,14 @@ from workers.sieve.rules import (
 )
 from workers.sieve.syntax import MAX_NESTING, StringList, parse
 from workers.sieve.vacation import Vacation
+from workers.sieve.vacation_editing import (
+    HAND_WRITTEN_VACATION,
+    UnreadableVacation,
+    get_vacation,
+    set_vacation,
+    turn_off_vacation,
+    vacation_state,
+)
 
 FIXTURE = Path(__file__).parent.parent / "data" / "sieve" / "ox-webmail.sieve"
 TEXT = FIXTURE.read_bytes().decode("utf-8")

@@ -13,24 +13,18 @@ rewrites the whole script on every save, date line included; we keep the date li
 
 Rule ids are OX's UniqueIds as strings; a new rule gets the highest id plus one, as OX
 does. Positions count, from 0, the rules ``listed_rules`` gives -- the ones list_filters
-shows: every rule, hand-written ones included, but OX's vacation rule.
-
-The vacation reply is OX's rule flagged ``vacation``. ``vacation_state`` says what the
-script holds: that rule read as a ``Vacation``, None for no vacation reply at all, or an
-``UnreadableVacation`` -- OX's rule in Sieve these tools do not read (it can still be
-turned off: ``turn_off_vacation``), or a ``vacation`` action outside it (written by hand,
-or inside a rule we cannot read), which these tools never change and beside which
-``set_vacation`` refuses to add a second one (two make delivery fail).
+shows: every rule, hand-written ones included, but OX's vacation rule (``vacation_rule``),
+which workers/sieve/vacation_editing.py reads and changes through these edits.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from protocol.errors import InvalidArgument, NotFound, Refused
 from workers.sieve.filters import Filter, filter_extensions
-from workers.sieve.ox_format import DISABLED_PREFIX, VACATION_FLAG, VACATION_NAME, require_line
+from workers.sieve.ox_format import DISABLED_PREFIX, VACATION_FLAG, require_line
 from workers.sieve.rules import Rule, Script, ox_rule, parse_script, render_script, switched
 from workers.sieve.syntax import Command, SieveSyntaxError, StringList, parse
 from workers.sieve.vacation import Vacation, vacation_extensions
@@ -38,36 +32,12 @@ from workers.sieve.vacation import Vacation, vacation_extensions
 _FIRST_LINE_BLANK = re.compile(r"[ \t]*\r?\n")
 _LAST_LINE_BLANK = re.compile(r"(?:\A|\n)[ \t]*\r?\n\Z")
 _SENDING = ("redirect", "notify")  # actions that send mail to an address the rule names
-HAND_WRITTEN_VACATION = (
-    "The active script already has a vacation reply written by hand (or inside a rule"
-    " these tools cannot read), which these tools cannot change; change or remove it in"
-    " the web interface first."
-)
-
-
-@dataclass(frozen=True)
-class UnreadableVacation:
-    """A vacation reply in the script that these tools cannot read as a ``Vacation``.
-
-    ``rule`` holds it: its ``text`` is the Sieve to show, its ``enabled`` whether it can
-    answer. ``hand_written`` is False for OX's vacation rule (flagged ``vacation``) written
-    in Sieve we do not read -- it can be turned off, not changed -- and True for a
-    ``vacation`` action anywhere else (a rule written by hand, or one we cannot read),
-    which cannot be changed here at all.
-    """
-
-    rule: Rule
-    hand_written: bool
-
-    @property
-    def enabled(self) -> bool:
-        return self.rule.enabled
 
 
 def listed_rules(script: Script) -> tuple[Rule, ...]:
     """The rules list_filters shows, in order: all but OX's vacation rule (readable or
     not), which get_vacation shows instead. Positions count these rules."""
-    vacation = _vacation_rule(script)
+    vacation = vacation_rule(script)
     return tuple(rule for rule in script.rules if rule is not vacation)
 
 
@@ -252,70 +222,7 @@ def move_rule(script: Script, rule_id: str, position: int) -> Script:
     return result
 
 
-def get_vacation(script: Script) -> Vacation | None:
-    """OX's vacation notice as read, or None if there is none or we cannot read it.
-
-    None does not mean "off": a vacation reply we cannot read (``vacation_state``) may
-    be answering mail all the same.
-    """
-    rule = _vacation_rule(script)
-    return None if rule is None else rule.vacation
-
-
-def vacation_state(script: Script) -> Vacation | UnreadableVacation | None:
-    """What the script holds as a vacation reply: OX's rule read as a ``Vacation``; an
-    ``UnreadableVacation`` for a ``vacation`` action outside OX's rule (first, as it
-    cannot be changed here) or for OX's rule in Sieve we do not read; None for none.
-    """
-    other = _other_vacation(script)
-    if other is not None:
-        return UnreadableVacation(other, hand_written=True)
-    rule = _vacation_rule(script)
-    if rule is None:
-        return None
-    return rule.vacation or UnreadableVacation(rule, hand_written=False)
-
-
-def set_vacation(script: Script, reply: Vacation) -> tuple[Script, Rule]:
-    """``script`` with its vacation rule replaced in place, or a new one first if none.
-
-    A ``reply`` that is off turns off OX's rule even when we cannot read it (its text
-    is kept, prefixed as OX prefixes a disabled rule). Raises Refused when a vacation
-    action outside OX's rule exists (``HAND_WRITTEN_VACATION``), and for turning on or
-    changing a vacation rule in Sieve we do not edit.
-    """
-    if _other_vacation(script) is not None:
-        raise Refused(HAND_WRITTEN_VACATION)
-    rule = _vacation_rule(script)
-    if rule is None:
-        return add_rule(script, VACATION_NAME, reply, flags=(VACATION_FLAG,), position=0)
-    assert rule.id is not None
-    if rule.vacation is None and not reply.enabled:
-        return switch_rule(script, rule.id, False)
-    return update_rule(script, rule.id, content=reply)
-
-
-def turn_off_vacation(script: Script) -> tuple[Script, Rule | None]:
-    """``script`` with OX's vacation rule turned off, readable or not, and that rule;
-    (``script``, None) when there is nothing to turn off (no vacation rule, or one
-    already off). Raises Refused when a vacation action outside OX's rule exists."""
-    if _other_vacation(script) is not None:
-        raise Refused(HAND_WRITTEN_VACATION)
-    rule = _vacation_rule(script)
-    if rule is None or not rule.enabled:
-        return script, None
-    assert rule.id is not None
-    if rule.vacation is not None:
-        return update_rule(script, rule.id, enabled=False)
-    return switch_rule(script, rule.id, False)
-
-
-def _slot(parts: list[Rule | str], rule: Rule) -> int:
-    """The index of this very rule (not an equal one) among ``parts``."""
-    return next(index for index, part in enumerate(parts) if part is rule)
-
-
-def _vacation_rule(script: Script) -> Rule | None:
+def vacation_rule(script: Script) -> Rule | None:
     """OX's vacation rule: the first rule flagged ``vacation``."""
     for rule in script.rules:
         if VACATION_FLAG in rule.flags and rule.id is not None:
@@ -323,22 +230,10 @@ def _vacation_rule(script: Script) -> Rule | None:
     return None
 
 
-def _other_vacation(script: Script) -> Rule | None:
-    """The first rule but OX's vacation rule with an active ``vacation`` action in it."""
-    ours = _vacation_rule(script)
-    for rule in script.rules:
-        if rule is not ours and rule.enabled and _has_command(rule.text, ("vacation",)):
-            return rule
-    return None
-
-
-def _sends(code: str) -> bool:
-    return _has_command(code, _SENDING, unreadable=False)  # then rules.switched refuses
-
-
-def _has_command(code: str, names: tuple[str, ...], *, unreadable: bool = True) -> bool:
+def has_command(code: str, names: tuple[str, ...], *, unreadable: bool = True) -> bool:
     """Whether Sieve ``code`` runs one of the commands ``names`` anywhere (a disabled
-    rule's text is comments only, so it runs none); ``unreadable`` if it is not Sieve."""
+    rule's text is comments only, so it runs none); ``unreadable`` if it is not Sieve.
+    Here it finds forwarding; vacation_editing.py finds ``vacation`` actions with it."""
     try:
         pending = list(parse(code).commands)
     except SieveSyntaxError:
@@ -349,6 +244,15 @@ def _has_command(code: str, names: tuple[str, ...], *, unreadable: bool = True) 
             return True
         pending.extend(command.block or ())
     return False
+
+
+def _sends(code: str) -> bool:
+    return has_command(code, _SENDING, unreadable=False)  # then rules.switched refuses
+
+
+def _slot(parts: list[Rule | str], rule: Rule) -> int:
+    """The index of this very rule (not an equal one) among ``parts``."""
+    return next(index for index, part in enumerate(parts) if part is rule)
 
 
 def _units(script: Script) -> tuple[list[str], list[tuple[str, Rule]]]:

@@ -23,7 +23,7 @@ from protocol.errors import Conflict, InvalidArgument, Refused
 from protocol.when import user_zone
 from protocol.writing import outside_allowed
 from workers.runtime import CallContext, serves
-from workers.sieve import editing
+from workers.sieve import editing, vacation_editing
 from workers.sieve.client import SieveClient, SieveEndpoint, connect
 from workers.sieve.filters import Action, Condition, Filter
 from workers.sieve.pool import SievePool
@@ -173,8 +173,8 @@ async def list_filters(
 def _vacation_state(script: Script) -> tuple[api.Vacation, list[str]]:
     """The vacation reply as the tools show it, and a note when it is one they cannot read
     (its state is then what its rule says, never a guessed "off")."""
-    state = editing.vacation_state(script)
-    if not isinstance(state, editing.UnreadableVacation):
+    state = vacation_editing.vacation_state(script)
+    if not isinstance(state, vacation_editing.UnreadableVacation):
         return _vacation(state), []
     where = "written by hand" if state.hand_written else "in a form these tools cannot read"
     note = (
@@ -306,9 +306,9 @@ async def set_vacation(
     notes: list[str] = []
 
     def change(script: Script) -> tuple[Script, Vacation | None]:
-        old = editing.get_vacation(script)
+        old = vacation_editing.get_vacation(script)
         if not args.enabled:
-            script, _ = editing.turn_off_vacation(script)  # readable or not
+            script, _ = vacation_editing.turn_off_vacation(script)  # readable or not
             return script, replace(old, enabled=False) if old is not None else None
         else:
             reply = Vacation(
@@ -326,12 +326,12 @@ async def set_vacation(
                 if (start or end)
                 else None,
             )
-        script, _ = editing.set_vacation(script, reply)
+        script, _ = vacation_editing.set_vacation(script, reply)
         return script, reply
 
     if not args.enabled:
         found = await _current(state)
-        current = editing.vacation_state(found.script())
+        current = vacation_editing.vacation_state(found.script())
         if current is None or not current.enabled:
             notes.append(
                 "The vacation reply is already off; nothing was changed."
