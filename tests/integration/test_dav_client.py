@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from protocol.errors import Conflict
+from protocol.errors import AuthFailed, Conflict
 from protocol.settings import DavSettings, PoolSettings
 from tests.servers.dav import DavAccount, DavServer
 from workers.dav import client as dav
@@ -26,6 +26,17 @@ def settings_for(server: DavServer, login: DavAccount) -> DavSettings:
         ca_file=str(server.certificates.ca_file),
         pool=PoolSettings(read_timeout=20),
     )
+
+
+def test_a_refused_login_is_told_as_one_even_when_the_url_holds_403(dav_server: DavServer) -> None:
+    # The library's message quotes the URL: a port such as 52403 once made a refused
+    # login read as "does not allow that" (a 403), with no word about the password.
+    login = dav_server.add_user()
+    wrong = DavAccount(login.username, "Wrong-Password-403", f"{login.url}403/")
+    settings = settings_for(dav_server, wrong)
+    client = dav.open_client(settings)
+    with pytest.raises(AuthFailed, match="refused the login"), dav.dav_errors(settings):
+        dav.list_calendars(client, wrong.url)
 
 
 def test_a_write_based_on_an_old_etag_is_a_conflict_not_an_overwrite(dav_server: DavServer) -> None:

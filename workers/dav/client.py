@@ -105,7 +105,8 @@ def dav_errors(settings: DavSettings) -> Iterator[None]:
     except MailError:
         raise
     except dav_error.AuthorizationError as exc:
-        if "403" in str(exc) or "Forbidden" in str(exc):
+        # By the status, never the message: that holds the URL, whose port may read 403.
+        if exc.status == 403 or (exc.status is None and "Forbidden" in exc.reason):
             raise Refused(f"The calendar server {where} does not allow that.") from None
         raise AuthFailed(
             f"The calendar server {where} refused the login for {settings.username}; check the "
