@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tests.servers.smtp import SmtpBehaviour, SmtpServer
 from tests.servers.tls import Certificates, make_certificates
 
 # Test files that take a minute or more alone on two cores (seconds measured alone,
-# under load), longest first. tox runs the suite with `-n 2 --dist loadfile
+# under load), longest first. tox runs the suite with `-n auto --dist loadfile
 # --no-loadscope-reorder`: xdist hands files out in collection order, so these start
 # first and no long file is left running alone at the end. (xdist's own order, by number
 # of tests, started them last.)
@@ -44,6 +45,13 @@ EXEC_SERVER_FILES = (
 a killed one leaves behind): they start ``python -m supervisor`` itself. Every other
 server is forked from a process that has imported it already (tests/preloaded_server.py),
 which saves about 1.9 s of CPU a start."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one test process more than the cores this process may use. Many tests
+    wait (on a timeout, a server's answer, a worker's restart); the extra process fills
+    those gaps."""
+    return len(os.sched_getaffinity(0)) + 1
 
 
 @pytest.hookimpl(trylast=True)
