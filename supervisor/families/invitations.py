@@ -23,20 +23,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
+from protocol import errors
 from protocol import invitations as api
 from protocol.calendar import DAV, GET_CALENDAR_EVENTS, GetCalendarEventsArgs
 from protocol.email import Email, Invitation
-from protocol.errors import (
-    UNREACHED,
-    Conflict,
-    InvalidArgument,
-    MailError,
-    NotFound,
-    ProtocolViolation,
-    Refused,
-    ServerTimeout,
-    Unavailable,
-)
 from supervisor.outbox import Outbox
 from supervisor.rendering import clip, fence, moment_text, plain
 from supervisor.tool_spec import ToolSpec
@@ -82,7 +72,7 @@ async def respond_to_invitation(
     outbox: Outbox, args: api.RespondToInvitationArgs
 ) -> api.RespondToInvitationResult:
     if not (outbox.serves("imap") and outbox.serves("smtp")):
-        raise Refused(MAIL_NEEDED)
+        raise errors.Refused(MAIL_NEEDED)
     fetched = await outbox.step(api.FETCH_INVITATION, api.FetchInvitationArgs(args.email_id))
     plan_args = api.PlaceInvitationArgs(
         calendar=fetched.calendar,
@@ -94,9 +84,9 @@ async def respond_to_invitation(
     )
     try:
         plan = await outbox.step(api.PLACE_INVITATION, plan_args)
-    except (Unavailable, ServerTimeout, ProtocolViolation):
+    except (errors.Unavailable, errors.ServerTimeout, errors.ProtocolViolation):
         # In our words: the DAV worker's sentence may quote its HTTP library.
-        raise Unavailable(PLAN_UNREACHED) from None
+        raise errors.Unavailable(PLAN_UNREACHED) from None
     async with _answering(plan.uid):
         return await _answer(outbox, args, plan_args, plan)
 
@@ -140,7 +130,7 @@ async def _answer(
         if claimed.won:
             try:
                 sent = await outbox.send_composed(plan.reply_mail)
-            except MailError as exc:
+            except errors.MailError as exc:
                 if not exc.may_have_happened:
                     await _settle(outbox, args.email_id, plan, sent=False)
                     raise
@@ -176,7 +166,7 @@ async def _answer(
 
 async def _settle(outbox: Outbox, email_id: str, plan: api.PlacedInvitation, *, sent: bool) -> None:
     # On failure the mark stays: at worst a later identical call is told it went out.
-    with contextlib.suppress(MailError):
+    with contextlib.suppress(errors.MailError):
         await outbox.step(
             api.SETTLE_INVITATION_REPLY,
             api.SettleReplyArgs(email_id, plan.reply_key, sent, plan.other_keys),
@@ -195,23 +185,27 @@ async def _place(
     for attempt in (1, 2):
         try:
             return await outbox.step(api.PLACE_INVITATION, args)
-        except Conflict:
+        except errors.Conflict:
             if attempt == 2:
                 notes.append(
                     "The event changed in the calendar while it was being updated; look at it "
                     "with get_calendar_events."
                 )
-        except (Refused, NotFound, InvalidArgument) as exc:  # the DAV step's own sentences
+        except (
+            errors.Refused,
+            errors.NotFound,
+            errors.InvalidArgument,
+        ) as exc:  # the DAV step's own sentences
             notes.append(exc.message)
             return None
-        except MailError as exc:
+        except errors.MailError as exc:
             # The server's trouble in our words: its message may quote a library.
             if exc.may_have_happened:
                 notes.append(CALENDAR_UNCONFIRMED)
                 return msgspec.structs.replace(
                     plan, calendar_change="unknown", event_id=None, notes=[]
                 )
-            unreached = isinstance(exc, UNREACHED)
+            unreached = isinstance(exc, errors.UNREACHED)
             notes.append(CALENDAR_UNREACHED if unreached else CALENDAR_REFUSED)
             return None
     return None
@@ -242,7 +236,7 @@ async def _conflicts_of(
             GetCalendarEventsArgs(start=start, end=end, limit=50),
             timeout=min(settings.call_timeout, CONFLICT_CHECK_SECONDS),
         )
-    except (MailError, ValueError, msgspec.ValidationError):
+    except (errors.MailError, ValueError, msgspec.ValidationError):
         return invitation  # not checked: say nothing rather than "no conflicts"
     timed = "T" in invitation.start
     found = [

@@ -18,17 +18,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from caldav.davclient import DAVClient
 from caldav.lib import error as dav_error
 
-from protocol.errors import (
-    AuthFailed,
-    Conflict,
-    InvalidArgument,
-    MailError,
-    NotFound,
-    ProtocolViolation,
-    Refused,
-    ServerTimeout,
-    Unavailable,
-)
+from protocol import errors
 from protocol.settings import DavSettings
 from workers.dav.propfind import NS, _ok_props, _text, listed_collections, same_origin
 from workers.tls import certificate_problem
@@ -102,26 +92,28 @@ def dav_errors(settings: DavSettings) -> Iterator[None]:
     where = urlsplit(settings.url).netloc or settings.url
     try:
         yield
-    except MailError:
+    except errors.MailError:
         raise
     except dav_error.AuthorizationError as exc:
         # By the status, never the message: that holds the URL, whose port may read 403.
         if exc.status == 403 or (exc.status is None and "Forbidden" in exc.reason):
-            raise Refused(f"The calendar server {where} does not allow that.") from None
-        raise AuthFailed(
+            raise errors.Refused(f"The calendar server {where} does not allow that.") from None
+        raise errors.AuthFailed(
             f"The calendar server {where} refused the login for {settings.username}; check the "
             "app password (MAILBOX_PASSWORD or MAILBOX_PASSWORD_COMMAND) and MAILBOX_CALDAV_URL."
         ) from None
     except dav_error.NotFoundError:
-        raise NotFound("That is no longer on the calendar server; look it up again.") from None
+        raise errors.NotFound(
+            "That is no longer on the calendar server; look it up again."
+        ) from None
     except dav_error.DAVError:
         # The library's text quotes the server's answer: not for the model to read.
-        raise ProtocolViolation(
+        raise errors.ProtocolViolation(
             f"The calendar server {where} gave an answer that could not be understood; try "
             "again later, and check MAILBOX_CALDAV_URL if it keeps happening."
         ) from None
     except TimeoutError:
-        raise ServerTimeout(f"The calendar server {where} did not answer in time.") from None
+        raise errors.ServerTimeout(f"The calendar server {where} did not answer in time.") from None
     except Exception as exc:
         error = _network_error(exc, where)
         if error is None:
@@ -129,21 +121,21 @@ def dav_errors(settings: DavSettings) -> Iterator[None]:
         raise error from None
 
 
-def _network_error(exc: Exception, where: str) -> MailError | None:
+def _network_error(exc: Exception, where: str) -> errors.MailError | None:
     """The MailError for a network or TLS failure; None for anything else."""
     problem = certificate_problem(exc, where, "MAILBOX_CALDAV_URL")
     if problem is not None:
-        return Unavailable(problem)
+        return errors.Unavailable(problem)
     if isinstance(exc, OSError):
-        return Unavailable(
+        return errors.Unavailable(
             f"Could not reach the calendar server {where} ({_reason(exc)}); check "
             "MAILBOX_CALDAV_URL and your connection."
         )
     name = type(exc).__name__  # niquests' own ConnectionError / Timeout are not OSErrors
     if "Timeout" in name:
-        return ServerTimeout(f"The calendar server {where} did not answer in time.")
+        return errors.ServerTimeout(f"The calendar server {where} did not answer in time.")
     if "Connection" in name or "SSL" in name or "Request" in name:
-        return Unavailable(
+        return errors.Unavailable(
             f"Could not reach the calendar server {where}; check "
             "MAILBOX_CALDAV_URL and your connection."
         )
@@ -171,28 +163,30 @@ def discover_home(client: DAVClient) -> str:
 def _check(response: Any, what: str) -> None:
     status = int(getattr(response, "status", 0) or 0)
     if status == 412:
-        raise Conflict(
+        raise errors.Conflict(
             "The event was changed elsewhere since it was read; look it up again and repeat "
             "the change if it is still wanted."
         )
     if status == 423:  # Xandikos, while another write to the same object is under way
-        raise Conflict(
+        raise errors.Conflict(
             "The calendar server was saving another change to it at that moment, so nothing "
             "was changed; look it up again and repeat the change if it is still wanted."
         )
     if status == 404:
-        raise NotFound("That is no longer on the calendar server; look it up again.")
+        raise errors.NotFound("That is no longer on the calendar server; look it up again.")
     if status == 403:
-        raise Refused(f"The calendar server does not allow {what} here (read-only calendar?).")
+        raise errors.Refused(
+            f"The calendar server does not allow {what} here (read-only calendar?)."
+        )
     if status >= 500:
         # Xandikos answers 500 when two writes to one object collide: whether this one
         # was kept cannot be told from here.
-        raise ProtocolViolation(
+        raise errors.ProtocolViolation(
             f"The calendar server failed while {what} (HTTP {status}); look it up again, and "
             "repeat the change if it is not there."
         )
     if status >= 400:
-        raise ProtocolViolation(f"The calendar server refused {what} (HTTP {status}).")
+        raise errors.ProtocolViolation(f"The calendar server refused {what} (HTTP {status}).")
 
 
 def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
@@ -227,7 +221,7 @@ def named(calendars: list[CalendarMeta], ref: str, kind: str) -> list[CalendarMe
     match = [c for c in calendars if c.path == ref or c.name.casefold() == ref.casefold()]
     if not match:
         names = ", ".join(f"'{c.name}'" for c in calendars) or "none"
-        raise InvalidArgument(f"There is no {kind} {ref!r}; the {kind}s are {names}.")
+        raise errors.InvalidArgument(f"There is no {kind} {ref!r}; the {kind}s are {names}.")
     return match
 
 
@@ -301,7 +295,7 @@ def _one_by_one(client: DAVClient, calendar_url: str) -> list[StoredObject]:
     for href in hrefs[:MAX_OBJECTS_ONE_BY_ONE]:
         try:
             found.append(fetch(client, href))
-        except (NotFound, ProtocolViolation):
+        except (errors.NotFound, errors.ProtocolViolation):
             continue
     return found
 
@@ -333,7 +327,7 @@ def absolute(client: DAVClient, path: str) -> str:
     base = str(client.url)
     url = urljoin(base, path)
     if not same_origin(url, base) or any(c in path for c in "\r\n\x00"):
-        raise InvalidArgument(
+        raise errors.InvalidArgument(
             "That id does not name an event on the calendar server; use an id exactly as "
             "get_calendar_events returned it."
         )

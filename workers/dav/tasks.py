@@ -15,15 +15,8 @@ from datetime import UTC, datetime
 from caldav.davclient import DAVClient
 from icalendar import Todo
 
+from protocol import errors
 from protocol import tasks as api
-from protocol.errors import (
-    Conflict,
-    InvalidArgument,
-    MailError,
-    NotFound,
-    ProtocolViolation,
-    Refused,
-)
 from protocol.when import parse_when, resolve
 from workers.dav import client as dav
 from workers.dav import expand, paging, todo_edit
@@ -63,18 +56,18 @@ def task_words(repeating: bool = False) -> Iterator[None]:
     the sentence for servers without them."""
     try:
         yield
-    except Conflict:
-        raise Conflict(
+    except errors.Conflict:
+        raise errors.Conflict(
             "The task was changed elsewhere since it was read, so nothing was changed; look "
             "it up again with list_tasks and repeat the change if it is still wanted."
         ) from None
-    except NotFound:
-        raise NotFound(
+    except errors.NotFound:
+        raise errors.NotFound(
             "That task is no longer in its list; look it up again with list_tasks."
         ) from None
-    except (Refused, ProtocolViolation) as exc:
+    except (errors.Refused, errors.ProtocolViolation) as exc:
         if repeating:
-            raise Refused(_NO_REPEATING_TASKS) from None
+            raise errors.Refused(_NO_REPEATING_TASKS) from None
         text = exc.message.replace("the event", "the task").replace("new events", "new tasks")
         raise type(exc)(text, may_have_happened=exc.may_have_happened) from None
 
@@ -95,7 +88,7 @@ async def list_tasks(args: api.ListTasksArgs, state: DavState, ctx: CallContext)
                 parse_when(args.due_before, "due_before"), "due_before", state.zone
             )
         except ValueError as exc:
-            raise InvalidArgument(str(exc)) from None
+            raise errors.InvalidArgument(str(exc)) from None
     question = paging.question_key(api.LIST_TASKS.name, args, _NO_RANGE, _NO_RANGE)
     first = paging.read_offset(api.LIST_TASKS.name, args.cursor, question)
     lists = tq.task_lists(await _recent_listing(state, ctx), args.task_list)
@@ -142,7 +135,7 @@ async def update_task(
 ) -> api.TaskWritten:
     found = parse_task_id(args.id)
     if not args.changes_anything():
-        raise InvalidArgument(
+        raise errors.InvalidArgument(
             "Nothing to change: give completed, or the fields to set (null removes one)."
         )
     ctx.tags = [calendar_tag(found.calendar), CALENDARS_TAG]
@@ -158,7 +151,7 @@ async def update_task(
             and found.recurrence
             and occurrence_of(todo) not in ("", found.recurrence)
         ):
-            raise Conflict(_DONE_ALREADY)
+            raise errors.Conflict(_DONE_ALREADY)
         changed = todo_edit.update(
             calendar,
             todo,
@@ -177,7 +170,7 @@ async def update_task(
     try:
         todo, changed = await state.pool.run(run, deadline=ctx.deadline)
     except ValueError:  # the stored object is not iCalendar at all
-        raise NotFound(
+        raise errors.NotFound(
             "That task's stored data can no longer be read (it was changed elsewhere), so "
             "nothing was changed; look it up again with list_tasks."
         ) from None
@@ -193,7 +186,7 @@ def _store_record(client: DAVClient, series: EventId, changed: todo_edit.Changed
     try:
         with task_words():
             dav.store(client, href, changed.record.to_ical().decode(), None)
-    except MailError:
+    except errors.MailError:
         changed.notes.append(
             "The done occurrence could not be kept as a completed task of its own; the "
             "repeating task itself moved on."
@@ -213,9 +206,9 @@ async def delete_task(
         try:
             todo = todo_edit.task_of(expand.parse(stored.data), found.uid)
         except ValueError:
-            raise NotFound("That task can no longer be read from its list.") from None
+            raise errors.NotFound("That task can no longer be read from its list.") from None
         if tf.repeats(todo) and not state.settings.allow_series_delete:
-            raise Refused(
+            raise errors.Refused(
                 "Nothing was deleted: deleting a repeating task is turned off here "
                 "(MAILBOX_ALLOW_SERIES_DELETE=0); complete it instead, or delete it in a "
                 "task app."

@@ -14,15 +14,7 @@ from contextlib import contextmanager
 
 import imapclient.exceptions as imap_exc
 
-from protocol.errors import (
-    AuthFailed,
-    MailError,
-    NotFound,
-    ProtocolViolation,
-    Refused,
-    ServerTimeout,
-    Unavailable,
-)
+from protocol import errors
 from workers.tls import certificate_problem
 
 _RESP_CODE = re.compile(r"^\s*\[[A-Z-]+\]\s*")
@@ -43,7 +35,9 @@ def is_connection_broken(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OSError | EOFError):
         return True
-    return bool(isinstance(exc, Unavailable | ServerTimeout | ProtocolViolation))
+    return bool(
+        isinstance(exc, errors.Unavailable | errors.ServerTimeout | errors.ProtocolViolation)
+    )
 
 
 def server_text(exc: BaseException) -> str:
@@ -72,41 +66,43 @@ def _unquoted(listed: str) -> str:
     )
 
 
-def translate(exc: BaseException, host: str, port: int, username: str) -> MailError:
+def translate(exc: BaseException, host: str, port: int, username: str) -> errors.MailError:
     """The MailError a person should read for ``exc``."""
     where = f"{host}:{port}"
-    if isinstance(exc, MailError):
+    if isinstance(exc, errors.MailError):
         return exc
     if isinstance(exc, imap_exc.LoginError):
-        return AuthFailed(
+        return errors.AuthFailed(
             f"The IMAP server {host} refused the login for {username}; check MAILBOX_EMAIL "
             "and the app password in MAILBOX_PASSWORD (or MAILBOX_PASSWORD_COMMAND)."
         )
     if isinstance(exc, socket.timeout | TimeoutError):
-        return ServerTimeout(
+        return errors.ServerTimeout(
             f"The IMAP server {where} did not answer in time; check the network and try again."
         )
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return Unavailable(str(certificate_problem(exc, where, "MAILBOX_IMAP_HOST")))
+        return errors.Unavailable(str(certificate_problem(exc, where, "MAILBOX_IMAP_HOST")))
     if isinstance(exc, ssl.SSLError):
-        return Unavailable(f"The TLS handshake with {where} failed ({exc.reason}).")
+        return errors.Unavailable(f"The TLS handshake with {where} failed ({exc.reason}).")
     if isinstance(exc, socket.gaierror):
-        return Unavailable(
+        return errors.Unavailable(
             f"The IMAP host name {host} could not be resolved; check MAILBOX_IMAP_HOST."
         )
     if isinstance(exc, ConnectionRefusedError):
-        return Unavailable(
+        return errors.Unavailable(
             f"The IMAP server {where} refused the connection; check MAILBOX_IMAP_HOST and "
             "MAILBOX_IMAP_PORT."
         )
     if isinstance(exc, imap_exc.IMAPClientAbortError | OSError | EOFError):
-        return Unavailable(
+        return errors.Unavailable(
             f"The connection to the IMAP server {where} was lost ({_short(exc)}); try again."
         )
     if isinstance(exc, imap_exc.ProtocolError):
-        return ProtocolViolation(f"The IMAP server {where} sent an answer we could not read.")
+        return errors.ProtocolViolation(
+            f"The IMAP server {where} sent an answer we could not read."
+        )
     if isinstance(exc, imap_exc.IMAPClientError):
-        return Refused(f"The IMAP server refused the request: {server_text(exc)}.")
+        return errors.Refused(f"The IMAP server refused the request: {server_text(exc)}.")
     raise exc
 
 
@@ -132,7 +128,7 @@ def refused_as(message: str) -> Iterator[None]:
     except imap_exc.IMAPClientError as exc:
         if isinstance(exc, imap_exc.IMAPClientAbortError):
             raise
-        raise Refused(message) from exc
+        raise errors.Refused(message) from exc
 
 
 @contextmanager
@@ -144,6 +140,6 @@ def missing_folder_as_not_found(display: str) -> Iterator[None]:
     except imap_exc.IMAPClientError as exc:
         if isinstance(exc, imap_exc.IMAPClientAbortError):
             raise
-        raise NotFound(
+        raise errors.NotFound(
             f"There is no folder named '{display}'; get_folders lists the folders."
         ) from exc
