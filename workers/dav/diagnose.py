@@ -11,25 +11,13 @@ from protocol import calendar as api
 from protocol.diagnosis import CALDAV_CHECKS, DiagnoseArgs, DiagnoseResult
 from protocol.errors import AuthFailed, MailError, NotFound, ServerTimeout
 from protocol.settings import DavSettings
+from workers import diagnostics
 from workers.dav import client as dav
 from workers.dav import contact_books
-from workers.diagnostics import (
-    LOGIN_ADVICE,
-    RETRY_ADVICE,
-    Checklist,
-    Endpoint,
-    Failed,
-    Note,
-    Outcome,
-    login_refused,
-    plural,
-    reach,
-    unexpected,
-)
 from workers.runtime import CallContext, serves
 
 CALENDAR_LOGIN_ADVICE = (
-    f"{LOGIN_ADVICE} The same password is used for mail and calendar: if the mail logins "
+    f"{diagnostics.LOGIN_ADVICE} The same password is used for mail and calendar: if the mail logins "
     "work, this app password allows mail only; make one that allows the calendar too."
 )
 PLAIN_HTTP = "not used: plain http to this computer, allowed by MAILBOX_ALLOW_PLAINTEXT=1"
@@ -44,7 +32,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
     settings: DavSettings = state.settings
     url = urlsplit(settings.url)
     secure = url.scheme == "https"
-    end = Endpoint(
+    end = diagnostics.Endpoint(
         host=url.hostname or "",
         port=url.port or (443 if secure else 80),
         host_hint="the host name in MAILBOX_CALDAV_URL (https://dav.mailbox.org/ for mailbox.org)",
@@ -52,55 +40,59 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
         ca_file=settings.ca_file,
         timeout=settings.pool.connect_timeout,
     )
-    checks = Checklist(CALDAV_CHECKS, _explainer(end, settings.username))
+    checks = diagnostics.Checklist(CALDAV_CHECKS, _explainer(end, settings.username))
     home: list[str] = []
 
     async def discovery() -> str:
         home.append(await state.home(ctx))
         return f"calendar home {home[0]}"
 
-    async def calendars() -> Outcome:
+    async def calendars() -> diagnostics.Outcome:
         found = await state.pool.run(
             lambda c: dav.list_calendars(c, home[0]), deadline=ctx.deadline
         )
         if not found:
-            return Note(
+            return diagnostics.Note(
                 "no calendars: the calendar tools have nothing to show, and create_event has "
                 "nowhere to save",
                 "Create a calendar in your provider's web calendar.",
             )
         names = ", ".join(c.name for c in found[:5]) + (", ..." if len(found) > 5 else "")
-        return f"{plural(len(found), 'calendar')}: {names}"
+        return f"{diagnostics.plural(len(found), 'calendar')}: {names}"
 
-    async def address_books() -> Outcome:
+    async def address_books() -> diagnostics.Outcome:
         try:
             found = await contact_books.books(state, ctx)
         except NotFound:
             found = []
         if not found:
-            return Note(
+            return diagnostics.Note(
                 "no address books: the contact tools have nothing to show",
                 "Create an address book in your provider's web interface.",
             )
         names = [b.name + (" (read-only)" if b.read_only else "") for b in found[:5]]
         more = ", ..." if len(found) > 5 else ""
-        return f"{plural(len(found), 'address book')}: {', '.join(names)}{more}"
+        return f"{diagnostics.plural(len(found), 'address book')}: {', '.join(names)}{more}"
 
-    await reach(checks, "caldav", end, plain="" if secure else PLAIN_HTTP)
+    await diagnostics.reach(checks, "caldav", end, plain="" if secure else PLAIN_HTTP)
     await checks.step("caldav discovery", discovery)
     await checks.step("caldav calendars", calendars)
     await checks.step("carddav address books", address_books)
     return checks.result()
 
 
-def _explainer(end: Endpoint, username: str) -> Callable[[BaseException], Failed]:
-    def explain(exc: BaseException) -> Failed:
+def _explainer(
+    end: diagnostics.Endpoint, username: str
+) -> Callable[[BaseException], diagnostics.Failed]:
+    def explain(exc: BaseException) -> diagnostics.Failed:
         if isinstance(exc, AuthFailed):
-            return login_refused(end.host, username, advice=CALENDAR_LOGIN_ADVICE)
+            return diagnostics.login_refused(end.host, username, advice=CALENDAR_LOGIN_ADVICE)
         if isinstance(exc, ServerTimeout):
-            return Failed(f"{end.host} did not answer in time", RETRY_ADVICE)
+            return diagnostics.Failed(
+                f"{end.host} did not answer in time", diagnostics.RETRY_ADVICE
+            )
         if isinstance(exc, MailError):
-            return Failed(exc.message.rstrip("."), URL_ADVICE)
-        return unexpected(exc)
+            return diagnostics.Failed(exc.message.rstrip("."), URL_ADVICE)
+        return diagnostics.unexpected(exc)
 
     return explain

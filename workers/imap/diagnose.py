@@ -15,18 +15,7 @@ from protocol import mail
 from protocol.diagnosis import IMAP_CHECKS, DiagnoseArgs, DiagnoseResult
 from protocol.errors import AuthFailed, MailError, NotFound, ServerTimeout
 from protocol.settings import ImapSettings
-from workers.diagnostics import (
-    RETRY_ADVICE,
-    Checklist,
-    Endpoint,
-    Failed,
-    Note,
-    Outcome,
-    login_refused,
-    plural,
-    reach,
-    unexpected,
-)
+from workers import diagnostics
 from workers.imap import folders, writing
 from workers.imap.connect import open_client
 from workers.imap.errors import server_text
@@ -61,8 +50,8 @@ _ROLES = {
 @serves(mail.IMAP_DIAGNOSE)
 async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> DiagnoseResult:
     settings: ImapSettings = state.settings
-    end = Endpoint.of(settings, HOST_HINT, PORT_HINT)
-    checks = Checklist(IMAP_CHECKS)
+    end = diagnostics.Endpoint.of(settings, HOST_HINT, PORT_HINT)
+    checks = diagnostics.Checklist(IMAP_CHECKS)
     conn: list[ImapConnection] = []
     listing: list[folders.RawFolder] = []
 
@@ -78,10 +67,10 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
         listing.extend(folders.list_folders(conn[0]))
         names = [f.name for f in folders.to_folders(listing)]
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-        return f"{plural(len(names), 'folder')}: {shown}"
+        return f"{diagnostics.plural(len(names), 'folder')}: {shown}"
 
-    def role_check(role: str) -> Callable[[], Outcome]:
-        def check() -> Outcome:
+    def role_check(role: str) -> Callable[[], diagnostics.Outcome]:
+        def check() -> diagnostics.Outcome:
             try:
                 used = writing.folder_with_role(conn[0], role)
             except NotFound:
@@ -90,7 +79,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
 
         return check
 
-    await reach(checks, "imap", end)
+    await diagnostics.reach(checks, "imap", end)
     try:
         await checks.blocking("imap login", login)
         await checks.blocking("imap capabilities", capabilities)
@@ -108,7 +97,7 @@ async def diagnose(args: DiagnoseArgs, state: Any, ctx: CallContext) -> Diagnose
 
 def special_folder(
     role: str, used: str | None, listing: list[folders.RawFolder], can_erase: bool
-) -> Outcome:
+) -> diagnostics.Outcome:
     """What the writing tools do for ``role``: the folder they ``used`` (its server name),
     or, with None, what happens without one."""
     usual, holds, use = _ROLES[role]
@@ -128,13 +117,13 @@ def special_folder(
     }[role]
     guess = next((f.name for f in folders.to_folders(listing) if f.role == role), None)
     if guess is not None:
-        return Note(
+        return diagnostics.Note(
             f"{guess} looks like the {usual} folder, but the server does not mark it as one, "
             f"so {consequence}",
             f"In your provider's webmail settings, choose {guess} as the folder for {holds}, "
             f"so that the server marks it as the {usual} folder.",
         )
-    return Note(
+    return diagnostics.Note(
         f"no {usual} folder: {consequence}",
         f"Create a folder for {holds} in your provider's webmail and choose it there as the "
         f"{usual} folder, so that the server marks it.",
@@ -147,11 +136,11 @@ def _login(settings: ImapSettings) -> Any:
         return open_client(settings)
     except AuthFailed as exc:
         said = server_text(exc.__cause__) if exc.__cause__ else ""
-        raise login_refused(settings.host, settings.username, said) from None
+        raise diagnostics.login_refused(settings.host, settings.username, said) from None
     except ServerTimeout:
-        raise Failed(
+        raise diagnostics.Failed(
             f"{settings.host} did not answer the login within {settings.pool.read_timeout:.0f} s",
-            RETRY_ADVICE,
+            diagnostics.RETRY_ADVICE,
         ) from None
     except MailError as exc:
-        raise unexpected(exc) from None
+        raise diagnostics.unexpected(exc) from None
