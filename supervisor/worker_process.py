@@ -22,20 +22,9 @@ import msgspec
 import structlog
 from anyio.abc import Process
 
+from protocol import messages
 from protocol.errors import MailError, Unavailable, error_from_kind
 from protocol.framing import MessageChannel
-from protocol.messages import (
-    Configure,
-    Failure,
-    FromWorker,
-    Ping,
-    Pong,
-    Progress,
-    Ready,
-    Result,
-    Shutdown,
-    ToWorker,
-)
 from supervisor.child_process import kill, reap, spawn_worker, stop_before_ready
 from supervisor.ping_book import PingBook
 from supervisor.restart_policy import (
@@ -48,7 +37,7 @@ from supervisor.restart_policy import (
 
 log = structlog.get_logger()
 
-Channel = MessageChannel[FromWorker, ToWorker]
+Channel = MessageChannel[messages.FromWorker, messages.ToWorker]
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
 _PIPE_ERRORS = (anyio.BrokenResourceError, anyio.ClosedResourceError, MailError)
@@ -60,7 +49,7 @@ class PendingCall:
 
     on_progress: ProgressCallback | None = None
     done: anyio.Event = field(default_factory=anyio.Event)
-    reply: Result | Failure | None = None
+    reply: messages.Result | messages.Failure | None = None
 
 
 class WorkerProcess:
@@ -169,7 +158,7 @@ class WorkerProcess:
     async def _spawn(self) -> tuple[Process, Channel]:
         process = await self._start_process()
         assert process.stdin is not None and process.stdout is not None
-        channel: Channel = MessageChannel(process.stdout, process.stdin, FromWorker)  # type: ignore[arg-type]
+        channel: Channel = MessageChannel(process.stdout, process.stdin, messages.FromWorker)  # type: ignore[arg-type]
         self._process, self.pid = process, process.pid
         return process, channel
 
@@ -183,19 +172,19 @@ class WorkerProcess:
         A worker may answer the settings with a Failure instead: if a restart cannot
         fix it, the worker is left stopped with that reason.
         """
-        await channel.send(Configure(msgspec.Raw(self._encoder.encode(settings))))
-        first: FromWorker | None = None
+        await channel.send(messages.Configure(msgspec.Raw(self._encoder.encode(settings))))
+        first: messages.FromWorker | None = None
         with anyio.move_on_after(self._policy.boot_timeout):
             first = await channel.receive()
         match first:
-            case Ready():
+            case messages.Ready():
                 log.info("worker.ready", worker=self.name, pid=process.pid)
                 self.started_at = self.clock()
                 self._ceiling.started()
                 self.channel = channel
                 self._wake_waiters()
                 return True
-            case Failure(kind=kind, message=message):
+            case messages.Failure(kind=kind, message=message):
                 error = error_from_kind(kind, message)
                 if restart_cannot_fix(error):
                     self._stop_for(error)
@@ -232,17 +221,17 @@ class WorkerProcess:
                     log.warning("worker.exited", worker=self.name, pid=self.pid)
                 return
             match message:
-                case Result(id=call_id) | Failure(id=call_id):
+                case messages.Result(id=call_id) | messages.Failure(id=call_id):
                     pending = self.pending.get(call_id)
                     if pending is None:
                         continue  # a late reply to a call that already gave up
                     pending.reply = message
                     pending.done.set()
-                case Progress(id=call_id):
+                case messages.Progress(id=call_id):
                     pending = self.pending.get(call_id)
                     if pending is not None and pending.on_progress is not None:
                         await pending.on_progress(message.progress, message.total, message.message)
-                case Pong(id=ping_id):
+                case messages.Pong(id=ping_id):
                     if not self._pings.answer(ping_id):
                         log.debug("worker.stale_pong", worker=self.name, ping=ping_id)
                         continue
@@ -281,7 +270,7 @@ class WorkerProcess:
         ping_id, answered = self._pings.new()
         try:
             with anyio.move_on_after(timeout):
-                await channel.send(Ping(ping_id))
+                await channel.send(messages.Ping(ping_id))
                 await answered.wait()
             return answered.is_set()
         finally:
@@ -334,7 +323,7 @@ class WorkerProcess:
         self._recycling = reason
         self.withdraw(channel)
         with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-            await channel.send(Shutdown())
+            await channel.send(messages.Shutdown())
 
     def withdraw(self, channel: Channel) -> None:
         """No new call goes to ``channel`` (the worker is leaving, or its pipe broke)."""
@@ -379,7 +368,7 @@ class WorkerProcess:
             if channel is not None:
                 with anyio.move_on_after(1):
                     try:
-                        await channel.send(Shutdown())
+                        await channel.send(messages.Shutdown())
                         await channel.aclose()
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                         pass

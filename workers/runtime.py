@@ -22,25 +22,11 @@ import anyio
 import msgspec
 import structlog
 
+from protocol import messages
 from protocol.contract import Contract, routes_for
 from protocol.errors import InternalError, InvalidArgument, MailError, ServerTimeout
 from protocol.framing import MessageChannel
 from protocol.logs import configure_logging, register_secret
-from protocol.messages import (
-    NOOP,
-    Cancel,
-    Configure,
-    Failure,
-    FromWorker,
-    Ping,
-    Pong,
-    Progress,
-    Ready,
-    Request,
-    Result,
-    Shutdown,
-    ToWorker,
-)
 from workers.pipe import claim_stdio
 
 StateT = TypeVar("StateT")
@@ -58,7 +44,7 @@ class CallContext:
 
     request_id: int
     deadline: float
-    _send: Callable[[FromWorker], Awaitable[None]]
+    _send: Callable[[messages.FromWorker], Awaitable[None]]
     validator: str | None = None
     """Set by a handler whose answer the supervisor may cache (protocol.fingerprint)."""
     tags: list[str] = field(default_factory=list)
@@ -69,7 +55,7 @@ class CallContext:
         return max(0.0, self.deadline - time.time())
 
     async def progress(self, done: float, total: float | None = None, message: str = "") -> None:
-        await self._send(Progress(self.request_id, done, total, message or None))
+        await self._send(messages.Progress(self.request_id, done, total, message or None))
 
 
 Handler = Callable[[Any, StateT, CallContext], Awaitable[Any]]
@@ -162,7 +148,7 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
     def __init__(
         self,
         spec: WorkerSpec[SettingsT, StateT],
-        channel: MessageChannel[ToWorker, FromWorker],
+        channel: MessageChannel[messages.ToWorker, messages.FromWorker],
     ) -> None:
         self._spec = spec
         self._channel = channel
@@ -173,7 +159,7 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
         """Run until the pipe closes or Shutdown arrives."""
         with anyio.fail_after(CONFIGURE_TIMEOUT):
             first = await self._channel.receive()
-        if not isinstance(first, Configure):
+        if not isinstance(first, messages.Configure):
             log.error("runtime.no_configure", got=type(first).__name__)
             return
         settings = msgspec.msgpack.decode(first.settings, type=self._spec.settings_type)
@@ -187,7 +173,7 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
                 log.warning("runtime.boot_failed", kind=exc.kind, error=exc.message)
                 await self._channel.send(_failure(0, exc))
                 return
-            await self._channel.send(Ready(pid=os.getpid()))
+            await self._channel.send(messages.Ready(pid=os.getpid()))
             log.info("runtime.ready")
             limiter = anyio.CapacityLimiter(self._spec.max_concurrency(settings))
             async with anyio.create_task_group() as tg:
@@ -201,21 +187,21 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
     ) -> None:
         async for message in self._messages():
             match message:
-                case Request():
+                case messages.Request():
                     tg.start_soon(self._run_request, message, state, limiter)
-                case Cancel(id=request_id):
+                case messages.Cancel(id=request_id):
                     scope = self._counters.in_flight.get(request_id)
                     if scope is not None:
                         scope.cancel()
-                case Ping(id=ping_id):
-                    await self._channel.send(Pong(ping_id, self._metrics(state)))
-                case Shutdown():
+                case messages.Ping(id=ping_id):
+                    await self._channel.send(messages.Pong(ping_id, self._metrics(state)))
+                case messages.Shutdown():
                     log.info("runtime.shutdown_requested")
                     return
-                case Configure():
+                case messages.Configure():
                     log.warning("runtime.configure_ignored")
 
-    async def _messages(self) -> AsyncIterator[ToWorker]:
+    async def _messages(self) -> AsyncIterator[messages.ToWorker]:
         while True:
             message = await self._channel.receive()
             if message is None:
@@ -234,7 +220,7 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
         return metrics
 
     async def _run_request(
-        self, request: Request, state: StateT, limiter: anyio.CapacityLimiter
+        self, request: messages.Request, state: StateT, limiter: anyio.CapacityLimiter
     ) -> None:
         with (
             anyio.CancelScope() as scope,
@@ -245,16 +231,16 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
                 reply = await self._answer(request, state, limiter)
             finally:
                 del self._counters.in_flight[request.id]
-            if isinstance(reply, Failure):
+            if isinstance(reply, messages.Failure):
                 self._counters.failed += 1
             self._counters.served += 1
             await self._channel.send(reply)
 
     async def _answer(
-        self, request: Request, state: StateT, limiter: anyio.CapacityLimiter
-    ) -> Result | Failure:
-        if request.tool == NOOP.name:
-            return Result(request.id, msgspec.Raw(_NIL))
+        self, request: messages.Request, state: StateT, limiter: anyio.CapacityLimiter
+    ) -> messages.Result | messages.Failure:
+        if request.tool == messages.NOOP.name:
+            return messages.Result(request.id, msgspec.Raw(_NIL))
         route = self._spec.routes.get(request.tool)
         if route is None:
             return _failure(request.id, InternalError(f"This worker has no tool {request.tool!r}."))
@@ -299,7 +285,7 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
         if undeclared:
             # Kept (dropping would leave stale answers cached), but the contract is wrong.
             log.error("request.undeclared_tags", tags=undeclared)
-        return Result(
+        return messages.Result(
             request.id, msgspec.Raw(self._encoder.encode(value)), context.validator, context.tags
         )
 
@@ -307,8 +293,8 @@ class WorkerRuntime(Generic[SettingsT, StateT]):
 _NIL = msgspec.msgpack.encode(None)
 
 
-def _failure(request_id: int, error: MailError) -> Failure:
-    return Failure(
+def _failure(request_id: int, error: MailError) -> messages.Failure:
+    return messages.Failure(
         request_id,
         error.kind,
         error.message,
@@ -330,10 +316,10 @@ def run_worker(spec: WorkerSpec[SettingsT, StateT]) -> None:
     gc.freeze()
 
     async def main() -> None:
-        channel: MessageChannel[ToWorker, FromWorker] = MessageChannel(
+        channel: MessageChannel[messages.ToWorker, messages.FromWorker] = MessageChannel(
             receive,
             send,
-            ToWorker,  # type: ignore[arg-type]
+            messages.ToWorker,  # type: ignore[arg-type]
         )
         await WorkerRuntime(spec, channel).serve()
 

@@ -12,22 +12,10 @@ import anyio
 import msgspec
 import pytest
 
+from protocol import messages
 from protocol.contract import Contract, routes_for
 from protocol.errors import AuthFailed, NotFound
 from protocol.framing import MessageChannel
-from protocol.messages import (
-    Cancel,
-    Configure,
-    Failure,
-    FromWorker,
-    Ping,
-    Pong,
-    Ready,
-    Request,
-    Result,
-    Shutdown,
-    ToWorker,
-)
 from workers.pipe import FdReceiveStream, FdSendStream
 from workers.runtime import CallContext, WorkerRuntime, WorkerSpec
 
@@ -84,38 +72,40 @@ SPEC: WorkerSpec[Settings, dict[str, int]] = WorkerSpec(
 @asynccontextmanager
 async def configured_worker(
     spec: WorkerSpec[Settings, dict[str, int]],
-) -> AsyncIterator[MessageChannel[FromWorker, ToWorker]]:
+) -> AsyncIterator[MessageChannel[messages.FromWorker, messages.ToWorker]]:
     """A runtime serving ``spec`` over real pipes, sent its Configure; our end of the pipes."""
     to_worker_r, to_worker_w = os.pipe()
     from_worker_r, from_worker_w = os.pipe()
-    worker_side: MessageChannel[ToWorker, FromWorker] = MessageChannel(
+    worker_side: MessageChannel[messages.ToWorker, messages.FromWorker] = MessageChannel(
         FdReceiveStream(to_worker_r),
         FdSendStream(from_worker_w),
-        ToWorker,  # type: ignore[arg-type]
+        messages.ToWorker,  # type: ignore[arg-type]
     )
-    ours: MessageChannel[FromWorker, ToWorker] = MessageChannel(
+    ours: MessageChannel[messages.FromWorker, messages.ToWorker] = MessageChannel(
         FdReceiveStream(from_worker_r),
         FdSendStream(to_worker_w),
-        FromWorker,  # type: ignore[arg-type]
+        messages.FromWorker,  # type: ignore[arg-type]
     )
     async with anyio.create_task_group() as tg:
         tg.start_soon(WorkerRuntime(spec, worker_side).serve)
-        await ours.send(Configure(msgspec.Raw(msgspec.msgpack.encode(Settings()))))
+        await ours.send(messages.Configure(msgspec.Raw(msgspec.msgpack.encode(Settings()))))
         yield ours
 
 
 @asynccontextmanager
-async def running_worker() -> AsyncIterator[MessageChannel[FromWorker, ToWorker]]:
+async def running_worker() -> AsyncIterator[MessageChannel[messages.FromWorker, messages.ToWorker]]:
     async with configured_worker(SPEC) as ours:
         with anyio.fail_after(5):
-            assert isinstance(await ours.receive(), Ready)
+            assert isinstance(await ours.receive(), messages.Ready)
         yield ours
         with anyio.fail_after(10):
-            await ours.send(Shutdown())
+            await ours.send(messages.Shutdown())
 
 
-def request(call_id: int, tool: str, timeout: float = 5.0, **args: object) -> Request:
-    return Request(call_id, tool, msgspec.Raw(msgspec.msgpack.encode(args)), time.time() + timeout)
+def request(call_id: int, tool: str, timeout: float = 5.0, **args: object) -> messages.Request:
+    return messages.Request(
+        call_id, tool, msgspec.Raw(msgspec.msgpack.encode(args)), time.time() + timeout
+    )
 
 
 async def test_requests_run_concurrently_and_answer_by_id() -> None:
@@ -124,8 +114,8 @@ async def test_requests_run_concurrently_and_answer_by_id() -> None:
             await worker.send(request(1, "nap", seconds=0.3, value="slow"))
             await worker.send(request(2, "nap", seconds=0.0, value="fast"))
             first, second = await worker.receive(), await worker.receive()
-    assert isinstance(first, Result) and first.id == 2
-    assert isinstance(second, Result) and second.id == 1
+    assert isinstance(first, messages.Result) and first.id == 2
+    assert isinstance(second, messages.Result) and second.id == 1
     assert msgspec.msgpack.decode(second.value, type=Said) == Said("slow")
     assert first.validator is not None
 
@@ -135,7 +125,7 @@ async def test_a_request_past_its_deadline_gets_a_timeout_error() -> None:
         with anyio.fail_after(5):
             await worker.send(request(1, "nap", timeout=0.2, seconds=30))
             reply = await worker.receive()
-    assert isinstance(reply, Failure) and reply.kind == "server_timeout"
+    assert isinstance(reply, messages.Failure) and reply.kind == "server_timeout"
 
 
 async def test_a_handler_bug_is_one_failure_and_the_worker_keeps_serving() -> None:
@@ -145,9 +135,9 @@ async def test_a_handler_bug_is_one_failure_and_the_worker_keeps_serving() -> No
             crashed = await worker.receive()
             await worker.send(request(2, "nap", value="still here"))
             after = await worker.receive()
-    assert isinstance(crashed, Failure) and crashed.kind == "internal"
+    assert isinstance(crashed, messages.Failure) and crashed.kind == "internal"
     assert "/secret/path" not in crashed.message
-    assert isinstance(after, Result) and after.id == 2
+    assert isinstance(after, messages.Result) and after.id == 2
 
 
 async def test_a_mail_error_keeps_its_kind_and_sentence() -> None:
@@ -155,7 +145,7 @@ async def test_a_mail_error_keeps_its_kind_and_sentence() -> None:
         with anyio.fail_after(5):
             await worker.send(request(1, "missing"))
             reply = await worker.receive()
-    assert reply == Failure(1, "not_found", "No message with that id.")
+    assert reply == messages.Failure(1, "not_found", "No message with that id.")
 
 
 async def test_bad_arguments_are_reported_not_crashed_on() -> None:
@@ -163,7 +153,7 @@ async def test_bad_arguments_are_reported_not_crashed_on() -> None:
         with anyio.fail_after(5):
             await worker.send(request(1, "nap", seconds="soon"))
             reply = await worker.receive()
-    assert isinstance(reply, Failure) and reply.kind == "invalid_argument"
+    assert isinstance(reply, messages.Failure) and reply.kind == "invalid_argument"
 
 
 async def test_a_cancelled_request_gets_no_reply() -> None:
@@ -171,10 +161,10 @@ async def test_a_cancelled_request_gets_no_reply() -> None:
         with anyio.fail_after(5):
             await worker.send(request(1, "nap", seconds=30))
             await anyio.sleep(0.05)
-            await worker.send(Cancel(1))
+            await worker.send(messages.Cancel(1))
             await worker.send(request(2, "nap", value="next"))
             reply = await worker.receive()
-    assert isinstance(reply, Result) and reply.id == 2
+    assert isinstance(reply, messages.Result) and reply.id == 2
 
 
 async def test_a_ping_is_answered_with_metrics() -> None:
@@ -182,9 +172,9 @@ async def test_a_ping_is_answered_with_metrics() -> None:
         with anyio.fail_after(5):
             await worker.send(request(1, "nap"))
             await worker.receive()
-            await worker.send(Ping(9))
+            await worker.send(messages.Ping(9))
             pong = await worker.receive()
-    assert isinstance(pong, Pong) and pong.id == 9
+    assert isinstance(pong, messages.Pong) and pong.id == 9
     assert pong.metrics["calls"] == 1 and pong.metrics["requests_served"] == 1
 
 
@@ -193,7 +183,7 @@ async def test_an_unknown_tool_is_an_error_reply() -> None:
         with anyio.fail_after(5):
             await worker.send(request(1, "no_such_tool"))
             reply = await worker.receive()
-    assert isinstance(reply, Failure) and "no tool 'no_such_tool'" in reply.message
+    assert isinstance(reply, messages.Failure) and "no tool 'no_such_tool'" in reply.message
 
 
 @asynccontextmanager
@@ -206,5 +196,5 @@ async def test_a_start_refused_by_the_server_is_answered_in_its_words_not_as_a_c
     async with configured_worker(dataclasses.replace(SPEC, open_state=refused_login)) as ours:
         with anyio.fail_after(5):
             answer = await ours.receive()
-    assert isinstance(answer, Failure) and answer.kind == "auth_failed"
+    assert isinstance(answer, messages.Failure) and answer.kind == "auth_failed"
     assert answer.message.startswith("The IMAP server refused the login")
