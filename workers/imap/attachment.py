@@ -17,14 +17,7 @@ from pathlib import Path
 from protocol.attachment import AttachmentContent, GetAttachmentArgs
 from protocol.errors import NotFound, Refused
 from workers.files import NewFile, download_folder
-from workers.imap.decode import (
-    decode_text,
-    decode_words,
-    header_addresses,
-    header_date,
-    parse_header_block,
-    transfer_decode,
-)
+from workers.imap import decode
 from workers.imap.errors import missing_folder_as_not_found
 from workers.imap.html_text import html_to_text
 from workers.imap.ids import EmailId
@@ -104,15 +97,15 @@ def _as_text(
     )
     if raw is None:
         raise NotFound("That attachment could not be fetched; the message may have been deleted.")
-    data, clean = transfer_decode(raw, part.encoding)
+    data, clean = decode.transfer_decode(raw, part.encoding)
     if not clean:
         notes.append(f"The attachment was damaged ({part.encoding}); what could be read is shown.")
     if part.maintype == "message":
         text = render_message(data, part.number)
     elif part.subtype == "html":
-        text = html_to_text(decode_text(data, part.charset))
+        text = html_to_text(decode.decode_text(data, part.charset))
     else:
-        text = decode_text(data, part.charset).replace("\r\n", "\n")
+        text = decode.decode_text(data, part.charset).replace("\r\n", "\n")
     return AttachmentContent(
         id=str(email_id),
         part=part.number,
@@ -134,14 +127,14 @@ def render_message(raw: bytes, number: str) -> str:
     it carries are named with the part numbers that fetch them."""
     try:
         inner = BytesParser(policy=compat32).parsebytes(raw)
-        head = parse_header_block(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
+        head = decode.parse_header_block(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
     except (RecursionError, ValueError, IndexError, TypeError, LookupError):
         return raw.decode("utf-8", "replace")
     lines = [
-        f"From: {', '.join(header_addresses(head.get_all('From', []))) or 'unknown'}",
-        f"To: {', '.join(header_addresses(head.get_all('To', []))[:50]) or 'none'}",
-        f"Date: {header_date(head.get('Date')) or 'unknown'}",
-        f"Subject: {decode_words(head.get('Subject', ''))}",
+        f"From: {', '.join(decode.header_addresses(head.get_all('From', []))) or 'unknown'}",
+        f"To: {', '.join(decode.header_addresses(head.get_all('To', []))[:50]) or 'none'}",
+        f"Date: {decode.header_date(head.get('Date')) or 'unknown'}",
+        f"Subject: {decode.decode_words(head.get('Subject', ''))}",
         "",
         _message_text(inner, number),
     ]
@@ -158,13 +151,13 @@ def _message_text(message: Message, number: str) -> str:
         name = leaf.get_filename()
         attached = leaf.get_content_disposition() == "attachment"
         if name or attached or leaf.get_content_maintype() == "message":
-            files.append(f"{decode_words(name or leaf.get_content_type())} (part {part})")
+            files.append(f"{decode.decode_words(name or leaf.get_content_type())} (part {part})")
             continue
         if leaf.get_content_maintype() != "text":
             continue
         payload = leaf.get_payload(decode=True)
         if isinstance(payload, bytes):
-            text = decode_text(payload, leaf.get_content_charset())
+            text = decode.decode_text(payload, leaf.get_content_charset())
             (html if leaf.get_content_subtype() == "html" else plain).append(text)
     body = "\n\n".join(t.strip() for t in plain) or "\n\n".join(html_to_text(t) for t in html[:1])
     if files:

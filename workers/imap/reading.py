@@ -12,15 +12,7 @@ from email.message import Message
 from typing import Any
 
 from protocol.email import Attachment, Email, GetEmailArgs, Invitation
-from workers.imap import freshness, pipeline
-from workers.imap.decode import (
-    decode_text,
-    decode_words,
-    header_addresses,
-    header_date,
-    parse_header_block,
-    transfer_decode,
-)
+from workers.imap import decode, freshness, pipeline
 from workers.imap.errors import missing_folder_as_not_found
 from workers.imap.html_text import html_to_text
 from workers.imap.ids import EmailId
@@ -88,7 +80,7 @@ def read_email(
     for part in calendars:
         if part.number in sections:
             found, note = summarise(
-                transfer_decode(sections[part.number], part.encoding)[0], part.charset, me
+                decode.transfer_decode(sections[part.number], part.encoding)[0], part.charset, me
             )
             invitations += found
             notes += [note] if note else []
@@ -102,7 +94,7 @@ def read_email(
             "winmail.dat is an Outlook (TNEF) container; its files cannot be opened here. "
             "Ask the sender to send the files as ordinary attachments."
         )
-    date = header_date(headers.get("Date"))
+    date = decode.header_date(headers.get("Date"))
     if date is None and (headers.get("Date") or "").strip():
         notes.append("The Date header is not a date that can be read.")
     if args.mark_read:
@@ -111,10 +103,10 @@ def read_email(
     email = Email(
         id=str(email_id),
         message_id=_one_line(headers.get("Message-ID")) or None,
-        from_=", ".join(header_addresses(headers.get_all("From", []))),
-        to=header_addresses(headers.get_all("To", []))[:MAX_HEADER_ADDRESSES],
-        cc=header_addresses(headers.get_all("Cc", []))[:MAX_HEADER_ADDRESSES],
-        subject=decode_words(headers.get("Subject", "")),
+        from_=", ".join(decode.header_addresses(headers.get_all("From", []))),
+        to=decode.header_addresses(headers.get_all("To", []))[:MAX_HEADER_ADDRESSES],
+        cc=decode.header_addresses(headers.get_all("Cc", []))[:MAX_HEADER_ADDRESSES],
+        subject=decode.decode_words(headers.get("Subject", "")),
         date=date,
         body=page,
         body_chars=len(body),
@@ -149,7 +141,7 @@ def _is_tnef(part: Part) -> bool:
 
 def _parse_headers(raw: bytes, notes: list[str]) -> Message:
     try:
-        return parse_header_block(raw)
+        return decode.parse_header_block(raw)
     except ValueError:
         notes.append("The headers could not be read; only the body is shown.")
         return Message()
@@ -193,12 +185,12 @@ def section_bytes(data: dict[bytes, Any], number: str) -> bytes | None:
 
 
 def _part_text(raw: bytes, part: Part, notes: list[str]) -> str:
-    decoded, clean = transfer_decode(raw, part.encoding)
+    decoded, clean = decode.transfer_decode(raw, part.encoding)
     if not clean:
         notes.append(
             f"Part {part.number} was damaged ({part.encoding}); what could be read is shown."
         )
-    text = decode_text(decoded, part.charset)
+    text = decode.decode_text(decoded, part.charset)
     if part.subtype != "html":
         return text.replace("\r\n", "\n").strip()
     try:
