@@ -125,7 +125,11 @@ def _serve(socket_path: str) -> None:
                 return
             if key.data == "start":
                 connection, _ = listener.accept()
-                request, fds = _receive(connection)
+                try:
+                    request, fds = _receive(connection)
+                except (OSError, ValueError):  # a launcher killed mid-request
+                    connection.close()
+                    continue
                 pid = os.fork()
                 if pid == 0:
                     _become_server(request, fds)
