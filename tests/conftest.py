@@ -16,24 +16,27 @@ from tests.servers.dovecot import Account, DovecotServer, dovecot_available
 from tests.servers.smtp import SmtpBehaviour, SmtpServer
 from tests.servers.tls import Certificates, make_certificates
 
-# Test files that take a minute or more alone on two cores (seconds measured alone,
-# under load), longest first. tox runs the suite with `-n auto --dist loadfile
-# --no-loadscope-reorder`: xdist hands files out in collection order, so these start
-# first and no long file is left running alone at the end. (xdist's own order, by number
-# of tests, started them last.)
+# Test files that take 45 s or more in a full run (the sum of their tests' durations with
+# three test processes on two cores), longest first. tox runs the suite with `-n auto
+# --dist loadfile --no-loadscope-reorder`: xdist hands files out in collection order, so
+# these start first and no long file is left running alone at the end. (xdist's own
+# order, by number of tests, started them last.)
 LONGEST_FIRST = (
-    "tests/e2e/test_quickstart.py",  # 175 s: three installs, one nested tox run
-    "tests/e2e/test_attack_contracts.py",  # 130 s
-    "tests/e2e/test_attack_filters.py",  # 130 s
-    "tests/resilience/test_worker_faults.py",  # 120 s
-    "tests/e2e/test_send_once.py",  # 95 s
-    "tests/e2e/test_boot_error.py",  # 75 s
-    "tests/e2e/test_search.py",  # 70 s
-    "tests/e2e/test_sandbox.py",  # 65 s
-    "tests/e2e/test_diagnose.py",  # 55 s
+    "tests/e2e/test_quickstart.py",  # 260 s: three installs, one nested tox run
+    "tests/resilience/test_worker_faults.py",  # 115 s
+    "tests/e2e/test_attack_contracts.py",  # 105 s
+    "tests/e2e/test_sandbox.py",  # 90 s
+    "tests/e2e/test_attack_invitations.py",  # 90 s
+    "tests/e2e/test_attack_contacts.py",  # 85 s
+    "tests/e2e/test_attack_filters.py",  # 65 s
+    "tests/e2e/test_invitations.py",  # 60 s
+    "tests/e2e/test_filters.py",  # 55 s
+    "tests/e2e/test_tasks.py",  # 55 s
+    "tests/e2e/test_diagnose.py",  # 50 s
+    "tests/e2e/test_send_once.py",  # 50 s
+    "tests/e2e/test_server.py",  # 45 s
+    "tests/e2e/test_boot_error.py",  # 45 s
 )
-# (test_calendar, test_calendar_times and test_calendar_series, 135, 75 and 60 s before,
-# share one server per CalDAV server now and take well under a minute.)
 
 
 EXEC_SERVER_FILES = (
