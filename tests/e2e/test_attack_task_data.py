@@ -13,21 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import task_attacks
 from tests.calendar_calls import call
 from tests.e2e.test_tasks import create, make_calendar, make_task_list, todo
 from tests.mcp_client import mcp_session, text_of
 from tests.server_env import Servers, Shared, module_calendar_server
 from tests.servers.dav import DavAccount, DavServer, RadicaleServer
-from tests.task_attacks import (
-    by_summary,
-    login_of,
-    plain_sentence,
-    put_bytes,
-    radicale_only,
-    raw,
-    refused,
-    restarts,
-)
 
 FAMILIES = ("tasks", "calendar")
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
@@ -107,26 +98,28 @@ async def test_hostile_tasks_on_the_server_are_listed_never_a_failure(shared: Sh
     assert {summaries[n] for n in kept if n in summaries} <= set(names)
     assert len(names["Huge description"]["description"]) <= 5000
     assert names["Nothing due"]["due"] is None
-    assert restarts(shared) == 0
+    assert task_attacks.restarts(shared) == 0
 
 
 async def test_completing_a_task_whose_rule_ended_before_it_began_is_one_sentence(
     shared: Shared,
 ) -> None:
     stored_on(shared, "absurd-until")
-    found = await by_summary(shared.session, "Absurd until")
-    before = raw(shared, found["id"])
+    found = await task_attacks.by_summary(shared.session, "Absurd until")
+    before = task_attacks.raw(shared, found["id"])
     answer = await shared.session.call_tool("update_task", {"id": found["id"], "completed": True})
     if answer.is_error:
-        plain_sentence(text_of(answer))
-        assert raw(shared, found["id"]) == before
-    assert "unexpectedly" not in text_of(answer) and restarts(shared) == 0
+        task_attacks.plain_sentence(text_of(answer))
+        assert task_attacks.raw(shared, found["id"]) == before
+    assert "unexpectedly" not in text_of(answer) and task_attacks.restarts(shared) == 0
 
 
 async def test_a_broken_utf8_task_is_listed_with_replacement_characters(shared: Shared) -> None:
-    server, login = login_of(shared)
+    server, login = task_attacks.login_of(shared)
     body = todo("broken-utf8", "SUMMARY:Broken \udcff bytes").encode("utf-8", "surrogateescape")
-    status = put_bytes(server, login, f"{server.home_path(login)}tasks/broken-utf8.ics", body)
+    status = task_attacks.put_bytes(
+        server, login, f"{server.home_path(login)}tasks/broken-utf8.ics", body
+    )
     if status not in (201, 204):
         pytest.skip(f"{server.name} refuses broken UTF-8 itself (HTTP {status})")
     answer = await call(shared.session, "list_tasks", task_list="Tasks", limit=500)
@@ -134,7 +127,7 @@ async def test_a_broken_utf8_task_is_listed_with_replacement_characters(shared: 
 
 
 async def test_a_thousand_tasks_in_one_list_are_listed_in_pages(shared: Shared) -> None:
-    radicale_only(shared)
+    task_attacks.radicale_only(shared)
     asked = {"task_list": "Crowd", "query": "crowd", "limit": 500}
     first = await call(shared.session, "list_tasks", **asked)
     assert first["total"] == CROWD and len(first["tasks"]) == 500
@@ -146,18 +139,18 @@ async def test_a_thousand_tasks_in_one_list_are_listed_in_pages(shared: Shared) 
 async def test_a_read_only_task_list_is_listed_and_writes_to_it_change_nothing(
     shared: Shared,
 ) -> None:
-    radicale_only(shared)
-    found = await by_summary(shared.session, "Theirs", task_list=SHARED_LIST)
-    before = raw(shared, found["id"])
-    await refused(shared.session, "create_task", summary="Mine", task_list=SHARED_LIST)
-    text = await refused(shared.session, "update_task", id=found["id"], completed=True)
+    task_attacks.radicale_only(shared)
+    found = await task_attacks.by_summary(shared.session, "Theirs", task_list=SHARED_LIST)
+    before = task_attacks.raw(shared, found["id"])
+    await task_attacks.refused(shared.session, "create_task", summary="Mine", task_list=SHARED_LIST)
+    text = await task_attacks.refused(shared.session, "update_task", id=found["id"], completed=True)
     assert "read-only" in text or "does not allow" in text, text
-    await refused(shared.session, "delete_task", id=found["id"])
-    assert raw(shared, found["id"]) == before
+    await task_attacks.refused(shared.session, "delete_task", id=found["id"])
+    assert task_attacks.raw(shared, found["id"]) == before
 
 
 async def test_a_cursor_of_get_calendar_events_is_refused_by_list_tasks(shared: Shared) -> None:
-    server, login = login_of(shared)
+    server, login = task_attacks.login_of(shared)
     for n in range(3):
         ics = (
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\n"
@@ -169,7 +162,7 @@ async def test_a_cursor_of_get_calendar_events_is_refused_by_list_tasks(shared: 
         shared.session, "get_calendar_events", start="2030-06-01", end="2030-06-05", limit=1
     )
     assert page["next_cursor"], page
-    text = await refused(shared.session, "list_tasks", cursor=page["next_cursor"])
+    text = await task_attacks.refused(shared.session, "list_tasks", cursor=page["next_cursor"])
     assert "cursor" in text, text
 
 
@@ -186,16 +179,16 @@ async def test_read_only_mode_lists_no_task_writer_and_refuses_a_call_to_one(
     shared: Shared, read_only_env: dict[str, str]
 ) -> None:
     (shared.folder / "ro").mkdir(exist_ok=True)
-    found = await by_summary(shared.session, "Nothing due")
-    before = raw(shared, found["id"])
+    found = await task_attacks.by_summary(shared.session, "Nothing due")
+    before = task_attacks.raw(shared, found["id"])
     async with mcp_session(read_only_env, shared.folder / "ro" / "err.log") as session:
         names = {t.name for t in (await session.list_tools()).tools}
-        text = await refused(session, "update_task", id=found["id"], completed=True)
-        await refused(session, "delete_task", id=found["id"])
+        text = await task_attacks.refused(session, "update_task", id=found["id"], completed=True)
+        await task_attacks.refused(session, "delete_task", id=found["id"])
     assert "list_tasks" in names
     assert not {"create_task", "update_task", "delete_task"} & names
     assert "update_task" in text
-    assert raw(shared, found["id"]) == before
+    assert task_attacks.raw(shared, found["id"]) == before
 
 
 async def test_no_series_deletes_also_refuses_a_rule_change_that_drops_occurrences(
@@ -204,13 +197,15 @@ async def test_no_series_deletes_also_refuses_a_rule_change_that_drops_occurrenc
     written = await create(
         shared.session, "Stand-up notes", due="2030-09-02", recurrence="FREQ=WEEKLY"
     )
-    before = raw(shared, written["id"])
+    before = task_attacks.raw(shared, written["id"])
     (shared.folder / "keep").mkdir(exist_ok=True)
     env = servers.env(shared.account, shared.folder / "keep", FAMILIES, shared.calendar)
     env["MAILBOX_ALLOW_SERIES_DELETE"] = "0"
     async with mcp_session(env, shared.folder / "keep" / "err.log") as session:
         for rule in (None, "FREQ=WEEKLY;COUNT=2"):
-            text = await refused(session, "update_task", id=written["id"], recurrence=rule)
+            text = await task_attacks.refused(
+                session, "update_task", id=written["id"], recurrence=rule
+            )
             assert "MAILBOX_ALLOW_SERIES_DELETE" in text, text
         await call(session, "update_task", id=written["id"], recurrence="FREQ=DAILY")
-    assert raw(shared, written["id"]) != before  # a rule with more occurrences is fine
+    assert task_attacks.raw(shared, written["id"]) != before  # a rule with more occurrences is fine

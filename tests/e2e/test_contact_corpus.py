@@ -20,19 +20,10 @@ from typing import Any
 
 import pytest
 
+from tests import vcard_corpus
 from tests.calendar_calls import call
 from tests.server_env import Shared, module_calendar_server
 from tests.servers.dav import DavAccount, DavServer
-from tests.vcard_corpus import (
-    EXPECTED,
-    LARGE_PHOTO,
-    Expected,
-    card_with_large_photo,
-    corpus_cards,
-    digits,
-    nfc,
-    with_uid,
-)
 
 FAMILIES = ("contacts",)
 pytestmark = [pytest.mark.anyio, pytest.mark.tool_families(*FAMILIES)]
@@ -70,8 +61,12 @@ def request(server: DavServer, login: DavAccount, method: str, path: str, body: 
 def store_the_corpus(server: DavServer, login: DavAccount) -> None:
     """Every corpus card, and the large-photo card, into the account's address book."""
     book = server.address_book_path(login)
-    cards = {key: with_uid(card, key) for key, card in corpus_cards().items()}
-    cards[LARGE_PHOTO_FILE] = card_with_large_photo(LARGE_PHOTO_MB[server.name]).encode()
+    cards = {
+        key: vcard_corpus.with_uid(card, key) for key, card in vcard_corpus.corpus_cards().items()
+    }
+    cards[LARGE_PHOTO_FILE] = vcard_corpus.card_with_large_photo(
+        LARGE_PHOTO_MB[server.name]
+    ).encode()
     status, held = PUT_STATUS.setdefault(server.name, {}), HELD.setdefault(server.name, {})
     for key, card in cards.items():
         path = book + file_name(key)
@@ -96,34 +91,38 @@ async def search(shared: Shared, query: str, **more: Any) -> list[dict[str, Any]
     return list(answer["contacts"])
 
 
-def query_for(expected: Expected) -> str:
+def query_for(expected: vcard_corpus.Expected) -> str:
     """Its first email, else its first phone's digits, else its name."""
     return (expected.emails or expected.phones or (expected.name,))[0]
 
 
-async def hits_for(shared: Shared, expected: Expected) -> list[dict[str, Any]]:
+async def hits_for(shared: Shared, expected: vcard_corpus.Expected) -> list[dict[str, Any]]:
     found = await search(shared, query_for(expected))
-    return [c for c in found if nfc(c["name"]).startswith(expected.name)]
+    return [c for c in found if vcard_corpus.nfc(c["name"]).startswith(expected.name)]
 
 
-async def found_and_read(shared: Shared, expected: Expected) -> dict[str, Any]:
+async def found_and_read(shared: Shared, expected: vcard_corpus.Expected) -> dict[str, Any]:
     """The card ``expected`` describes, found by ``query_for`` and read by get_contact."""
     hits = await hits_for(shared, expected)
     assert len(hits) == 1, (query_for(expected), hits)
     return dict(await call(shared.session, "get_contact", id=hits[0]["id"]))
 
 
-def differences(contact: dict[str, Any], expected: Expected) -> list[str]:
+def differences(contact: dict[str, Any], expected: vcard_corpus.Expected) -> list[str]:
     found = []
-    name = nfc(contact["name"])
-    if name != nfc(expected.name) and not (expected.noted and name.startswith(expected.name)):
+    name = vcard_corpus.nfc(contact["name"])
+    if name != vcard_corpus.nfc(expected.name) and not (
+        expected.noted and name.startswith(expected.name)
+    ):
         found.append(f"name {contact['name']!r}")
     if tuple(e["address"] for e in contact["emails"]) != expected.emails:
         found.append(f"emails {contact['emails']}")
-    if tuple(digits(p["number"]) for p in contact["phones"]) != expected.phones:
+    if tuple(vcard_corpus.digits(p["number"]) for p in contact["phones"]) != expected.phones:
         found.append(f"phones {contact['phones']}")
-    organization = nfc(contact.get("organization") or "")
-    if expected.organization and not organization.startswith(nfc(expected.organization)):
+    organization = vcard_corpus.nfc(contact.get("organization") or "")
+    if expected.organization and not organization.startswith(
+        vcard_corpus.nfc(expected.organization)
+    ):
         found.append(f"organization {contact.get('organization')!r}")
     if contact["has_photo"] != expected.has_photo:
         found.append(f"has_photo {contact['has_photo']}")
@@ -133,7 +132,7 @@ def differences(contact: dict[str, Any], expected: Expected) -> list[str]:
 
 
 async def test_a_server_refuses_only_the_cards_the_corpus_says_it_may(corpus: Shared) -> None:
-    may_refuse = {e.key for e in EXPECTED if e.servers_may_refuse}
+    may_refuse = {e.key for e in vcard_corpus.EXPECTED if e.servers_may_refuse}
     refused = {key for key, status in PUT_STATUS[corpus.calendar].items() if status >= 300}
     assert refused <= may_refuse
 
@@ -144,9 +143,9 @@ async def test_the_address_book_counts_every_card_the_server_stored(corpus: Shar
     assert contacts["count"] == sum(HELD[corpus.calendar].values())
 
 
-@pytest.mark.parametrize("expected", EXPECTED, ids=lambda e: e.key)
+@pytest.mark.parametrize("expected", vcard_corpus.EXPECTED, ids=lambda e: e.key)
 async def test_a_card_is_found_and_reads_with_its_fields_or_a_note_unless_refused(
-    corpus: Shared, expected: Expected
+    corpus: Shared, expected: vcard_corpus.Expected
 ) -> None:
     if not stored(corpus, expected.key):
         assert await search(corpus, query_for(expected)) == []
@@ -158,13 +157,13 @@ async def test_a_card_is_found_and_reads_with_its_fields_or_a_note_unless_refuse
 
 
 async def test_muller_finds_the_mueller_written_with_a_combining_accent(corpus: Shared) -> None:
-    names = [nfc(c["name"]) for c in await search(corpus, "muller")]
+    names = [vcard_corpus.nfc(c["name"]) for c in await search(corpus, "muller")]
     assert names == ["Anja Müller"]
 
 
 async def test_a_composed_umlaut_finds_the_decomposed_one(corpus: Shared) -> None:
     query = unicodedata.normalize("NFC", "Müller")
-    assert [nfc(c["name"]) for c in await search(corpus, query)] == ["Anja Müller"]
+    assert [vcard_corpus.nfc(c["name"]) for c in await search(corpus, query)] == ["Anja Müller"]
 
 
 async def test_phone_digits_find_a_number_written_with_spaces_brackets_and_dashes(
@@ -184,7 +183,7 @@ async def test_the_card_with_thirty_emails_is_found_by_any_of_them_and_keeps_all
 ) -> None:
     (rafael,) = await search(corpus, "rafael.costa+17@example.com")
     contact = await call(corpus.session, "get_contact", id=rafael["id"])
-    thirty = next(e for e in EXPECTED if e.file == "thirty-emails.vcf").emails
+    thirty = next(e for e in vcard_corpus.EXPECTED if e.file == "thirty-emails.vcf").emails
     assert [e["address"] for e in contact["emails"]] == list(thirty)
 
 
@@ -195,12 +194,16 @@ async def test_names_in_arabic_and_chinese_are_found_by_their_words(corpus: Shar
 
 async def test_a_several_megabyte_photo_is_read_only_as_has_photo(corpus: Shared) -> None:
     assert stored(corpus, LARGE_PHOTO_FILE)
-    contact = await found_and_read(corpus, LARGE_PHOTO)
-    assert differences(contact, LARGE_PHOTO) == []
+    contact = await found_and_read(corpus, vcard_corpus.LARGE_PHOTO)
+    assert differences(contact, vcard_corpus.LARGE_PHOTO) == []
     assert len(repr(contact)) < 4000  # no base64 in the answer
 
 
 async def test_every_card_holding_a_shared_uid_is_listed(corpus: Shared) -> None:
-    holders = [e for e in EXPECTED if e.file.startswith("duplicate-uid") and stored(corpus, e.key)]
+    holders = [
+        e
+        for e in vcard_corpus.EXPECTED
+        if e.file.startswith("duplicate-uid") and stored(corpus, e.key)
+    ]
     found = await search(corpus, "Mats Brandt")
     assert len(found) == len(holders) >= 1

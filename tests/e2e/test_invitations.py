@@ -15,17 +15,9 @@ import mcp_types as types
 import pytest
 from icalendar import Calendar
 
+from tests import invitation_mail
 from tests.calendar_calls import call, events
 from tests.imap_client import other_client
-from tests.invitation_mail import (
-    Invitation,
-    attendees,
-    google_mail,
-    outlook_mail,
-    ox_mail,
-    replies,
-    reply_event,
-)
 from tests.mail_factory import deliver, message
 from tests.mcp_client import error_text, structured, text_of
 from tests.server_env import Servers, Shared, module_calendar_server
@@ -62,29 +54,31 @@ async def respond(shared: Shared, email_id: str, response: str, **more: Any) -> 
     return structured(await answered(shared, email_id, response, **more))
 
 
-async def outlook_budget_review(served: Shared, dovecot: DovecotServer) -> tuple[Invitation, str]:
+async def outlook_budget_review(
+    served: Shared, dovecot: DovecotServer
+) -> tuple[invitation_mail.Invitation, str]:
     """Outlook's invitation to "Budget review" (2027-03-10 10:00 CET), mailed; its email id."""
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     subject = f"Invitation: Budget review {inv.token}"
-    raw = outlook_mail(inv, inv.ics("outlook-request.ics"), subject)
+    raw = invitation_mail.outlook_mail(inv, inv.ics("outlook-request.ics"), subject)
     return inv, await delivered(served, dovecot, raw, subject)
 
 
 async def google_planning(
-    served: Shared, dovecot: DovecotServer, inv: Invitation, update: str = ""
+    served: Shared, dovecot: DovecotServer, inv: invitation_mail.Invitation, update: str = ""
 ) -> str:
     """Google's mail of ``inv``'s weekly series "Weekly planning", or of the update to it
     in the template ``update``; its email id."""
     label = "Updated invitation" if update else "Invitation"
     subject = f"{label}: Weekly planning {inv.token}"
     ics = inv.ics(update or "google-series.ics")
-    return await delivered(served, dovecot, google_mail(inv, ics, subject), subject)
+    return await delivered(served, dovecot, invitation_mail.google_mail(inv, ics, subject), subject)
 
 
 async def ox_mailed(
     served: Shared,
     dovecot: DovecotServer,
-    inv: Invitation,
+    inv: invitation_mail.Invitation,
     summary: str,
     sequence: str = "0",
     method: str = "REQUEST",
@@ -95,10 +89,12 @@ async def ox_mailed(
     subject = f"{'Cancelled' if cancel else 'Invitation'}: {summary} {inv.token}"
     template = "ox-cancel.ics" if cancel else "ox-request.ics"
     ics = inv.ics(template, SEQUENCE=sequence, SUMMARY=summary)
-    return await delivered(served, dovecot, ox_mail(inv, ics, subject, method), subject)
+    return await delivered(
+        served, dovecot, invitation_mail.ox_mail(inv, ics, subject, method), subject
+    )
 
 
-def stored(servers: Servers, shared: Shared, inv: Invitation) -> str:
+def stored(servers: Servers, shared: Shared, inv: invitation_mail.Invitation) -> str:
     """The calendar object this server placed, as the CalDAV server holds it."""
     dav = servers.dav[shared.calendar]
     account = DavAccount(shared.account.email, shared.account.password, dav.url)
@@ -142,14 +138,14 @@ async def test_accepting_an_outlook_invitation_mails_the_organizer_a_reply_and_a
         "The event was added to Calendar with your answer."
     ), text_of(result)
     assert "\nTitle: Budget review\n" in text_of(result)
-    (mail,) = replies(smtp, inv)
+    (mail,) = invitation_mail.replies(smtp, inv)
     assert mail["Subject"] == "Accepted: Budget review"
     assert mail.get_content_type() == "multipart/alternative"
-    calendar, event = reply_event(mail)
+    calendar, event = invitation_mail.reply_event(mail)
     assert str(calendar["METHOD"]) == "REPLY"
     assert str(event["UID"]) == inv.uid and int(event["SEQUENCE"]) == 0
     assert event.get("RECURRENCE-ID") is None
-    (me,) = attendees(event)
+    (me,) = invitation_mail.attendees(event)
     assert str(me).lower() == f"mailto:{inv.me}".lower()
     assert me.params["PARTSTAT"] == "ACCEPTED" and "RSVP" not in me.params
     assert str(event["COMMENT"]) == "See you there."
@@ -163,17 +159,17 @@ async def test_accepting_an_outlook_invitation_mails_the_organizer_a_reply_and_a
 async def test_declining_the_moved_occurrence_of_a_google_series_replies_for_that_occurrence(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     email_id = await google_planning(served, dovecot, inv)
     answer = await respond(served, email_id, "decline", occurrence="2027-03-15")
     assert answer["reply_sent"] is True
-    (mail,) = replies(smtp, inv)
+    (mail,) = invitation_mail.replies(smtp, inv)
     assert mail["Subject"] == "Declined: Weekly planning"
-    _calendar, event = reply_event(mail)
+    _calendar, event = invitation_mail.reply_event(mail)
     assert str(event["UID"]) == inv.uid and int(event["SEQUENCE"]) == 1
     rid = event["RECURRENCE-ID"].dt
     assert (rid.year, rid.month, rid.day, rid.hour) == (2027, 3, 15, 9)
-    (me,) = attendees(event)
+    (me,) = invitation_mail.attendees(event)
     assert me.params["PARTSTAT"] == "DECLINED"
     busy = await call(served.session, "get_free_busy", start="2027-03-15", end="2027-03-16")
     starts = [b["start"] for b in busy["busy"]]
@@ -183,7 +179,7 @@ async def test_declining_the_moved_occurrence_of_a_google_series_replies_for_tha
 async def test_declining_one_date_of_an_accepted_series_keeps_the_others_accepted(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     email_id = await google_planning(served, dovecot, inv)
     await respond(served, email_id, "accept")
     answer = await respond(served, email_id, "decline", occurrence="2027-03-08")
@@ -191,24 +187,24 @@ async def test_declining_one_date_of_an_accepted_series_keeps_the_others_accepte
     held = Calendar.from_ical(stored(servers, served, inv))
     answers = {
         (str(e["RECURRENCE-ID"].dt.date()) if e.get("RECURRENCE-ID") else "series"): next(
-            a.params["PARTSTAT"] for a in attendees(e) if inv.me in str(a).lower()
+            a.params["PARTSTAT"] for a in invitation_mail.attendees(e) if inv.me in str(a).lower()
         )
         for e in held.walk("VEVENT")
     }
     assert answers == {"series": "ACCEPTED", "2027-03-15": "ACCEPTED", "2027-03-08": "DECLINED"}
-    rid = reply_event(replies(smtp, inv)[-1])[1]["RECURRENCE-ID"].dt
+    rid = invitation_mail.reply_event(invitation_mail.replies(smtp, inv)[-1])[1]["RECURRENCE-ID"].dt
     assert (rid.month, rid.day, rid.hour) == (3, 8, 9)
 
 
 async def test_an_update_of_one_occurrence_moves_it_in_the_copy_and_keeps_the_series(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     await respond(served, await google_planning(served, dovecot, inv), "accept")
     moved = await google_planning(served, dovecot, inv, "google-moved-occurrence.ics")
     answer = await respond(served, moved, "accept")
     assert answer["calendar_change"] == "updated"
-    _calendar, event = reply_event(replies(smtp, inv)[-1])
+    _calendar, event = invitation_mail.reply_event(invitation_mail.replies(smtp, inv)[-1])
     rid = event["RECURRENCE-ID"].dt
     assert (rid.day, rid.hour, int(event["SEQUENCE"])) == (22, 9, 2)
     found = [
@@ -226,7 +222,7 @@ async def test_an_update_of_one_occurrence_moves_it_in_the_copy_and_keeps_the_se
 async def test_free_busy_shows_an_accepted_event_and_not_once_it_is_declined(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     email_id = await ox_mailed(served, dovecot, inv, "Design review")
     await respond(served, email_id, "accept")
     before = await call(served.session, "get_free_busy", start="2027-03-11", end="2027-03-11")
@@ -237,7 +233,10 @@ async def test_free_busy_shows_an_accepted_event_and_not_once_it_is_declined(
     assert answer["reply_sent"] is True and answer["calendar_change"] == "updated"
     after = await call(served.session, "get_free_busy", start="2027-03-11", end="2027-03-11")
     assert "2027-03-11T14:00:00+01:00" not in [b["start"] for b in after["busy"]]
-    assert [reply_event(m)[1]["ATTENDEE"].params["PARTSTAT"] for m in replies(smtp, inv)] == [
+    assert [
+        invitation_mail.reply_event(m)[1]["ATTENDEE"].params["PARTSTAT"]
+        for m in invitation_mail.replies(smtp, inv)
+    ] == [
         "ACCEPTED",
         "DECLINED",
     ]
@@ -246,7 +245,7 @@ async def test_free_busy_shows_an_accepted_event_and_not_once_it_is_declined(
 async def test_a_later_update_replaces_the_copy_and_keeps_the_users_alarm_and_an_older_one_is_refused(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer, servers: Servers
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     first = await ox_mailed(served, dovecot, inv, "Planning")
     await respond(served, first, "tentative")
     # The user adds an alarm in their calendar app.
@@ -263,25 +262,29 @@ async def test_a_later_update_replaces_the_copy_and_keeps_the_users_alarm_and_an
     assert answer["calendar_change"] == "updated"
     held = stored(servers, served, inv)
     assert "Planning (new room)" in held and "TRIGGER:-PT10M" in held
-    assert int(reply_event(replies(smtp, inv)[-1])[1]["SEQUENCE"]) == 2
-    sent = len(replies(smtp, inv))
+    assert (
+        int(invitation_mail.reply_event(invitation_mail.replies(smtp, inv)[-1])[1]["SEQUENCE"]) == 2
+    )
+    sent = len(invitation_mail.replies(smtp, inv))
     text = error_text(await answered(served, first, "decline"))
     assert "older version" in text and "Nothing was sent or changed." in text, text
-    assert len(replies(smtp, inv)) == sent
+    assert len(invitation_mail.replies(smtp, inv)) == sent
     assert "Planning (new room)" in stored(servers, served, inv)
 
 
 async def test_remove_takes_a_cancelled_event_out_of_the_calendar(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     await respond(served, await ox_mailed(served, dovecot, inv, "Offsite"), "accept")
     cancel_id = await ox_mailed(served, dovecot, inv, "Offsite", sequence="1", method="CANCEL")
     text = text_of(await served.session.call_tool("get_email", {"id": cancel_id}))
     assert "Cancellation (METHOD:CANCEL):" in text and "\nTitle: Offsite\n" in text
     answer = await respond(served, cancel_id, "remove")
     assert answer["calendar_change"] == "removed" and answer["reply_sent"] is False
-    assert len(replies(smtp, inv)) == 1  # the acceptance only: a removal mails no one
+    assert (
+        len(invitation_mail.replies(smtp, inv)) == 1
+    )  # the acceptance only: a removal mails no one
     found = await events(served.session, "2027-03-11", "2027-03-11")
     assert inv.uid not in [e["uid"] for e in found]
 
@@ -289,7 +292,7 @@ async def test_remove_takes_a_cancelled_event_out_of_the_calendar(
 async def test_answering_twice_at_once_sends_one_reply(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     email_id = await ox_mailed(served, dovecot, inv, "Retro")
     answers: list[Any] = []
 
@@ -303,13 +306,13 @@ async def test_answering_twice_at_once_sends_one_reply(
     assert [a["already_sent"] for a in answers if not a["reply_sent"]] == [True]
     again = await answered(served, email_id, "accept")
     assert "it was not sent again" in text_of(again)
-    assert len(replies(smtp, inv)) == 1
+    assert len(invitation_mail.replies(smtp, inv)) == 1
 
 
 async def test_wrong_calls_are_refused_in_one_sentence_and_send_nothing(
     served: Shared, dovecot: DovecotServer, smtp: SmtpServer
 ) -> None:
-    inv = Invitation(served)
+    inv = invitation_mail.Invitation(served)
     plain_subject = f"Lunch? {inv.token}"
     with other_client(dovecot, served.account) as imap:
         deliver(imap, "INBOX", message(plain_subject, to=inv.me))
@@ -317,10 +320,10 @@ async def test_wrong_calls_are_refused_in_one_sentence_and_send_nothing(
         "id"
     ]
     request = await ox_mailed(served, dovecot, inv, "Sync")
-    stranger = Invitation(served)
+    stranger = invitation_mail.Invitation(served)
     stranger.me = "someone-else@example.test"
     not_mine = await ox_mailed(served, dovecot, stranger, "Not yours")
-    mine = Invitation(served)
+    mine = invitation_mail.Invitation(served)
     mine.organizer = inv.me
     own = await ox_mailed(served, dovecot, mine, "My own")
     cancel = await ox_mailed(served, dovecot, inv, "Sync", sequence="1", method="CANCEL")
