@@ -30,7 +30,7 @@ DOVECOT_PACKAGES = ("dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve", "dovecot-
 NODE_PACKAGES = ("nodejs", "npm")
 REPO = Path(__file__).resolve().parent.parent
 # As the README says; measured on two cores.
-SUITE_TIME = "about 15 to 20 minutes"
+SUITE_TIME = "about 10 minutes"
 USAGE = "usage: python3 -m supervisor.quickstart sandbox | test [tox arguments, e.g. -e quick]"
 
 
