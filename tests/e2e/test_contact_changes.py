@@ -133,7 +133,12 @@ async def test_parallel_updates_of_one_card_one_wins_and_the_other_is_a_conflict
             group.start_soon(update, title)
     won = [a for a in answers if not a.is_error]
     assert len(won) == 1
-    assert all("changed elsewhere" in error_text(a) for a in answers if a.is_error)
+    for answer in answers:
+        if answer.is_error:
+            # A conflict, or (Xandikos, when two writes collide) its HTTP 500: whether
+            # that write was kept cannot be told, so the answer says to look it up again.
+            text = error_text(answer)
+            assert "changed elsewhere" in text or "look it up again" in text, text
     got = await call(book.session, "get_contact", id=structured(won[0])["id"])
     assert got["title"] in ("One", "Two", "Three")
 

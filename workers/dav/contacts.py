@@ -252,7 +252,4 @@ async def _card_to_change(
 def _unchanged_since_read(card_id: ContactId, etag: str | None) -> None:
     """Raises Conflict when the card is not as it was when the model got its id."""
     if card_id.seen and etag and etag_digest(etag) != card_id.seen:
-        raise Conflict(
-            "The contact was changed elsewhere since it was read; nothing was changed. Read "
-            "it again with get_contact and repeat the change if it is still wanted."
-        )
+        raise Conflict(carddav.CHANGED_ELSEWHERE)
