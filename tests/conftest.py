@@ -43,9 +43,10 @@ EXEC_SERVER_FILES = (
     "tests/e2e/test_server.py",
     "tests/e2e/test_sandbox.py",
     "tests/e2e/test_leftovers.py",
+    "tests/perf/test_bench_memory.py",  # a forked server has not touched its libraries' pages
 )
-"""The tests about the server's own process (its start, exit and process tree, and what
-a killed one leaves behind): they start ``python -m supervisor`` itself. Every other
+"""The tests about the server's own process (its start, exit, process tree and memory, and
+what a killed one leaves behind): they start ``python -m supervisor`` itself. Every other
 server is forked from a process that has imported it already (tests/preloaded_server.py),
 which saves about 1.9 s of CPU a start."""
 

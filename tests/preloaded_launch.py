@@ -9,6 +9,8 @@ stdio are this process's own, so an MCP client on its pipes talks to the server 
 """
 
 import array
+import contextlib
+import functools
 import json
 import os
 import signal
@@ -16,6 +18,11 @@ import socket
 import sys
 
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _forward(pid: int, received: int, _frame: object) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the server has just exited
+        os.kill(pid, received)
 
 
 def main(socket_path: str, args: list[str]) -> None:
@@ -29,7 +36,7 @@ def main(socket_path: str, args: list[str]) -> None:
         answers = connection.makefile("r")
         pid = int(answers.readline())
         for number in _FORWARDED:
-            signal.signal(number, lambda received, _frame: os.kill(pid, received))
+            signal.signal(number, functools.partial(_forward, pid))
         # The server holds the pipes now; this process must not keep its stdout open, or
         # the client would not see end-of-file when the server exits.
         devnull = os.open(os.devnull, os.O_RDWR)

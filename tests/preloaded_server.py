@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,13 @@ class ServerStarts:
     def command(self) -> tuple[str, ...]:
         if not self.forked:
             return self.plain
+        if self._preloaded is not None and not self._preloaded.running():
+            self.stop()  # it died: a new one serves the tests that follow
         if self._preloaded is None:
-            self._preloaded = PreloadedServer(Path(tempfile.mkdtemp(prefix="preloaded-")))
+            # Under /tmp: a socket's path may not pass 107 bytes, and TMPDIR may be long.
+            short = "/tmp" if os.path.isdir("/tmp") else None
+            folder = Path(tempfile.mkdtemp(prefix="preloaded-", dir=short))
+            self._preloaded = PreloadedServer(folder)
         return self._preloaded.command()
 
     def stop(self) -> None:
@@ -86,6 +92,9 @@ class PreloadedServer:
         if self._process.stdout.readline() != b"ready\n":
             self._process.kill()
             raise RuntimeError("the preloaded server process did not start")
+
+    def running(self) -> bool:
+        return self._process.poll() is None
 
     def command(self) -> tuple[str, ...]:
         """What to run instead of ``python -m supervisor`` (the server's arguments follow)."""
@@ -136,7 +145,8 @@ def _serve(socket_path: str) -> None:
                 for fd in fds:
                     os.close(fd)
                 live[pid] = connection
-                connection.sendall(f"{pid}\n".encode())
+                with suppress(OSError):  # a launcher killed since: its watch below sees it
+                    connection.sendall(f"{pid}\n".encode())
                 events.register(os.pidfd_open(pid), selectors.EVENT_READ, ("exited", pid))
                 events.register(connection, selectors.EVENT_READ, ("launcher", pid))
             elif key.data[0] == "exited":
@@ -154,8 +164,9 @@ def _serve(socket_path: str) -> None:
                 # The launcher says nothing after its request: readable means it died
                 # (the client killed it), so its server goes too, as it would have.
                 pid = key.data[1]
-                events.unregister(key.fileobj)
-                os.kill(pid, signal.SIGKILL)
+                if pid in live:  # not if its server was reaped in this same wake-up
+                    events.unregister(key.fileobj)
+                    os.kill(pid, signal.SIGKILL)
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
@@ -164,13 +175,18 @@ def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
-    size = int.from_bytes(data[:4], "big")
-    while len(data) < 4 + size:
-        more = connection.recv(65536)
-        if not more:
-            raise ConnectionError("the launcher went away mid-request")
-        data += more
-    return json.loads(data[4 : 4 + size]), list(fds)
+    try:
+        size = int.from_bytes(data[:4], "big")
+        while len(data) < 4 + size:
+            more = connection.recv(65536)
+            if not more:
+                raise ConnectionError("the launcher went away mid-request")
+            data += more
+        return json.loads(data[4 : 4 + size]), list(fds)
+    except BaseException:
+        for fd in fds:  # the client's pipes: held here, its reader would never see their end
+            os.close(fd)
+        raise
 
 
 def _become_server(request: dict[str, Any], fds: list[int]) -> None:
@@ -183,6 +199,7 @@ def _become_server(request: dict[str, Any], fds: list[int]) -> None:
     os.closerange(3, 1 << 16)
     os.environ.clear()
     os.environ.update(request["env"])
+    time.tzset()  # the C library's local zone, from the new TZ, as a new process reads it
     os.chdir(request["cwd"])
     sys.argv = ["supervisor", *request["args"]]
     from supervisor.__main__ import main
