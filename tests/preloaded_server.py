@@ -69,6 +69,12 @@ class ServerStarts:
             self._preloaded = PreloadedServer(folder)
         return self._preloaded.command()
 
+    def preloaded_pid(self) -> int:
+        """The preloaded process's pid (started now if it was not running)."""
+        self.command()
+        assert self._preloaded is not None
+        return self._preloaded.pid
+
     def stop(self) -> None:
         """Stops the preloaded process, if one was started, and removes its socket."""
         if self._preloaded is not None:
@@ -92,6 +98,10 @@ class PreloadedServer:
         if self._process.stdout.readline() != b"ready\n":
             self._process.kill()
             raise RuntimeError("the preloaded server process did not start")
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def running(self) -> bool:
         return self._process.poll() is None
