@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from protocol.errors import AuthFailed, Conflict
+from protocol.errors import AuthFailed, Conflict, ProtocolViolation
 from protocol.settings import DavSettings, PoolSettings
 from tests.servers.dav import DavAccount, DavServer
+from workers.dav import carddav, expand, freebusy
 from workers.dav import client as dav
-from workers.dav import expand, freebusy
 
 ICS = Path(__file__).resolve().parent.parent / "data" / "ics"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -37,6 +37,34 @@ def test_a_refused_login_is_told_as_one_even_when_the_url_holds_403(dav_server: 
     client = dav.open_client(settings)
     with pytest.raises(AuthFailed, match="refused the login"), dav.dav_errors(settings):
         dav.list_calendars(client, wrong.url)
+
+
+def test_a_server_failure_says_to_retry_a_read_and_to_look_before_repeating_a_write(
+    dav_servers: dict[str, DavServer],
+) -> None:
+    # Xandikos answers HTTP 500 for a path of another user's (its access check raises):
+    # a real server failure. After a failed write the object may or may not have been
+    # kept (Xandikos also answers 500 when two writes to one object collide).
+    xandikos = dav_servers["xandikos"]
+    me, other = xandikos.add_user(), xandikos.add_user()
+    event = f"{xandikos.calendar_path(other)}call.ics"
+    card = f"{xandikos.address_book_path(other)}card.vcf"
+    settings = settings_for(xandikos, me)
+    client = dav.open_client(settings)
+    read = "failed while {} (HTTP 500); try again in a moment."
+    written = "failed while {} (HTTP 500); look it up again, and repeat the change if it did"
+    with dav.dav_errors(settings):
+        for failing, sentence in (
+            (lambda: dav.fetch(client, event), read.format("reading the event")),
+            (lambda: dav.store(client, event, "x", None), written.format("saving the event")),
+            (lambda: dav.remove(client, event, None), written.format("deleting the event")),
+            (lambda: carddav.fetch(client, card), read.format("reading the contact")),
+            (lambda: carddav.store(client, card, "x", None), written.format("saving contacts")),
+            (lambda: carddav.remove(client, card, None), written.format("deleting contacts")),
+        ):
+            with pytest.raises(ProtocolViolation) as failed:
+                failing()
+            assert sentence in failed.value.message, failed.value.message
 
 
 def test_a_write_based_on_an_old_etag_is_a_conflict_not_an_overwrite(dav_server: DavServer) -> None:

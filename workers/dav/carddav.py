@@ -17,7 +17,7 @@ from caldav.davclient import DAVClient
 from lxml import etree  # type: ignore[import-untyped]  # caldav parses answers with it
 
 from protocol.errors import Conflict, NotFound, ProtocolViolation, Refused
-from workers.dav.client import StoredObject, _sync_token, absolute
+from workers.dav.client import StoredObject, _sync_token, absolute, server_failed
 from workers.dav.propfind import NS, _ok_props, _text, listed_collections, same_origin
 
 CARD = "urn:ietf:params:xml:ns:carddav"
@@ -60,7 +60,7 @@ CHANGED_ELSEWHERE = (
 """A card that is no longer as the model read it: told before the write or by the server."""
 
 
-def check(response: Any, what: str) -> None:
+def check(response: Any, what: str, *, write: bool = False) -> None:
     """Raises the MailError a refused CardDAV request means, in a sentence about contacts."""
     status = int(getattr(response, "status", 0) or 0)
     if status in (403, 409, 412):
@@ -88,12 +88,7 @@ def check(response: Any, what: str) -> None:
     if status == 403:
         raise Refused(f"The server does not allow {what} in this address book (read-only?).")
     if status >= 500:
-        # Xandikos answers 500 when two writes to one card collide: whether this one was
-        # kept cannot be told from here (as for events and tasks, workers/dav/client.py).
-        raise ProtocolViolation(
-            f"The address book server failed while {what} (HTTP {status}); look it up again "
-            "with get_contact, and repeat the change if it is not there."
-        )
+        raise ProtocolViolation(server_failed("The address book server", what, status, write))
     if status >= 400:
         raise ProtocolViolation(f"The address book server refused {what} (HTTP {status}).")
 
@@ -257,7 +252,7 @@ def store(client: DAVClient, href: str, data: str, etag: str | None) -> str | No
     else:
         headers["If-None-Match"] = "*"
     response = _write(client, href, "PUT", data, headers)
-    check(response, "saving contacts")
+    check(response, "saving contacts", write=True)
     etag = response.headers.get("ETag")
     return str(etag) if etag else None
 
@@ -265,4 +260,4 @@ def store(client: DAVClient, href: str, data: str, etag: str | None) -> str | No
 def remove(client: DAVClient, href: str, etag: str | None) -> None:
     headers = {"If-Match": etag} if etag else {}
     response = _write(client, href, "DELETE", "", headers)
-    check(response, "deleting contacts")
+    check(response, "deleting contacts", write=True)

@@ -160,7 +160,7 @@ def discover_home(client: DAVClient) -> str:
     return str(home.url)
 
 
-def _check(response: Any, what: str) -> None:
+def _check(response: Any, what: str, *, write: bool = False) -> None:
     status = int(getattr(response, "status", 0) or 0)
     if status == 412:
         raise errors.Conflict(
@@ -179,14 +179,21 @@ def _check(response: Any, what: str) -> None:
             f"The calendar server does not allow {what} here (read-only calendar?)."
         )
     if status >= 500:
-        # Xandikos answers 500 when two writes to one object collide: whether this one
-        # was kept cannot be told from here.
-        raise errors.ProtocolViolation(
-            f"The calendar server failed while {what} (HTTP {status}); look it up again, and "
-            "repeat the change if it is not there."
-        )
+        raise errors.ProtocolViolation(server_failed("The calendar server", what, status, write))
     if status >= 400:
         raise errors.ProtocolViolation(f"The calendar server refused {what} (HTTP {status}).")
+
+
+def server_failed(server: str, what: str, status: int, write: bool) -> str:
+    """The sentence for a server's own failure (HTTP 5xx) while ``what``. After a write
+    it may have been kept or not (Xandikos answers 500 when two writes to one object
+    collide), so it says to look before repeating; a read may simply be tried again."""
+    if write:
+        return (
+            f"{server} failed while {what} (HTTP {status}); look it up again, and repeat the "
+            "change if it did not take effect."
+        )
+    return f"{server} failed while {what} (HTTP {status}); try again in a moment."
 
 
 def list_calendars(client: DAVClient, home: str) -> list[CalendarMeta]:
@@ -357,10 +364,10 @@ def store(client: DAVClient, href: str, data: str, etag: str | None) -> None:
     else:
         headers["If-None-Match"] = "*"
     response = client.request(_object_url(client, href), "PUT", data, headers)
-    _check(response, "saving the event")
+    _check(response, "saving the event", write=True)
 
 
 def remove(client: DAVClient, href: str, etag: str | None) -> None:
     headers = {"If-Match": etag} if etag else {}
     response = client.request(_object_url(client, href), "DELETE", "", headers)
-    _check(response, "deleting the event")
+    _check(response, "deleting the event", write=True)

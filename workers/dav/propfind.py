@@ -56,7 +56,7 @@ def listed_collections(
 def _ok_props(response: Any) -> Any:
     for propstat in response.findall("d:propstat", NS):
         status = propstat.findtext("d:status", default="", namespaces=NS)
-        if " 200 " in f" {status} " or status.endswith(" 200 OK") or " 200" in status:
+        if status.split()[1:2] == ["200"]:  # "HTTP/1.1 200 OK"
             return propstat.find("d:prop", NS)
     return None
 
